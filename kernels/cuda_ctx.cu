@@ -1,0 +1,73 @@
+// cuda_ctx.cu: device query and the per-process CUDA context (stream, cuBLAS, cuDNN).
+#include <cstdio>
+#include <cstring>
+
+#include "cuda_check.cuh"
+#include "cuda_ctx.h"
+#include "cuda_internal.cuh"
+
+extern "C" int cuda_device_count(char *why, size_t why_len) {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    snprintf(why, why_len, "%s", cudaGetErrorString(e));
+    cudaGetLastError();  // clear the sticky error so later calls are not poisoned
+    return 0;
+  }
+  if (n == 0) snprintf(why, why_len, "no device visible");
+  return n;
+}
+
+extern "C" void cuda_describe_devices(char *buf, size_t len) {
+  char why[128];
+  int n = cuda_device_count(why, sizeof why);
+  size_t used = 0;
+  buf[0] = 0;
+  for (int i = 0; i < n && used < len; i++) {
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
+    used += (size_t)snprintf(buf + used, len - used, "  cuda:%d %s, sm_%d%d, %.1f GiB\n", i, p.name,
+                             p.major, p.minor, (double)p.totalGlobalMem / (1 << 30));
+  }
+}
+
+extern "C" void cuda_versions(char *buf, size_t len) {
+  int drv = 0, rt = 0;
+  cudaDriverGetVersion(&drv);
+  cudaRuntimeGetVersion(&rt);
+  int nccl = 0;
+  ncclGetVersion(&nccl);
+  snprintf(buf, len, "CUDA runtime %d.%d (built %d.%d, driver %d.%d), cuBLAS %d, cuDNN %zu (built %d), NCCL %d (built %d)",
+           rt / 1000, rt % 1000 / 10, CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10, drv / 1000,
+           drv % 1000 / 10, CUBLAS_VERSION, cudnnGetVersion(), CUDNN_VERSION, nccl, NCCL_VERSION_CODE);
+}
+
+extern "C" CudaCtx *cuda_ctx_new(int device) {
+  char why[128];
+  int n = cuda_device_count(why, sizeof why);
+  if (n == 0) {
+    fprintf(stderr, "genet: device cuda requested but no CUDA device is usable: %s\n", why);
+    exit(1);
+  }
+  if (device < 0 || device >= n) {
+    fprintf(stderr, "genet: CUDA device %d requested but only %d visible\n", device, n);
+    exit(1);
+  }
+  CudaCtx *c = (CudaCtx *)calloc(1, sizeof(CudaCtx));
+  c->device = device;
+  CUDA_CHECK(cudaSetDevice(device));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+  CUBLAS_CHECK(cublasCreate(&c->cublas));
+  CUBLAS_CHECK(cublasSetStream(c->cublas, c->stream));
+  CUDNN_CHECK(cudnnCreate(&c->cudnn));
+  CUDNN_CHECK(cudnnSetStream(c->cudnn, c->stream));
+  return c;
+}
+
+extern "C" void cuda_ctx_free(CudaCtx *c) {
+  if (!c) return;
+  CUDNN_CHECK(cudnnDestroy(c->cudnn));
+  CUBLAS_CHECK(cublasDestroy(c->cublas));
+  CUDA_CHECK(cudaStreamDestroy(c->stream));
+  free(c);
+}

@@ -1,0 +1,22 @@
+// cuda_ctx.h: the GPU half of Ctx, plain C so src/ can include it.
+#pragma once
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct CudaCtx CudaCtx;
+
+// Number of visible CUDA devices; 0 with a reason in `why` when there is no driver or device.
+int cuda_device_count(char *why, size_t why_len);
+// One line per device into buf: index, name, compute capability, memory.
+void cuda_describe_devices(char *buf, size_t len);
+// Versions compiled in and found at run time, as one line.
+void cuda_versions(char *buf, size_t len);
+CudaCtx *cuda_ctx_new(int device);
+void cuda_ctx_free(CudaCtx *c);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,10 @@
+// cuda_internal.cuh: the CudaCtx fields, visible to .cu files only.
+#pragma once
+#include "cuda_check.cuh"
+
+struct CudaCtx {
+  int device;
+  cudaStream_t stream;     // every op of this context runs on it, in order
+  cublasHandle_t cublas;
+  cudnnHandle_t cudnn;
+};

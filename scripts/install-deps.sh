@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages genet's build, tests and fixtures need.
+# Idempotent: packages already present are left alone. Not root: prints the command.
+#   scripts/install-deps.sh          build + tests
+#   scripts/install-deps.sh --torch  also PyTorch/h5py for fixtures and benchmarks
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config git
+      libdnnl-dev libhdf5-dev hdf5-tools
+      libopenmpi-dev openmpi-bin
+      libpng-dev libjpeg-dev
+      clang libclang-rt-14-dev)
+if [ "${1:-}" = "--torch" ]; then
+  # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS.
+  pkgs+=(python3-torch python3-h5py python3-numpy libopenblas0-pthread)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: not root; run: sudo apt-get update && sudo $cmd"
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+$cmd >/dev/null
+echo "install-deps: done"

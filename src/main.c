@@ -1,0 +1,49 @@
+// main.c: the `genet` command: parses the subcommand and hands over.
+#include <stdio.h>
+#include <string.h>
+
+#include "buildinfo.h"
+
+static const char *usage =
+    "usage: genet <command> [args]\n"
+    "\n"
+    "commands:\n"
+    "  version    genet's version and commit, and the libraries built in\n"
+    "  info       the CPU threads and GPUs genet can use\n"
+    "  help       this text (also --help, -h)\n"
+    "\n"
+    "Training (`genet train JOB`), dataset preparation and generation arrive with the\n"
+    "workloads; see README.md.\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+    if (argc > 2) {
+      fprintf(stderr, "genet: version takes no arguments (got '%s')\n", argv[2]);
+      return 2;
+    }
+    buildinfo_print_version(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "info")) {
+    if (argc > 2) {
+      fprintf(stderr, "genet: info takes no arguments (got '%s')\n", argv[2]);
+      return 2;
+    }
+    buildinfo_print_info(stdout);
+    return 0;
+  }
+  if (cmd[0] == '-')
+    fprintf(stderr, "genet: unknown option '%s' (try genet --help)\n", cmd);
+  else
+    fprintf(stderr, "genet: unknown command '%s' (try genet --help)\n", cmd);
+  return 2;
+}

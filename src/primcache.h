@@ -1,0 +1,22 @@
+// primcache.h: oneDNN primitives created once per (op, shape) and reused.
+// The key is a short list of ints naming the op and every dimension that shapes it; the
+// value is the primitive and its descriptor (to query memory layouts and scratchpad size).
+#pragma once
+#include <oneapi/dnnl/dnnl.h>
+
+#define PRIMCACHE_KEY_LEN 24
+
+typedef struct {
+  int key[PRIMCACHE_KEY_LEN];
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_t prim;
+} PrimEntry;
+
+typedef struct PrimCache PrimCache;
+
+PrimCache *primcache_new(void);
+void primcache_free(PrimCache *c);
+// Returns the entry for `key` (nkey ints, unused tail taken as 0), or NULL when absent.
+PrimEntry *primcache_find(PrimCache *c, const int *key, int nkey);
+// Stores pd (ownership passes to the cache), creates its primitive, and returns the entry.
+PrimEntry *primcache_add(PrimCache *c, const int *key, int nkey, dnnl_primitive_desc_t pd);

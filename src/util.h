@@ -1,0 +1,35 @@
+// util.h: fatal errors, checked allocation and the check macros for every library genet calls.
+// Two kinds of error (see docs/DESIGN notes): a user's mistake returns an error code and ends in
+// one line naming the file or key; a broken invariant or a library failure aborts here, with
+// the call, the file and the line.
+#pragma once
+#include <stddef.h>
+#include <stdio.h>
+
+// Prints "genet: <message>" and exits non-zero. Under MPI the exit takes every rank down.
+void genet_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+// Invariant check that stays on in release builds.
+#define GENET_ASSERT(cond)                                                              \
+  do {                                                                                  \
+    if (!(cond)) genet_die("%s:%d: assertion failed: %s", __FILE__, __LINE__, #cond);   \
+  } while (0)
+
+// HDF5 calls return a negative value (herr_t or hid_t) on failure.
+#define H5_CHECK(call)                                                                  \
+  do {                                                                                  \
+    if ((long)(call) < 0) genet_die("%s:%d: HDF5 call failed: %s", __FILE__, __LINE__, #call); \
+  } while (0)
+
+// oneDNN calls return dnnl_status_t; dnnl_success is 0.
+#define DNNL_CHECK(call)                                                                \
+  do {                                                                                  \
+    int s_ = (int)(call);                                                               \
+    if (s_ != 0) genet_die("%s:%d: oneDNN call failed (status %d): %s", __FILE__, __LINE__, s_, #call); \
+  } while (0)
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+// 64-byte aligned, for SIMD and oneDNN buffers; free with free().
+float *xmalloc_floats(size_t n);
+char *xstrdup(const char *s);
