@@ -60,3 +60,10 @@ void rng_fill_uniform(Rng *r, float *x, size_t n, float lo, float hi) {
 void rng_fill_normal(Rng *r, float *x, size_t n, float mean, float std) {
   for (size_t i = 0; i < n; i++) x[i] = mean + std * rng_normal(r);
 }
+
+uint64_t rng_reserve(Rng *r, size_t n) {
+  uint64_t first = r->counter;
+  r->counter += (n + 3) / 4;
+  r->pos = 4;  // the next sequential draw starts a fresh block after the reservation
+  return first;
+}
