@@ -1,0 +1,45 @@
+// config.h: job files (`key = value`, `#` comments) and `key=value` command-line overrides,
+// checked against a table of known keys before any work starts. A bad key or value is one
+// line naming the file and line (or the override), the key, the value and what was expected.
+#pragma once
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { CFG_INT, CFG_FLOAT, CFG_BOOL, CFG_STRING, CFG_CHOICE } CfgType;
+
+typedef struct {
+  const char *key;
+  CfgType type;
+  const char *def;      // default as text; NULL = required
+  double min, max;      // CFG_INT / CFG_FLOAT: allowed closed range (min > max: unbounded)
+  const char *choices;  // CFG_CHOICE: "a|b|c"
+  const char *help;
+} CfgSpec;
+
+#define CFG_MAX_KEYS 96
+
+typedef struct {
+  const CfgSpec *spec[CFG_MAX_KEYS];
+  int nspec;
+  char *value[CFG_MAX_KEYS];   // resolved text of each key
+  char *origin[CFG_MAX_KEYS];  // "default", "FILE:LINE" or "command line"
+} Config;
+
+// Builds a config from one or more spec tables (e.g. the shared keys and the task's keys).
+void config_init(Config *c, const CfgSpec *const *tables, const int *sizes, int ntables);
+void config_free(Config *c);
+// Applies a job file, then overrides ("key=value"). Returns 0, or -1 with a one-line message
+// in err. Also checks that every required key has a value.
+int config_load_file(Config *c, const char *path, char *err, size_t errlen);
+int config_set(Config *c, const char *key, const char *value, const char *origin, char *err,
+               size_t errlen);
+int config_apply_overrides(Config *c, int n, char **kv, char *err, size_t errlen);
+int config_check_required(const Config *c, char *err, size_t errlen);
+
+long long config_int(const Config *c, const char *key);
+double config_float(const Config *c, const char *key);
+int config_bool(const Config *c, const char *key);
+const char *config_str(const Config *c, const char *key);
+
+// `key = value` lines in table order: printed once at start and stored in checkpoints.
+char *config_text(const Config *c);
