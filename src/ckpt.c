@@ -1,0 +1,196 @@
+// ckpt.c: atomic checkpoint files and their rotation.
+#include "ckpt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int fail(char *err, size_t len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, len, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+// mkdir -p
+static int make_dirs(const char *dir, char *err, size_t errlen) {
+  char p[400];
+  if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return fail(err, errlen, "%s: path too long", dir);
+  for (char *s = p + 1;; s++) {
+    if (*s == '/' || *s == 0) {
+      char c = *s;
+      *s = 0;
+      if (mkdir(p, 0775) != 0 && errno != EEXIST)
+        return fail(err, errlen, "%s: cannot create directory: %s", p, strerror(errno));
+      *s = c;
+      if (!c) break;
+    }
+  }
+  return 0;
+}
+
+static int fsync_path(const char *path, int is_dir) {
+  int fd = open(path, is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+int ckpt_begin(CkptWriter *w, const char *dir, int64_t step, char *err, size_t errlen) {
+  memset(w, 0, sizeof *w);
+  w->f.id = -1;
+  if (make_dirs(dir, err, errlen)) return -1;
+  snprintf(w->dir, sizeof w->dir, "%s", dir);
+  snprintf(w->final, sizeof w->final, "%s/ckpt_%010lld.h5", dir, (long long)step);
+  snprintf(w->tmp, sizeof w->tmp, "%s/.ckpt_%010lld.h5.tmp", dir, (long long)step);
+  return h5_create(&w->f, w->tmp, err, errlen);
+}
+
+void ckpt_abort(CkptWriter *w) {
+  char e[256];
+  h5_close(&w->f, e, sizeof e);
+  unlink(w->tmp);
+}
+
+static int step_of(const char *name, long long *step) {
+  int n = 0;
+  if (sscanf(name, "ckpt_%lld.h5%n", step, &n) == 1 && name[n] == 0) return 1;
+  return 0;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+  const char *x = strrchr(*(char *const *)a, '/') + 1, *y = strrchr(*(char *const *)b, '/') + 1;
+  long long sx = 0, sy = 0;
+  step_of(x, &sx);
+  step_of(y, &sy);
+  return (sx < sy) - (sx > sy);
+}
+
+// Every DIR/ckpt_*.h5, newest first.
+static int list_files(const char *dir, char ***out) {
+  DIR *d = opendir(dir);
+  *out = NULL;
+  if (!d) return 0;
+  int n = 0, cap = 0;
+  char **v = NULL;
+  struct dirent *e;
+  long long s;
+  while ((e = readdir(d))) {
+    if (!step_of(e->d_name, &s)) continue;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 8;
+      v = realloc(v, sizeof(char *) * (size_t)cap);
+      if (!v) genet_die("out of memory listing %s", dir);
+    }
+    size_t len = strlen(dir) + strlen(e->d_name) + 2;
+    v[n] = xmalloc(len);
+    snprintf(v[n], len, "%s/%s", dir, e->d_name);
+    n++;
+  }
+  closedir(d);
+  if (n) qsort(v, (size_t)n, sizeof(char *), cmp_desc);
+  *out = v;
+  return n;
+}
+
+int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen) {
+  if (h5_close(&w->f, err, errlen)) {
+    unlink(w->tmp);
+    return -1;
+  }
+  if (fsync_path(w->tmp, 0) != 0 || rename(w->tmp, w->final) != 0) {
+    fail(err, errlen, "%s: cannot move checkpoint into place: %s", w->final, strerror(errno));
+    unlink(w->tmp);
+    return -1;
+  }
+  fsync_path(w->dir, 1);
+  // latest: the file name only, so the directory can be moved as a whole.
+  char lt[512], lf[512];
+  snprintf(lt, sizeof lt, "%s/.latest.tmp", w->dir);
+  snprintf(lf, sizeof lf, "%s/latest", w->dir);
+  FILE *f = fopen(lt, "w");
+  const char *base = strrchr(w->final, '/') + 1;
+  if (!f || fprintf(f, "%s\n", base) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (f) fclose(f);
+    unlink(lt);
+    return fail(err, errlen, "%s: cannot write the latest pointer: %s", lf, strerror(errno));
+  }
+  if (fclose(f) != 0 || rename(lt, lf) != 0)
+    return fail(err, errlen, "%s: cannot update the latest pointer: %s", lf, strerror(errno));
+  fsync_path(w->dir, 1);
+  char **v;
+  int n = list_files(w->dir, &v);
+  for (int i = 0; i < n; i++) {
+    if (keep > 0 && i >= keep && strcmp(v[i], w->final) != 0) unlink(v[i]);
+    free(v[i]);
+  }
+  free(v);
+  return 0;
+}
+
+int ckpt_write_meta(H5File *f, int64_t step, int world_size, const char *job_text) {
+  int rc = 0;
+  rc |= h5_write_scalar_i64(f, "meta/format_version", CKPT_FORMAT_VERSION);
+  rc |= h5_write_str(f, "meta/genet_version", GENET_VERSION);
+  rc |= h5_write_str(f, "meta/genet_commit", GENET_GIT_COMMIT);
+  rc |= h5_write_scalar_i64(f, "meta/step", step);
+  rc |= h5_write_scalar_i64(f, "meta/world_size", world_size);
+  rc |= h5_write_str(f, "meta/job", job_text);
+  return rc ? -1 : 0;
+}
+
+int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, char *err, size_t errlen) {
+  int64_t v = 0, ws = 0;
+  if (h5_read_scalar_i64(f, "meta/format_version", &v, err, errlen)) return -1;
+  if (v != CKPT_FORMAT_VERSION)
+    return fail(err, errlen, "%s: checkpoint format version %lld, this genet reads %d", f->path,
+                (long long)v, CKPT_FORMAT_VERSION);
+  if (h5_read_scalar_i64(f, "meta/step", step, err, errlen)) return -1;
+  if (h5_read_scalar_i64(f, "meta/world_size", &ws, err, errlen)) return -1;
+  if (*step < 0 || ws < 1 || ws > 1 << 20)
+    return fail(err, errlen, "%s: meta/step %lld or meta/world_size %lld out of range", f->path,
+                (long long)*step, (long long)ws);
+  *world_size = (int)ws;
+  return 0;
+}
+
+int ckpt_list(const char *dir, char ***paths) {
+  char **v;
+  int n = list_files(dir, &v);
+  // The latest pointer goes first when it names an existing checkpoint of this directory.
+  char lf[512], name[300];
+  snprintf(lf, sizeof lf, "%s/latest", dir);
+  FILE *f = fopen(lf, "r");
+  if (f) {
+    if (fgets(name, sizeof name, f)) {
+      name[strcspn(name, "\n")] = 0;
+      long long s;
+      for (int i = 0; step_of(name, &s) && i < n; i++) {
+        if (strcmp(strrchr(v[i], '/') + 1, name) == 0) {
+          char *t = v[i];
+          memmove(v + 1, v, sizeof(char *) * (size_t)i);
+          v[0] = t;
+          break;
+        }
+      }
+    }
+    fclose(f);
+  }
+  *paths = v;
+  return n;
+}
+
+void ckpt_list_free(char **paths, int n) {
+  for (int i = 0; i < n; i++) free(paths[i]);
+  free(paths);
+}

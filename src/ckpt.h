@@ -1,0 +1,35 @@
+// ckpt.h: checkpoint files: written atomically, kept in rotation, found again on resume.
+// A checkpoint is DIR/ckpt_<step>.h5 (step zero-padded to 10 digits). It is written to
+// DIR/.ckpt_<step>.h5.tmp, flushed, fsync'd, closed and renamed, and the directory fsync'd;
+// only then is DIR/latest (a one-line file naming it) replaced the same way and old files
+// beyond `keep` deleted. A crash at any point leaves the previous checkpoint intact.
+// What goes inside is the caller's (docs/CHECKPOINTS.md lists it); ckpt_write_meta writes
+// the part every task shares.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5io.h"
+
+typedef struct {
+  H5File f;
+  char dir[400], tmp[512], final[512];
+} CkptWriter;
+
+int ckpt_begin(CkptWriter *w, const char *dir, int64_t step, char *err, size_t errlen);
+// Closes, renames into place, updates `latest`, keeps the newest `keep` checkpoints.
+int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen);
+// Closes and deletes the temporary file (after a failed write).
+void ckpt_abort(CkptWriter *w);
+
+// meta/: format version, genet version and commit, step, world size, the resolved job text.
+int ckpt_write_meta(H5File *f, int64_t step, int world_size, const char *job_text);
+// Checks meta/format_version; returns the step.
+int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, char *err, size_t errlen);
+
+// Checkpoint paths in dir, newest step first (the `latest` pointer, when valid, first of
+// all). Returns the count; *paths is malloc'd (free with ckpt_list_free).
+int ckpt_list(const char *dir, char ***paths);
+void ckpt_list_free(char **paths, int n);
+
+#define CKPT_FORMAT_VERSION 1
