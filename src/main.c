@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buildinfo.h"
+#include "inspect.h"
 
 static const char *usage =
     "usage: genet <command> [args]\n"
@@ -10,6 +11,8 @@ static const char *usage =
     "commands:\n"
     "  version    genet's version and commit, and the libraries built in\n"
     "  info       the CPU threads and GPUs genet can use\n"
+    "  inspect FILE.h5\n"
+    "             list what a checkpoint or dataset holds\n"
     "  help       this text (also --help, -h)\n"
     "\n"
     "Training (`genet train JOB`), dataset preparation and generation arrive with the\n"
@@ -40,6 +43,13 @@ int main(int argc, char **argv) {
     }
     buildinfo_print_info(stdout);
     return 0;
+  }
+  if (!strcmp(cmd, "inspect")) {
+    if (argc != 3) {
+      fprintf(stderr, "genet: usage: genet inspect FILE.h5\n");
+      return 2;
+    }
+    return inspect_main(argv[2]);
   }
   if (cmd[0] == '-')
     fprintf(stderr, "genet: unknown option '%s' (try genet --help)\n", cmd);

@@ -2,6 +2,7 @@
 # The genet command: help, version, info work; unknown input is one line and exit code 2.
 set -u
 genet=$1
+src=$2
 pass=0; fail=0
 check() {  # check NAME EXPECTED_RC PATTERN CMD...
   local name=$1 want=$2 pat=$3; shift 3
@@ -24,6 +25,10 @@ check "unknown command"   2 "^genet: unknown command 'frobnicate'" "$genet" frob
 check "unknown option"    2 "^genet: unknown option '--frob'" "$genet" --frob
 check "no command"        2 "usage: genet"            "$genet"
 check "version extra arg" 2 "takes no arguments"      "$genet" version extra
+check "inspect fixture"   0 "act/tanh/dx +float32 +\(3, 5, 7, 9\)" "$genet" inspect "$src/tests/fixtures/linear.h5"
+check "inspect non-HDF5"  1 "^genet: .*README.md: not an HDF5 file" "$genet" inspect "$src/README.md"
+check "inspect missing"   1 "^genet: /nonexistent.h5: cannot open" "$genet" inspect /nonexistent.h5
+check "inspect no file"   2 "usage: genet inspect" "$genet" inspect
 # one line, not a screenful
 lines=$("$genet" frobnicate 2>&1 | wc -l)
 if [ "$lines" = 1 ]; then echo "ok   unknown command is one line"; pass=$((pass+1)); else echo "FAIL unknown command printed $lines lines"; fail=$((fail+1)); fi
