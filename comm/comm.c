@@ -1,0 +1,148 @@
+// comm.c: launcher detection, the single-process and MPI back ends, and dispatch to NCCL.
+#include "comm.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm_nccl.h"
+#include "util.h"
+
+// Checks an MPI call; on failure names the call, the rank and MPI's message, then aborts all.
+#define MPI_CHECK(c, call)                                                                  \
+  do {                                                                                      \
+    int e_ = (call);                                                                        \
+    if (e_ != MPI_SUCCESS) {                                                                \
+      char s_[MPI_MAX_ERROR_STRING];                                                        \
+      int l_ = 0;                                                                           \
+      MPI_Error_string(e_, s_, &l_);                                                        \
+      comm_abort((c), "%s:%d: MPI call failed: %s: %s", __FILE__, __LINE__, #call, s_);     \
+    }                                                                                       \
+  } while (0)
+
+static int launched_by_mpi(void) {
+  const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+    if (getenv(vars[i])) return 1;
+  return 0;
+}
+
+void comm_init(Comm *c, int *argc, char ***argv) {
+  memset(c, 0, sizeof *c);
+  c->size = c->local_size = 1;
+  c->kind = COMM_SINGLE;
+  if (!launched_by_mpi()) return;
+  int provided = 0;
+  // Errors come back to us (checked) instead of MPI's default of aborting silently.
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    genet_die("MPI_Init_thread failed (launched by mpirun/srun, but MPI cannot start)");
+  c->mpi_inited = 1;
+  c->kind = COMM_MPI;
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_CHECK(c, MPI_Comm_rank(MPI_COMM_WORLD, &c->rank));
+  MPI_CHECK(c, MPI_Comm_size(MPI_COMM_WORLD, &c->size));
+  MPI_Comm node;
+  MPI_CHECK(c, MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node));
+  MPI_CHECK(c, MPI_Comm_rank(node, &c->local_rank));
+  MPI_CHECK(c, MPI_Comm_size(node, &c->local_size));
+  MPI_Comm_free(&node);
+}
+
+void comm_finalize(Comm *c) {
+  if (c->kind == COMM_NCCL) comm_nccl_free(c->nccl);
+  if (c->mpi_inited) MPI_Finalize();
+  memset(c, 0, sizeof *c);
+}
+
+void comm_use_nccl(Comm *c, int device) {
+  c->nccl = comm_nccl_new(c, device);
+  c->kind = COMM_NCCL;
+}
+
+// MPI counts are int: long buffers go in chunks.
+#define MPI_CHUNK ((size_t)1 << 30)
+
+void comm_allreduce_sum(Comm *c, float *buf, size_t n) {
+  if (c->size == 1) return;
+  if (c->kind == COMM_NCCL) {
+    comm_nccl_allreduce(c->nccl, buf, n, 0);
+    return;
+  }
+  for (size_t off = 0; off < n; off += MPI_CHUNK) {
+    size_t m = n - off < MPI_CHUNK ? n - off : MPI_CHUNK;
+    MPI_CHECK(c, MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)m, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+  }
+}
+
+static void scale(float *buf, size_t n, float s) {
+  long long nn = (long long)n;
+#pragma omp parallel for schedule(static) if (nn > 65536)
+  for (long long i = 0; i < nn; i++) buf[i] *= s;
+}
+
+void comm_allreduce_mean(Comm *c, float *buf, size_t n) {
+  if (c->size == 1) return;
+  if (c->kind == COMM_NCCL) {
+    comm_nccl_allreduce(c->nccl, buf, n, 1);
+    return;
+  }
+  comm_allreduce_sum(c, buf, n);
+  scale(buf, n, 1.0f / (float)c->size);
+}
+
+void comm_iallreduce(Comm *c, float *buf, size_t n, int mean, CommRequest *r) {
+  memset(r, 0, sizeof *r);
+  if (c->size == 1) return;
+  GENET_ASSERT(c->kind == COMM_MPI);  // GPU buckets overlap on an NCCL stream instead
+  GENET_ASSERT(n <= INT_MAX);
+  MPI_Request req;
+  MPI_CHECK(c, MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req));
+  r->active = 1;
+  r->req = (long long)MPI_Request_c2f(req);
+  r->buf = buf;
+  r->n = n;
+  r->mean = mean;
+}
+
+void comm_wait(Comm *c, CommRequest *r) {
+  if (!r->active) return;
+  MPI_Request req = MPI_Request_f2c((MPI_Fint)r->req);
+  MPI_CHECK(c, MPI_Wait(&req, MPI_STATUS_IGNORE));
+  if (r->mean) scale(r->buf, r->n, 1.0f / (float)c->size);
+  r->active = 0;
+}
+
+void comm_bcast(Comm *c, void *buf, size_t bytes, int root) {
+  if (c->size == 1) return;
+  char *p = buf;
+  for (size_t off = 0; off < bytes; off += MPI_CHUNK) {
+    size_t m = bytes - off < MPI_CHUNK ? bytes - off : MPI_CHUNK;
+    MPI_CHECK(c, MPI_Bcast(p + off, (int)m, MPI_BYTE, root, MPI_COMM_WORLD));
+  }
+}
+
+void comm_barrier(Comm *c) {
+  if (c->size > 1) MPI_CHECK(c, MPI_Barrier(MPI_COMM_WORLD));
+}
+
+double comm_sum_double(Comm *c, double v) {
+  if (c->size == 1) return v;
+  double out = 0;
+  MPI_CHECK(c, MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+  return out;
+}
+
+void comm_abort(Comm *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fflush(stdout);
+  fprintf(stderr, "genet: rank %d: ", c->rank);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  if (c->mpi_inited && c->size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+  exit(1);
+}

@@ -1,0 +1,48 @@
+// comm.h: the communicator of data-parallel training. One interface, three back ends:
+//   single  one process, no launcher: collectives are no-ops (a mean of one is itself);
+//   mpi     CPU buffers over Open MPI (and the fallback where NCCL is not built);
+//   nccl    GPU buffers over NCCL, its communicator made from an ncclUniqueId that MPI
+//           broadcasts (comm_nccl.c, built with CUDA).
+// Every MPI and NCCL call is checked; a failure names the call and the rank and takes every
+// rank down (MPI_Abort), so no rank hangs in a collective its peer will never join.
+#pragma once
+#include <stddef.h>
+
+typedef enum { COMM_SINGLE, COMM_MPI, COMM_NCCL } CommKind;
+
+typedef struct CommNccl CommNccl;
+
+typedef struct {
+  CommKind kind;
+  int rank, size;              // in the world
+  int local_rank, local_size;  // on this node: local_rank picks the GPU
+  int mpi_inited;              // we called MPI_Init (and so MPI_Finalize)
+  CommNccl *nccl;              // when kind == COMM_NCCL
+} Comm;
+
+typedef struct {
+  int active;
+  long long req;  // MPI_Request, stored as an integer handle
+  float *buf;
+  size_t n;
+  int mean;
+} CommRequest;
+
+// Starts MPI when a launcher is detected (mpirun, srun: OMPI_COMM_WORLD_SIZE, PMI_SIZE,
+// PMIX_RANK, SLURM_STEP_NUM_TASKS with SLURM_PROCID), else runs single-process.
+void comm_init(Comm *c, int *argc, char ***argv);
+void comm_finalize(Comm *c);
+// Switches collectives on device buffers to NCCL (GPU ranks). Dies when built without CUDA.
+void comm_use_nccl(Comm *c, int device);
+
+void comm_allreduce_sum(Comm *c, float *buf, size_t n);
+void comm_allreduce_mean(Comm *c, float *buf, size_t n);
+// Non-blocking all-reduce of a CPU buffer (one gradient bucket); finish with comm_wait.
+void comm_iallreduce(Comm *c, float *buf, size_t n, int mean, CommRequest *r);
+void comm_wait(Comm *c, CommRequest *r);
+void comm_bcast(Comm *c, void *buf, size_t bytes, int root);
+void comm_barrier(Comm *c);
+// Sum of one double over ranks (losses, counts): the same value on every rank.
+double comm_sum_double(Comm *c, double v);
+// Prints "genet: rank R: <message>" and takes every rank down.
+void comm_abort(Comm *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
