@@ -32,9 +32,9 @@ static void print_value(hid_t ds, hid_t t, int nd) {
     size_t n = H5Tget_size(t);
     char *s = calloc(n + 1, 1);
     if (s && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) >= 0) {
-      char *nl = strchr(s, '\n');
-      if (nl || n > 60) printf("  \"%.60s%s\"", s, "...");
-      else printf("  \"%s\"", s);
+      printf("  \"");  // up to 60 characters, newlines shown as \n
+      for (size_t i = 0; i < n && s[i] && i < 60; i++) s[i] == '\n' ? printf("\\n") : putchar(s[i]);
+      printf(strlen(s) > 60 ? "...\"" : "\"");
     }
     free(s);
   } else if (c == H5T_INTEGER) {

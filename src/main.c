@@ -4,6 +4,7 @@
 
 #include "buildinfo.h"
 #include "inspect.h"
+#include "prepare.h"
 
 static const char *usage =
     "usage: genet <command> [args]\n"
@@ -11,6 +12,8 @@ static const char *usage =
     "commands:\n"
     "  version    genet's version and commit, and the libraries built in\n"
     "  info       the CPU threads and GPUs genet can use\n"
+    "  prepare KIND ...\n"
+    "             datasets into HDF5: text, cifar10, synthetic-text (genet prepare)\n"
     "  inspect FILE.h5\n"
     "             list what a checkpoint or dataset holds\n"
     "  help       this text (also --help, -h)\n"
@@ -44,6 +47,7 @@ int main(int argc, char **argv) {
     buildinfo_print_info(stdout);
     return 0;
   }
+  if (!strcmp(cmd, "prepare")) return prepare_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "inspect")) {
     if (argc != 3) {
       fprintf(stderr, "genet: usage: genet inspect FILE.h5\n");
