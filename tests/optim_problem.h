@@ -13,7 +13,7 @@
 
 typedef struct {
   int M, N;
-  float *A, *b, *x0, *xstar;  // (M, N), (M), (N), (N)
+  float *A, *b, *x0;          // (M, N), (M), (N)
   Params P;
   int evals;                  // closure calls
 } LsqProblem;
@@ -25,7 +25,6 @@ static void lsq_open(LsqProblem *q, Fixture *fx) {
   q->A = fx_read(fx, "problem/A", NULL, NULL, NULL);
   q->b = fx_read(fx, "problem/b", NULL, NULL, NULL);
   q->x0 = fx_read(fx, "problem/x0", NULL, NULL, NULL);
-  q->xstar = fx_read(fx, "problem/xstar", NULL, NULL, NULL);
   params_init(&q->P);
   params_add(&q->P, "w", 2, (int[]){3, 7});
   params_add(&q->P, "v", 1, (int[]){5});
@@ -34,7 +33,7 @@ static void lsq_open(LsqProblem *q, Fixture *fx) {
 }
 
 static void lsq_close(LsqProblem *q) {
-  free(q->A); free(q->b); free(q->x0); free(q->xstar);
+  free(q->A); free(q->b); free(q->x0);
   params_free(&q->P);
 }
 
