@@ -154,6 +154,7 @@ void adam_step(Ctx *ctx, AdamState *s, float *param, const float *grad, const Ad
   const float eps = (float)cfg->eps, wd = (float)cfg->weight_decay;
   float *m = s->exp_avg, *v = s->exp_avg_sq;
   long long nn = (long long)s->n;
+  // GCC keeps this loop scalar: sqrtf may set errno (the build has no -fno-math-errno).
 #pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
   for (long long i = 0; i < nn; i++)
     adam_elem(&param[i], &m[i], &v[i], grad[i], b1, omb1, b2, omb2, eps, wd, step_size, bc2_sqrt);
