@@ -1,0 +1,195 @@
+// test_lbfgs.c: L-BFGS (no line search) against torch.optim.LBFGS: parameters, returned loss,
+// func_evals and n_iter after every step() call, on the least-squares problem of fx_optim.py;
+// cases that stop on each test (loss change, directional derivative, step size,
+// tolerance_grad with the early return of the next call, max_eval), and a history of 3 that
+// wraps. Independent of PyTorch: the default run drives the loss (closed form) to ~0.
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lbfgs.h"
+#include "optim_problem.h"
+#include "testlib.h"
+
+static Ctx ctx;
+
+static float lsq_closure(void *arg) { return lsq_eval(arg); }
+
+static int slots_allocated(const Lbfgs *o) {
+  int k = 0;
+  for (int i = 0; i < o->cfg.history_size; i++) k += o->hist[i] != NULL;
+  return k;
+}
+
+// Runs one fixture case from x0, leaving the state in o (caller frees) for extra checks.
+static void run_case(Fixture *fx, LsqProblem *q, const char *grp, double tol, Lbfgs *o) {
+  char k[128];
+  int calls = (int)fx_attr_int(fx, grp, "calls");
+  LbfgsConfig cfg;
+  lbfgs_config_default(&cfg);
+  cfg.lr = fx_attr_double(fx, grp, "lr");
+  cfg.max_iter = (int)fx_attr_int(fx, grp, "max_iter");
+  cfg.max_eval = (int)fx_attr_int(fx, grp, "max_eval");
+  cfg.tolerance_grad = fx_attr_double(fx, grp, "tolerance_grad");
+  cfg.tolerance_change = fx_attr_double(fx, grp, "tolerance_change");
+  cfg.history_size = (int)fx_attr_int(fx, grp, "history_size");
+  snprintf(k, sizeof k, "%s/x", grp);
+  float *xs = fx_read(fx, k, NULL, NULL, NULL);
+  snprintf(k, sizeof k, "%s/loss", grp);
+  float *losses = fx_read(fx, k, NULL, NULL, NULL);
+  snprintf(k, sizeof k, "%s/func_evals", grp);
+  float *fe = fx_read(fx, k, NULL, NULL, NULL);
+  snprintf(k, sizeof k, "%s/n_iter", grp);
+  float *ni = fx_read(fx, k, NULL, NULL, NULL);
+
+  lsq_reset(q);
+  lbfgs_init(o, &cfg, q->P.total);
+  float *x = malloc(sizeof(float) * q->N), *gotl = malloc(sizeof(float) * calls);
+  double ex = 0;
+  size_t exi = 0;
+  int counts_ok = 1;
+  char counts[256] = "", *cp = counts;
+  for (int c = 0; c < calls; c++) {
+    gotl[c] = lbfgs_step(&ctx, o, q->P.data, q->P.grad, lsq_closure, q);
+    lsq_gather(q, x, q->P.data);
+    size_t wi;
+    double e = max_rel_err(x, xs + (size_t)c * q->N, (size_t)q->N, &wi);
+    if (!(e <= ex)) {
+      ex = e;
+      exi = (size_t)c * q->N + wi;
+    }
+    counts_ok &= o->func_evals == (int64_t)fe[c] && o->n_iter == (int64_t)ni[c] &&
+                 q->evals == (int)fe[c];
+    cp += snprintf(cp, sizeof counts - (size_t)(cp - counts), "%s%lld/%lld", c ? ", " : "",
+                   (long long)o->func_evals, (long long)o->n_iter);
+  }
+  test_check(ex <= tol, "%-18s params after each of %d step() calls: worst rel err %.2e at [%zu] (bound %.0e)",
+             grp, calls, ex, exi, tol);
+  char what[96];
+  snprintf(what, sizeof what, "%s: loss returned by each step()", grp);
+  check_close(what, gotl, losses, (size_t)calls, 1e-5);
+  test_check(counts_ok, "%-18s func_evals/n_iter after each call as PyTorch: %s", grp, counts);
+  test_check(lsq_padding_zero(q, q->P.data) && (!o->d || lsq_padding_zero(q, o->d)),
+             "%s: padding of params and direction stays zero", grp);
+  free(xs); free(losses); free(fe); free(ni); free(x); free(gotl);
+}
+
+// f = 0.5 a |x - c|^2 over a vector long enough for the parallel loops.
+typedef struct {
+  size_t n;
+  float a, *x, *g;
+  const float *c;
+} Quad;
+
+static float quad_closure(void *arg) {
+  Quad *q = arg;
+  double f = 0;
+  for (size_t i = 0; i < q->n; i++) {
+    double r = (double)q->x[i] - q->c[i];
+    f += 0.5 * q->a * r * r;
+    q->g[i] = (float)(q->a * r);
+  }
+  return (float)f;
+}
+
+// Closed forms on f = 0.5 a |x - c|^2, n large enough for the parallel loops:
+// - x0 far from c: |g|_1 > 1, so the first iteration moves by -g / |g|_1;
+// - c = 0 and x0 tiny (|g|_1 < 1, t = lr = 1): x1 = -2 x0, then y = -9 x0 and s = -3 x0 give
+//   H_diag = 1/3, al = -2/3 and d = 2 x0: the second iteration lands exactly on 0.
+// Both runs are bit-identical with 1 and 2 threads (reductions over fixed blocks).
+static void test_quadratic(void) {
+  const size_t n = 100003;
+  float *c = malloc(sizeof(float) * n), *x0 = malloc(sizeof(float) * n);
+  float *x = malloc(sizeof(float) * n), *g = malloc(sizeof(float) * n);
+  float *keep1 = malloc(sizeof(float) * n), *keep2 = malloc(sizeof(float) * n);
+  fill_uniform(c, n, -1, 1, 11);
+  fill_uniform(x0, n, -1, 1, 12);
+  LbfgsConfig cfg;
+  lbfgs_config_default(&cfg);
+  Lbfgs o;
+  for (int threads = 1; threads <= 2; threads++) {
+    omp_set_num_threads(threads);
+    Quad q = {n, 3.0f, x, g, c};
+    memcpy(x, x0, sizeof(float) * n);
+    lbfgs_config_set_max_iter(&cfg, 1);
+    lbfgs_init(&o, &cfg, n);
+    lbfgs_step(&ctx, &o, x, g, quad_closure, &q);
+    lbfgs_free(&o);
+    double g1 = 0, e1 = 0;
+    for (size_t i = 0; i < n; i++) g1 += 3.0 * fabs((double)x0[i] - c[i]);
+    double t = fmin(1.0, 1.0 / g1);
+    for (size_t i = 0; i < n; i++) {
+      double want = x0[i] - t * 3.0 * ((double)x0[i] - c[i]);
+      e1 = fmax(e1, fabs(x[i] - want) / (fabs(want) + 1e-2));
+    }
+    test_check(e1 <= 1e-6, "L-BFGS first iteration = x - g/|g|_1 (n %zu, %d threads): worst rel err %.2e (bound 1e-06)",
+               n, threads, e1);
+    if (threads == 1) memcpy(keep1, x, sizeof(float) * n);
+    else test_check(memcmp(keep1, x, sizeof(float) * n) == 0, "first iteration bit-identical with 1 and 2 threads");
+
+    float *zero = calloc(n, sizeof(float));
+    Quad q0 = {n, 3.0f, x, g, zero};
+    double xmax = 0, e2 = 0;
+    for (size_t i = 0; i < n; i++) {
+      x[i] = 1e-6f * x0[i];
+      xmax = fmax(xmax, fabs(x[i]));
+    }
+    lbfgs_config_set_max_iter(&cfg, 2);
+    cfg.max_eval = 3;  // PyTorch's default 2 * 5 / 4 = 2 would stop after the first iteration
+    lbfgs_init(&o, &cfg, n);
+    lbfgs_step(&ctx, &o, x, g, quad_closure, &q0);
+    for (size_t i = 0; i < n; i++) e2 = fmax(e2, fabs(x[i]) / xmax);
+    test_check(e2 <= 1e-5 && o.hist_len == 1 && o.func_evals == 2,
+               "L-BFGS second iteration lands on the minimum (%d threads): |x| <= %.2e max|x0| (bound 1e-05)",
+               threads, e2);
+    lbfgs_free(&o);
+    free(zero);
+    if (threads == 1) memcpy(keep2, x, sizeof(float) * n);
+    else test_check(memcmp(keep2, x, sizeof(float) * n) == 0, "second iteration bit-identical with 1 and 2 threads");
+  }
+  free(c); free(x0); free(x); free(g); free(keep1); free(keep2);
+}
+
+int main(void) {
+  ctx_init(&ctx, DEV_CPU, 0);
+  Fixture fx;
+  fx_open(&fx, "optim.h5");
+  LsqProblem q;
+  lsq_open(&q, &fx);
+  Lbfgs o;
+
+  run_case(&fx, &q, "lbfgs/default", 1e-4, &o);
+  test_check(o.hist_len <= 40 && slots_allocated(&o) == o.hist_len,
+             "history allocated as it grows: %d of %d slots for %d pairs", slots_allocated(&o),
+             o.cfg.history_size, o.hist_len);
+  // b = A x_true: the optimum loss is ~0 (float32 rounding of b), from 87 at x0
+  float final = lsq_eval(&q);
+  lsq_reset(&q);
+  float initial = lsq_eval(&q);
+  test_check(final <= 1e-10 * initial, "lbfgs/default converged: loss %.3g -> %.3g (bound 1e-10 of the start)",
+             initial, final);
+  lbfgs_free(&o);
+
+  run_case(&fx, &q, "lbfgs/hist3", 1e-4, &o);
+  test_check(o.hist_len == 3 && slots_allocated(&o) == 3 && o.n_iter > 4,
+             "lbfgs/hist3: ring of 3 pairs wrapped (head at slot %d after %lld iterations)",
+             o.hist_head, (long long)o.n_iter);
+  lbfgs_free(&o);
+
+  run_case(&fx, &q, "lbfgs/tol_change", 1e-4, &o);
+  lbfgs_free(&o);
+  run_case(&fx, &q, "lbfgs/tol_step", 1e-4, &o);
+  lbfgs_free(&o);
+  run_case(&fx, &q, "lbfgs/tol_grad", 1e-4, &o);
+  lbfgs_free(&o);
+  run_case(&fx, &q, "lbfgs/max_eval", 1e-4, &o);
+  lbfgs_free(&o);
+
+  lsq_close(&q);
+  test_quadratic();
+  fx_close(&fx);
+  ctx_free(&ctx);
+  return test_finish("lbfgs");
+}

@@ -1,0 +1,228 @@
+// test_optim.c: gradient clipping, SGD and Adam against PyTorch (fixtures from fx_optim.py),
+// step by step on a least-squares problem whose gradient the test evaluates itself; closed
+// forms for one step of each; padding, checkpoint-style state copies and thread independence.
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "optim.h"
+#include "optim_problem.h"
+#include "testlib.h"
+
+static Ctx ctx;
+
+static float *rd(Fixture *fx, const char *grp, const char *name) {
+  char k[128];
+  snprintf(k, sizeof k, "%s/%s", grp, name);
+  return fx_read(fx, k, NULL, NULL, NULL);
+}
+
+// Compares the packed view of flat (P.total) with want (N).
+static double cmp_flat(LsqProblem *q, const char *what, const float *flat, const float *want,
+                       double tol) {
+  float *x = malloc(sizeof(float) * q->N);
+  lsq_gather(q, x, flat);
+  size_t wi;
+  double e = max_rel_err(x, want, (size_t)q->N, &wi);
+  if (!(e <= tol)) check_close(what, x, want, (size_t)q->N, tol);  // prints the failure
+  free(x);
+  return e;
+}
+
+static void test_clip(Fixture *fx, LsqProblem *q, const char *grp) {
+  double max_norm = fx_attr_double(fx, grp, "max_norm");
+  float *g0 = rd(fx, grp, "grad"), *want = rd(fx, grp, "clipped"), *norm = rd(fx, grp, "norm");
+  lsq_reset(q);
+  lsq_scatter(q, q->P.grad, g0);
+  double got = clip_grad_norm(&ctx, q->P.grad, q->P.total, max_norm);
+  float gotf = (float)got;
+  char what[96];
+  snprintf(what, sizeof what, "%s: returned total norm", grp);
+  check_close(what, &gotf, norm, 1, 1e-6);
+  snprintf(what, sizeof what, "%s: clipped gradient", grp);
+  double e = cmp_flat(q, what, q->P.grad, want, 1e-6);
+  test_check(e <= 1e-6, "%-44s worst rel err %.2e (bound 1e-06)", what, e);
+  test_check(lsq_padding_zero(q, q->P.grad), "%s: padding of grad stays zero", grp);
+  free(g0); free(want); free(norm);
+}
+
+static void test_sgd(Fixture *fx, LsqProblem *q, const char *grp, int clip) {
+  int steps = (int)fx_attr_int(fx, grp, "steps");
+  SgdConfig cfg = {.lr = fx_attr_double(fx, grp, "lr")};
+  double max_norm = 0;
+  if (clip) {
+    max_norm = fx_attr_double(fx, grp, "max_norm");
+  } else {
+    cfg.momentum = fx_attr_double(fx, grp, "momentum");
+    cfg.dampening = fx_attr_double(fx, grp, "dampening");
+    cfg.weight_decay = fx_attr_double(fx, grp, "weight_decay");
+    cfg.nesterov = (int)fx_attr_int(fx, grp, "nesterov");
+  }
+  float *xs = rd(fx, grp, "x");
+  float *bufs = cfg.momentum != 0 ? rd(fx, grp, "momentum_buffer") : NULL;
+  float *norms = clip ? rd(fx, grp, "norm") : NULL;
+  SgdState st;
+  sgd_init(&st, q->P.total, &cfg);
+  lsq_reset(q);
+  double ex = 0, eb = 0, en = 0;
+  for (int s = 0; s < steps; s++) {
+    lsq_eval(q);
+    if (clip) {
+      float nrm = (float)clip_grad_norm(&ctx, q->P.grad, q->P.total, max_norm);
+      en = fmax(en, max_rel_err(&nrm, &norms[s], 1, NULL));
+    }
+    sgd_step(&ctx, &st, q->P.data, q->P.grad, &cfg);
+    ex = fmax(ex, cmp_flat(q, grp, q->P.data, xs + (size_t)s * q->N, 1e-5));
+    if (bufs) eb = fmax(eb, cmp_flat(q, grp, st.momentum_buf, bufs + (size_t)s * q->N, 1e-5));
+  }
+  test_check(ex <= 1e-5, "%-44s params after each of %d steps: worst rel err %.2e (bound 1e-05)", grp, steps, ex);
+  if (bufs) test_check(eb <= 1e-5, "%-44s momentum buffer: worst rel err %.2e (bound 1e-05)", grp, eb);
+  if (clip) test_check(en <= 1e-6, "%-44s clip norms: worst rel err %.2e (bound 1e-06)", grp, en);
+  test_check(lsq_padding_zero(q, q->P.data) && (!bufs || lsq_padding_zero(q, st.momentum_buf)),
+             "%s: padding stays zero", grp);
+  sgd_free(&st);
+  free(xs); free(bufs); free(norms);
+}
+
+static void adam_cfg(Fixture *fx, const char *grp, AdamConfig *cfg) {
+  adam_config_default(cfg);
+  cfg->lr = fx_attr_double(fx, grp, "lr");
+  cfg->beta1 = fx_attr_double(fx, grp, "beta1");
+  cfg->beta2 = fx_attr_double(fx, grp, "beta2");
+  cfg->eps = fx_attr_double(fx, grp, "eps");
+  cfg->weight_decay = fx_attr_double(fx, grp, "weight_decay");
+}
+
+// Runs all steps; after `restart_at` steps the state is copied field by field into a fresh
+// AdamState (what a checkpoint save + load does) and the run goes on from the copy.
+static void test_adam(Fixture *fx, LsqProblem *q, const char *grp, int restart_at) {
+  int steps = (int)fx_attr_int(fx, grp, "steps");
+  AdamConfig cfg;
+  adam_cfg(fx, grp, &cfg);
+  float *xs = rd(fx, grp, "x"), *ms = rd(fx, grp, "exp_avg"), *vs = rd(fx, grp, "exp_avg_sq");
+  AdamState st;
+  adam_init(&st, q->P.total);
+  lsq_reset(q);
+  double ex = 0, em = 0, ev = 0;
+  for (int s = 0; s < steps; s++) {
+    if (s == restart_at) {
+      AdamState st2;
+      adam_init(&st2, st.n);
+      st2.step = st.step;
+      memcpy(st2.exp_avg, st.exp_avg, sizeof(float) * st.n);
+      memcpy(st2.exp_avg_sq, st.exp_avg_sq, sizeof(float) * st.n);
+      adam_free(&st);
+      st = st2;
+    }
+    lsq_eval(q);
+    adam_step(&ctx, &st, q->P.data, q->P.grad, &cfg);
+    ex = fmax(ex, cmp_flat(q, grp, q->P.data, xs + (size_t)s * q->N, 1e-5));
+    em = fmax(em, cmp_flat(q, grp, st.exp_avg, ms + (size_t)s * q->N, 1e-5));
+    ev = fmax(ev, cmp_flat(q, grp, st.exp_avg_sq, vs + (size_t)s * q->N, 1e-5));
+  }
+  test_check(st.step == steps, "%s: step count %lld", grp, (long long)st.step);
+  test_check(ex <= 1e-5, "%-44s params after each of %d steps: worst rel err %.2e (bound 1e-05)", grp, steps, ex);
+  test_check(em <= 1e-5, "%-44s exp_avg: worst rel err %.2e (bound 1e-05)", grp, em);
+  test_check(ev <= 1e-5, "%-44s exp_avg_sq: worst rel err %.2e (bound 1e-05)", grp, ev);
+  test_check(lsq_padding_zero(q, q->P.data) && lsq_padding_zero(q, st.exp_avg) &&
+                 lsq_padding_zero(q, st.exp_avg_sq),
+             "%s: padding stays zero (restart from copied state after step %d)", grp, restart_at);
+  adam_free(&st);
+  free(xs); free(ms); free(vs);
+}
+
+// Closed forms of one step, evaluated in double from the same float inputs:
+// SGD p1 = p0 - lr g; Adam p1 = p0 - lr g / (|g| + eps), i.e. about lr * sign(g).
+static void test_closed_forms(LsqProblem *q) {
+  size_t T = q->P.total;
+  float *p0 = malloc(sizeof(float) * T), *g = malloc(sizeof(float) * T);
+  lsq_reset(q);
+  lsq_eval(q);
+  memcpy(p0, q->P.data, sizeof(float) * T);
+  memcpy(g, q->P.grad, sizeof(float) * T);
+  SgdConfig sc = {.lr = 0.3};
+  SgdState ss;
+  sgd_init(&ss, T, &sc);
+  sgd_step(&ctx, &ss, q->P.data, q->P.grad, &sc);
+  double e = 0;
+  for (size_t i = 0; i < T; i++)
+    e = fmax(e, fabs(q->P.data[i] - ((double)p0[i] - 0.3 * g[i])) /
+                    (fabs(p0[i]) + fabs(0.3 * g[i]) + 1e-30));
+  // two float roundings (lr g, then the difference), each half an ulp of |p| + |lr g|
+  test_check(e <= 2e-7, "SGD one step = p - lr g (closed form): worst err %.2e of |p|+|lr g| (bound 2e-07)", e);
+  sgd_free(&ss);
+
+  memcpy(q->P.data, p0, sizeof(float) * T);
+  AdamConfig ac;
+  adam_config_default(&ac);
+  ac.lr = 0.01;
+  AdamState as;
+  adam_init(&as, T);
+  adam_step(&ctx, &as, q->P.data, q->P.grad, &ac);
+  double ec = 0, es = 0;
+  for (size_t i = 0; i < T; i++) {
+    double move = (double)q->P.data[i] - p0[i];
+    double want = -ac.lr * g[i] / (fabs(g[i]) + ac.eps);
+    ec = fmax(ec, fabs(move - want) / ac.lr);
+    if (g[i] != 0.0f) es = fmax(es, fabs(move + ac.lr * (g[i] > 0 ? 1 : -1)) / ac.lr);
+  }
+  // the move is a difference of two floats near |p| <= 1: its error is ulp(1) / lr ~ 1e-5
+  test_check(ec <= 2e-5, "Adam first step = -lr g/(|g|+eps) (closed form): worst err %.2e lr (bound 2e-05)", ec);
+  test_check(es <= 2e-5, "Adam first step ~ -lr sign(g): worst err %.2e lr (bound 2e-05)", es);
+  adam_free(&as);
+  free(p0); free(g);
+}
+
+// Reductions split a vector into fixed blocks: 1 and 2 threads give bit-identical results.
+static void test_reductions(void) {
+  size_t n = 100003;
+  float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
+  fill_uniform(a, n, -1, 1, 5);
+  fill_uniform(b, n, -1, 1, 6);
+  int nt = omp_get_max_threads();
+  omp_set_num_threads(1);
+  double d1 = optim_dot(a, b, n), s1 = optim_asum(a, n);
+  float m1 = optim_amax(a, n);
+  omp_set_num_threads(2);
+  double d2 = optim_dot(a, b, n), s2 = optim_asum(a, n);
+  float m2 = optim_amax(a, n);
+  omp_set_num_threads(nt);
+  double ref = dot_d(a, b, n), sref = 0;
+  float mref = 0;
+  for (size_t i = 0; i < n; i++) {
+    sref += fabs((double)a[i]);
+    mref = fmaxf(mref, fabsf(a[i]));
+  }
+  test_check(d1 == d2 && s1 == s2 && m1 == m2, "reductions identical with 1 and 2 threads");
+  test_check(fabs(d1 - ref) <= 1e-12 * sref && fabs(s1 - sref) <= 1e-12 * sref && m1 == mref,
+             "reductions match a sequential double sum (dot err %.1e, asum err %.1e)",
+             fabs(d1 - ref), fabs(s1 - sref));
+  a[77777] = NAN;
+  test_check(isnan(optim_amax(a, n)), "amax propagates NaN (a NaN gradient is never optimal)");
+  free(a); free(b);
+}
+
+int main(void) {
+  ctx_init(&ctx, DEV_CPU, 0);
+  Fixture fx;
+  fx_open(&fx, "optim.h5");
+  LsqProblem q;
+  lsq_open(&q, &fx);
+  test_clip(&fx, &q, "clip/small");
+  test_clip(&fx, &q, "clip/large");
+  test_sgd(&fx, &q, "sgd/plain", 0);
+  test_sgd(&fx, &q, "sgd/momentum", 0);
+  test_sgd(&fx, &q, "sgd/dampening", 0);
+  test_sgd(&fx, &q, "sgd/nesterov", 0);
+  test_sgd(&fx, &q, "sgd/clip", 1);
+  test_adam(&fx, &q, "adam/default", -1);
+  test_adam(&fx, &q, "adam/dcgan", 3);
+  test_closed_forms(&q);
+  test_reductions();
+  lsq_close(&q);
+  fx_close(&fx);
+  ctx_free(&ctx);
+  return test_finish("optim");
+}
