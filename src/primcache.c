@@ -18,6 +18,7 @@ PrimCache *primcache_new(void) { return xcalloc(1, sizeof(PrimCache)); }
 void primcache_free(PrimCache *c) {
   if (!c) return;
   for (int i = 0; i < c->n; i++) {
+    if (c->e[i]->aux_free) c->e[i]->aux_free(c->e[i]->aux);
     dnnl_primitive_destroy(c->e[i]->prim);
     dnnl_primitive_desc_destroy(c->e[i]->pd);
     free(c->e[i]);

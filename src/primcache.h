@@ -10,6 +10,8 @@ typedef struct {
   int key[PRIMCACHE_KEY_LEN];
   dnnl_primitive_desc_t pd;
   dnnl_primitive_t prim;
+  void *aux;                   // optional per-shape state of the op (scratch buffers, more
+  void (*aux_free)(void *aux); // primitives); the cache calls aux_free(aux) when it is freed
 } PrimEntry;
 
 typedef struct PrimCache PrimCache;

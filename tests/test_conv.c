@@ -1,0 +1,142 @@
+// test_conv.c: Conv2d and ConvTranspose2d against PyTorch fixtures (y, dx, dw, db) and finite
+// differences (dx, dw, db), that gradients accumulate, that a second call on the cached
+// primitives gives bit-identical results, and that frozen-weight backward (dw NULL) gives the
+// same dx.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "conv_transpose.h"
+#include "testlib.h"
+
+static Ctx ctx;
+
+typedef struct {
+  int tr;  // 0: Conv2d, 1: ConvTranspose2d
+  int N, Cin, H, W, Cout, K, stride, pad, Ho, Wo;
+  const float *x, *w, *b, *r;
+  float *y;
+} Case;
+
+static void fwd(const Case *c, float *y, const float *x, const float *w, const float *b) {
+  if (c->tr)
+    conv_transpose2d_forward(&ctx, y, x, w, b, c->N, c->Cin, c->H, c->W, c->Cout, c->K,
+                             c->stride, c->pad);
+  else
+    conv2d_forward(&ctx, y, x, w, b, c->N, c->Cin, c->H, c->W, c->Cout, c->K, c->stride, c->pad);
+}
+
+static void bwd(const Case *c, float *dx, float *dw, float *db, const float *dy) {
+  if (c->tr)
+    conv_transpose2d_backward(&ctx, dx, dw, db, dy, c->x, c->w, c->N, c->Cin, c->H, c->W,
+                              c->Cout, c->K, c->stride, c->pad);
+  else
+    conv2d_backward(&ctx, dx, dw, db, dy, c->x, c->w, c->N, c->Cin, c->H, c->W, c->Cout, c->K,
+                    c->stride, c->pad);
+}
+
+// L = sum(y * r) for the current contents of x, w and b.
+static double conv_loss(void *p) {
+  Case *c = p;
+  fwd(c, c->y, c->x, c->w, c->b);
+  return dot_d(c->y, c->r, (size_t)c->N * c->Cout * c->Ho * c->Wo);
+}
+
+static void run_case(Fixture *fx, int tr, int i) {
+  char g[64], k[96], what[128], tag[64];
+  snprintf(g, sizeof g, "%s/case%d", tr ? "convt" : "conv", i);
+  Case c = {.tr = tr};
+  c.N = (int)fx_attr_int(fx, g, "N");
+  c.Cin = (int)fx_attr_int(fx, g, "Cin");
+  c.H = (int)fx_attr_int(fx, g, "H");
+  c.W = (int)fx_attr_int(fx, g, "W");
+  c.Cout = (int)fx_attr_int(fx, g, "Cout");
+  c.K = (int)fx_attr_int(fx, g, "K");
+  c.stride = (int)fx_attr_int(fx, g, "stride");
+  c.pad = (int)fx_attr_int(fx, g, "pad");
+  int bias = (int)fx_attr_int(fx, g, "bias");
+  c.Ho = tr ? conv_transpose2d_out_size(c.H, c.K, c.stride, c.pad)
+            : conv2d_out_size(c.H, c.K, c.stride, c.pad);
+  c.Wo = tr ? conv_transpose2d_out_size(c.W, c.K, c.stride, c.pad)
+            : conv2d_out_size(c.W, c.K, c.stride, c.pad);
+  snprintf(tag, sizeof tag, "%s %dx%dx%dx%d->%d k%d s%d p%d%s", tr ? "convT" : "conv", c.N, c.Cin,
+           c.H, c.W, c.Cout, c.K, c.stride, c.pad, bias ? " +b" : "");
+#define RD(name) (snprintf(k, sizeof k, "%s/%s", g, name), fx_read(fx, k, NULL, NULL, NULL))
+  float *x = RD("x"), *w = RD("w"), *y = RD("y"), *dy = RD("dy"), *dx = RD("dx"), *dw = RD("dw");
+  float *b = bias ? RD("b") : NULL, *db = bias ? RD("db") : NULL;
+#undef RD
+  size_t nx = (size_t)c.N * c.Cin * c.H * c.W, ny = (size_t)c.N * c.Cout * c.Ho * c.Wo;
+  size_t nw = (size_t)c.Cout * c.Cin * c.K * c.K, nb = (size_t)c.Cout;
+  c.x = x;
+  c.w = w;
+  c.b = b;
+  c.r = dy;
+  float *gy = calloc(ny, 4), *gdx = calloc(nx, 4), *gdw = calloc(nw, 4), *gdb = calloc(nb, 4);
+  float *gy2 = calloc(ny, 4), *gdx2 = calloc(nx, 4), *gdw2 = calloc(nw, 4), *gdb2 = calloc(nb, 4);
+  c.y = gy2;
+
+  // Gradients accumulate: start dw and db at 1 and subtract it afterwards.
+  for (size_t j = 0; j < nw; j++) gdw[j] = gdw2[j] = 1.0f;
+  for (size_t j = 0; j < nb; j++) gdb[j] = gdb2[j] = 1.0f;
+  fwd(&c, gy, x, w, b);
+  bwd(&c, gdx, gdw, bias ? gdb : NULL, dy);
+  // The second call reuses the cached primitives and scratch: bit-identical results.
+  fwd(&c, gy2, x, w, b);
+  bwd(&c, gdx2, gdw2, bias ? gdb2 : NULL, dy);
+  int same = !memcmp(gy, gy2, ny * 4) && !memcmp(gdx, gdx2, nx * 4) &&
+             !memcmp(gdw, gdw2, nw * 4) && !memcmp(gdb, gdb2, nb * 4);
+  test_check(same, "%-44s second call identical (y, dx, dw, db)", tag);
+  for (size_t j = 0; j < nw; j++) gdw[j] -= 1.0f;
+  for (size_t j = 0; j < nb; j++) gdb[j] -= 1.0f;
+  snprintf(what, sizeof what, "%s y", tag);
+  check_close(what, gy, y, ny, 1e-5);
+  snprintf(what, sizeof what, "%s dx", tag);
+  check_close(what, gdx, dx, nx, 1e-5);
+  snprintf(what, sizeof what, "%s dw (accumulated)", tag);
+  check_close(what, gdw, dw, nw, 1e-5);
+  if (bias) {
+    snprintf(what, sizeof what, "%s db (accumulated)", tag);
+    check_close(what, gdb, db, nb, 1e-5);
+  }
+
+  // Frozen weights: dw NULL gives the same dx and touches nothing else.
+  memset(gdx2, 0, nx * 4);
+  bwd(&c, gdx2, NULL, NULL, dy);
+  test_check(!memcmp(gdx, gdx2, nx * 4), "%-44s dx with dw NULL identical", tag);
+
+  // Finite differences on the same case (L is linear in each of x, w, b: exact up to rounding).
+  snprintf(what, sizeof what, "%s dL/dx", tag);
+  gradcheck(what, conv_loss, &c, x, gdx, nx, 1e-2, 80, 1e-3);
+  memset(gdw, 0, nw * 4);
+  memset(gdb, 0, nb * 4);
+  bwd(&c, NULL, gdw, bias ? gdb : NULL, dy);
+  snprintf(what, sizeof what, "%s dL/dw", tag);
+  gradcheck(what, conv_loss, &c, w, gdw, nw, 1e-2, 80, 1e-3);
+  if (bias) {
+    snprintf(what, sizeof what, "%s dL/db", tag);
+    gradcheck(what, conv_loss, &c, b, gdb, nb, 1e-2, 80, 1e-3);
+  }
+  free(x); free(w); free(y); free(dy); free(dx); free(dw); free(b); free(db);
+  free(gy); free(gdx); free(gdw); free(gdb); free(gy2); free(gdx2); free(gdw2); free(gdb2);
+}
+
+int main(void) {
+  ctx_init(&ctx, DEV_CPU, 0);
+  Fixture fx;
+  fx_open(&fx, "conv.h5");
+  char g[64];
+  for (int tr = 0; tr < 2; tr++)
+    for (int i = 0;; i++) {
+      snprintf(g, sizeof g, "%s/case%d", tr ? "convt" : "conv", i);
+      if (!fx_exists(&fx, g)) break;
+      run_case(&fx, tr, i);
+    }
+  test_check(conv2d_out_size(7, 4, 2, 1) == 3 && conv2d_out_size(64, 4, 2, 1) == 32 &&
+                 conv_transpose2d_out_size(1, 4, 1, 0) == 4 &&
+                 conv_transpose2d_out_size(32, 4, 2, 1) == 64,
+             "output sizes as PyTorch (floor for conv, (H-1)s-2p+K for convT)");
+  fx_close(&fx);
+  ctx_free(&ctx);
+  return test_finish("conv");
+}
