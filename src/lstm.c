@@ -1,6 +1,11 @@
 // lstm.c: multi-layer LSTM forward and backward through time on the CPU: large GEMMs over all
 // T*B rows where the recurrence allows, one small GEMM per step where it does not, and the
 // cell math of src/lstm_cell.h in OpenMP loops.
+// GCC keeps the selects of src/fastmath.h as branches (so the loops do not vectorize) when
+// float operations may trap; genet never enables FP traps. Other compilers: same result, slower.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "lstm.h"
 
 #include <string.h>
@@ -62,6 +67,25 @@ static const float *lstm_layer_input(const LstmWork *w, const float *x, int l, c
   return w->h + (size_t)(l - 1) * (d->T + 1) * BH + BH;
 }
 
+// One batch row of a step (g: the row's 4H gates, the rest H each). restrict and omp simd
+// let the compiler vectorize the cell math across j.
+static void lstm_fwd_row(float *restrict g, const float *restrict cprev, float *restrict c,
+                         float *restrict tc, float *restrict h, int H) {
+#pragma omp simd
+  for (int j = 0; j < H; j++)
+    lstm_cell_fwd(&g[j], &g[H + j], &g[2 * H + j], &g[3 * H + j], cprev[j], &c[j], &tc[j], &h[j]);
+}
+
+// dg: the row's 4H pre-activation gradients; dc: dL/dc in, dL/dc_prev out.
+static void lstm_bwd_row(float *restrict dg, float *restrict dc, const float *restrict g,
+                         const float *restrict cprev, const float *restrict tc,
+                         const float *restrict dh, int H) {
+#pragma omp simd
+  for (int j = 0; j < H; j++)
+    lstm_cell_bwd(g[j], g[H + j], g[2 * H + j], g[3 * H + j], cprev[j], tc[j], dh[j], dc[j],
+                  &dg[j], &dg[H + j], &dg[2 * H + j], &dg[3 * H + j], &dc[j]);
+}
+
 void lstm_forward(Ctx *ctx, float *out, float *hn, float *cn, LstmWork *w, const float *x,
                   const float *h0, const float *c0, const LstmLayer *layers, const LstmDims *d,
                   int train, Rng *rng) {
@@ -92,13 +116,11 @@ void lstm_forward(Ctx *ctx, float *out, float *hn, float *cn, LstmWork *w, const
       float *ht = Hl + (size_t)(t + 1) * BH, *ct = Cl + (size_t)(t + 1) * BH;
       float *tct = TCl + (size_t)t * BH;
       gemm(ctx, 0, 1, B, H4, H, 1.0f, hprev, H, P->w_hh, H, 1.0f, Gt, H4);
-#pragma omp parallel for collapse(2) schedule(static) if (BH >= LSTM_PAR_MIN)
-      for (int b = 0; b < B; b++)
-        for (int j = 0; j < H; j++) {
-          float *g = Gt + (size_t)b * H4 + j;
-          size_t k = (size_t)b * H + j;
-          lstm_cell_fwd(g, g + H, g + 2 * H, g + 3 * H, cprev[k], &ct[k], &tct[k], &ht[k]);
-        }
+#pragma omp parallel for schedule(static) if (BH >= LSTM_PAR_MIN)
+      for (int b = 0; b < B; b++) {
+        size_t k = (size_t)b * H;
+        lstm_fwd_row(Gt + (size_t)b * H4, cprev + k, ct + k, tct + k, ht + k, H);
+      }
     }
     if (hn) memcpy(hn + (size_t)l * BH, Hl + (size_t)T * BH, BH * sizeof(float));
     if (cn) memcpy(cn + (size_t)l * BH, Cl + (size_t)T * BH, BH * sizeof(float));
@@ -157,15 +179,12 @@ void lstm_backward(Ctx *ctx, float *dx, float *dh0, float *dc0, LstmLayerGrad *g
       const float *Gt = G + (size_t)t * B * H4, *cprev = Cl + (size_t)t * BH;
       const float *tct = TCl + (size_t)t * BH, *dht = dH + (size_t)t * BH;
       float *dGt = dG + (size_t)t * B * H4;
-#pragma omp parallel for collapse(2) schedule(static) if (BH >= LSTM_PAR_MIN)
-      for (int b = 0; b < B; b++)
-        for (int j = 0; j < H; j++) {
-          const float *g = Gt + (size_t)b * H4 + j;
-          float *dg = dGt + (size_t)b * H4 + j;
-          size_t k = (size_t)b * H + j;
-          lstm_cell_bwd(g[0], g[H], g[2 * H], g[3 * H], cprev[k], tct[k], dht[k], dc[k], dg,
-                        dg + H, dg + 2 * H, dg + 3 * H, &dc[k]);
-        }
+#pragma omp parallel for schedule(static) if (BH >= LSTM_PAR_MIN)
+      for (int b = 0; b < B; b++) {
+        size_t k = (size_t)b * H;
+        lstm_bwd_row(dGt + (size_t)b * H4, dc + k, Gt + (size_t)b * H4, cprev + k, tct + k,
+                     dht + k, H);
+      }
       // dL/dh_{t-1} through the recurrence joins the output gradient of step t-1.
       if (t > 0)
         gemm(ctx, 0, 0, B, H, H4, 1.0f, dGt, H4, P->w_hh, H, 1.0f, dH + (size_t)(t - 1) * BH, H);

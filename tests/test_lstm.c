@@ -2,10 +2,12 @@
 // finite differences on every input and parameter, and dropout between layers: the masks
 // must be applied consistently in forward and backward (gradcheck with the same Rng state for
 // every loss evaluation, and a rebuild from single-layer LSTMs with the saved masks).
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "lstm.h"
 #include "testlib.h"
 #include "util.h"
@@ -141,7 +143,7 @@ static void fixture_case(Fixture *fx, int c) {
   float *out = RD("out"), *hn = RD("hn"), *cn = RD("cn"), *dx = RD("dx"), *dh0 = RD("dh0"),
         *dc0 = RD("dc0");
   size_t TBH = (size_t)d.T * d.B * d.H, LBH = (size_t)d.L * d.B * d.H;
-  net_grads(&n, 1.0f);  // gradients accumulate onto 1
+  net_grads(&n, 0.015625f);  // gradients accumulate onto 1/64 (small: the subtraction stays exact)
 #define CMP(got, want, cnt, name)                          \
   (snprintf(what, sizeof what, "%s %s", tag, name), check_close(what, got, want, cnt, 1e-4))
   CMP(n.out, out, TBH, "output");
@@ -223,13 +225,15 @@ static void dropout_case(void) {
     LstmWork w1;
     buf = xmalloc_floats(lstm_work_floats(&d1));
     lstm_work_point(&w1, buf, &d1);
-    lstm_forward(&ctx, nxt, NULL, NULL, &w1, in, n.h0 + l * BH, n.c0 + l * BH, &n.layers[l], &d1, 1, NULL);
+    lstm_forward(&ctx, nxt, NULL, NULL, &w1, in, n.h0 + l * BH, n.c0 + l * BH, &n.layers[l], &d1,
+                 1, NULL);
     free(buf);
     if (l < d.L - 1)
       for (size_t i = 0; i < TBH; i++) cur[i] = nxt[i] * masks[(size_t)l * TBH + i];
     in = cur;
   }
-  check_close("3-layer dropout output == single layers chained with the saved masks", nxt, want, TBH, 1e-6);
+  check_close("3-layer dropout output == single layers chained with the saved masks", nxt, want,
+              TBH, 1e-6);
   // Evaluation ignores p: the same as p = 0.
   LstmDims d0 = d;
   d0.p = 0.0f;
@@ -255,14 +259,34 @@ static void dropout_case(void) {
   n.rng0 = keep;
   size_t where;
   double fd;
-  double e = gradcheck_worst(net_loss, &n, n.x, n.dx, (size_t)d.T * d.B * d.I, GC_EPS, 80, &where, &fd);
-  test_check(e > 10 * GC_TOL, "gradients from other dropout masks rejected by finite differences (worst rel err %.2e)", e);
+  double e =
+      gradcheck_worst(net_loss, &n, n.x, n.dx, (size_t)d.T * d.B * d.I, GC_EPS, 80, &where, &fd);
+  test_check(e > 10 * GC_TOL,
+             "gradients from other dropout masks rejected by finite differences (rel err %.2e)",
+             e);
   free(masks); free(want); free(cur); free(nxt);
   net_free(&n);
 }
 
+// The cell's activations (src/fastmath.h) against double libm over the range gates see.
+static void activation_sweep(void) {
+  double ws = 0, wt = 0, as = 0, at = 0;
+  for (double v = -30.0; v <= 30.0; v += 3.1e-5) {
+    float x = (float)v;
+    double s = 1.0 / (1.0 + exp(-(double)x)), t = tanh((double)x);
+    double es = fabs(fastmath_sigmoid(x) - s) / s, et = fabs(fastmath_tanh(x) - t) / fabs(t);
+    if (es > ws) { ws = es; as = x; }
+    if (x != 0.0f && et > wt) { wt = et; at = x; }
+  }
+  test_check(ws < 5e-7, "fastmath_sigmoid on [-30, 30]: worst rel err %.2e at %.5f (bound 5e-7)", ws,
+             as);
+  test_check(wt < 5e-7, "fastmath_tanh on [-30, 30]: worst rel err %.2e at %.5f (bound 5e-7)", wt,
+             at);
+}
+
 int main(void) {
   ctx_init(&ctx, DEV_CPU, 0);
+  activation_sweep();
   Fixture fx;
   fx_open(&fx, "lstm.h5");
   for (int c = 0; c < 5; c++) fixture_case(&fx, c);
