@@ -11,9 +11,9 @@
 // coefficients, evaluated with fmaf so every backend rounds alike), times 2^(n-1) * 2 built in
 // the exponent bits. x is clamped so n stays in [-126, 128]: below -86.99 the result is 0
 // (expf gives under 2^-125 there), above 88.72 it overflows to +inf, as expf; NaN stays NaN.
-// Only clamps, no other selects: the vectorized loop has few blends.
+// Clamps and one NaN select only: the vectorized loop has few blends.
 GENET_HD static inline float fastmath_expf(float x) {
-  float xc = x < -87.0f ? -87.0f : x;
+  float xc = x > -87.0f ? x : -87.0f;  // NaN becomes -87 here (no float-to-int of NaN) ...
   xc = xc > 89.0f ? 89.0f : xc;
   float n = floorf(fmaf(xc, 1.44269504088896341f, 0.5f));
   float r = fmaf(n, -0.693359375f, xc);
@@ -24,10 +24,11 @@ GENET_HD static inline float fastmath_expf(float x) {
   p = fmaf(p, r, 1.6666665459e-1f);
   p = fmaf(p, r, 5.0000001201e-1f);
   p = fmaf(p, r * r, r) + 1.0f;
-  int32_t bits = ((int32_t)n + 126) << 23;  // 2^(n-1); +0.0f when n = -126
+  uint32_t bits = (uint32_t)((int32_t)n + 126) << 23;  // 2^(n-1); +0.0f when n = -126
   float scale;
   memcpy(&scale, &bits, sizeof scale);
-  return 2.0f * (p * scale);
+  float y = 2.0f * (p * scale);
+  return x != x ? x : y;  // ... and is given back here
 }
 
 // 1 / (1 + exp(-x)) from exp(-|x|), which never overflows.

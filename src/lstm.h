@@ -53,14 +53,16 @@ void lstm_work_point(LstmWork *w, float *buf, const LstmDims *d);
 
 // out: (T, B, H) last layer's h of every step   hn, cn: (L, B, H) final states (may be NULL)
 // x: (T, B, I)   h0, c0: (L, B, H), NULL = zeros   layers: (L)
-// train != 0 applies dropout between layers with masks drawn from rng (may be NULL if
-// !train or p == 0). Fills w for lstm_backward.
+// hn may equal h0 and cn c0 (a carried state is updated in place). train != 0 applies dropout
+// between layers with masks drawn from rng (may be NULL if !train or p == 0). Fills w for
+// lstm_backward.
 void lstm_forward(Ctx *ctx, float *out, float *hn, float *cn, LstmWork *w, const float *x,
                   const float *h0, const float *c0, const LstmLayer *layers, const LstmDims *d,
                   int train, Rng *rng);
 
 // dout: (T, B, H)   dhn, dcn: (L, B, H) or NULL (= zero)   w: as forward left it
-// dx: (T, B, I), dh0, dc0: (L, B, H) written; each may be NULL (not needed)
+// dx: (T, B, I), dh0, dc0: (L, B, H) written; each may be NULL (not needed); dh0 may equal dhn
+// and dc0 dcn.
 // grads: (L) accumulated. x and layers as given to forward.
 void lstm_backward(Ctx *ctx, float *dx, float *dh0, float *dc0, LstmLayerGrad *grads,
                    LstmWork *w, const float *dout, const float *dhn, const float *dcn,

@@ -171,6 +171,23 @@ static void fixture_case(Fixture *fx, int c) {
   CMP(n.out, out, TBH, "output (no hn/cn)");
   CMP(n.g[d.L - 1][0], gsave, pnumel(&d, d.L - 1, 0), "top dweight_ih (dx/dh0/dc0 NULL)");
   free(gsave);
+  // A carried state updated in place (hn = h0, cn = c0), and dh0 = dhn, dc0 = dcn likewise.
+  float *hs = malloc(LBH * 4), *cs = malloc(LBH * 4);
+  float *dhs = malloc(LBH * 4), *dcs = malloc(LBH * 4);
+  memcpy(hs, n.h0, LBH * 4);
+  memcpy(cs, n.c0, LBH * 4);
+  for (size_t i = 0; i < LBH; i++) {
+    dhs[i] = n.dhn ? n.dhn[i] : 0.0f;
+    dcs[i] = n.dcn ? n.dcn[i] : 0.0f;
+  }
+  lstm_forward(&ctx, n.out, hs, cs, &n.w, n.x, hs, cs, n.layers, &d, 0, NULL);
+  lstm_backward(&ctx, NULL, dhs, dcs, n.grads, &n.w, n.dout, dhs, dcs, n.x, n.layers, &d);
+  CMP(n.out, out, TBH, "output (hn = h0, cn = c0 in place)");
+  CMP(hs, hn, LBH, "hn (in place over h0)");
+  CMP(cs, cn, LBH, "cn (in place over c0)");
+  CMP(dhs, dh0, LBH, "dh0 (in place over dhn)");
+  CMP(dcs, dc0, LBH, "dc0 (in place over dcn)");
+  free(hs); free(cs); free(dhs); free(dcs);
 #undef CMP
 #undef RD
   net_gradcheck(&n, tag, GC_EPS, GC_TOL);
@@ -278,8 +295,8 @@ static void activation_sweep(void) {
     if (es > ws) { ws = es; as = x; }
     if (x != 0.0f && et > wt) { wt = et; at = x; }
   }
-  test_check(ws < 5e-7, "fastmath_sigmoid on [-30, 30]: worst rel err %.2e at %.5f (bound 5e-7)", ws,
-             as);
+  test_check(ws < 5e-7, "fastmath_sigmoid on [-30, 30]: worst rel err %.2e at %.5f (bound 5e-7)",
+             ws, as);
   test_check(wt < 5e-7, "fastmath_tanh on [-30, 30]: worst rel err %.2e at %.5f (bound 5e-7)", wt,
              at);
 }
