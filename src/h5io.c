@@ -146,6 +146,33 @@ static void fmt_dims(char *buf, size_t len, int nd, const int64_t *d) {
   if (u < len) snprintf(buf + u, len - u, ")");
 }
 
+// genet writes (and h5py writes by default) contiguous or compact datasets without filters,
+// whose stored size is exactly what their shape and type say. Anything else in a file genet reads is
+// refused before libhdf5 is asked to decode it: a corrupt layout or filter message is where
+// the library itself allocates or copies according to the file's claims.
+static int check_storage(H5File *f, hid_t ds, const char *name, char *err, size_t errlen) {
+  hid_t dcpl = H5Dget_create_plist(ds);
+  if (dcpl < 0) return fail(err, errlen, "%s: dataset '%s' has no readable layout (corrupt?)", f->path, name);
+  H5D_layout_t layout = H5Pget_layout(dcpl);
+  int nfilters = H5Pget_nfilters(dcpl);
+  H5Pclose(dcpl);
+  if ((layout != H5D_CONTIGUOUS && layout != H5D_COMPACT) || nfilters != 0)
+    return fail(err, errlen, "%s: dataset '%s' is chunked or filtered; genet reads plain contiguous datasets",
+                f->path, name);
+  hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
+  hssize_t npoints = H5Sget_simple_extent_npoints(sp);
+  size_t tsize = H5Tget_size(t);
+  H5Sclose(sp);
+  H5Tclose(t);
+  hsize_t stored = H5Dget_storage_size(ds);
+  if (npoints < 0 || stored != (hsize_t)npoints * tsize)
+    return fail(err, errlen, "%s: dataset '%s' stores %llu bytes, its shape and type hold %llu (corrupt or never written)",
+                f->path, name, (unsigned long long)stored, (unsigned long long)(npoints < 0 ? 0 : npoints) * tsize);
+  if (layout == H5D_CONTIGUOUS && H5Dget_offset(ds) == HADDR_UNDEF)
+    return fail(err, errlen, "%s: dataset '%s' has no data address (corrupt)", f->path, name);
+  return 0;
+}
+
 // Opens `name`, checks its type class and that its shape is exactly (ndim, dims).
 static hid_t open_checked(H5File *f, const char *name, H5T_class_t cls, int ndim, const int64_t *dims,
                           char *err, size_t errlen) {
@@ -153,7 +180,15 @@ static hid_t open_checked(H5File *f, const char *name, H5T_class_t cls, int ndim
   if (ds < 0) return -1;
   hid_t t = H5Dget_type(ds);
   H5T_class_t got = H5Tget_class(t);
+  size_t tsize = H5Tget_size(t);
   H5Tclose(t);
+  // A numeric element wider than 8 bytes is no type genet writes (a corrupt file can claim
+  // gigabytes per element, and HDF5 would allocate a conversion buffer of that size).
+  if (got == cls && cls != H5T_STRING && (tsize == 0 || tsize > 8)) {
+    H5Dclose(ds);
+    fail(err, errlen, "%s: dataset '%s' has %zu-byte elements, expected at most 8", f->path, name, tsize);
+    return -1;
+  }
   if (got != cls) {
     H5Dclose(ds);
     fail(err, errlen, "%s: dataset '%s' has the wrong type (expected %s)", f->path, name,
@@ -179,6 +214,10 @@ static hid_t open_checked(H5File *f, const char *name, H5T_class_t cls, int ndim
     fmt_dims(b, sizeof b, ndim, dims);
     H5Dclose(ds);
     fail(err, errlen, "%s: dataset '%s' has shape %s, expected %s", f->path, name, a, b);
+    return -1;
+  }
+  if (check_storage(f, ds, name, err, errlen)) {
+    H5Dclose(ds);
     return -1;
   }
   return ds;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a fixed time over its corpus; exits non-zero on the first finding.
+#   tests/fuzz/run.sh BUILD_DIR SECONDS [merge]
+# With `merge`, new interesting inputs are minimized into tests/fuzz/corpus/ (to commit).
+set -u
+build=$1; secs=$2; mode=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+scratch=$(mktemp -d)
+# libhdf5 leaks inside the library on some corrupt files (lsan.supp); huge allocations that a
+# corrupt header asks libhdf5 for fail as they would outside the sanitizer.
+export LSAN_OPTIONS="suppressions=$here/lsan.supp"
+export ASAN_OPTIONS="allocator_may_return_null=1"
+fail=0
+for t in config text cifar ckpt; do
+  mkdir -p "$scratch/$t"
+  if "$build/fuzz_$t" -close_fd_mask=3 -rss_limit_mb=4096 -malloc_limit_mb=4096 -timeout=10 \
+       -max_total_time="$secs" -artifact_prefix="$scratch/crash_$t-" \
+       "$scratch/$t" "$here/corpus/$t" > "$scratch/$t.log" 2>&1; then
+    echo "fuzz_$t: $(grep -E '^#[0-9]+.*DONE' "$scratch/$t.log" | tail -1 | sed 's/^#\([0-9]*\).*cov: \([0-9]*\).*/\1 runs, coverage \2/') in ${secs}s, no finding"
+  else
+    echo "fuzz_$t: FINDING (input kept in $scratch):"; grep -E "ERROR|SUMMARY|#[0-9]+ 0x.* in " "$scratch/$t.log" | head -20
+    fail=1
+  fi
+  if [ "$mode" = merge ]; then
+    "$build/fuzz_$t" -close_fd_mask=3 -merge=1 "$here/corpus/$t" "$scratch/$t" > /dev/null 2>&1
+  fi
+done
+[ "$fail" = 0 ] && rm -rf "$scratch"
+exit $fail
