@@ -1,6 +1,14 @@
 // pool.c: max pooling on oneDNN. Activations stay in the caller's plain NCHW layout: pooling
 // is bound by memory traffic, so reordering to a blocked layout and back would cost more
 // than it saves.
+//
+// Band view: oneDNN 2.6 runs plain-layout pooling through its fast JIT kernel only while one
+// 16-channel slice of a plane fits its per-core cache budget (about 1 MB here, i.e. planes up
+// to ~112x112); larger planes (VGG's 256x256 at 256 px) fall to a scalar kernel 10-50x
+// slower. When windows do not overlap (K == stride) and the rows split evenly, rows
+// [b*bh, (b+1)*bh) of a plane pool independently of the others, so the same buffers are
+// described as (N, C*H/bh, bh, W) -> (N, C*H/bh, bh/K, Wo): bitwise the same NCHW memory and
+// the same result, in planes small enough for the JIT kernel.
 #include "pool.h"
 
 #include "dnnl_util.h"
@@ -33,10 +41,28 @@ typedef struct {
   dnnl_memory_desc_t x, y;
 } PoolMds;
 
+// Bytes of one 16-channel slice of an input and output plane: what oneDNN weighs against
+// its cache budget. Bands aim well below the budget, which depends on the machine.
+#define POOL_BAND_BYTES (256 * 1024)
+static long plane_slice_bytes(long h, long w, int K) {
+  return (h * w + (h / K) * (w / K)) * 16 * (long)sizeof(float);
+}
+
+// Rows per band: H itself, or the largest divisor of H that is a multiple of K and fits.
+static int pool_band_rows(int H, int W, int K, int stride) {
+  if (K != stride || H % K != 0 || plane_slice_bytes(H, W, K) <= POOL_BAND_BYTES)
+    return H;
+  for (int bh = H - K; bh >= K; bh -= K)
+    if (H % bh == 0 && plane_slice_bytes(bh, W, K) <= POOL_BAND_BYTES) return bh;
+  return K;
+}
+
 static PoolMds pool_mds(int N, int C, int H, int W, int K, int stride) {
+  int bh = pool_band_rows(H, W, K, stride);
+  int planes = C * (H / bh);  // bh == H: the plain (N, C, H, W) description
   PoolMds m;
-  m.x = dn_md(4, (dnnl_dim_t[]){N, C, H, W}, dnnl_nchw);
-  m.y = dn_md(4, (dnnl_dim_t[]){N, C, maxpool2d_out_size(H, K, stride),
+  m.x = dn_md(4, (dnnl_dim_t[]){N, planes, bh, W}, dnnl_nchw);
+  m.y = dn_md(4, (dnnl_dim_t[]){N, planes, maxpool2d_out_size(bh, K, stride),
                                 maxpool2d_out_size(W, K, stride)},
               dnnl_nchw);
   return m;
