@@ -35,7 +35,8 @@ float bce_loss_forward(Ctx *ctx, const float *p, const float *t, size_t n) {
   GENET_ASSERT(n > 0);
   double s = 0.0;
   for (size_t i = 0; i < n; i++) {
-    GENET_ASSERT(p[i] >= 0.0f && p[i] <= 1.0f);  // as PyTorch: inputs must be probabilities
+    if (!(p[i] >= 0.0f && p[i] <= 1.0f))  // as PyTorch: inputs must be probabilities (NaN too)
+      genet_die("bce_loss: input %zu is %g, not a probability in [0, 1]", i, (double)p[i]);
     // 1 - p is exact in float for p >= 0.5 (Sterbenz), so compute it there, not in double.
     s += t[i] * bce_log(p[i]) + (1.0 - t[i]) * bce_log(1.0f - p[i]);
   }
