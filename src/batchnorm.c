@@ -1,0 +1,123 @@
+// batchnorm.c: BatchNorm2d on the CPU as OpenMP loops over channels. Statistics are summed in
+// double in two passes (mean, then squared deviations), so large or offset activations lose
+// nothing to cancellation. Hand-written rather than oneDNN's primitive: at DCGAN's shapes it
+// measured faster, and the running-statistics update is ours either way.
+#include "batchnorm.h"
+
+#include <math.h>
+
+#include "util.h"
+
+// Sum over the N planes of channel c of x, and of (x - m)^2.
+static double bn_sum(const float *x, int N, int C, int c, size_t hw) {
+  double s = 0.0;
+  for (int n = 0; n < N; n++) {
+    const float *p = x + ((size_t)n * C + c) * hw;
+#pragma omp simd reduction(+ : s)
+    for (size_t i = 0; i < hw; i++) s += p[i];
+  }
+  return s;
+}
+
+static double bn_sqdev(const float *x, double m, int N, int C, int c, size_t hw) {
+  double s = 0.0;
+  for (int n = 0; n < N; n++) {
+    const float *p = x + ((size_t)n * C + c) * hw;
+#pragma omp simd reduction(+ : s)
+    for (size_t i = 0; i < hw; i++) {
+      double d = (double)p[i] - m;
+      s += d * d;
+    }
+  }
+  return s;
+}
+
+void batchnorm_forward(Ctx *ctx, float *y, float *save_mean, float *save_var, float *running_mean,
+                       float *running_var, const float *x, const float *weight, const float *bias,
+                       int N, int C, int H, int W, int training, float momentum, float eps) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  const size_t hw = (size_t)H * W;
+  const size_t cnt = (size_t)N * hw;
+  if (training) GENET_ASSERT(cnt > 1);  // PyTorch: "Expected more than 1 value per channel"
+  else GENET_ASSERT(running_mean && running_var);
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++) {
+    double mean, var;
+    if (training) {
+      mean = bn_sum(x, N, C, c, hw) / (double)cnt;
+      double ss = bn_sqdev(x, mean, N, C, c, hw);
+      var = ss / (double)cnt;
+      if (running_mean) {
+        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
+        running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * (ss / (double)(cnt - 1)));
+      }
+    } else {
+      mean = running_mean[c];
+      var = running_var[c];
+    }
+    save_mean[c] = (float)mean;
+    save_var[c] = (float)var;
+    // y = (x - mean) * a + b with a = weight / sqrt(var + eps); subtracting the mean first
+    // keeps activations with a large offset from cancelling in float.
+    double inv = 1.0 / sqrt(var + (double)eps);
+    float af = (float)((weight ? weight[c] : 1.0) * inv), bf = bias ? bias[c] : 0.0f;
+    // The mean in two floats (hi + lo): a large offset then cancels to full precision.
+    float mf = (float)mean, ml = (float)(mean - (double)mf);
+    for (int n = 0; n < N; n++) {
+      const float *p = x + ((size_t)n * C + c) * hw;
+      float *q = y + ((size_t)n * C + c) * hw;
+#pragma omp simd
+      for (size_t i = 0; i < hw; i++) q[i] = ((p[i] - mf) - ml) * af + bf;
+    }
+  }
+}
+
+void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const float *dy,
+                        const float *x, const float *save_mean, const float *save_var,
+                        const float *weight, int N, int C, int H, int W, int training, float eps) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  const size_t hw = (size_t)H * W;
+  const size_t cnt = (size_t)N * hw;
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++) {
+    const double inv = 1.0 / sqrt((double)save_var[c] + (double)eps);
+    // sdy = sum dy, sdyx = sum dy * (x - mean); xhat = (x - mean) * inv.  Summed about the
+    // float save_mean, then moved to the exact batch mean (training: sum x / cnt, recomputed
+    // in the same pass), so offset activations keep full precision.
+    const double ms = save_mean[c];
+    double sdy = 0.0, sdyx = 0.0, sx = 0.0;
+    for (int n = 0; n < N; n++) {
+      const float *p = x + ((size_t)n * C + c) * hw;
+      const float *g = dy + ((size_t)n * C + c) * hw;
+#pragma omp simd reduction(+ : sdy, sdyx, sx)
+      for (size_t i = 0; i < hw; i++) {
+        double d = (double)p[i] - ms;
+        sdy += g[i];
+        sdyx += (double)g[i] * d;
+        sx += d;
+      }
+    }
+    const double mean = training ? ms + sx / (double)cnt : ms;
+    if (training) sdyx -= (mean - ms) * sdy;
+    if (dweight) dweight[c] += (float)(sdyx * inv);
+    if (dbias) dbias[c] += (float)sdy;
+    if (!dx) continue;
+    const double w = weight ? weight[c] : 1.0;
+    // training: dx = w * inv * (dy - sdy / cnt - xhat * sum(dy * xhat) / cnt)
+    //             = dy * k + (x - mean) * kx + k0 (per-channel constants below)
+    // eval:     dx = dy * w * inv
+    float k = (float)(w * inv), kx = 0.0f, k0 = 0.0f;
+    float mf = (float)mean, ml = (float)(mean - (double)mf);
+    if (training) {
+      kx = (float)(-w * inv * inv * inv * sdyx / (double)cnt);
+      k0 = (float)(-w * inv * sdy / (double)cnt);
+    }
+    for (int n = 0; n < N; n++) {
+      const float *p = x + ((size_t)n * C + c) * hw;
+      const float *g = dy + ((size_t)n * C + c) * hw;
+      float *q = dx + ((size_t)n * C + c) * hw;
+#pragma omp simd
+      for (size_t i = 0; i < hw; i++) q[i] = g[i] * k + ((p[i] - mf) - ml) * kx + k0;
+    }
+  }
+}
