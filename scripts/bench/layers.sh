@@ -10,6 +10,8 @@ reps=${2:-5}
 bash scripts/install-deps.sh --torch
 make -s build >/dev/null
 export OMP_NUM_THREADS=$threads
+# Older OpenBLAS picks wrong kernels on this CPU unless told its core type (stated in records).
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 here=scripts/bench
 out=$(mktemp -d)
 
