@@ -53,6 +53,17 @@ int ckpt_begin(CkptWriter *w, const char *dir, int64_t step, char *err, size_t e
   snprintf(w->dir, sizeof w->dir, "%s", dir);
   snprintf(w->final, sizeof w->final, "%s/ckpt_%010lld.h5", dir, (long long)step);
   snprintf(w->tmp, sizeof w->tmp, "%s/.ckpt_%010lld.h5.tmp", dir, (long long)step);
+  w->rotate = 1;
+  return h5_create(&w->f, w->tmp, err, errlen);
+}
+
+int ckpt_begin_named(CkptWriter *w, const char *dir, const char *name, char *err, size_t errlen) {
+  memset(w, 0, sizeof *w);
+  w->f.id = -1;
+  if (make_dirs(dir, err, errlen)) return -1;
+  snprintf(w->dir, sizeof w->dir, "%s", dir);
+  snprintf(w->final, sizeof w->final, "%s/%s", dir, name);
+  snprintf(w->tmp, sizeof w->tmp, "%s/.%s.tmp", dir, name);
   return h5_create(&w->f, w->tmp, err, errlen);
 }
 
@@ -114,6 +125,7 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen) {
     return -1;
   }
   fsync_path(w->dir, 1);
+  if (!w->rotate) return 0;
   // latest: the file name only, so the directory can be moved as a whole.
   char lt[512], lf[512];
   snprintf(lt, sizeof lt, "%s/.latest.tmp", w->dir);

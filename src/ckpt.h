@@ -14,9 +14,13 @@
 typedef struct {
   H5File f;
   char dir[400], tmp[512], final[512];
+  int rotate;  // a ckpt_<step>.h5 of the rotation (not a named file such as best.h5)
 } CkptWriter;
 
 int ckpt_begin(CkptWriter *w, const char *dir, int64_t step, char *err, size_t errlen);
+// The same atomic write for DIR/NAME (e.g. best.h5): commit renames it into place but neither
+// moves `latest` nor counts it in the rotation.
+int ckpt_begin_named(CkptWriter *w, const char *dir, const char *name, char *err, size_t errlen);
 // Closes, renames into place, updates `latest`, keeps the newest `keep` checkpoints.
 int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen);
 // Closes and deletes the temporary file (after a failed write).

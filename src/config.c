@@ -107,8 +107,8 @@ static int validate(const CfgSpec *s, const char *v, char *why, size_t len) {
     }
     case CFG_CHOICE:
       return in_choices(s->choices, v) ? 0 : fail(why, len, "expected one of %s", s->choices);
-    case CFG_STRING:
-      return *v ? 0 : fail(why, len, "expected a non-empty value");
+    case CFG_STRING:  // empty only where the default is empty (an optional path)
+      return *v || (s->def && !*s->def) ? 0 : fail(why, len, "expected a non-empty value");
   }
   return -1;
 }
@@ -116,6 +116,7 @@ static int validate(const CfgSpec *s, const char *v, char *why, size_t len) {
 int config_set(Config *c, const char *key, const char *value, const char *origin, char *err,
                size_t errlen) {
   int i = find(c, key);
+  if (i < 0 && c->ignore_unknown) return 0;
   if (i < 0) return fail(err, errlen, "%s: unknown key '%.60s'", origin, key);
   char why[160];
   if (validate(c->spec[i], value, why, sizeof why))
@@ -137,6 +138,20 @@ static char *trim(char *s) {
 int config_load_file(Config *c, const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "r");
   if (!f) return fail(err, errlen, "%s: cannot open job file: %s", path, strerror(errno));
+  int rc = config_load_stream(c, f, path, err, errlen);
+  fclose(f);
+  return rc;
+}
+
+int config_load_text(Config *c, const char *text, const char *name, char *err, size_t errlen) {
+  FILE *f = fmemopen((void *)text, strlen(text), "r");
+  if (!f) return fail(err, errlen, "%s: cannot read job text", name);
+  int rc = config_load_stream(c, f, name, err, errlen);
+  fclose(f);
+  return rc;
+}
+
+int config_load_stream(Config *c, FILE *f, const char *path, char *err, size_t errlen) {
   char *line = NULL, origin[600];
   size_t cap = 0;
   ssize_t n;
@@ -171,7 +186,6 @@ int config_load_file(Config *c, const char *path, char *err, size_t errlen) {
   }
   if (!rc && ferror(f)) rc = fail(err, errlen, "%s: read error", path);
   free(line);
-  fclose(f);
   return rc;
 }
 

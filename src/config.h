@@ -23,6 +23,8 @@ typedef struct {
   int nspec;
   char *value[CFG_MAX_KEYS];   // resolved text of each key
   char *origin[CFG_MAX_KEYS];  // "default", "FILE:LINE" or "command line"
+  int ignore_unknown;          // skip keys not in the tables (a first pass that only looks
+                               // for `task`, before the task's own table is known)
 } Config;
 
 // Builds a config from one or more spec tables (e.g. the shared keys and the task's keys).
@@ -31,6 +33,10 @@ void config_free(Config *c);
 // Applies a job file, then overrides ("key=value"). Returns 0, or -1 with a one-line message
 // in err. Also checks that every required key has a value.
 int config_load_file(Config *c, const char *path, char *err, size_t errlen);
+// The same from an open stream or from text in memory (a checkpoint's meta/job); `name` is
+// what messages call it.
+int config_load_stream(Config *c, FILE *f, const char *name, char *err, size_t errlen);
+int config_load_text(Config *c, const char *text, const char *name, char *err, size_t errlen);
 int config_set(Config *c, const char *key, const char *value, const char *origin, char *err,
                size_t errlen);
 int config_apply_overrides(Config *c, int n, char **kv, char *err, size_t errlen);

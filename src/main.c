@@ -4,7 +4,9 @@
 
 #include "buildinfo.h"
 #include "inspect.h"
+#include "lm_task.h"
 #include "prepare.h"
+#include "train.h"
 
 static const char *usage =
     "usage: genet <command> [args]\n"
@@ -12,14 +14,17 @@ static const char *usage =
     "commands:\n"
     "  version    genet's version and commit, and the libraries built in\n"
     "  info       the CPU threads and GPUs genet can use\n"
+    "  train JOB [key=value ...]\n"
+    "             train the job's task (lm); resumes from its checkpoints (genet train --help)\n"
+    "  generate CKPT.h5 [words=N] [temperature=T] [seed=S] [prompt=\"...\"]\n"
+    "             sample text from a language-model checkpoint\n"
     "  prepare KIND ...\n"
     "             datasets into HDF5: text, cifar10, synthetic-text (genet prepare)\n"
     "  inspect FILE.h5\n"
     "             list what a checkpoint or dataset holds\n"
     "  help       this text (also --help, -h)\n"
     "\n"
-    "Training (`genet train JOB`), dataset preparation and generation arrive with the\n"
-    "workloads; see README.md.\n";
+    "Run data-parallel with mpirun -np N genet train JOB (one rank per GPU or CPU socket).\n";
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -48,6 +53,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cmd, "prepare")) return prepare_main(argc - 1, argv + 1);
+  if (!strcmp(cmd, "train")) return train_main(argc - 1, argv + 1);
+  if (!strcmp(cmd, "generate")) return lm_generate_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "inspect")) {
     if (argc != 3) {
       fprintf(stderr, "genet: usage: genet inspect FILE.h5\n");

@@ -32,6 +32,17 @@ int prepare_main(int argc, char **argv) {
     fputs(usage, stderr);
     return 2;
   }
+  // No argument starts with '-': a typo'd option must not become a directory name.
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(usage, stdout);
+      return 0;
+    }
+    if (argv[i][0] == '-') {
+      fprintf(stderr, "genet: prepare: unknown option '%s' (try genet prepare --help)\n", argv[i]);
+      return 2;
+    }
+  }
   const char *kind = argv[1];
   if (!strcmp(kind, "text") || !strcmp(kind, "cifar10")) {
     if (argc != 4) {

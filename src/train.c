@@ -1,0 +1,279 @@
+// train.c: `genet train`: the job is resolved in two passes (the shared keys find the task,
+// then the task's own table checks every key), the task's loop runs, and the services every
+// loop shares live here: logging, stop conditions, checkpoints and resume.
+#include "train.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "lm_task.h"
+#include "util.h"
+
+const CfgSpec train_shared_keys[] = {
+    {"task", CFG_CHOICE, NULL, 0, -1, "lm|dcgan|style", "the workload"},
+    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of every random stream"},
+    {"device", CFG_CHOICE, "auto", 0, -1, "auto|cpu|cuda", "where to run (auto: a GPU if the task has CUDA kernels and one is visible)"},
+    {"threads", CFG_INT, "0", 0, 1024, NULL, "OpenMP threads per rank (0: OpenMP's default)"},
+    {"checkpoint_dir", CFG_STRING, "checkpoints", 0, -1, NULL, "where checkpoints are written and found"},
+    {"checkpoint_every", CFG_INT, "1000", 0, 1e12, NULL, "optimizer steps between checkpoints (0: only at the end and on stop)"},
+    {"keep_checkpoints", CFG_INT, "3", 1, 1e6, NULL, "how many of the newest checkpoints are kept"},
+    {"resume", CFG_STRING, "auto", 0, -1, NULL, "auto (latest good checkpoint in checkpoint_dir), never, or a checkpoint path"},
+    {"max_steps", CFG_INT, "0", 0, 1e15, NULL, "stop after this many optimizer steps in all, with a checkpoint (0: no limit)"},
+    {"out_dir", CFG_STRING, "out", 0, -1, NULL, "images, logs and metrics"},
+    {"init_weights", CFG_STRING, "", 0, -1, NULL, "start from the params/ of this HDF5 file (e.g. scripts/torch_to_h5.py output)"},
+    {"log_all_ranks", CFG_BOOL, "false", 0, -1, NULL, "every rank > 0 also logs, to out_dir/rank<R>.log"},
+};
+const int train_nshared_keys = sizeof train_shared_keys / sizeof *train_shared_keys;
+
+typedef struct {
+  const char *name;
+  const CfgSpec *keys;
+  const int *nkeys;
+  int (*run)(Trainer *t);
+} TaskEntry;
+
+static const TaskEntry tasks[] = {
+    {"lm", lm_task_keys, &lm_task_nkeys, lm_task_run},
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+void trainer_log(Trainer *t, const char *fmt, ...) {
+  if (!t->log) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(t->log, fmt, ap);
+  va_end(ap);
+  fflush(t->log);
+}
+
+void trainer_fail(Trainer *t, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (t->comm.rank == 0) fprintf(stderr, "genet: %s\n", msg);
+  // Every rank found the same problem (the checks before work are deterministic), so each
+  // leaves on its own; after work has started comm_abort takes the others down.
+  comm_finalize(&t->comm);
+  exit(1);
+}
+
+int trainer_should_stop(Trainer *t) {
+  int mine = stop_signal != 0;
+  int any = comm_sum_double(&t->comm, mine) > 0;
+  if (any) stop_signal = stop_signal ? stop_signal : SIGTERM;
+  return any || (t->max_steps > 0 && t->step >= t->max_steps);
+}
+
+int trainer_signalled(const Trainer *t) {
+  (void)t;
+  return stop_signal != 0;
+}
+
+int trainer_checkpoint_due(const Trainer *t) {
+  return t->checkpoint_every > 0 && t->step > 0 && t->step % t->checkpoint_every == 0;
+}
+
+static void save_to(Trainer *t, CkptWriter *w, int ok, const char *err, TrainSaveFn fn,
+                    void *arg) {
+  if (ok && ckpt_write_meta(&w->f, t->step, t->comm.size, t->job_text) == 0 && fn(&w->f, arg) == 0) {
+    char e[600];
+    if (ckpt_commit(w, t->keep, e, sizeof e)) comm_abort(&t->comm, "checkpoint not written: %s", e);
+    trainer_log(t, "| checkpoint %s (step %lld)\n", w->final, (long long)t->step);
+    return;
+  }
+  if (ok) ckpt_abort(w);
+  comm_abort(&t->comm, "checkpoint not written: %s", ok ? w->tmp : err);
+}
+
+void trainer_save(Trainer *t, TrainSaveFn fn, void *arg) {
+  if (t->comm.rank == 0) {
+    CkptWriter w;
+    char err[600];
+    int ok = ckpt_begin(&w, t->ckpt_dir, t->step, err, sizeof err) == 0;
+    save_to(t, &w, ok, err, fn, arg);
+  }
+  comm_barrier(&t->comm);
+}
+
+void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg) {
+  if (t->comm.rank == 0) {
+    CkptWriter w;
+    char err[600];
+    int ok = ckpt_begin_named(&w, t->ckpt_dir, name, err, sizeof err) == 0;
+    save_to(t, &w, ok, err, fn, arg);
+  }
+  comm_barrier(&t->comm);
+}
+
+// 0 loaded, -1 damaged (err), -2 does not fit the job (err).
+static int load_one(Trainer *t, const char *path, TrainLoadFn fn, void *arg, char *err,
+                    size_t errlen) {
+  H5File f;
+  if (h5_open_read(&f, path, err, errlen)) return -1;
+  int64_t step;
+  int ws;
+  int rc = ckpt_read_meta(&f, &step, &ws, err, errlen) ? -1 : fn(&f, arg, err, errlen);
+  char e2[256];
+  h5_close(&f, e2, sizeof e2);
+  if (rc == 0) {
+    t->step = step;
+    trainer_log(t, "| resumed from %s: step %lld, written by %d rank%s\n", path, (long long)step,
+                ws, ws == 1 ? "" : "s");
+  }
+  return rc;
+}
+
+int trainer_resume(Trainer *t, TrainLoadFn fn, void *arg) {
+  const char *r = config_str(&t->cfg, "resume");
+  char err[700];
+  char **paths;
+  int n = ckpt_list(t->ckpt_dir, &paths);
+  if (!strcmp(r, "never")) {
+    ckpt_list_free(paths, n);
+    // Starting over among another run's checkpoints would interleave the two runs' files and
+    // let the rotation delete the new ones: refuse instead of losing either.
+    if (n > 0)
+      trainer_fail(t, "resume = never, but checkpoint_dir %s already holds checkpoints (%d): "
+                      "choose another checkpoint_dir or move them away", t->ckpt_dir, n);
+    return 0;
+  }
+  if (strcmp(r, "auto") != 0) {
+    ckpt_list_free(paths, n);
+    int rc = load_one(t, r, fn, arg, err, sizeof err);
+    if (rc) trainer_fail(t, "resume = %s: %s", r, err);
+    return 1;
+  }
+  for (int i = 0; i < n; i++) {
+    int rc = load_one(t, paths[i], fn, arg, err, sizeof err);
+    if (rc == 0) {
+      ckpt_list_free(paths, n);
+      return 1;
+    }
+    if (rc == -2) {
+      ckpt_list_free(paths, n);
+      trainer_fail(t, "cannot resume: %s (a checkpoint of another job? use another "
+                      "checkpoint_dir or resume = never there)", err);
+    }
+    trainer_log(t, "| skipping damaged checkpoint: %s\n", err);
+  }
+  ckpt_list_free(paths, n);
+  if (n > 0)
+    trainer_fail(t, "no usable checkpoint among the %d in %s (all damaged, see above): move them "
+                    "away to start over", n, t->ckpt_dir);
+  return 0;
+}
+
+static int usage(void) {
+  fprintf(stderr, "genet: usage: genet train JOB [key=value ...]   (genet train --help lists the keys)\n");
+  return 2;
+}
+
+static void print_keys(const CfgSpec *k, int n) {
+  for (int i = 0; i < n; i++)
+    printf("  %-18s %s%s%s\n", k[i].key, k[i].help, k[i].def ? "; default " : "; required",
+           k[i].def ? (k[i].def[0] ? k[i].def : "(empty)") : "");
+}
+
+static int help(void) {
+  printf("usage: genet train JOB [key=value ...]\n\nThe job file holds `key = value` lines; "
+         "key=value arguments override it.\n\nkeys of every task:\n");
+  print_keys(train_shared_keys, train_nshared_keys);
+  for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++) {
+    printf("\ntask = %s:\n", tasks[i].name);
+    print_keys(tasks[i].keys, *tasks[i].nkeys);
+  }
+  return 0;
+}
+
+// Resolves the job; returns the task or NULL with err.
+static const TaskEntry *resolve(Config *cfg, const char *job, int nover, char **over, char *err,
+                                size_t errlen) {
+  const CfgSpec *const shared[] = {train_shared_keys};
+  const int nshared[] = {train_nshared_keys};
+  config_init(cfg, shared, nshared, 1);
+  cfg->ignore_unknown = 1;  // first pass: only the task matters
+  if (config_load_file(cfg, job, err, errlen) || config_apply_overrides(cfg, nover, over, err, errlen))
+    return NULL;
+  if (config_check_required(cfg, err, errlen)) {
+    snprintf(err, errlen, "%s: no `task = ...` line (one of lm, dcgan, style)", job);
+    return NULL;
+  }
+  const char *name = config_str(cfg, "task");
+  const TaskEntry *te = NULL;
+  for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++)
+    if (!strcmp(tasks[i].name, name)) te = &tasks[i];
+  if (!te) {
+    snprintf(err, errlen, "%s: task = %s is not in this genet yet (it trains: lm)", job, name);
+    return NULL;
+  }
+  config_free(cfg);
+  const CfgSpec *const both[] = {train_shared_keys, te->keys};
+  const int nboth[] = {train_nshared_keys, *te->nkeys};
+  config_init(cfg, both, nboth, 2);
+  if (config_load_file(cfg, job, err, errlen) || config_apply_overrides(cfg, nover, over, err, errlen) ||
+      config_check_required(cfg, err, errlen))
+    return NULL;
+  return te;
+}
+
+int train_main(int argc, char **argv) {
+  // argv[0] = "train"
+  if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return help();
+  if (argc < 2 || argv[1][0] == '-') return usage();
+  Trainer t;
+  memset(&t, 0, sizeof t);
+  comm_init(&t.comm, &argc, &argv);
+  char err[1024];
+  const TaskEntry *te = resolve(&t.cfg, argv[1], argc - 2, argv + 2, err, sizeof err);
+  if (!te) {
+    if (t.comm.rank == 0) fprintf(stderr, "genet: %s\n", err);
+    config_free(&t.cfg);
+    comm_finalize(&t.comm);
+    return 2;
+  }
+  t.task = te->name;
+  t.seed = (uint64_t)config_int(&t.cfg, "seed");
+  t.max_steps = config_int(&t.cfg, "max_steps");
+  t.checkpoint_every = config_int(&t.cfg, "checkpoint_every");
+  t.keep = (int)config_int(&t.cfg, "keep_checkpoints");
+  t.ckpt_dir = config_str(&t.cfg, "checkpoint_dir");
+  t.out_dir = config_str(&t.cfg, "out_dir");
+  t.job_text = config_text(&t.cfg);
+  if (t.comm.rank == 0) {
+    t.log = stdout;
+  } else if (config_bool(&t.cfg, "log_all_ranks")) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/rank%d.log", t.out_dir, t.comm.rank);
+    if (!(t.log = fopen(path, "w")))
+      trainer_fail(&t, "out_dir = %s: cannot write %s (does the directory exist?)", t.out_dir, path);
+  }
+  const char *dev = config_str(&t.cfg, "device");
+  if (!strcmp(dev, "cuda"))
+    trainer_fail(&t, "device = cuda: task %s has no CUDA kernels yet in this genet (the CUDA "
+                     "backend is a later issue); use device = cpu or auto", t.task);
+  ctx_init(&t.ctx, DEV_CPU, (int)config_int(&t.cfg, "threads"));
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  trainer_log(&t, "# genet train %s: task %s, %d rank%s, %d threads each, device cpu\n", argv[1],
+              t.task, t.comm.size, t.comm.size == 1 ? "" : "s", t.ctx.nthreads);
+  trainer_log(&t, "# resolved job:\n%s", t.job_text);
+  int rc = te->run(&t);
+  if (t.log && t.log != stdout) fclose(t.log);
+  ctx_free(&t.ctx);
+  free(t.job_text);
+  config_free(&t.cfg);
+  comm_finalize(&t.comm);
+  return rc;
+}
