@@ -26,7 +26,6 @@ test-sanitize: deps
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS)
 
-# Until the workloads land, the demo is the layer benchmark against PyTorch on this machine.
 # libFuzzer (clang) on the job parser, the text and CIFAR-10 readers and the checkpoint
 # loader, starting from tests/fuzz/corpus/; what it finds goes to a scratch directory (to grow
 # the corpus: bash tests/fuzz/run.sh build-fuzz 300 merge). A crash or leak fails the target.
@@ -35,9 +34,19 @@ fuzz: deps
 	cmake --build $(BUILD)-fuzz -j $(JOBS)
 	bash tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
 
+# The most complete workload so far: the language model on synthetic Markov text (made here,
+# no download), trained on the CPU in about a minute, then text sampled from its best
+# checkpoint. Run it again and it resumes from checkpoints/lm_demo/ (delete it to start over).
 demo: build
 	$(BUILD)/genet version
-	$(BUILD)/genet info
+	mkdir -p data
+	$(BUILD)/genet prepare synthetic-text data/synthetic-text
+	$(BUILD)/genet prepare text data/synthetic-text data/synthetic-text.h5
+	$(BUILD)/genet train jobs/lm_demo.job
+	$(BUILD)/genet generate checkpoints/lm_demo/best.h5 words=60 seed=1
+
+# genet's CPU layers against PyTorch's on this machine (docs/BENCHMARKS.md).
+bench: build
 	bash scripts/bench/layers.sh
 
 clean:
