@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Training throughput of the language model at the reference shapes (tied 2x200 LSTM,
+# dropout 0.2, vocabulary 33,278, batch 20, BPTT 35, SGD lr 20, clip 0.25): genet's
+# `genet train` against the same recipe in PyTorch (lm_torch.py), same machine, same threads,
+# on random tokens. Prints ms per step, tokens/s and the ratio genet / PyTorch.
+#   scripts/bench/lm.sh [THREADS] [STEPS]     defaults: all cores, 20 timed steps
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+threads=${1:-$(nproc)}
+steps=${2:-20}
+bash scripts/install-deps.sh --torch
+make -s build >/dev/null
+export OMP_NUM_THREADS=$threads
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $threads; OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE; load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# A corpus whose training split holds 33,276 distinct words (+ <eos> and <unk> = 33,278).
+mkdir "$w/txt"
+awk -v n=33276 -v total=80000 'BEGIN { srand(1)
+  for (i = 0; i < total; i++) { w = i < n ? i : int(rand() * n); printf "w%d%s", w, (i % 20 == 19) ? "\n" : " " } }' > "$w/txt/train.txt"
+head -c 20000 "$w/txt/train.txt" > "$w/txt/valid.txt"
+cp "$w/txt/valid.txt" "$w/txt/test.txt"
+build/genet prepare text "$w/txt" "$w/data.h5" | head -1
+
+# genet: progress every 5 steps; the first interval (warm-up: primitives are created) is dropped.
+log=5
+build/genet train jobs/lm_wikitext2.job data="$w/data.h5" checkpoint_dir="$w/ck" out_dir="$w/out" \
+  resume=never log_interval=$log max_steps=$((log * (steps / log + 1) + 1)) threads="$threads" > "$w/genet.log"
+genet_ms=$(sed -n 's/.*ms\/batch *\([0-9.]*\).*/\1/p' "$w/genet.log" | tail -n +2 | awk '{ s += $1; n++ } END { printf "%.2f", s / n }')
+/usr/bin/python3 scripts/bench/lm_torch.py --threads "$threads" --steps "$steps" > "$w/torch.log"
+grep -v '^torch ' "$w/torch.log"
+torch_ms=$(sed -n 's/^torch ms_per_step \([0-9.]*\).*/\1/p' "$w/torch.log")
+awk -v g="$genet_ms" -v t="$torch_ms" 'BEGIN {
+  tok = 20 * 35
+  printf "| side | ms/step | tokens/s |\n|---|---:|---:|\n"
+  printf "| genet | %.1f | %.0f |\n| PyTorch | %.1f | %.0f |\n", g, tok * 1000 / g, t, tok * 1000 / t
+  printf "ratio genet/PyTorch (time per step): %.3f\n", g / t }'
