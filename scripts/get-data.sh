@@ -34,7 +34,7 @@ usage() {
 }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
 what=$1
 dest=${2:-data}
 case $what in
@@ -89,10 +89,10 @@ fetch() {  # $1 URL -> $part (resumed when present)
       rm -f "$part"; rc=0
       curl -fL $show --retry 3 --connect-timeout 20 -o "$part" "$1" || rc=$?
     fi
-    [ $rc = 0 ] || { echo "$(why curl $rc)"; return 1; }
+    [ $rc = 0 ] || { why curl $rc; return 1; }
   elif command -v wget >/dev/null; then
     wget -q -c --tries=3 --timeout=20 -O "$part" "$1" || rc=$?
-    [ $rc = 0 ] || { echo "$(why wget $rc)"; return 1; }
+    [ $rc = 0 ] || { why wget $rc; return 1; }
   else
     echo "neither curl nor wget is installed"; return 1
   fi
