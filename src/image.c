@@ -43,7 +43,7 @@ static int dims_ok(long long w, long long h) {
 // ---- PNG: libpng reports errors through png_err_fn, which jumps back to decode_png.
 typedef struct {
   jmp_buf jb;
-  char msg[160];
+  char msg[160], warn[120];  // the error, and the last warning (it often says why)
   const uint8_t *p;
   size_t n, off;
 } PngCtx;
@@ -54,7 +54,10 @@ static void png_err_fn(png_structp png, png_const_charp msg) {
   longjmp(c->jb, 1);
 }
 
-static void png_warn_fn(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+static void png_warn_fn(png_structp png, png_const_charp msg) {
+  PngCtx *c = png_get_error_ptr(png);
+  snprintf(c->warn, sizeof c->warn, "%s", msg);
+}
 
 static void png_mem_read(png_structp png, png_bytep out, size_t len) {
   PngCtx *c = png_get_error_ptr(png);
@@ -64,7 +67,7 @@ static void png_mem_read(png_structp png, png_bytep out, size_t len) {
 }
 
 static int decode_png(Image *img, const uint8_t *data, size_t n, const char *name, char *err, size_t errlen) {
-  PngCtx c = {.p = data, .n = n, .off = 0, .msg = ""};
+  PngCtx c = {.p = data, .n = n, .off = 0, .msg = "", .warn = ""};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, png_err_fn, png_warn_fn);
   if (!png) return fail(err, errlen, "%s: cannot start the PNG decoder", name);
   png_infop info = png_create_info_struct(png);
@@ -74,7 +77,8 @@ static int decode_png(Image *img, const uint8_t *data, size_t n, const char *nam
     free(px);
     free(rows);
     png_destroy_read_struct(&png, info ? &info : NULL, NULL);
-    return fail(err, errlen, "%s: bad PNG: %s", name, c.msg[0] ? c.msg : "out of memory");
+    return fail(err, errlen, "%s: bad PNG: %s%s%s%s", name, c.msg[0] ? c.msg : "out of memory",
+                c.warn[0] ? " (" : "", c.warn, c.warn[0] ? ")" : "");
   }
   png_set_read_fn(png, NULL, png_mem_read);
   png_set_user_limits(png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
@@ -244,7 +248,7 @@ int image_write_png(const char *path, const Image *img, char *err, size_t errlen
     unlink(tmp);
     return fail(err, errlen, "%s: cannot open the temporary file: %s", path, strerror(errno));
   }
-  PngCtx c = {.msg = ""};
+  PngCtx c = {.msg = "", .warn = ""};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, png_err_fn, png_warn_fn);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!png || !info || setjmp(c.jb)) {
