@@ -12,7 +12,7 @@ pkgs=(build-essential cmake pkg-config git
       clang libclang-rt-14-dev)
 if [ "${1:-}" = "--torch" ]; then
   # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS.
-  pkgs+=(python3-torch python3-h5py python3-numpy libopenblas0-pthread)
+  pkgs+=(python3-torch python3-h5py python3-numpy python3-pil libopenblas0-pthread)
 fi
 
 missing=()

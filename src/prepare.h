@@ -12,3 +12,9 @@ int prepare_cifar10(const char *src_dir, const char *out_path);
 // entropy_out (may be NULL) receives the entropy rate in nats per token.
 int prepare_synthetic_text(const char *out_dir, long long train_tokens, unsigned long long seed,
                            double *entropy_out);
+// A folder of .png/.jpg/.jpeg files (sorted by name) into OUT.h5: `images` (N, 3, size,
+// size) uint8, each resized as torchvision Resize(size) + CenterCrop(size), and `names`.
+int prepare_images(const char *src_dir, const char *out_path, int size);
+// Coloured shapes (a class per shape) on plain or gradient backgrounds, n train and n / 5
+// test images of size x size, in exactly the CIFAR-10 layout; the same seed, the same data.
+int prepare_synthetic_images(const char *out_path, long long n, int size, unsigned long long seed);

@@ -11,7 +11,7 @@ scratch=$(mktemp -d)
 export LSAN_OPTIONS="suppressions=$here/lsan.supp"
 export ASAN_OPTIONS="allocator_may_return_null=1"
 fail=0
-for t in config text cifar ckpt; do
+for t in config text cifar ckpt image; do
   mkdir -p "$scratch/$t"
   if "$build/fuzz_$t" -close_fd_mask=3 -rss_limit_mb=4096 -malloc_limit_mb=4096 -timeout=10 \
        -max_total_time="$secs" -artifact_prefix="$scratch/crash_$t-" \
