@@ -21,8 +21,8 @@ static int fail(char *err, size_t len, const char *fmt, ...) {
   return -1;
 }
 
-// mkdir -p
-static int make_dirs(const char *dir, char *err, size_t errlen) {
+// mkdir -p (also for out_dir and the prepare commands).
+int make_dirs(const char *dir, char *err, size_t errlen) {
   char p[400];
   if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return fail(err, errlen, "%s: path too long", dir);
   for (char *s = p + 1;; s++) {

@@ -36,4 +36,7 @@ int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, char *err, size_t 
 int ckpt_list(const char *dir, char ***paths);
 void ckpt_list_free(char **paths, int n);
 
+// mkdir -p DIR. Returns 0, or -1 with a one-line message naming the part that failed.
+int make_dirs(const char *dir, char *err, size_t errlen);
+
 #define CKPT_FORMAT_VERSION 1

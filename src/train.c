@@ -253,8 +253,8 @@ int train_main(int argc, char **argv) {
   } else if (config_bool(&t.cfg, "log_all_ranks")) {
     char path[600];
     snprintf(path, sizeof path, "%s/rank%d.log", t.out_dir, t.comm.rank);
-    if (!(t.log = fopen(path, "w")))
-      trainer_fail(&t, "out_dir = %s: cannot write %s (does the directory exist?)", t.out_dir, path);
+    if (make_dirs(t.out_dir, err, sizeof err) || !(t.log = fopen(path, "w")))
+      comm_abort(&t.comm, "out_dir = %s: cannot write %s", t.out_dir, path);
   }
   const char *dev = config_str(&t.cfg, "device");
   if (!strcmp(dev, "cuda"))
