@@ -19,7 +19,7 @@ static const char *usage =
     "  generate CKPT.h5 [words=N] [temperature=T] [seed=S] [prompt=\"...\"]\n"
     "             sample text from a language-model checkpoint\n"
     "  prepare KIND ...\n"
-    "             datasets into HDF5: text, cifar10, synthetic-text (genet prepare)\n"
+    "             datasets into HDF5: text, cifar10, images, synthetic-text, synthetic-images\n"
     "  inspect FILE.h5\n"
     "             list what a checkpoint or dataset holds\n"
     "  help       this text (also --help, -h)\n"
