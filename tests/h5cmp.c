@@ -1,10 +1,12 @@
-// h5cmp A.h5 B.h5 TOL NAME...: compares float datasets of two HDF5 files (checkpoints of two
-// runs). TOL 0 demands bitwise equality; otherwise testlib's relative bound (errors relative
+// h5cmp A.h5 B.h5 TOL NAME...: compares datasets of two HDF5 files (checkpoints of two runs);
+// a NAME that is a group stands for every dataset under it (in A). TOL 0 demands bitwise equality; otherwise testlib's relative bound (errors relative
 // to max(|want|, 1e-2 * max|want|)). Prints the worst error of each and exits 1 on a mismatch.
 // Used by the shell tests that compare runs (resume, world sizes).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <hdf5.h>
 
 #include "h5io.h"
 #include "testlib.h"
@@ -41,6 +43,41 @@ static int read_scalar(H5File *f, const char *name, double *v) {
   exit(1);
 }
 
+// Every dataset under group `g` of f, as full paths, appended to names.
+typedef struct {
+  char **v;
+  int n;
+  const char *prefix;
+} NameList;
+
+static herr_t collect(hid_t obj, const char *name, const H5O_info_t *info, void *arg) {
+  (void)obj;
+  NameList *l = arg;
+  if (info->type != H5O_TYPE_DATASET) return 0;
+  l->v = realloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
+  size_t len = strlen(l->prefix) + strlen(name) + 2;
+  l->v[l->n] = xmalloc(len);
+  snprintf(l->v[l->n++], len, "%s/%s", l->prefix, name);
+  return 0;
+}
+
+static void expand(H5File *f, const char *name, NameList *out) {
+  H5O_info_t info;
+  if (H5Oget_info_by_name((hid_t)f->id, name, &info, H5P_DEFAULT) < 0) {
+    fprintf(stderr, "h5cmp: %s: no object %s\n", f->path, name);
+    exit(1);
+  }
+  if (info.type != H5O_TYPE_GROUP) {
+    out->v = realloc(out->v, sizeof(char *) * (size_t)(out->n + 1));
+    out->v[out->n++] = xstrdup(name);
+    return;
+  }
+  hid_t g = H5Gopen2((hid_t)f->id, name, H5P_DEFAULT);
+  out->prefix = name;
+  H5Ovisit(g, H5_INDEX_NAME, H5_ITER_INC, collect, out);
+  H5Gclose(g);
+}
+
 int main(int argc, char **argv) {
   if (argc < 5) {
     fprintf(stderr, "usage: h5cmp A.h5 B.h5 TOL NAME...\n");
@@ -54,31 +91,37 @@ int main(int argc, char **argv) {
   }
   double tol = atof(argv[3]);
   int bad = 0;
-  for (int i = 4; i < argc; i++) {
+  NameList names = {0};
+  for (int i = 4; i < argc; i++) expand(&a, argv[i], &names);
+  for (int k = 0; k < names.n; k++) {
+    char *name = names.v[k];
     double sa, sb;
-    if (read_scalar(&a, argv[i], &sa) && read_scalar(&b, argv[i], &sb)) {  // loop state
+    if (read_scalar(&a, name, &sa) && read_scalar(&b, name, &sb)) {  // loop state
       int same = memcmp(&sa, &sb, sizeof sa) == 0;
-      printf("%s: %s (%.17g, %.17g)\n", argv[i], same ? "equal" : "DIFFERS", sa, sb);
+      printf("%s: %s (%.17g, %.17g)\n", name, same ? "equal" : "DIFFERS", sa, sb);
       bad |= !same;
+      free(name);
       continue;
     }
     int64_t da[8], db[8];
     int na, nb;
     size_t n, m;
-    float *x = read_all(&a, argv[i], da, &na, &n), *y = read_all(&b, argv[i], db, &nb, &m);
+    float *x = read_all(&a, name, da, &na, &n), *y = read_all(&b, name, db, &nb, &m);
     if (na != nb || n != m) {
-      printf("%s: shapes differ\n", argv[i]);
+      printf("%s: shapes differ\n", name);
       bad = 1;
     } else if (tol == 0) {
       int same = memcmp(x, y, sizeof(float) * n) == 0;
-      printf("%s: %s\n", argv[i], same ? "bitwise equal" : "DIFFERS");
+      printf("%s: %s\n", name, same ? "bitwise equal" : "DIFFERS");
       bad |= !same;
     } else {
-      bad |= !check_close(argv[i], x, y, n, tol);
+      bad |= !check_close(name, x, y, n, tol);
     }
     free(x);
     free(y);
+    free(name);
   }
+  free(names.v);
   h5_close(&a, err, sizeof err);
   h5_close(&b, err, sizeof err);
   return bad;
