@@ -69,6 +69,8 @@ void dcgan_init_weights(DcganNet *n, Rng *rng);
 // saved, and the next forward on them overwrites it. The reference loop therefore needs only one
 // DcganActs for D if each D backward directly follows its own forward (real: fwd, bwd; fake
 // detached: fwd, bwd; Adam step; fake for G: fwd, bwd with d_in), and one for G.
+// As in PyTorch, the G pass's D backward also accumulates into D's params.grad: zero D's grads
+// (params_zero_grad) at the start of each iteration, as the reference's netD.zero_grad().
 typedef struct DcganActs {
   int Nmax;
   int N, train;                  // of the last forward
