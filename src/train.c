@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ckpt.h"
+#include "dcgan_task.h"
 #include "lm_task.h"
 #include "util.h"
 
@@ -38,6 +39,7 @@ typedef struct {
 
 static const TaskEntry tasks[] = {
     {"lm", lm_task_keys, &lm_task_nkeys, lm_task_run},
+    {"dcgan", dcgan_task_keys, &dcgan_task_nkeys, dcgan_task_run},
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -95,6 +97,8 @@ static void save_to(Trainer *t, CkptWriter *w, int ok, const char *err, TrainSav
 }
 
 void trainer_save(Trainer *t, TrainSaveFn fn, void *arg) {
+  if (t->step == t->saved_step) return;
+  t->saved_step = t->step;
   if (t->comm.rank == 0) {
     CkptWriter w;
     char err[600];
@@ -212,7 +216,7 @@ static const TaskEntry *resolve(Config *cfg, const char *job, int nover, char **
   for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++)
     if (!strcmp(tasks[i].name, name)) te = &tasks[i];
   if (!te) {
-    snprintf(err, errlen, "%s: task = %s is not in this genet yet (it trains: lm)", job, name);
+    snprintf(err, errlen, "%s: task = %s is not in this genet yet (it trains: lm, dcgan)", job, name);
     return NULL;
   }
   config_free(cfg);
@@ -241,6 +245,7 @@ int train_main(int argc, char **argv) {
     return 2;
   }
   t.task = te->name;
+  t.saved_step = -1;
   t.seed = (uint64_t)config_int(&t.cfg, "seed");
   t.max_steps = config_int(&t.cfg, "max_steps");
   t.checkpoint_every = config_int(&t.cfg, "checkpoint_every");

@@ -20,6 +20,7 @@ typedef struct {
   uint64_t seed;
   int64_t step;     // optimizer steps taken (restored on resume)
   int64_t max_steps, checkpoint_every;
+  int64_t saved_step; // step of the last checkpoint written (-1: none yet)
   int keep;
   const char *ckpt_dir, *out_dir;
   FILE *log;        // this rank's log: stdout on rank 0, a file or /dev/null elsewhere
@@ -49,7 +50,8 @@ int trainer_checkpoint_due(const Trainer *t);
 typedef int (*TrainSaveFn)(H5File *f, void *arg);
 // Rank 0 writes DIR/ckpt_<step>.h5 atomically and rotates; every rank waits for it, so no rank
 // exits before the checkpoint is whole. A failed write is fatal (named) and leaves the
-// previous checkpoints as they were.
+// previous checkpoints as they were. Does nothing when this step's checkpoint is written
+// already (a periodic one that falls on the last step).
 void trainer_save(Trainer *t, TrainSaveFn fn, void *arg);
 // The same into DIR/NAME (e.g. best.h5), not rotated and not pointed to by `latest`.
 void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg);
