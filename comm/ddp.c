@@ -192,8 +192,10 @@ void gradsync_ready_offset(GradSync *s, size_t offset, size_t n) {
       a = stop;
     }
   }
-  while (s->next < s->nb && s->b[s->next].have == s->b[s->next].hi - s->b[s->next].lo)
+  while (s->next < s->nb && s->b[s->next].have == s->b[s->next].hi - s->b[s->next].lo) {
     start_bucket(s, &s->b[s->next++]);
+    s->st.buckets_early++;
+  }
   gradsync_progress(s);
 }
 

@@ -54,11 +54,12 @@ void gradsync_broadcast_params(GradSync *s);
 
 // The last step: seconds spent in gradsync_finish (starting the rest and waiting), seconds
 // from the first bucket's start to the end of finish, bytes all-reduced, buckets all-reduced
-// (0, 0, 0, 0 with one rank).
+// (all 0 with one rank); buckets_early: how many of them started before finish (overlap).
 typedef struct {
   double wait_s, comm_span_s;
   size_t bytes;
   int buckets;
+  int buckets_early;
 } GradSyncStats;
 GradSyncStats gradsync_stats(const GradSync *s);
 
