@@ -200,9 +200,9 @@ void gradsync_ready_offset(GradSync *s, size_t offset, size_t n) {
 }
 
 void gradsync_ready(GradSync *s, const char *name) {
+  const ParamInfo *pi = params_find(s->p, name);  // checked with one rank too: typos show early
+  if (!pi) comm_abort(s->c, "gradsync_ready: no parameter named \"%s\"", name);
   if (s->c->size == 1) return;
-  const ParamInfo *pi = params_find(s->p, name);
-  if (!pi) genet_die("gradsync_ready: no parameter named \"%s\"", name);
   gradsync_ready_offset(s, pi->offset, pi->numel);
 }
 

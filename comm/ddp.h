@@ -26,7 +26,9 @@
 // Ranges never marked are fine too: gradsync_finish starts every bucket not yet started (so a
 // step without any ready call is a plain blocking all-reduce in buckets). Offsets are in
 // floats into p->grad; ranges past p->total are clipped.
-// With c->size == 1 every call is a no-op (the mean over one rank is the gradient itself).
+// Call from the thread that started MPI (MPI_THREAD_FUNNELED), outside OpenMP parallel regions.
+// With c->size == 1 every call is a no-op (the mean over one rank is the gradient itself);
+// gradsync_ready still checks the name.
 // The buffers are CPU memory over MPI; GPU buckets (NCCL on a stream with events) arrive with
 // the CUDA parameters.
 #pragma once
