@@ -30,6 +30,19 @@ static int launched_by_mpi(void) {
   return 0;
 }
 
+// OMPI_COMM_WORLD_LOCAL_RANK (mpirun) or SLURM_LOCALID (srun); -1 when neither is a number.
+static int launcher_local_rank(void) {
+  const char *vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+    const char *v = getenv(vars[i]);
+    if (!v || !*v) continue;
+    char *end = NULL;
+    long r = strtol(v, &end, 10);
+    if (*end == '\0' && r >= 0 && r < INT_MAX) return (int)r;
+  }
+  return -1;
+}
+
 void comm_init(Comm *c, int *argc, char ***argv) {
   memset(c, 0, sizeof *c);
   c->size = c->local_size = 1;
@@ -44,11 +57,16 @@ void comm_init(Comm *c, int *argc, char ***argv) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_CHECK(c, MPI_Comm_rank(MPI_COMM_WORLD, &c->rank));
   MPI_CHECK(c, MPI_Comm_size(MPI_COMM_WORLD, &c->size));
+  // The ranks sharing this node's memory: works under any launcher. Where the launcher
+  // numbers its tasks per node itself (mpirun, srun), that number wins, so the GPU a rank
+  // picks is the one the launcher's own GPU binding expects.
   MPI_Comm node;
   MPI_CHECK(c, MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node));
   MPI_CHECK(c, MPI_Comm_rank(node, &c->local_rank));
   MPI_CHECK(c, MPI_Comm_size(node, &c->local_size));
   MPI_Comm_free(&node);
+  int env_rank = launcher_local_rank();
+  if (env_rank >= 0 && env_rank < c->local_size) c->local_rank = env_rank;
 }
 
 void comm_finalize(Comm *c) {
@@ -115,6 +133,17 @@ void comm_wait(Comm *c, CommRequest *r) {
   r->active = 0;
 }
 
+int comm_test(Comm *c, CommRequest *r) {
+  if (!r->active) return 1;
+  MPI_Request req = MPI_Request_f2c((MPI_Fint)r->req);
+  int done = 0;
+  MPI_CHECK(c, MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+  if (!done) return 0;  // req is unchanged while incomplete: the stored handle stays valid
+  if (r->mean) scale(r->buf, r->n, 1.0f / (float)c->size);
+  r->active = 0;
+  return 1;
+}
+
 void comm_bcast(Comm *c, void *buf, size_t bytes, int root) {
   if (c->size == 1) return;
   char *p = buf;
@@ -133,6 +162,21 @@ double comm_sum_double(Comm *c, double v) {
   double out = 0;
   MPI_CHECK(c, MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
   return out;
+}
+
+void comm_allreduce_sum_double(Comm *c, double *buf, size_t n) {
+  if (c->size == 1) return;
+  for (size_t off = 0; off < n; off += MPI_CHUNK) {
+    size_t m = n - off < MPI_CHUNK ? n - off : MPI_CHUNK;
+    MPI_CHECK(c, MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)m, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+  }
+}
+
+int comm_pick_device(Comm *c, int ndevices) {
+  if (c->local_rank >= ndevices)
+    comm_abort(c, "rank %d (local rank %d) has no GPU: node has %d GPUs; start at most %d ranks per node",
+               c->rank, c->local_rank, ndevices, ndevices);
+  return c->local_rank;
 }
 
 void comm_abort(Comm *c, const char *fmt, ...) {

@@ -15,7 +15,7 @@ typedef struct CommNccl CommNccl;
 typedef struct {
   CommKind kind;
   int rank, size;              // in the world
-  int local_rank, local_size;  // on this node: local_rank picks the GPU
+  int local_rank, local_size;  // on this node (MPI shared-memory split): local_rank picks the GPU
   int mpi_inited;              // we called MPI_Init (and so MPI_Finalize)
   CommNccl *nccl;              // when kind == COMM_NCCL
 } Comm;
@@ -40,9 +40,18 @@ void comm_allreduce_mean(Comm *c, float *buf, size_t n);
 // Non-blocking all-reduce of a CPU buffer (one gradient bucket); finish with comm_wait.
 void comm_iallreduce(Comm *c, float *buf, size_t n, int mean, CommRequest *r);
 void comm_wait(Comm *c, CommRequest *r);
+// Polls a request without blocking (and so drives Open MPI's progress engine, which only
+// moves non-blocking collectives forward inside MPI calls). Returns 1 when the request is
+// complete (the mean then applied, as comm_wait; r becomes inactive) or was never active.
+int comm_test(Comm *c, CommRequest *r);
 void comm_bcast(Comm *c, void *buf, size_t bytes, int root);
 void comm_barrier(Comm *c);
 // Sum of one double over ranks (losses, counts): the same value on every rank.
 double comm_sum_double(Comm *c, double v);
+// In-place sum of a double vector over ranks (per-channel statistics of synchronized BatchNorm).
+void comm_allreduce_sum_double(Comm *c, double *buf, size_t n);
+// The GPU of this rank: its local rank. Dies on every rank, through comm_abort, when the node
+// has fewer GPUs than ranks (a clear error instead of silent oversubscription).
+int comm_pick_device(Comm *c, int ndevices);
 // Prints "genet: rank R: <message>" and takes every rank down.
 void comm_abort(Comm *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
