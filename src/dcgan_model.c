@@ -166,9 +166,14 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
       conv2d_forward(ctx, c, x, p + L->w, NULL, N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K,
                      L->stride, L->pad);
     if (bn) {
-      batchnorm_forward(ctx, a->y[l], a->mean[l], a->var[l], b + L->rmean, b + L->rvar, c,
-                        p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout, L->Hout, a->train,
-                        DCGAN_BN_MOMENTUM, DCGAN_BN_EPS);
+      if (n->sync_bn)
+        batchnorm_forward_sync(ctx, n->sync_bn, a->y[l], a->mean[l], a->var[l], b + L->rmean,
+                               b + L->rvar, c, p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout,
+                               L->Hout, a->train, DCGAN_BN_MOMENTUM, DCGAN_BN_EPS);
+      else
+        batchnorm_forward(ctx, a->y[l], a->mean[l], a->var[l], b + L->rmean, b + L->rvar, c,
+                          p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout, L->Hout, a->train,
+                          DCGAN_BN_MOMENTUM, DCGAN_BN_EPS);
       if (a->train) L->num_batches_tracked++;
     }
     size_t sz = (size_t)N * dcgan_map_size(L, 1);
@@ -179,6 +184,11 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
 }
 
 void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N) {
+  dcgan_backward_sync(ctx, n, a, d_out, d_in, N, NULL);
+}
+
+void dcgan_backward_sync(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in,
+                         int N, GradSync *gs) {
   GENET_ASSERT(N == a->N);
   float *p = n->params.data, *gp = n->params.grad;
   // dy: gradient w.r.t. the current layer's output; the other scratch buffer takes the next.
@@ -190,9 +200,18 @@ void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, flo
     act_backward(ctx, L->act, L->slope, dy, dy, a->y[l], sz);
     float *dc = dy;  // gradient w.r.t. the conv output
     if (L->bn_idx >= 0) {
-      batchnorm_backward(ctx, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l], a->mean[l],
-                         a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout, a->train,
-                         DCGAN_BN_EPS);
+      if (n->sync_bn)
+        batchnorm_backward_sync(ctx, n->sync_bn, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l],
+                                a->mean[l], a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout,
+                                a->train, DCGAN_BN_EPS);
+      else
+        batchnorm_backward(ctx, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l], a->mean[l],
+                           a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout, a->train,
+                           DCGAN_BN_EPS);
+      if (gs) {
+        gradsync_ready_offset(gs, L->bn_w, (size_t)L->Cout);
+        gradsync_ready_offset(gs, L->bn_b, (size_t)L->Cout);
+      }
       dc = other;
       other = dy;
     }
@@ -204,6 +223,8 @@ void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, flo
     else
       conv2d_backward(ctx, dx, gp + L->w, NULL, dc, x, p + L->w, N, L->Cin, L->Hin, L->Hin,
                       L->Cout, DCGAN_K, L->stride, L->pad);
+    // This layer's gradients are final: its bucket may start while the layers below run.
+    if (gs) gradsync_ready_offset(gs, L->w, (size_t)L->Cin * L->Cout * DCGAN_K * DCGAN_K);
     // The input gradient becomes the next (lower) layer's dy.
     other = dc;
     dy = dx;

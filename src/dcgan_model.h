@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #include "activations.h"
+#include "comm.h"
 #include "ctx.h"
+#include "ddp.h"
 #include "params.h"
 #include "rng.h"
 
@@ -51,6 +53,7 @@ typedef struct DcganNet {
   DcganLayer layer[DCGAN_LAYERS];
   Params params;                // conv weights, BN weights and biases
   Params buffers;               // BN running_mean, running_var
+  Comm *sync_bn;                // non-NULL: BatchNorm statistics over all ranks (sync_bn)
 } DcganNet;
 
 void dcgan_build_g(DcganNet *g, const DcganConfig *c);
@@ -95,3 +98,8 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
 // d_in (shape of in) written if not NULL (D: gradient w.r.t. the image, needed for G's step);
 // parameter grads ACCUMULATED into n->params.grad. N must equal the forward's N.
 void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N);
+// The same, marking each layer's parameter gradients ready in gs as soon as they are final, so
+// their bucket is all-reduced while the lower layers' backward runs. Use it for the last
+// backward before the optimizer step only (gradients of earlier passes are not final).
+void dcgan_backward_sync(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in,
+                         int N, GradSync *gs);

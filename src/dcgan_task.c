@@ -32,17 +32,19 @@ const CfgSpec dcgan_task_keys[] = {
     {"beta2", CFG_FLOAT, "0.999", 0, 0.999999, NULL, "Adam beta2"},
     {"log_interval", CFG_INT, "50", 1, 1e9, NULL, "iterations between progress lines (the reference prints every one)"},
     {"sample_every", CFG_INT, "100", 0, 1e9, NULL, "iterations between sample grids in out_dir (0: only at epoch ends)"},
+    {"sync_bn", CFG_BOOL, "false", 0, -1, NULL, "BatchNorm statistics over the global batch (default: per rank, as DDP)"},
 };
 const int dcgan_task_nkeys = sizeof dcgan_task_keys / sizeof *dcgan_task_keys;
 
 // Random streams (Philox, seed + stream id): weights 0 and 1, the fixed sample noise 2, the
-// epoch order 3 + epoch, the noise of step s on rank r 2^40 + 65536 s + r. Each a function of
-// the position, so a resumed run draws what it would have drawn.
+// epoch order 3 + epoch, the noise of step s 2^40 + s. Each a function of the position, so a
+// resumed run draws what it would have drawn; the noise is drawn for the global batch and
+// each rank takes its rows, so it does not depend on the number of ranks either.
 #define RNG_G_INIT 0
 #define RNG_D_INIT 1
 #define RNG_FIXED 2
 #define RNG_EPOCH(e) (3 + (uint64_t)(e))
-#define RNG_NOISE(step, rank) ((1ull << 40) + (uint64_t)(step) * 65536u + (uint64_t)(rank))
+#define RNG_NOISE(step) ((1ull << 40) + (uint64_t)(step))
 
 typedef struct {
   Trainer *t;
@@ -50,6 +52,9 @@ typedef struct {
   DcganNet g, d;
   AdamState ag, ad;
   AdamConfig acfg;
+  GradSync *gsg, *gsd;       // bucketed gradient averaging of G and D
+  double wait_s;             // time spent waiting for all-reduces since the last report
+  int64_t buckets, buckets_early, stat_steps;
   int B, Bl;                 // global and per-rank batch
   int64_t epoch, batch;      // 0-based epoch and the next batch within it
   uint8_t *images;           // (n, 3, h, w) the training split, all of it
@@ -138,7 +143,7 @@ static int save_state(H5File *f, void *arg) {
   rc |= h5_write_scalar_i64(f, "train/epoch", s->epoch);
   rc |= h5_write_scalar_i64(f, "train/batch", s->batch);
   rc |= h5_write_scalar_i64(f, "rng/seed", (int64_t)s->t->seed);
-  rc |= h5_write_str(f, "rng/scheme", "philox4x32-10; G init 0, D init 1, fixed noise 2, epoch order 3 + epoch, noise of step s on rank r 2^40 + 65536 s + r");
+  rc |= h5_write_str(f, "rng/scheme", "philox4x32-10; G init 0, D init 1, fixed noise 2, epoch order 3 + epoch, noise of step s 2^40 + s (global batch, rank r takes its rows)");
   return rc ? -1 : 0;
 }
 
@@ -165,6 +170,13 @@ static double mean_of(const float *x, int n) {
   return s / n;
 }
 
+static void account(Gan *s, const GradSync *gs) {
+  GradSyncStats st = gradsync_stats(gs);
+  s->wait_s += st.wait_s;
+  s->buckets += st.buckets;
+  s->buckets_early += st.buckets_early;
+}
+
 static GanStats iteration(Gan *s, DcganActs *ag, DcganActs *ad, const float *real, float *z,
                           float *fake, float *dfake, float *out, float *dout, float *ones,
                           float *zeros) {
@@ -180,15 +192,17 @@ static GanStats iteration(Gan *s, DcganActs *ag, DcganActs *ad, const float *rea
   bce_loss_backward(ctx, dout, out, ones, (size_t)N, 1.0f);
   dcgan_backward(ctx, &s->d, ad, dout, NULL, N);
   Rng r;
-  rng_init(&r, t->seed, RNG_NOISE(t->step, t->comm.rank));
-  rng_fill_normal(&r, z, (size_t)N * s->mc.nz, 0.0f, 1.0f);
-  dcgan_forward(ctx, &s->g, ag, z, fake, N, 1);
+  rng_init(&r, t->seed, RNG_NOISE(t->step));
+  rng_fill_normal(&r, z, (size_t)s->B * s->mc.nz, 0.0f, 1.0f);
+  dcgan_forward(ctx, &s->g, ag, z + (size_t)t->comm.rank * N * s->mc.nz, fake, N, 1);
   dcgan_forward(ctx, &s->d, ad, fake, out, N, 1);
   double err_fake = bce_loss_forward(ctx, out, zeros, (size_t)N);
   st.d_g_z1 = mean_of(out, N);
   bce_loss_backward(ctx, dout, out, zeros, (size_t)N, 1.0f);
-  dcgan_backward(ctx, &s->d, ad, dout, NULL, N);
-  comm_allreduce_mean(&t->comm, s->d.params.grad, s->d.params.total);
+  gradsync_begin(s->gsd);  // D's gradients are final layer by layer in this backward
+  dcgan_backward_sync(ctx, &s->d, ad, dout, NULL, N, s->gsd);
+  gradsync_finish(s->gsd);
+  account(s, s->gsd);
   adam_step(ctx, &s->ad, s->d.params.data, s->d.params.grad, &s->acfg);
   // (2) G: through the updated D with label 1 (D's gradients from here are not used).
   params_zero_grad(&s->g.params);
@@ -197,8 +211,10 @@ static GanStats iteration(Gan *s, DcganActs *ag, DcganActs *ad, const float *rea
   st.d_g_z2 = mean_of(out, N);
   bce_loss_backward(ctx, dout, out, ones, (size_t)N, 1.0f);
   dcgan_backward(ctx, &s->d, ad, dout, dfake, N);
-  dcgan_backward(ctx, &s->g, ag, dfake, NULL, N);
-  comm_allreduce_mean(&t->comm, s->g.params.grad, s->g.params.total);
+  gradsync_begin(s->gsg);
+  dcgan_backward_sync(ctx, &s->g, ag, dfake, NULL, N, s->gsg);
+  gradsync_finish(s->gsg);
+  account(s, s->gsg);
   adam_step(ctx, &s->ag, s->g.params.data, s->g.params.grad, &s->acfg);
   double w = t->comm.size;
   st.err_d = comm_sum_double(&t->comm, err_real + err_fake) / w;
@@ -209,18 +225,28 @@ static GanStats iteration(Gan *s, DcganActs *ag, DcganActs *ad, const float *rea
   return st;
 }
 
-// Grids as the reference: the real batch, and G(fixed noise) (G in training mode, as there).
-static void save_samples(Gan *s, DcganActs *ag, const float *real, const float *fixed, float *img) {
+// Grids as the reference: the real batch, and G(fixed noise) with G in training mode, as
+// there. Every rank generates its rows of the global batch (BatchNorm may be synchronized,
+// so all must take part); a sum gathers both batches on rank 0, which writes them.
+static void save_samples(Gan *s, DcganActs *ag, const float *real, const float *fixed, float *img,
+                         float *all) {
   Trainer *t = s->t;
-  if (t->comm.rank != 0) return;
+  size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG, mine = isz * s->Bl, off = mine * t->comm.rank;
   char path[700], err[700];
-  if (make_dirs(t->out_dir, err, sizeof err)) comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
+  if (t->comm.rank == 0 && make_dirs(t->out_dir, err, sizeof err))
+    comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
+  memset(all, 0, sizeof(float) * isz * s->B);
+  memcpy(all + off, real, sizeof(float) * mine);
+  comm_allreduce_sum(&t->comm, all, isz * s->B);
   snprintf(path, sizeof path, "%s/real_samples.png", t->out_dir);
-  if (image_grid_png(path, real, s->Bl, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
+  if (t->comm.rank == 0 && image_grid_png(path, all, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
     comm_abort(&t->comm, "%s", err);
-  dcgan_forward(&t->ctx, &s->g, ag, fixed, img, s->Bl, 1);
+  dcgan_forward(&t->ctx, &s->g, ag, fixed + (size_t)t->comm.rank * s->Bl * s->mc.nz, img, s->Bl, 1);
+  memset(all, 0, sizeof(float) * isz * s->B);
+  memcpy(all + off, img, sizeof(float) * mine);
+  comm_allreduce_sum(&t->comm, all, isz * s->B);
   snprintf(path, sizeof path, "%s/fake_samples_epoch_%03lld.png", t->out_dir, (long long)s->epoch);
-  if (image_grid_png(path, img, s->Bl, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
+  if (t->comm.rank == 0 && image_grid_png(path, all, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
     comm_abort(&t->comm, "%s", err);
 }
 
@@ -278,8 +304,12 @@ int dcgan_task_run(Trainer *t) {
     rng_init(&r, t->seed, RNG_D_INIT);
     dcgan_init_weights(&s.d, &r);
   }
-  comm_bcast(&t->comm, s.g.params.data, sizeof(float) * s.g.params.total, 0);
-  comm_bcast(&t->comm, s.d.params.data, sizeof(float) * s.d.params.total, 0);
+  if (config_bool(cfg, "sync_bn")) s.g.sync_bn = s.d.sync_bn = &t->comm;
+  size_t bucket = (size_t)(config_float(cfg, "bucket_mb") * (1 << 20));
+  s.gsg = gradsync_create(&t->comm, &s.g.params, bucket);
+  s.gsd = gradsync_create(&t->comm, &s.d.params, bucket);
+  gradsync_broadcast_params(s.gsg);
+  gradsync_broadcast_params(s.gsd);
 
   size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG;
   DcganActs ag, ad;
@@ -287,13 +317,14 @@ int dcgan_task_run(Trainer *t) {
   dcgan_acts_alloc(&ad, &s.d, s.Bl);
   float *real = xmalloc_floats(isz * s.Bl), *fake = xmalloc_floats(isz * s.Bl);
   float *dfake = xmalloc_floats(isz * s.Bl), *img = xmalloc_floats(isz * s.Bl);
-  float *z = xmalloc_floats((size_t)s.mc.nz * s.Bl), *fixed = xmalloc_floats((size_t)s.mc.nz * s.Bl);
+  float *z = xmalloc_floats((size_t)s.mc.nz * s.B), *fixed = xmalloc_floats((size_t)s.mc.nz * s.B);
+  float *all = xmalloc_floats(isz * s.B);
   float *out = xmalloc_floats(s.Bl), *dout = xmalloc_floats(s.Bl);
   float *ones = xmalloc_floats(s.Bl), *zeros = xmalloc_floats(s.Bl);
   for (int i = 0; i < s.Bl; i++) ones[i] = 1.0f, zeros[i] = 0.0f;
   Rng fr;
   rng_init(&fr, t->seed, RNG_FIXED);
-  rng_fill_normal(&fr, fixed, (size_t)s.mc.nz * s.Bl, 0.0f, 1.0f);
+  rng_fill_normal(&fr, fixed, (size_t)s.mc.nz * s.B, 0.0f, 1.0f);
   int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)s.n);
   int64_t log_interval = config_int(cfg, "log_interval"), sample_every = config_int(cfg, "sample_every");
   int stopped = 0;
@@ -303,6 +334,7 @@ int dcgan_task_run(Trainer *t) {
       const int64_t *mine = perm + s.batch * s.B + (int64_t)t->comm.rank * s.Bl;
       for (int i = 0; i < s.Bl; i++) load_image(&s, mine[i], real + isz * i);
       GanStats st = iteration(&s, &ag, &ad, real, z, fake, dfake, out, dout, ones, zeros);
+      s.stat_steps++;
       int64_t i = s.batch;
       t->step++;
       s.batch++;
@@ -310,7 +342,7 @@ int dcgan_task_run(Trainer *t) {
         trainer_log(t, "[%lld/%lld][%lld/%lld] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f\n",
                     (long long)s.epoch, (long long)epochs, (long long)i, (long long)nbatches, st.err_d,
                     st.err_g, st.d_x, st.d_g_z1, st.d_g_z2);
-      if (sample_every > 0 && i % sample_every == 0) save_samples(&s, &ag, real, fixed, img);
+      if (sample_every > 0 && i % sample_every == 0) save_samples(&s, &ag, real, fixed, img, all);
       int stop = trainer_should_stop(t);
       if (stop || trainer_checkpoint_due(t)) trainer_save(t, save_state, &s);
       if (stop) {
@@ -320,17 +352,25 @@ int dcgan_task_run(Trainer *t) {
         break;
       }
     }
-    if (!stopped) save_samples(&s, &ag, real, fixed, img);
+    if (!stopped) save_samples(&s, &ag, real, fixed, img, all);
+    if (t->comm.size > 1 && s.buckets)
+      trainer_log(t, "| all-reduce: %.2f ms waited per step, %lld of %lld buckets started during backward\n",
+                  1e3 * s.wait_s / (double)(s.stat_steps ? s.stat_steps : 1), (long long)s.buckets_early,
+                  (long long)s.buckets);
+    s.wait_s = 0;
+    s.buckets = s.buckets_early = s.stat_steps = 0;
   }
   if (!stopped) {
     s.batch = 0;
     trainer_save(t, save_state, &s);
     trainer_log(t, "| done: %lld epochs; samples in %s\n", (long long)epochs, t->out_dir);
   }
-  float *bufs[] = {real, fake, dfake, img, z, fixed, out, dout, ones, zeros};
+  float *bufs[] = {real, fake, dfake, img, z, fixed, out, dout, ones, zeros, all};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
   free(perm);
   free(s.images);
+  gradsync_free(s.gsg);
+  gradsync_free(s.gsd);
   dcgan_acts_free(&ag);
   dcgan_acts_free(&ad);
   adam_free(&s.ag);

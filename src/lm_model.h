@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ctx.h"
+#include "ddp.h"
 #include "lstm.h"
 #include "params.h"
 #include "rng.h"
@@ -64,5 +65,7 @@ double lm_forward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const 
                   int T, float *h, float *c, int train, Rng *rng);
 // Backward of the last lm_forward (with targets): accumulates into m->params.grad. The carried
 // state is detached (no gradient flows into the previous window), as the reference's
-// repackage_hidden.
-void lm_backward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const int32_t *targets);
+// repackage_hidden. gs (may be NULL): each tensor's gradient is marked ready as soon as it is
+// final (decoder, then the LSTM, then the embedding), so its all-reduce bucket can start.
+void lm_backward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const int32_t *targets,
+                 GradSync *gs);

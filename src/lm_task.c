@@ -259,7 +259,10 @@ int lm_task_run(Trainer *t) {
     if (iw[0]) load_init_weights(&s, iw);
   }
   // Every rank starts from rank 0's parameters (they agree already; this makes it so).
-  comm_bcast(&t->comm, s.m.params.data, sizeof(float) * s.m.params.total, 0);
+  GradSync *gs = gradsync_create(&t->comm, &s.m.params, (size_t)(config_float(cfg, "bucket_mb") * (1 << 20)));
+  gradsync_broadcast_params(gs);
+  double wait_s = 0;
+  int64_t buckets = 0, early = 0, steps_run = 0;
 
   LmActs a;
   lm_acts_alloc(&a, &s.m, bptt, s.Bl);
@@ -282,8 +285,14 @@ int lm_task_run(Trainer *t) {
       rng_init(&rng, t->seed, LM_RNG_STREAM(t->step, t->comm.rank));
       params_zero_grad(P);
       double loss = lm_forward(&t->ctx, &s.m, &a, x, y, T, s.h, s.c, 1, &rng);
-      lm_backward(&t->ctx, &s.m, &a, x, y);
-      comm_allreduce_mean(&t->comm, P->grad, P->total);
+      gradsync_begin(gs);
+      lm_backward(&t->ctx, &s.m, &a, x, y, gs);
+      gradsync_finish(gs);
+      GradSyncStats gst = gradsync_stats(gs);
+      wait_s += gst.wait_s;
+      buckets += gst.buckets;
+      early += gst.buckets_early;
+      steps_run++;
       if (clip > 0) clip_grad_norm(&t->ctx, P->grad, P->total, clip);
       SgdConfig sc = {.lr = s.lr};
       SgdState st = {.n = P->total};
@@ -312,6 +321,11 @@ int lm_task_run(Trainer *t) {
       }
     }
     if (stopped) break;
+    if (t->comm.size > 1 && buckets)
+      trainer_log(t, "| all-reduce: %.2f ms waited per step, %lld of %lld buckets started during backward\n",
+                  1e3 * wait_s / (double)steps_run, (long long)early, (long long)buckets);
+    wait_s = 0;
+    buckets = early = steps_run = 0;
     double val = evaluate(&s, &valid, bptt);
     trainer_log(t, "%s\n| end of epoch %3lld | time: %5.2fs | valid loss %5.2f | valid ppl %8.2f\n%s\n",
                 rule('-'), (long long)s.epoch, now_s() - t_epoch, val, exp(val), rule('-'));
@@ -337,6 +351,7 @@ int lm_task_run(Trainer *t) {
     trainer_log(t, "%s\n| End of training | test loss %5.2f | test ppl %8.2f\n%s\n", rule('='),
                 test_loss, exp(test_loss), rule('='));
   }
+  gradsync_free(gs);
   lm_acts_free(&a);
   token_grid_free(&train);
   token_grid_free(&valid);

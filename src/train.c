@@ -27,6 +27,7 @@ const CfgSpec train_shared_keys[] = {
     {"out_dir", CFG_STRING, "out", 0, -1, NULL, "images, logs and metrics"},
     {"init_weights", CFG_STRING, "", 0, -1, NULL, "start from the params/ of this HDF5 file (e.g. scripts/torch_to_h5.py output)"},
     {"log_all_ranks", CFG_BOOL, "false", 0, -1, NULL, "every rank > 0 also logs, to out_dir/rank<R>.log"},
+    {"bucket_mb", CFG_FLOAT, "25", 0.001, 4096, NULL, "gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb)"},
 };
 const int train_nshared_keys = sizeof train_shared_keys / sizeof *train_shared_keys;
 

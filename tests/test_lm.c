@@ -66,7 +66,7 @@ static void parity(Ctx *ctx, const char *g) {
     const int32_t *x = tokens + (size_t)(s - 1) * bptt * B, *y = x + B;
     params_zero_grad(&m.params);
     double loss = lm_forward(ctx, &m, &a, x, y, bptt, h, cc, 1, NULL);
-    lm_backward(ctx, &m, &a, x, y);
+    lm_backward(ctx, &m, &a, x, y, NULL);
     char what[128];
     snprintf(name, sizeof name, "%s/step%d/loss", g, s);
     float *want = fx_read(&fx, name, NULL, NULL, NULL);
@@ -146,7 +146,7 @@ static void finite_differences(Ctx *ctx, int tied) {
   FdArg f = {ctx, &m, &a, tok, tok + B, T, h0, c0, h, cc, hn};
   params_zero_grad(&m.params);
   fd_loss(&f);
-  lm_backward(ctx, &m, &a, f.x, f.y);
+  lm_backward(ctx, &m, &a, f.x, f.y, NULL);
   float *grad = xmalloc_floats(m.params.total);
   memcpy(grad, m.params.grad, sizeof(float) * m.params.total);
   for (int i = 0; i < m.params.n; i++) {
