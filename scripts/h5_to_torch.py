@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Turns a genet checkpoint (or weights file) into a PyTorch state_dict file:
 
-    /usr/bin/python3 scripts/h5_to_torch.py CKPT.h5 OUT.pt
+    /usr/bin/python3 scripts/h5_to_torch.py CKPT.h5 OUT.pt [--net netG|netD]
 
-then in PyTorch: model.load_state_dict(torch.load("OUT.pt"), strict=True).
+(--net picks one network of a DCGAN checkpoint, whose groups are params/netG/, params/netD/,
+buffers/netG/, ...), then in PyTorch: model.load_state_dict(torch.load("OUT.pt"), strict=True).
 
 Reads params/ and buffers/ (docs/CHECKPOINTS.md); optim/, train/, rng/ and state/ are ignored.
 The keys come out in the order the reference model's state_dict has them: modules in
@@ -67,9 +68,14 @@ def to_tensor(ds):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: h5_to_torch.py CKPT.h5 OUT.pt")
-    src, dst = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    net = None
+    if len(args) == 4 and args[2] == "--net":
+        net = args[3]
+        args = args[:2]
+    if len(args) != 2:
+        sys.exit("usage: h5_to_torch.py CKPT.h5 OUT.pt [--net netG|netD]")
+    src, dst = args
     try:
         f = h5py.File(src, "r")
     except OSError as e:
@@ -78,9 +84,15 @@ def main():
         if "params" not in f:
             fail(f"{src}: no params/ group: not a genet checkpoint or weights file")
         job = read_job(f)
+        if job.get("task") == "dcgan" and net is None:
+            fail(f"{src}: a DCGAN checkpoint holds two networks: add --net netG or --net netD")
         tensors = {}
         for group in ("params", "buffers"):
+            if net is not None:
+                group = f"{group}/{net}"
             if group not in f:
+                if net is not None and group.startswith("params"):
+                    fail(f"{src}: no {group}/ group (networks: {', '.join(f['params'])})")
                 continue
 
             def visit(name, obj):

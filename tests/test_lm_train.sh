@@ -101,7 +101,9 @@ bad "task = style is not in this genet yet" job task=style
 bad "cannot open job file" no-such.job
 "$genet" train job resume=never checkpoint_dir=A > /dev/null 2> e.err && fail "resume=never over checkpoints accepted"
 grep -q "already holds checkpoints" e.err || fail "resume=never over checkpoints: wrong message"
-pass "bad jobs rejected with one line each, nothing written"
+"$genet" train job checkpoint_dir=A emsize=24 nhid=24 > /dev/null 2> e.err && fail "a checkpoint of another shape accepted"
+grep -q "cannot resume: .*encoder.weight has shape (.*, 16), this job's model needs (.*, 24)" e.err || { cat e.err; fail "shape mismatch: wrong message"; }
+pass "bad jobs rejected with one line each, nothing written; a checkpoint of another shape refused"
 
 # Generation from the best model: deterministic for a seed, prompt primes, bad input named.
 "$genet" generate A/best.h5 words=40 seed=5 > g1.txt
