@@ -3,8 +3,8 @@
 // then G through the updated D with label 1, Adam step of G. Data-parallel: each rank takes
 // batch/w images of every global batch and gradients are averaged, BatchNorm statistics are
 // per rank (as DistributedDataParallel). Images come from a CIFAR-10-layout file (`genet
-// prepare cifar10` or `synthetic-images`), resized to 64x64 as torchvision's Resize(64) and
-// scaled to [-1, 1].
+// prepare cifar10` or `synthetic-images`), read image by image (a rank reads only its own),
+// resized to 64x64 as torchvision's Resize(64) and scaled to [-1, 1].
 #include "dcgan_task.h"
 
 #include <math.h>
@@ -57,7 +57,8 @@ typedef struct {
   int64_t buckets, buckets_early, stat_steps;
   int B, Bl;                 // global and per-rank batch
   int64_t epoch, batch;      // 0-based epoch and the next batch within it
-  uint8_t *images;           // (n, 3, h, w) the training split, all of it
+  H5File data;               // open for the whole run: each rank reads only its images
+  uint8_t *row;              // (3, h, w) one image as stored
   int64_t n;
   int h, w;
 } Gan;
@@ -78,9 +79,12 @@ static void epoch_order(const Gan *s, int64_t epoch, int64_t *perm) {
 }
 
 // Image idx resized to 64x64 as Resize(64) (PIL bilinear), then ToTensor and Normalize(0.5, 0.5).
-static void load_image(const Gan *s, int64_t idx, float *out) {
+static void load_image(Gan *s, int64_t idx, float *out) {
+  char err[700];
+  if (h5_read_rows_u8(&s->data, "train/images", s->row, idx, 1, 3, (int64_t[]){3, s->h, s->w}, err, sizeof err))
+    comm_abort(&s->t->comm, "%s", err);
   Image src = {.h = s->h, .w = s->w, .px = xmalloc((size_t)s->h * s->w * 3)}, big;
-  const uint8_t *chw = s->images + (size_t)idx * 3 * s->h * s->w;
+  const uint8_t *chw = s->row;
   for (int c = 0; c < 3; c++)
     for (int i = 0; i < s->h * s->w; i++) src.px[(size_t)i * 3 + c] = chw[(size_t)c * s->h * s->w + i];
   image_resize_short(&big, &src, DCGAN_IMG);
@@ -250,7 +254,8 @@ static void save_samples(Gan *s, DcganActs *ag, const float *real, const float *
     comm_abort(&t->comm, "%s", err);
 }
 
-static void read_data(Gan *s, const char *path) {
+// Opens the images and checks their shape; reads none yet (a rank reads its own, by row).
+static void open_data(Gan *s, const char *path) {
   H5File f;
   char err[700];
   int64_t dims[4] = {0};
@@ -262,10 +267,11 @@ static void read_data(Gan *s, const char *path) {
   s->n = dims[0];
   s->h = (int)dims[2];
   s->w = (int)dims[3];
-  s->images = xmalloc((size_t)s->n * 3 * s->h * s->w);
-  if (h5_read_u8(&f, "train/images", s->images, 4, dims, err, sizeof err))
+  s->row = xmalloc((size_t)3 * s->h * s->w);
+  // One read at the start, so a damaged file is named before any work, not in mid-epoch.
+  if (h5_read_rows_u8(&f, "train/images", s->row, s->n - 1, 1, 3, dims + 1, err, sizeof err))
     trainer_fail(s->t, "data = %s: %s", path, err);
-  h5_close(&f, err, sizeof err);
+  s->data = f;
 }
 
 int dcgan_task_run(Trainer *t) {
@@ -280,7 +286,7 @@ int dcgan_task_run(Trainer *t) {
   s.Bl = s.B / t->comm.size;
   s.mc = (DcganConfig){.nz = (int)config_int(cfg, "nz"), .ngf = (int)config_int(cfg, "ngf"),
                        .ndf = (int)config_int(cfg, "ndf"), .nc = 3};
-  read_data(&s, config_str(cfg, "data"));
+  open_data(&s, config_str(cfg, "data"));
   int64_t nbatches = s.n / s.B, epochs = config_int(cfg, "epochs");
   if (nbatches < 1)
     trainer_fail(t, "data = %s: %lld images, fewer than one batch of %d", config_str(cfg, "data"),
@@ -368,7 +374,9 @@ int dcgan_task_run(Trainer *t) {
   float *bufs[] = {real, fake, dfake, img, z, fixed, out, dout, ones, zeros, all};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
   free(perm);
-  free(s.images);
+  char err[256];
+  h5_close(&s.data, err, sizeof err);
+  free(s.row);
   gradsync_free(s.gsg);
   gradsync_free(s.gsd);
   dcgan_acts_free(&ag);

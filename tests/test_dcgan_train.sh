@@ -89,4 +89,12 @@ cp -r E4.1 F && $mpirun -np 2 "$genet" train job sync_bn=true max_steps=3 checkp
 grep -q "resumed from F/ckpt_0000000001.h5: step 1, written by 4 ranks" f.log || fail "no resume of the 4-rank checkpoint on 2 ranks"
 "$h5cmp" E4.3/ckpt_0000000003.h5 F/ckpt_0000000003.h5 5e-5 params buffers > f.cmp || { cat f.cmp; fail "4 -> 2 ranks resume differs"; }
 pass "a 4-rank checkpoint continues on 2 ranks as the 4-rank run"
+# Bad data: named in one line before any work.
+"$genet" prepare synthetic-text txt tokens=1000 > /dev/null && "$genet" prepare text txt text.h5 > /dev/null
+for d in missing.h5 text.h5; do
+  if "$genet" train job data=$d checkpoint_dir=X out_dir=X > x.out 2> x.err; then fail "data=$d accepted"; fi
+  grep -q "data = $d: " x.err && [ "$(wc -l < x.err)" -eq 1 ] || { cat x.err; fail "data=$d: message"; }
+  [ ! -e X ] || fail "data=$d: wrote X"
+done
+pass "bad data files named, nothing written"
 echo "all passed"
