@@ -141,6 +141,25 @@ static int load_net(H5File *f, DcganNet *n, AdamState *a, const char *name, char
   return h5_read_scalar_i64(f, g, &a->step, err, errlen) ? -1 : 0;
 }
 
+// init_weights = FILE: params/ and buffers/ of netG and netD (another run's checkpoint).
+static void load_init_weights(Gan *s, const char *path) {
+  H5File f;
+  char err[700], g[64];
+  int rc = h5_open_read(&f, path, err, sizeof err);
+  const char *nets[2] = {"netG", "netD"};
+  DcganNet *n[2] = {&s->g, &s->d};
+  for (int i = 0; i < 2 && !rc; i++) {
+    snprintf(g, sizeof g, "params/%s", nets[i]);
+    rc = params_read(&f, &n[i]->params, n[i]->params.data, g, err, sizeof err);
+    snprintf(g, sizeof g, "buffers/%s", nets[i]);
+    if (!rc) rc = params_read(&f, &n[i]->buffers, n[i]->buffers.data, g, err, sizeof err);
+  }
+  char e2[256];
+  if (f.id >= 0) h5_close(&f, e2, sizeof e2);
+  if (rc) trainer_fail(s->t, "init_weights = %s: %s", path, err);
+  trainer_log(s->t, "| initial weights from %s\n", path);
+}
+
 static int save_state(H5File *f, void *arg) {
   Gan *s = arg;
   int rc = save_net(f, &s->g, &s->ag, "netG") | save_net(f, &s->d, &s->ad, "netD");
@@ -309,6 +328,8 @@ int dcgan_task_run(Trainer *t) {
     dcgan_init_weights(&s.g, &r);
     rng_init(&r, t->seed, RNG_D_INIT);
     dcgan_init_weights(&s.d, &r);
+    const char *iw = config_str(cfg, "init_weights");
+    if (iw[0]) load_init_weights(&s, iw);
   }
   if (config_bool(cfg, "sync_bn")) s.g.sync_bn = s.d.sync_bn = &t->comm;
   size_t bucket = (size_t)(config_float(cfg, "bucket_mb") * (1 << 20));

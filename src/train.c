@@ -184,9 +184,12 @@ static int usage(void) {
 }
 
 static void print_keys(const CfgSpec *k, int n) {
-  for (int i = 0; i < n; i++)
-    printf("  %-18s %s%s%s\n", k[i].key, k[i].help, k[i].def ? "; default " : "; required",
-           k[i].def ? (k[i].def[0] ? k[i].def : "(empty)") : "");
+  for (int i = 0; i < n; i++) {
+    printf("  %-18s %s", k[i].key, k[i].help);
+    if (k[i].choices) printf(" (%s)", k[i].choices);
+    if (!k[i].def) printf("; required\n");
+    else printf("; default %s\n", k[i].def[0] ? k[i].def : "empty");
+  }
 }
 
 static int help(void) {
