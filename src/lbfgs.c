@@ -198,3 +198,91 @@ float lbfgs_step(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure clo
   }
   return orig_loss;
 }
+
+int lbfgs_save(H5File *f, const Lbfgs *o, const char *group) {
+  char name[256];
+  int rc = 0;
+#define NAME(x) (snprintf(name, sizeof name, "%s/%s", group, x), name)
+  rc |= h5_write_scalar_i64(f, NAME("n_iter"), o->n_iter);
+  rc |= h5_write_scalar_i64(f, NAME("func_evals"), o->func_evals);
+  rc |= h5_write_scalar_f64(f, NAME("t"), o->t);
+  rc |= h5_write_scalar_f64(f, NAME("H_diag"), o->H_diag);
+  rc |= h5_write_scalar_f64(f, NAME("prev_loss"), o->prev_loss);
+  rc |= h5_write_scalar_i64(f, NAME("history_size"), o->cfg.history_size);
+  int64_t n = (int64_t)o->n;
+  if (o->d) {  // absent before the first iteration
+    rc |= h5_write_f32(f, NAME("d"), o->d, 1, &n);
+    rc |= h5_write_f32(f, NAME("prev_flat_grad"), o->prev_flat_grad, 1, &n);
+  }
+  int64_t len = o->hist_len;
+  rc |= h5_write_scalar_i64(f, NAME("hist_len"), len);
+  if (len > 0) {
+    // Oldest first, as PyTorch's old_dirs/old_stps lists; the ring is unrolled.
+    float *h = xmalloc_floats((size_t)len * 2 * o->n);
+    double *ro = xmalloc(sizeof(double) * (size_t)len);
+    for (int j = 0; j < len; j++) {
+      int k = (o->hist_head + j) % o->cfg.history_size;
+      memcpy(h + (size_t)j * 2 * o->n, o->hist[k], sizeof(float) * 2 * o->n);
+      ro[j] = o->ro[k];
+    }
+    int64_t dims[3] = {len, 2, n};
+    rc |= h5_write_f32(f, NAME("history"), h, 3, dims);
+    rc |= h5_write_f64(f, NAME("ro"), ro, len);
+    free(h);
+    free(ro);
+  }
+#undef NAME
+  return rc ? -1 : 0;
+}
+
+int lbfgs_load(H5File *f, Lbfgs *o, const char *group, char *err, size_t errlen) {
+  char name[256];
+#define NAME(x) (snprintf(name, sizeof name, "%s/%s", group, x), name)
+  int64_t hs, len;
+  if (h5_read_scalar_i64(f, NAME("history_size"), &hs, err, errlen) ||
+      h5_read_scalar_i64(f, NAME("hist_len"), &len, err, errlen))
+    return -1;
+  if (hs != o->cfg.history_size || len < 0 || len > hs) {
+    snprintf(err, errlen, "%s: %s holds an L-BFGS history of %lld (size %lld), this job keeps %d",
+             f->path, group, (long long)len, (long long)hs, o->cfg.history_size);
+    return -2;
+  }
+  if (h5_read_scalar_i64(f, NAME("n_iter"), &o->n_iter, err, errlen) ||
+      h5_read_scalar_i64(f, NAME("func_evals"), &o->func_evals, err, errlen) ||
+      h5_read_scalar_f64(f, NAME("t"), &o->t, err, errlen) ||
+      h5_read_scalar_f64(f, NAME("H_diag"), &o->H_diag, err, errlen) ||
+      h5_read_scalar_f64(f, NAME("prev_loss"), &o->prev_loss, err, errlen))
+    return -1;
+  int64_t n = (int64_t)o->n, have = 0;
+  if (h5_exists(f, NAME("d"))) {
+    if (h5_shape(f, name, &have, 1, err, errlen) != 1 || have != n) {
+      snprintf(err, errlen, "%s: %s/d has %lld values, this job's image %lld", f->path, group,
+               (long long)have, (long long)n);
+      return -2;
+    }
+    if (!o->d) o->d = xmalloc_floats(o->n);
+    if (!o->prev_flat_grad) o->prev_flat_grad = xmalloc_floats(o->n);
+    if (h5_read_f32(f, NAME("d"), o->d, 1, &n, err, errlen) ||
+        h5_read_f32(f, NAME("prev_flat_grad"), o->prev_flat_grad, 1, &n, err, errlen))
+      return -1;
+  }
+  o->hist_head = 0;
+  o->hist_len = (int)len;
+  if (len > 0) {
+    int64_t dims[3] = {len, 2, n};
+    float *h = xmalloc_floats((size_t)len * 2 * o->n);
+    double *ro = xmalloc(sizeof(double) * (size_t)len);
+    int rc = h5_read_f32(f, NAME("history"), h, 3, dims, err, errlen) ||
+             h5_read_f64(f, NAME("ro"), ro, len, err, errlen);
+    for (int j = 0; !rc && j < len; j++) {
+      if (!o->hist[j]) o->hist[j] = xmalloc_floats(2 * o->n);
+      memcpy(o->hist[j], h + (size_t)j * 2 * o->n, sizeof(float) * 2 * o->n);
+      o->ro[j] = ro[j];
+    }
+    free(h);
+    free(ro);
+    if (rc) return -1;
+  }
+#undef NAME
+  return 0;
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ctx.h"
+#include "h5io.h"
 
 // Computes the loss at the current parameters and OVERWRITES the gradient buffer given to
 // lbfgs_step with dloss/dparam (zero it first if the model accumulates).
@@ -54,3 +55,11 @@ void lbfgs_init(Lbfgs *o, const LbfgsConfig *cfg, size_t n);
 // fills. Returns the loss of the first closure call (PyTorch's orig_loss).
 float lbfgs_step(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure closure, void *arg);
 void lbfgs_free(Lbfgs *o);
+
+// The whole state into GROUP of an open checkpoint (GROUP/n_iter, func_evals, t, H_diag,
+// prev_loss: scalars; d, prev_flat_grad: (n); history: (hist_len, 2, n) oldest first, each
+// y then s; ro: (hist_len)), and back: lbfgs_load expects o initialized (lbfgs_init) with the
+// same n; it returns 0, -2 with err when the file's shapes do not fit (another image size or
+// history size), -1 when it cannot be read.
+int lbfgs_save(H5File *f, const Lbfgs *o, const char *group);
+int lbfgs_load(H5File *f, Lbfgs *o, const char *group, char *err, size_t errlen);
