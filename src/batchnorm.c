@@ -34,6 +34,33 @@ static double bn_sqdev(const float *x, double m, int N, int C, int c, size_t hw)
   return s;
 }
 
+// Channel c's statistics are known (mean, biased var, and the unbiased var for the running
+// statistics, as PyTorch): moves the running statistics, saves mean and var for backward, writes
+// y = (x - mean) * weight / sqrt(var + eps) + bias for the channel's N planes.
+static void bn_normalize(float *y, float *save_mean, float *save_var, float *running_mean,
+                         float *running_var, const float *x, const float *weight,
+                         const float *bias, double mean, double var, double unbiased, int update,
+                         int N, int C, int c, size_t hw, float momentum, float eps) {
+  if (update && running_mean) {
+    running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
+    running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
+  }
+  save_mean[c] = (float)mean;
+  save_var[c] = (float)var;
+  // y = (x - mean) * a + b with a = weight / sqrt(var + eps); subtracting the mean first
+  // keeps activations with a large offset from cancelling in float.
+  double inv = 1.0 / sqrt(var + (double)eps);
+  float af = (float)((weight ? weight[c] : 1.0) * inv), bf = bias ? bias[c] : 0.0f;
+  // The mean in two floats (hi + lo): a large offset then cancels to full precision.
+  float mf = (float)mean, ml = (float)(mean - (double)mf);
+  for (int n = 0; n < N; n++) {
+    const float *p = x + ((size_t)n * C + c) * hw;
+    float *q = y + ((size_t)n * C + c) * hw;
+#pragma omp simd
+    for (size_t i = 0; i < hw; i++) q[i] = ((p[i] - mf) - ml) * af + bf;
+  }
+}
+
 void batchnorm_forward(Ctx *ctx, float *y, float *save_mean, float *save_var, float *running_mean,
                        float *running_var, const float *x, const float *weight, const float *bias,
                        int N, int C, int H, int W, int training, float momentum, float eps) {
@@ -44,33 +71,18 @@ void batchnorm_forward(Ctx *ctx, float *y, float *save_mean, float *save_var, fl
   else GENET_ASSERT(running_mean && running_var);
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
   for (int c = 0; c < C; c++) {
-    double mean, var;
+    double mean, var, unbiased = 0;
     if (training) {
       mean = bn_sum(x, N, C, c, hw) / (double)cnt;
       double ss = bn_sqdev(x, mean, N, C, c, hw);
       var = ss / (double)cnt;
-      if (running_mean) {
-        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
-        running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * (ss / (double)(cnt - 1)));
-      }
+      unbiased = ss / (double)(cnt - 1);
     } else {
       mean = running_mean[c];
       var = running_var[c];
     }
-    save_mean[c] = (float)mean;
-    save_var[c] = (float)var;
-    // y = (x - mean) * a + b with a = weight / sqrt(var + eps); subtracting the mean first
-    // keeps activations with a large offset from cancelling in float.
-    double inv = 1.0 / sqrt(var + (double)eps);
-    float af = (float)((weight ? weight[c] : 1.0) * inv), bf = bias ? bias[c] : 0.0f;
-    // The mean in two floats (hi + lo): a large offset then cancels to full precision.
-    float mf = (float)mean, ml = (float)(mean - (double)mf);
-    for (int n = 0; n < N; n++) {
-      const float *p = x + ((size_t)n * C + c) * hw;
-      float *q = y + ((size_t)n * C + c) * hw;
-#pragma omp simd
-      for (size_t i = 0; i < hw; i++) q[i] = ((p[i] - mf) - ml) * af + bf;
-    }
+    bn_normalize(y, save_mean, save_var, running_mean, running_var, x, weight, bias, mean, var,
+                 unbiased, training, N, C, c, hw, momentum, eps);
   }
 }
 
@@ -151,24 +163,9 @@ void batchnorm_forward_sync(Ctx *ctx, Comm *comm, float *y, float *save_mean, fl
   for (int c = 0; c < C; c++) ss[c] = bn_sqdev(x, s[c], N, C, c, hw);
   comm_allreduce_sum_double(comm, ss, (size_t)C);
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
-  for (int c = 0; c < C; c++) {
-    const double mean = s[c], var = ss[c] / gcnt;
-    if (running_mean) {
-      running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
-      running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * (ss[c] / (gcnt - 1.0)));
-    }
-    save_mean[c] = (float)mean;
-    save_var[c] = (float)var;
-    double inv = 1.0 / sqrt(var + (double)eps);
-    float af = (float)((weight ? weight[c] : 1.0) * inv), bf = bias ? bias[c] : 0.0f;
-    float mf = (float)mean, ml = (float)(mean - (double)mf);
-    for (int n = 0; n < N; n++) {
-      const float *p = x + ((size_t)n * C + c) * hw;
-      float *q = y + ((size_t)n * C + c) * hw;
-#pragma omp simd
-      for (size_t i = 0; i < hw; i++) q[i] = ((p[i] - mf) - ml) * af + bf;
-    }
-  }
+  for (int c = 0; c < C; c++)
+    bn_normalize(y, save_mean, save_var, running_mean, running_var, x, weight, bias, s[c],
+                 ss[c] / gcnt, ss[c] / (gcnt - 1.0), 1, N, C, c, hw, momentum, eps);
   free(s);
   free(ss);
 }
