@@ -13,6 +13,7 @@
 #include "ckpt.h"
 #include "dcgan_task.h"
 #include "lm_task.h"
+#include "style_task.h"
 #include "util.h"
 
 const CfgSpec train_shared_keys[] = {
@@ -42,6 +43,7 @@ typedef struct {
 static const TaskEntry tasks[] = {
     {"lm", lm_task_keys, &lm_task_nkeys, lm_task_run},
     {"dcgan", dcgan_task_keys, &dcgan_task_nkeys, dcgan_task_run},
+    {"style", style_task_keys, &style_task_nkeys, style_task_run},
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -221,7 +223,7 @@ static const TaskEntry *resolve(Config *cfg, const char *job, int nover, char **
   for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++)
     if (!strcmp(tasks[i].name, name)) te = &tasks[i];
   if (!te) {
-    snprintf(err, errlen, "%s: task = %s is not in this genet yet (it trains: lm, dcgan)", job, name);
+    snprintf(err, errlen, "%s: task = %s is not in this genet yet (it trains: lm, dcgan, style)", job, name);
     return NULL;
   }
   config_free(cfg);

@@ -97,7 +97,7 @@ bad "lr = '-1'" job lr=-1
 bad "tied = true needs emsize == nhid" job emsize=8
 bad "data = missing.h5" job data=missing.h5
 bad "no \`task = ...\` line" /dev/null
-bad "task = style is not in this genet yet" job task=style
+bad "task = 'bogus': expected one of lm|dcgan|style" job task=bogus
 bad "cannot open job file" no-such.job
 "$genet" train job resume=never checkpoint_dir=A > /dev/null 2> e.err && fail "resume=never over checkpoints accepted"
 grep -q "already holds checkpoints" e.err || fail "resume=never over checkpoints: wrong message"
