@@ -180,13 +180,15 @@ int comm_pick_device(Comm *c, int ndevices) {
 }
 
 void comm_abort(Comm *c, const char *fmt, ...) {
+  // One write for the whole line, so another rank's output cannot land inside it.
+  char msg[1200];
+  int k = snprintf(msg, sizeof msg, "genet: rank %d: ", c->rank);
   va_list ap;
   va_start(ap, fmt);
-  fflush(stdout);
-  fprintf(stderr, "genet: rank %d: ", c->rank);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(msg + k, sizeof msg - (size_t)k - 1, fmt, ap);
   va_end(ap);
+  fflush(stdout);
+  fprintf(stderr, "%s\n", msg);
   if (c->mpi_inited && c->size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
   exit(1);
 }
