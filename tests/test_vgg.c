@@ -181,7 +181,7 @@ static void finite_differences(const VggNet *v) {
   for (size_t k = 0; k < n; k++) dimg[k] *= 1.05f;
   size_t where;
   double fd_at, bad = gradcheck_worst(fd_loss, &f, img, dimg, n, 3e-3, 80, &where, &fd_at);
-  test_check(bad > 1e-2, "a gradient 5%% off fails the same check (worst %.2e at [%zu], %.2e correct)",
+  test_check(bad > 1e-2, "a gradient 5%% off fails the same check (worst %.2e at [%zu]; %.2e ok)",
              bad, where, e);
   for (int i = 0; i < VGG19_LAYERS; i++) free(dtap[i]);
   free(img); free(dimg);
@@ -252,8 +252,8 @@ static void load_errors(const VggNet *v) {
     char err[256];
     float w[5 * 3 * 9] = {0};
     int64_t d[4] = {5, 3, 3, 3};
-    if (h5_create(&f, p, err, sizeof err) || h5_write_f32(&f, "params/features.0.weight", w, 4, d) ||
-        h5_close(&f, err, sizeof err))
+    if (h5_create(&f, p, err, sizeof err) ||
+        h5_write_f32(&f, "params/features.0.weight", w, 4, d) || h5_close(&f, err, sizeof err))
       genet_die("cannot write %s", p);
   }
   expect_error("first conv of 5 channels", p, "params/features.0.weight");
