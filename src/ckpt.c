@@ -46,6 +46,74 @@ static int fsync_path(const char *path, int is_dir) {
   return rc;
 }
 
+// ---- integrity: a 64-bit hash of the whole file (xxhash64-like rounds over 8-byte words,
+// the tail zero-padded, the length mixed in): not cryptographic, meant to catch truncation
+// and damage before libhdf5 parses a file.
+static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static int hash_file(const char *path, uint64_t *hash, uint64_t *size, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  const uint64_t P1 = 0x9E3779B185EBCA87ull, P2 = 0xC2B2AE3D27D4EB4Full;
+  uint64_t h = 0x27D4EB2F165667C5ull, n = 0;
+  uint64_t *buf = xmalloc(1 << 20);
+  size_t got;
+  while ((got = fread(buf, 1, 1 << 20, f)) > 0) {
+    if (got % 8) memset((char *)buf + got, 0, 8 - got % 8);
+    for (size_t i = 0; i < (got + 7) / 8; i++) h = rotl64(h ^ (buf[i] * P2), 31) * P1;
+    n += got;
+  }
+  int bad = ferror(f);
+  fclose(f);
+  free(buf);
+  if (bad) return fail(err, errlen, "%s: read error", path);
+  h ^= n;
+  h ^= h >> 33;
+  h *= P2;
+  h ^= h >> 29;
+  *hash = h;
+  *size = n;
+  return 0;
+}
+
+// FILE.sum for the file now at `data` that will be renamed to `final`, written atomically.
+static int write_sum(const char *data, const char *final, char *err, size_t errlen) {
+  uint64_t h, n;
+  if (hash_file(data, &h, &n, err, errlen)) return -1;
+  char sum[600], tmp[620];
+  snprintf(sum, sizeof sum, "%s.sum", final);
+  snprintf(tmp, sizeof tmp, "%s.tmp", sum);
+  FILE *f = fopen(tmp, "w");
+  if (!f || fprintf(f, "genet-hash64 %016llx %llu\n", (unsigned long long)h, (unsigned long long)n) < 0 ||
+      fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (f) fclose(f);
+    unlink(tmp);
+    return fail(err, errlen, "%s: cannot write: %s", sum, strerror(errno));
+  }
+  if (fclose(f) != 0 || rename(tmp, sum) != 0) return fail(err, errlen, "%s: cannot write: %s", sum, strerror(errno));
+  return 0;
+}
+
+int ckpt_open(H5File *f, const char *path, char *err, size_t errlen) {
+  char sum[600];
+  snprintf(sum, sizeof sum, "%s.sum", path);
+  FILE *s = fopen(sum, "r");
+  if (s) {
+    unsigned long long want_h = 0, want_n = 0;
+    int ok = fscanf(s, "genet-hash64 %llx %llu", &want_h, &want_n) == 2;
+    fclose(s);
+    if (!ok) return fail(err, errlen, "%s: unreadable (expected 'genet-hash64 HASH SIZE')", sum);
+    uint64_t h, n;
+    if (hash_file(path, &h, &n, err, errlen)) return -1;
+    if (n != want_n)
+      return fail(err, errlen, "%s: %llu bytes, %llu were written (truncated or damaged)", path,
+                  (unsigned long long)n, want_n);
+    if (h != want_h)
+      return fail(err, errlen, "%s: checksum mismatch against %s (damaged after it was written)", path, sum);
+  }
+  return h5_open_read(f, path, err, errlen);
+}
+
 int ckpt_begin(CkptWriter *w, const char *dir, int64_t step, char *err, size_t errlen) {
   memset(w, 0, sizeof *w);
   w->f.id = -1;
@@ -119,7 +187,16 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen) {
     unlink(w->tmp);
     return -1;
   }
-  if (fsync_path(w->tmp, 0) != 0 || rename(w->tmp, w->final) != 0) {
+  if (fsync_path(w->tmp, 0) != 0) {
+    fail(err, errlen, "%s: cannot sync: %s", w->tmp, strerror(errno));
+    unlink(w->tmp);
+    return -1;
+  }
+  if (write_sum(w->tmp, w->final, err, errlen) != 0) {  // the .sum first: see ckpt_open
+    unlink(w->tmp);
+    return -1;
+  }
+  if (rename(w->tmp, w->final) != 0) {
     fail(err, errlen, "%s: cannot move checkpoint into place: %s", w->final, strerror(errno));
     unlink(w->tmp);
     return -1;
@@ -143,7 +220,12 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen) {
   char **v;
   int n = list_files(w->dir, &v);
   for (int i = 0; i < n; i++) {
-    if (keep > 0 && i >= keep && strcmp(v[i], w->final) != 0) unlink(v[i]);
+    if (keep > 0 && i >= keep && strcmp(v[i], w->final) != 0) {
+      char sum[600];
+      snprintf(sum, sizeof sum, "%s.sum", v[i]);
+      unlink(v[i]);
+      unlink(sum);
+    }
     free(v[i]);
   }
   free(v);

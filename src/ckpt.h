@@ -5,6 +5,12 @@
 // beyond `keep` deleted. A crash at any point leaves the previous checkpoint intact.
 // What goes inside is the caller's (docs/CHECKPOINTS.md lists it); ckpt_write_meta writes
 // the part every task shares.
+//
+// Beside each file, FILE.sum holds a 64-bit hash and the size of the bytes written (made
+// before the rename). ckpt_open checks it before libhdf5 reads anything: a damaged file is
+// then refused by genet instead of being parsed, which matters because libhdf5 can exhaust
+// memory on some corrupt files (found by tests/fuzz: a 7 KB file made it allocate 24 GB).
+// A file without a .sum (copied by hand, written elsewhere) is opened as it is.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +34,10 @@ void ckpt_abort(CkptWriter *w);
 
 // meta/: format version, genet version and commit, step, world size, the resolved job text.
 int ckpt_write_meta(H5File *f, int64_t step, int world_size, const char *job_text);
+// Verifies FILE.sum when there is one, then opens the file for reading. Returns 0 or -1 with a
+// one-line message naming the file (checksum mismatch, size, or libhdf5's refusal).
+int ckpt_open(H5File *f, const char *path, char *err, size_t errlen);
+
 // Checks meta/format_version; returns the step.
 int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, char *err, size_t errlen);
 

@@ -145,7 +145,7 @@ static int load_net(H5File *f, DcganNet *n, AdamState *a, const char *name, char
 static void load_init_weights(Gan *s, const char *path) {
   H5File f;
   char err[700], g[64];
-  int rc = h5_open_read(&f, path, err, sizeof err);
+  int rc = ckpt_open(&f, path, err, sizeof err);
   const char *nets[2] = {"netG", "netD"};
   DcganNet *n[2] = {&s->g, &s->d};
   for (int i = 0; i < 2 && !rc; i++) {

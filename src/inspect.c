@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt.h"
 #include "h5io.h"
 
 static const char *type_name(hid_t t) {
@@ -74,7 +75,7 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *o
 int inspect_main(const char *path) {
   H5File f;
   char err[600];
-  if (h5_open_read(&f, path, err, sizeof err)) {
+  if (ckpt_open(&f, path, err, sizeof err)) {
     fprintf(stderr, "genet: %s\n", err);
     return 1;
   }

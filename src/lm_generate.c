@@ -81,7 +81,7 @@ int lm_generate_main(int argc, char **argv) {
   char *job = NULL;
   int64_t step;
   int ws;
-  if (h5_open_read(&f, path, err, sizeof err) || ckpt_read_meta(&f, &step, &ws, err, sizeof err) ||
+  if (ckpt_open(&f, path, err, sizeof err) || ckpt_read_meta(&f, &step, &ws, err, sizeof err) ||
       h5_read_str(&f, "meta/job", &job, 1 << 20, err, sizeof err))
     return fail2("%s%s", err, "");
   Config cfg;

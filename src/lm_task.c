@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ckpt.h"
 #include "lm_data.h"
 #include "lm_model.h"
 #include "optim.h"
@@ -149,7 +150,7 @@ static int load_state(H5File *f, void *arg, char *err, size_t errlen) {
 static int load_init_weights(Lm *s, const char *path) {
   H5File f;
   char err[700];
-  int rc = h5_open_read(&f, path, err, sizeof err);
+  int rc = ckpt_open(&f, path, err, sizeof err);
   if (!rc) rc = params_read(&f, &s->m.params, s->m.params.data, "params", err, sizeof err);
   char e2[256];
   if (f.id >= 0) h5_close(&f, e2, sizeof e2);
@@ -343,7 +344,7 @@ int lm_task_run(Trainer *t) {
     char best[600], err[700];
     snprintf(best, sizeof best, "%s/best.h5", t->ckpt_dir);
     H5File f;
-    if (h5_open_read(&f, best, err, sizeof err) ||
+    if (ckpt_open(&f, best, err, sizeof err) ||
         params_read(&f, P, P->data, "params", err, sizeof err))
       trainer_fail(t, "best model: %s", err);
     h5_close(&f, err, sizeof err);

@@ -126,7 +126,7 @@ void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg)
 static int load_one(Trainer *t, const char *path, TrainLoadFn fn, void *arg, char *err,
                     size_t errlen) {
   H5File f;
-  if (h5_open_read(&f, path, err, errlen)) return -1;
+  if (ckpt_open(&f, path, err, errlen)) return -1;
   int64_t step;
   int ws;
   int rc = ckpt_read_meta(&f, &step, &ws, err, errlen) ? -1 : fn(&f, arg, err, errlen);
