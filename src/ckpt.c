@@ -135,6 +135,35 @@ int ckpt_begin_named(CkptWriter *w, const char *dir, const char *name, char *err
   return h5_create(&w->f, w->tmp, err, errlen);
 }
 
+int ckpt_begin_path(CkptWriter *w, const char *path, char *err, size_t errlen) {
+  char dir[400];
+  const char *slash = strrchr(path, '/');
+  if (slash) {
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof dir) return fail(err, errlen, "%s: path too long", path);
+    memcpy(dir, path, n);
+    dir[n] = 0;
+    if (!n) strcpy(dir, "/");
+  } else {
+    strcpy(dir, ".");
+  }
+  return ckpt_begin_named(w, dir, slash ? slash + 1 : path, err, errlen);
+}
+
+int ckpt_finish(CkptWriter *w, int write_failed) {
+  char err[700];
+  if (write_failed) {
+    fprintf(stderr, "genet: %s: write failed\n", w->final);
+    ckpt_abort(w);
+    return 1;
+  }
+  if (ckpt_commit(w, 0, err, sizeof err)) {
+    fprintf(stderr, "genet: %s\n", err);
+    return 1;
+  }
+  return 0;
+}
+
 void ckpt_abort(CkptWriter *w) {
   char e[256];
   h5_close(&w->f, e, sizeof e);

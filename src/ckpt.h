@@ -32,6 +32,13 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen);
 // Closes and deletes the temporary file (after a failed write).
 void ckpt_abort(CkptWriter *w);
 
+// The same atomic write (temporary file, fsync, .sum, rename) for any HDF5 file at `path`
+// (the datasets `genet prepare` writes), creating its directory. ckpt_finish then commits it
+// (write_failed == 0) or deletes it; either way it prints a one-line error naming the file when
+// something failed and returns 0 on success, 1 on failure.
+int ckpt_begin_path(CkptWriter *w, const char *path, char *err, size_t errlen);
+int ckpt_finish(CkptWriter *w, int write_failed);
+
 // meta/: format version, genet version and commit, step, world size, the resolved job text.
 int ckpt_write_meta(H5File *f, int64_t step, int world_size, const char *job_text);
 // Verifies FILE.sum when there is one, then opens the file for reading. Returns 0 or -1 with a

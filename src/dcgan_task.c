@@ -278,7 +278,7 @@ static void open_data(Gan *s, const char *path) {
   H5File f;
   char err[700];
   int64_t dims[4] = {0};
-  if (h5_open_read(&f, path, err, sizeof err) || h5_shape(&f, "train/images", dims, 4, err, sizeof err) != 4)
+  if (ckpt_open(&f, path, err, sizeof err) || h5_shape(&f, "train/images", dims, 4, err, sizeof err) != 4)
     trainer_fail(s->t, "data = %s: %s", path, err[0] ? err : "train/images must be (n, 3, h, w) uint8");
   if (dims[1] != 3 || dims[2] < 1 || dims[3] < 1 || dims[2] > 4096 || dims[3] > 4096)
     trainer_fail(s->t, "data = %s: train/images is (%lld, %lld, %lld, %lld), expected (n, 3, h, w)",

@@ -209,7 +209,7 @@ static void lm_setup(Lm *s, Trainer *t, TokenGrid *train, TokenGrid *valid, Toke
   s->Bl = s->c1 - s->c0;
   H5File f;
   char err[700];
-  if (h5_open_read(&f, path, err, sizeof err) || vocab_read(&f, &s->vocab, err, sizeof err))
+  if (ckpt_open(&f, path, err, sizeof err) || vocab_read(&f, &s->vocab, err, sizeof err))
     trainer_fail(t, "data = %s: %s", path, err);
   LmConfig mc;
   lm_config_from(cfg, s->vocab.n, &mc);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "h5io.h"
 #include "prepare.h"
 #include "util.h"
@@ -80,20 +81,14 @@ int prepare_cifar10(const char *src_dir, const char *out_path) {
     rc = read_batch(path, &img[1], &lab[1], &n[1], &cap[1]) < 0;
   }
   if (!rc) {
-    H5File f;
-    char err[600], tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-    if (h5_create(&f, tmp, err, sizeof err)) {
+    CkptWriter cw;
+    char err[600];
+    if (ckpt_begin_path(&cw, out_path, err, sizeof err)) {
       fprintf(stderr, "genet: %s\n", err);
       rc = 1;
     } else {
-      int w = write_split(&f, "train", img[0], lab[0], n[0]) | write_split(&f, "test", img[1], lab[1], n[1]);
-      if (h5_close(&f, err, sizeof err) || w) {
-        fprintf(stderr, "genet: %s: write failed\n", tmp);
-        unlink(tmp);
-        rc = 1;
-      } else if (rename(tmp, out_path) != 0) {
-        fprintf(stderr, "genet: %s: cannot rename into place: %s\n", out_path, strerror(errno));
+      int w = write_split(&cw.f, "train", img[0], lab[0], n[0]) | write_split(&cw.f, "test", img[1], lab[1], n[1]);
+      if (ckpt_finish(&cw, w)) {
         rc = 1;
       } else {
         printf("wrote %s: train %ld images, test %ld images, uint8 (N, 3, 32, 32) + labels\n",

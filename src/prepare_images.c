@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "h5io.h"
 #include "image.h"
 #include "prepare.h"
@@ -94,22 +95,14 @@ int prepare_images(const char *src_dir, const char *out_path, int size) {
   if (!rc) {
     char *all = xmalloc(joined + 1), *p = all;
     for (long i = 0; i < n; i++) p += sprintf(p, i ? "\n%s" : "%s", names[i]);
-    H5File f;
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+    CkptWriter cw;
     int64_t dims[4] = {n, 3, size, size};
-    if (h5_create(&f, tmp, err, sizeof err)) {
+    if (ckpt_begin_path(&cw, out_path, err, sizeof err)) {
       fprintf(stderr, "genet: %s\n", err);
       rc = 1;
     } else {
-      int w = h5_write_u8(&f, "images", pix, 4, dims) | h5_write_str(&f, "names", all);
-      if (h5_close(&f, err, sizeof err) || w) {
-        fprintf(stderr, "genet: %s: write failed\n", tmp);
-        unlink(tmp);
-        rc = 1;
-      } else if (rename(tmp, out_path) != 0) {
-        fprintf(stderr, "genet: %s: cannot rename into place: %s\n", out_path, strerror(errno));
-        unlink(tmp);
+      int w = h5_write_u8(&cw.f, "images", pix, 4, dims) | h5_write_str(&cw.f, "names", all);
+      if (ckpt_finish(&cw, w)) {
         rc = 1;
       } else {
         printf("wrote %s: %ld images from %s, uint8 (%ld, 3, %d, %d) + names (short side resized to %d, "

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "h5io.h"
 #include "prepare.h"
 #include "util.h"
@@ -139,32 +140,24 @@ int prepare_text(const char *src_dir, const char *out_path) {
     }
   }
   if (!rc) {
-    H5File f;
-    char err[600], tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-    if (h5_create(&f, tmp, err, sizeof err)) {
+    CkptWriter cw;
+    char err[600];
+    if (ckpt_begin_path(&cw, out_path, err, sizeof err)) {
       fprintf(stderr, "genet: %s\n", err);
       rc = -1;
     } else {
       for (int k = 0; k < 3 && !rc; k++) {
         int64_t n = (int64_t)s[k].n;
-        rc |= h5_write_i32(&f, split[k], s[k].id, 1, &n);
+        rc |= h5_write_i32(&cw.f, split[k], s[k].id, 1, &n);
       }
       size_t total = 1;
       for (int i = 0; i < v.n; i++) total += strlen(v.word[i]) + 1;
       char *words = xmalloc(total), *p = words;
       for (int i = 0; i < v.n; i++) p += sprintf(p, "%s%s", i ? "\n" : "", v.word[i]);
-      rc |= h5_write_str(&f, "vocab", words);
-      rc |= h5_write_scalar_i64(&f, "vocab_size", v.n);
+      rc |= h5_write_str(&cw.f, "vocab", words);
+      rc |= h5_write_scalar_i64(&cw.f, "vocab_size", v.n);
       free(words);
-      if (h5_close(&f, err, sizeof err) || rc) {
-        fprintf(stderr, "genet: %s: write failed\n", tmp);
-        unlink(tmp);
-        rc = -1;
-      } else if (rename(tmp, out_path) != 0) {
-        fprintf(stderr, "genet: %s: cannot rename into place: %s\n", out_path, strerror(errno));
-        rc = -1;
-      }
+      if (ckpt_finish(&cw, rc)) rc = -1;
     }
   }
   if (!rc) {

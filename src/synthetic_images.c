@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "h5io.h"
 #include "prepare.h"
 #include "rng.h"
@@ -89,11 +90,10 @@ int prepare_synthetic_images(const char *out_path, long long n, int size, unsign
   uint8_t *img[2] = {xmalloc(per * ntr), xmalloc(per * nte)}, *lab[2] = {xmalloc(ntr), xmalloc(nte)};
   draw_split(img[0], lab[0], ntr, size, seed, 0);
   draw_split(img[1], lab[1], nte, size, seed, 1ull << 40);  // test streams never meet train's
-  H5File f;
-  char err[600], tmp[1100];
-  snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+  CkptWriter cw;
+  char err[600];
   int rc = 0;
-  if (h5_create(&f, tmp, err, sizeof err)) {
+  if (ckpt_begin_path(&cw, out_path, err, sizeof err)) {
     fprintf(stderr, "genet: %s\n", err);
     rc = 1;
   } else {
@@ -103,17 +103,11 @@ int prepare_synthetic_images(const char *out_path, long long n, int size, unsign
       char name[64];
       int64_t dims[4] = {s ? nte : ntr, 3, size, size};
       snprintf(name, sizeof name, "%s/images", groups[s]);
-      w |= h5_write_u8(&f, name, img[s], 4, dims);
+      w |= h5_write_u8(&cw.f, name, img[s], 4, dims);
       snprintf(name, sizeof name, "%s/labels", groups[s]);
-      w |= h5_write_u8(&f, name, lab[s], 1, dims);
+      w |= h5_write_u8(&cw.f, name, lab[s], 1, dims);
     }
-    if (h5_close(&f, err, sizeof err) || w) {
-      fprintf(stderr, "genet: %s: write failed\n", tmp);
-      unlink(tmp);
-      rc = 1;
-    } else if (rename(tmp, out_path) != 0) {
-      fprintf(stderr, "genet: %s: cannot rename into place: %s\n", out_path, strerror(errno));
-      unlink(tmp);
+    if (ckpt_finish(&cw, w)) {
       rc = 1;
     } else {
       long count[NSHAPES] = {0};
