@@ -283,6 +283,9 @@ int train_main(int argc, char **argv) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
+  // SA_RESTART: a signal landing in a write or fsync of a checkpoint must not fail that call
+  // with EINTR; the loop looks at the flag at the next step boundary.
+  sa.sa_flags = SA_RESTART;
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
   trainer_log(&t, "# genet train %s: task %s, %d rank%s, %d threads each, device cpu\n", argv[1],
