@@ -87,6 +87,7 @@ void lm_acts_alloc(LmActs *a, const LmModel *m, int Tmax, int B) {
   memset(a, 0, sizeof *a);
   a->Tmax = Tmax;
   a->B = B;
+  a->Bg = B;
   size_t TB = (size_t)Tmax * B, E = (size_t)m->cfg.emsize, H = (size_t)m->cfg.nhid;
   a->emb = xmalloc_floats(TB * E);
   a->emb_mask = xmalloc_floats(TB * E);
@@ -98,6 +99,12 @@ void lm_acts_alloc(LmActs *a, const LmModel *m, int Tmax, int B) {
   a->demb = xmalloc_floats(TB * E);
   LstmDims d = lm_dims(m, Tmax, B);  // the workspace only grows with T
   a->work_buf = xmalloc_floats(lstm_work_floats(&d));
+}
+
+void lm_acts_set_columns(LmActs *a, int Bg, int b0) {
+  GENET_ASSERT(b0 >= 0 && b0 + a->B <= Bg);
+  a->Bg = Bg;
+  a->b0 = b0;
 }
 
 void lm_acts_free(LmActs *a) {
@@ -120,14 +127,18 @@ double lm_forward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const 
   int B = a->B, V = cf->ntoken, E = cf->emsize, H = cf->nhid, N = T * B;
   const float *P = m->params.data;
   a->dims = lm_dims(m, T, B);
+  a->dims.Bg = a->Bg;
+  a->dims.b0 = a->b0;
   lstm_work_point(&a->work, a->work_buf, &a->dims);
   int drop_io = a->dropped_io = train && cf->dropout_io > 0;
   embedding_forward(ctx, a->emb, tokens, P + m->enc_w, N, V, E);
-  if (drop_io) dropout_forward(ctx, a->emb, a->emb_mask, a->emb, (size_t)N * E, cf->dropout_io, rng);
+  if (drop_io)
+    dropout_forward_cols(ctx, a->emb, a->emb_mask, a->emb, T, B, a->Bg, a->b0, E, cf->dropout_io, rng);
   LstmLayer layers[LM_MAX_LAYERS];
   lm_layers(m, P, layers);
   lstm_forward(ctx, a->out, h, c, &a->work, a->emb, h, c, layers, &a->dims, train, rng);
-  if (drop_io) dropout_forward(ctx, a->out, a->out_mask, a->out, (size_t)N * H, cf->dropout_io, rng);
+  if (drop_io)
+    dropout_forward_cols(ctx, a->out, a->out_mask, a->out, T, B, a->Bg, a->b0, H, cf->dropout_io, rng);
   linear_forward(ctx, a->logits, a->out, P + m->dec_w, P + m->dec_b, N, H, V);
   if (!targets) return 0.0;
   return cross_entropy_forward(ctx, a->lse, a->logits, targets, N, V);

@@ -33,6 +33,8 @@ typedef struct {
 // Activations of one forward pass kept for backward, for up to T steps of B columns.
 typedef struct {
   int Tmax, B;
+  int Bg, b0;               // these B columns are [b0, b0 + B) of the global batch Bg (dropout
+                            // masks are drawn for the global batch): lm_acts_alloc sets Bg = B
   float *emb, *emb_mask;    // (T, B, E) embedding output after dropout, and its mask
   float *out, *out_mask;    // (T, B, H) LSTM output after dropout, and its mask
   float *logits;            // (T*B, V) decoder output; backward turns it into dlogits
@@ -54,6 +56,8 @@ void lm_model_free(LmModel *m);
 void lm_init_weights(LmModel *m, Rng *rng);
 
 void lm_acts_alloc(LmActs *a, const LmModel *m, int Tmax, int B);
+// A data-parallel rank's columns: [b0, b0 + a->B) of Bg.
+void lm_acts_set_columns(LmActs *a, int Bg, int b0);
 void lm_acts_free(LmActs *a);
 
 // One forward pass over T steps (T <= a->Tmax) of B columns (B == a->B): tokens (T, B),

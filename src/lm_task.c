@@ -35,10 +35,11 @@ const CfgSpec lm_task_keys[] = {
 };
 const int lm_task_nkeys = sizeof lm_task_keys / sizeof *lm_task_keys;
 
-// Dropout masks of step s on rank r come from the stream (seed, 1 + s * 65536 + r): a
-// function of the step, so a resumed run draws exactly the masks it would have drawn and
-// nothing about the generator needs saving. Stream 0 is the initial weights.
-#define LM_RNG_STREAM(step, rank) (1 + (uint64_t)(step) * 65536u + (uint64_t)(rank))
+// Dropout masks of step s come from the stream (seed, 1 + s), drawn for the global batch (each
+// rank takes its columns' masks: dropout_forward_cols): a function of the step alone, so a
+// resumed run draws exactly the masks it would have drawn, nothing about the generator needs
+// saving, and w ranks draw the single process's masks. Stream 0 is the initial weights.
+#define LM_RNG_STREAM(step) (1 + (uint64_t)(step))
 
 typedef struct {
   Trainer *t;
@@ -110,7 +111,7 @@ static int save_state(H5File *f, void *arg) {
   rc |= h5_write_scalar_f64(f, "train/log_loss_sum", s->log_loss);
   rc |= h5_write_scalar_i64(f, "train/log_batches", s->log_batches);
   rc |= h5_write_scalar_i64(f, "rng/seed", (int64_t)s->t->seed);
-  rc |= h5_write_str(f, "rng/scheme", "philox4x32-10; weights: stream 0; dropout of step s on rank r: stream 1 + 65536 s + r");
+  rc |= h5_write_str(f, "rng/scheme", "philox4x32-10; weights: stream 0; dropout of step s: stream 1 + s, drawn for the global batch");
   int64_t dims[3] = {c->nlayers, s->B, c->nhid};
   rc |= h5_write_f32(f, "state/h", s->gh, 3, dims);
   rc |= h5_write_f32(f, "state/c", s->gc, 3, dims);
@@ -267,6 +268,7 @@ int lm_task_run(Trainer *t) {
 
   LmActs a;
   lm_acts_alloc(&a, &s.m, bptt, s.Bl);
+  lm_acts_set_columns(&a, s.B, s.c0);
   Params *P = &s.m.params;
   int64_t nbatches = (train.rows - 1 + bptt - 1) / bptt;
   int stopped = 0;
@@ -283,7 +285,7 @@ int lm_task_run(Trainer *t) {
       int T = (int)(train.rows - 1 - row < bptt ? train.rows - 1 - row : bptt);
       const int32_t *x = train.data + row * s.Bl, *y = x + s.Bl;
       Rng rng;
-      rng_init(&rng, t->seed, LM_RNG_STREAM(t->step, t->comm.rank));
+      rng_init(&rng, t->seed, LM_RNG_STREAM(t->step));
       params_zero_grad(P);
       double loss = lm_forward(&t->ctx, &s.m, &a, x, y, T, s.h, s.c, 1, &rng);
       gradsync_begin(gs);

@@ -125,8 +125,8 @@ void lstm_forward(Ctx *ctx, float *out, float *hn, float *cn, LstmWork *w, const
     if (hn) memcpy(hn + (size_t)l * BH, Hl + (size_t)T * BH, BH * sizeof(float));
     if (cn) memcpy(cn + (size_t)l * BH, Cl + (size_t)T * BH, BH * sizeof(float));
     if (w->dropped && l < d->L - 1)
-      dropout_forward(ctx, w->drop + (size_t)l * TBH, w->mask + (size_t)l * TBH, Hl + BH, TBH,
-                      d->p, rng);
+      dropout_forward_cols(ctx, w->drop + (size_t)l * TBH, w->mask + (size_t)l * TBH, Hl + BH, T, B,
+                           d->Bg ? d->Bg : B, d->b0, H, d->p, rng);
   }
   memcpy(out, w->h + (size_t)(d->L - 1) * (T + 1) * BH + BH, TBH * sizeof(float));
 }

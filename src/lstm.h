@@ -16,6 +16,8 @@ typedef struct {
   int I, H;  // input size, hidden size
   int L;     // layers
   float p;   // dropout between layers (applied in training only)
+  int Bg, b0;  // data-parallel: these B columns are [b0, b0 + B) of Bg, and the dropout masks
+               // are those of the whole (T, Bg, H) tensor (dropout_forward_cols); 0, 0: Bg = B
 } LstmDims;
 
 // One layer's parameters (pointers into the flat Params buffer, or any arrays); in = I for

@@ -48,6 +48,32 @@ int main(void) {
   int bw = 1;
   for (size_t i = 0; i < n; i++) bw &= dx[i] == dy[i] * m[i];
   test_check(bw, "backward multiplies by the saved mask");
+
+  // Columns split among "ranks": (T, Bg, D) = (7, 10, 33) cut at columns 0, 3, 4, 10; each part
+  // drawn with dropout_forward_cols from the same stream state gives the whole tensor's mask.
+  {
+    enum { T = 7, BG = 10, D = 33 };
+    const int cut[4] = {0, 3, 4, 10};
+    size_t nt = (size_t)T * BG * D;
+    float *whole = malloc(nt * 4), *part = malloc(nt * 4), *yp = malloc(nt * 4);
+    Rng a, b;
+    rng_init(&a, 9, 3);
+    dropout_forward(&ctx, yp, whole, x, nt, 0.3f, &a);
+    int same = 1;
+    uint64_t after = 0;
+    for (int k = 0; k < 3; k++) {
+      int b0 = cut[k], B = cut[k + 1] - cut[k];
+      rng_init(&b, 9, 3);
+      dropout_forward_cols(&ctx, yp, part, x, T, B, BG, b0, D, 0.3f, &b);
+      after = b.counter;
+      for (int t = 0; t < T; t++)
+        same &= memcmp(part + (size_t)t * B * D, whole + ((size_t)t * BG + b0) * D, sizeof(float) * B * D) == 0;
+    }
+    test_check(same && after == a.counter,
+               "column slices [0,3) [3,4) [4,10) of a (7, 10, 33) tensor get the whole tensor's masks; "
+               "the stream moves as for the whole");
+    free(whole); free(part); free(yp);
+  }
   free(x); free(y); free(m); free(m1); free(dy); free(dx);
   ctx_free(&ctx);
   return test_finish("dropout");

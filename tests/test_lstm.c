@@ -121,7 +121,7 @@ static void fixture_case(Fixture *fx, int c) {
   snprintf(grp, sizeof grp, "lstm/case%d", c);
   LstmDims d = {(int)fx_attr_int(fx, grp, "T"), (int)fx_attr_int(fx, grp, "B"),
                 (int)fx_attr_int(fx, grp, "I"), (int)fx_attr_int(fx, grp, "H"),
-                (int)fx_attr_int(fx, grp, "L"), 0.0f};
+                (int)fx_attr_int(fx, grp, "L"), 0.0f, 0, 0};
   int ds = (int)fx_attr_int(fx, grp, "has_dstate");
   GENET_ASSERT(d.L <= MAXL);
   snprintf(tag, sizeof tag, "T%d B%d I%d H%d L%d%s", d.T, d.B, d.I, d.H, d.L, ds ? " dhn,dcn" : "");
@@ -214,7 +214,7 @@ static void net_random(Net *n, const LstmDims *d, uint64_t seed) {
 
 // Dropout between layers: consistency of forward and backward masks, and the masks themselves.
 static void dropout_case(void) {
-  LstmDims d = {6, 3, 4, 5, 3, 0.4f};
+  LstmDims d = {6, 3, 4, 5, 3, 0.4f, 0, 0};
   Net n;
   net_random(&n, &d, 100);
   n.train = 1;
@@ -238,7 +238,7 @@ static void dropout_case(void) {
   float *buf = NULL;
   const float *in = n.x;
   for (int l = 0; l < d.L; l++) {
-    LstmDims d1 = {d.T, d.B, l == 0 ? d.I : d.H, d.H, 1, 0.0f};
+    LstmDims d1 = {d.T, d.B, l == 0 ? d.I : d.H, d.H, 1, 0.0f, 0, 0};
     LstmWork w1;
     buf = xmalloc_floats(lstm_work_floats(&d1));
     lstm_work_point(&w1, buf, &d1);
