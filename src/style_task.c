@@ -142,6 +142,8 @@ static void setup_taps(Style *s) {
     p->layer = p->style ? si[k] : ci[k - ns];
     s->last = p->layer > s->last ? p->layer : s->last;
   }
+  // The optimized image's activations, as far up as the highest tap, give the taps' shapes.
+  vgg_acts_alloc(&s->acts, &s->vgg, s->H, s->W, s->last);
   for (int k = 0; k < s->ntap; k++) {
     Tap *p = &s->tap[k];
     int C, H, W;
@@ -276,11 +278,7 @@ int style_task_run(Trainer *t) {
   if (!nstyle) trainer_fail(t, "style: no image given");
   int size = (int)config_int(cfg, "size");
   float *content = load_image(t, config_str(cfg, "content"), size, &s.H, &s.W);
-  // The taps' shapes come from the acts of the optimized image (the content image's size).
-  vgg_acts_alloc(&s.acts, &s.vgg, s.H, s.W, VGG19_LAYERS - 1);
   setup_taps(&s);
-  vgg_acts_free(&s.acts);
-  vgg_acts_alloc(&s.acts, &s.vgg, s.H, s.W, s.last);
   make_targets(&s, content, s.H, s.W, styles, nstyle, size);
   for (int k = 0; k < s.ntap; k++) {
     int L = s.tap[k].layer;
