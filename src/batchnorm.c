@@ -86,6 +86,27 @@ void batchnorm_forward(Ctx *ctx, float *y, float *save_mean, float *save_var, fl
   }
 }
 
+// Backward's per-channel sums over channel c: sdy = sum dy, sdyx = sum dy (x - ms) and
+// sx = sum (x - ms), about the float save_mean ms (offset activations keep full precision).
+static void bn_bwd_sums(const float *x, const float *dy, double ms, int N, int C, int c,
+                        size_t hw, double *sdy_, double *sdyx_, double *sx_) {
+  double sdy = 0.0, sdyx = 0.0, sx = 0.0;
+  for (int n = 0; n < N; n++) {
+    const float *p = x + ((size_t)n * C + c) * hw;
+    const float *g = dy + ((size_t)n * C + c) * hw;
+#pragma omp simd reduction(+ : sdy, sdyx, sx)
+    for (size_t i = 0; i < hw; i++) {
+      double d = (double)p[i] - ms;
+      sdy += g[i];
+      sdyx += (double)g[i] * d;
+      sx += d;
+    }
+  }
+  *sdy_ = sdy;
+  *sdyx_ = sdyx;
+  *sx_ = sx;
+}
+
 void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const float *dy,
                         const float *x, const float *save_mean, const float *save_var,
                         const float *weight, int N, int C, int H, int W, int training, float eps) {
@@ -99,18 +120,8 @@ void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const
     // float save_mean, then moved to the exact batch mean (training: sum x / cnt, recomputed
     // in the same pass), so offset activations keep full precision.
     const double ms = save_mean[c];
-    double sdy = 0.0, sdyx = 0.0, sx = 0.0;
-    for (int n = 0; n < N; n++) {
-      const float *p = x + ((size_t)n * C + c) * hw;
-      const float *g = dy + ((size_t)n * C + c) * hw;
-#pragma omp simd reduction(+ : sdy, sdyx, sx)
-      for (size_t i = 0; i < hw; i++) {
-        double d = (double)p[i] - ms;
-        sdy += g[i];
-        sdyx += (double)g[i] * d;
-        sx += d;
-      }
-    }
+    double sdy, sdyx, sx;
+    bn_bwd_sums(x, dy, ms, N, C, c, hw, &sdy, &sdyx, &sx);
     const double mean = training ? ms + sx / (double)cnt : ms;
     if (training) sdyx -= (mean - ms) * sdy;
     if (dweight) dweight[c] += (float)(sdyx * inv);
@@ -189,18 +200,8 @@ void batchnorm_backward_sync(Ctx *ctx, Comm *comm, float *dx, float *dweight, fl
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
   for (int c = 0; c < C; c++) {
     const double ms = save_mean[c];
-    double sdy = 0.0, sdyx = 0.0, sx = 0.0;
-    for (int n = 0; n < N; n++) {
-      const float *p = x + ((size_t)n * C + c) * hw;
-      const float *g = dy + ((size_t)n * C + c) * hw;
-#pragma omp simd reduction(+ : sdy, sdyx, sx)
-      for (size_t i = 0; i < hw; i++) {
-        double d = (double)p[i] - ms;
-        sdy += g[i];
-        sdyx += (double)g[i] * d;
-        sx += d;
-      }
-    }
+    double sdy, sdyx, sx;
+    bn_bwd_sums(x, dy, ms, N, C, c, hw, &sdy, &sdyx, &sx);
     loc[c] = sdy;
     loc[C + c] = sdyx;
     loc[2 * C + c] = sx;

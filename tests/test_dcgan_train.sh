@@ -13,11 +13,7 @@ set -euo pipefail
 genet=$1
 h5cmp=$2
 mpirun="$3 --allow-run-as-root --oversubscribe"
-w=$(mktemp -d)
-trap 'rm -rf "$w"' EXIT
-cd "$w"
-fail() { echo "FAIL: $*"; exit 1; }
-pass() { echo "ok: $*"; }
+. "$(dirname "$0")/testlib.sh"
 
 "$genet" prepare synthetic-images data.h5 n=160 size=32 seed=2 > /dev/null
 cat > job <<'JOB'

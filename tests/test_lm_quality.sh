@@ -5,9 +5,7 @@
 # Usage: test_lm_quality.sh GENET
 set -euo pipefail
 genet=$1
-w=$(mktemp -d)
-trap 'rm -rf "$w"' EXIT
-cd "$w"
+. "$(dirname "$0")/testlib.sh"
 "$genet" prepare synthetic-text txt tokens=100000 seed=7 > prep.log
 "$genet" prepare text txt data.h5 > /dev/null
 floor=$(sed -n 's/.*perplexity floor \([0-9.]*\) .*/\1/p' prep.log)

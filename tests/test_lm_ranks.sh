@@ -12,10 +12,7 @@ set -euo pipefail
 genet=$1
 h5cmp=$2
 mpirun="$3 --allow-run-as-root --oversubscribe"
-w=$(mktemp -d)
-trap 'rm -rf "$w"' EXIT
-cd "$w"
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/testlib.sh"
 
 "$genet" prepare synthetic-text txt tokens=8000 seed=4 >/dev/null
 "$genet" prepare text txt data.h5 >/dev/null

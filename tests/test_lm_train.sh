@@ -9,11 +9,7 @@
 set -euo pipefail
 genet=$1
 h5cmp=$2
-w=$(mktemp -d)
-trap 'rm -rf "$w"' EXIT
-cd "$w"
-fail() { echo "FAIL: $*"; exit 1; }
-pass() { echo "ok: $*"; }
+. "$(dirname "$0")/testlib.sh"
 
 "$genet" prepare synthetic-text txt tokens=20000 seed=3 >/dev/null
 "$genet" prepare text txt data.h5 >/dev/null

@@ -16,11 +16,7 @@ genet=$1
 h5cmp=$2
 mpirun="$3 --allow-run-as-root --oversubscribe"
 fx=$4
-w=$(mktemp -d)
-trap 'rm -rf "$w"' EXIT
-cd "$w"
-fail() { echo "FAIL: $*"; exit 1; }
-pass() { echo "ok: $*"; }
+. "$(dirname "$0")/testlib.sh"
 cat > job <<JOB
 task = style
 content = $fx/image_rgb.jpg
