@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One DCGAN training iteration at the reference widths (nz 100, ngf = ndf = 64, 64x64, batch
+# 64): `genet train` against the seed's loop in PyTorch (dcgan_torch.py), same machine, same
+# threads. genet's time per iteration is (time of a run of S + 2 steps - time of a run of 2
+# steps) / S, so start-up, data loading set-up and the final checkpoint cancel out; it
+# includes reading and resizing the images, which PyTorch's side (random tensors) does not.
+#   scripts/bench/dcgan.sh [THREADS] [STEPS]     defaults: all cores, 5 timed steps
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+threads=${1:-$(nproc)}
+steps=${2:-5}
+bash scripts/install-deps.sh --torch
+make -s build >/dev/null
+export OMP_NUM_THREADS=$threads
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $threads; OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE; load $(cut -d' ' -f1-3 /proc/loadavg)"
+build/genet prepare synthetic-images "$w/img.h5" n=1000 > /dev/null
+run() {  # STEPS -> milliseconds
+  local t0 t1
+  t0=$(date +%s%N)
+  build/genet train jobs/dcgan_cifar10.job data="$w/img.h5" checkpoint_dir="$w/ck$1" out_dir="$w/out" \
+    resume=never max_steps="$1" sample_every=0 log_interval=1000 threads="$threads" > /dev/null
+  t1=$(date +%s%N)
+  echo $(( (t1 - t0) / 1000000 ))  # ms
+}
+short=$(run 2)
+long=$(run $((steps + 2)))
+genet_ms=$(awk -v a="$long" -v b="$short" -v n="$steps" 'BEGIN { print (a - b) / n }')
+/usr/bin/python3 scripts/bench/dcgan_torch.py --threads "$threads" --steps "$steps" > "$w/torch.log"
+grep -v '^torch ' "$w/torch.log"
+torch_ms=$(sed -n 's/^torch ms_per_step \([0-9.]*\).*/\1/p' "$w/torch.log")
+awk -v g="$genet_ms" -v t="$torch_ms" 'BEGIN {
+  printf "| side | ms/iteration |\n|---|---:|\n| genet | %.0f |\n| PyTorch | %.0f |\n", g, t
+  printf "ratio genet/PyTorch: %.3f\n", g / t }'
