@@ -2,6 +2,7 @@
 #include "comm.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <mpi.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -172,11 +173,33 @@ void comm_allreduce_sum_double(Comm *c, double *buf, size_t n) {
   }
 }
 
+static uint64_t fnv1a(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
 int comm_pick_device(Comm *c, int ndevices) {
-  if (c->local_rank >= ndevices)
+  // Ranks of one node that see the same devices (the same CUDA_VISIBLE_DEVICES) take them in
+  // rank order; a rank bound to devices of its own (Slurm --gpus-per-task, a launcher that sets
+  // CUDA_VISIBLE_DEVICES per rank) starts from its first one.
+  int idx = c->local_rank;
+  if (c->mpi_inited && c->size > 1) {
+    char host[MPI_MAX_PROCESSOR_NAME + 1] = {0};
+    int len = 0;
+    MPI_CHECK(c, MPI_Get_processor_name(host, &len));
+    const char *vis = getenv("CUDA_VISIBLE_DEVICES");
+    uint64_t mine[2] = {fnv1a(host), fnv1a(vis ? vis : "(all)")};
+    uint64_t *all = xmalloc(sizeof(uint64_t) * 2 * (size_t)c->size);
+    MPI_CHECK(c, MPI_Allgather(mine, 2, MPI_UINT64_T, all, 2, MPI_UINT64_T, MPI_COMM_WORLD));
+    idx = 0;
+    for (int r = 0; r < c->rank; r++) idx += all[2 * r] == mine[0] && all[2 * r + 1] == mine[1];
+    free(all);
+  }
+  if (idx >= ndevices)
     comm_abort(c, "rank %d (local rank %d) has no GPU: node has %d GPUs; start at most %d ranks per node",
                c->rank, c->local_rank, ndevices, ndevices);
-  return c->local_rank;
+  return idx;
 }
 
 void comm_abort(Comm *c, const char *fmt, ...) {

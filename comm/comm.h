@@ -50,8 +50,11 @@ void comm_barrier(Comm *c);
 double comm_sum_double(Comm *c, double v);
 // In-place sum of a double vector over ranks (per-channel statistics of synchronized BatchNorm).
 void comm_allreduce_sum_double(Comm *c, double *buf, size_t n);
-// The GPU of this rank: its local rank. Dies on every rank, through comm_abort, when the node
-// has fewer GPUs than ranks (a clear error instead of silent oversubscription).
+// The GPU of this rank, as an index among the devices it sees: ranks of a node that see the
+// same devices share them in rank order (the local rank, usually); a rank given devices of its
+// own (Slurm --gpus-per-task: CUDA_VISIBLE_DEVICES differs per rank) uses its first. Dies on
+// every rank, through comm_abort, when a node has fewer GPUs than the ranks sharing them (a
+// clear error instead of silent oversubscription).
 int comm_pick_device(Comm *c, int ndevices);
 // Prints "genet: rank R: <message>" and takes every rank down.
 void comm_abort(Comm *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));

@@ -32,5 +32,10 @@ expect_death "2 ranks, 1 GPU" 2 \
 out=$(timeout 60 $run -np 2 "$prog" --pick-device 2 2>&1); rc=$?
 if [ "$rc" = 0 ] && printf '%s' "$out" | grep -q "rank 1 uses device 1"; then ok "2 ranks, 2 GPUs: rank 1 uses device 1"; else bad "pick-device 2: rc=$rc: $out"; fi
 
+# Slurm --gpus-per-task: each rank sees one GPU of its own (CUDA_VISIBLE_DEVICES differs), so
+# both use their device 0 instead of rank 1 dying for want of a second GPU.
+out=$(timeout 60 $run -np 2 sh -c 'CUDA_VISIBLE_DEVICES=$OMPI_COMM_WORLD_RANK exec "$0" --pick-device 1' "$prog" 2>&1); rc=$?
+if [ "$rc" = 0 ] && printf '%s' "$out" | grep -q "rank 1 uses device 0"; then ok "one GPU bound per rank: rank 1 uses its device 0"; else bad "bound GPUs: rc=$rc: $out"; fi
+
 echo "ddp_fail: $pass passed, $fail failed"
 [ "$fail" = 0 ]
