@@ -9,13 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=${1:-$(nproc)}
 steps=${2:-5}
-bash scripts/install-deps.sh --torch
-make -s build >/dev/null
-export OMP_NUM_THREADS=$threads
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
-w=$(mktemp -d)
-trap 'rm -rf "$w"' EXIT
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $threads; OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE; load $(cut -d' ' -f1-3 /proc/loadavg)"
+. scripts/bench/common.sh
 build/genet prepare synthetic-images "$w/img.h5" n=1000 > /dev/null
 run() {  # STEPS -> milliseconds
   local t0 t1

@@ -7,16 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=${1:-$(nproc)}
 reps=${2:-5}
-bash scripts/install-deps.sh --torch
-make -s build >/dev/null
-export OMP_NUM_THREADS=$threads
-# Older OpenBLAS picks wrong kernels on this CPU unless told its core type (stated in records).
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+. scripts/bench/common.sh
 here=scripts/bench
-out=$(mktemp -d)
-
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $threads, median of $reps"
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+out=$w
+echo "median of $reps"
 /usr/bin/python3 - <<'PY'
 import torch
 torch.set_num_threads(1)
@@ -30,4 +24,3 @@ build/bench_layers "$here/layers.cases" "$reps" > "$out/genet.txt"
 /usr/bin/python3 "$here/layers_torch.py" "$here/layers.cases" "$reps" > "$out/torch.txt"
 head -n 1 "$out/genet.txt" | grep '^#' || true
 /usr/bin/python3 "$here/report.py" "$here/layers.cases" <(grep -v '^#' "$out/genet.txt") "$out/torch.txt"
-rm -rf "$out"
