@@ -18,10 +18,11 @@ head -c 20000 "$w/txt/train.txt" > "$w/txt/valid.txt"
 cp "$w/txt/valid.txt" "$w/txt/test.txt"
 build/genet prepare text "$w/txt" "$w/data.h5" | head -1
 
-# genet: progress every 5 steps; the first interval (warm-up: primitives are created) is dropped.
+# genet: progress every 5 steps; the first interval (warm-up: primitives are created) is
+# dropped, and at least one more is always run (a STEPS below 5 printed no usable line).
 log=5
 build/genet train jobs/lm_wikitext2.job data="$w/data.h5" checkpoint_dir="$w/ck" out_dir="$w/out" \
-  resume=never log_interval=$log max_steps=$((log * (steps / log + 1) + 1)) threads="$threads" > "$w/genet.log"
+  resume=never log_interval=$log max_steps=$((log * (steps / log + 2) + 1)) threads="$threads" > "$w/genet.log"
 genet_ms=$(sed -n 's/.*ms\/batch *\([0-9.]*\).*/\1/p' "$w/genet.log" | tail -n +2 | awk '{ s += $1; n++ } END { printf "%.2f", s / n }')
 /usr/bin/python3 scripts/bench/lm_torch.py --threads "$threads" --steps "$steps" > "$w/torch.log"
 grep -v '^torch ' "$w/torch.log"
