@@ -204,7 +204,7 @@ int comm_pick_device(Comm *c, int ndevices) {
 
 void comm_abort(Comm *c, const char *fmt, ...) {
   // One write for the whole line, so another rank's output cannot land inside it.
-  char msg[1200];
+  char msg[GENET_ERR_MAX];
   int k = snprintf(msg, sizeof msg, "genet: rank %d: ", c->rank);
   va_list ap;
   va_start(ap, fmt);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -23,7 +25,7 @@ static int fail(char *err, size_t len, const char *fmt, ...) {
 
 // mkdir -p (also for out_dir and the prepare commands).
 int make_dirs(const char *dir, char *err, size_t errlen) {
-  char p[400];
+  char p[GENET_PATH_MAX];
   if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return fail(err, errlen, "%s: path too long", dir);
   for (char *s = p + 1;; s++) {
     if (*s == '/' || *s == 0) {
@@ -36,6 +38,77 @@ int make_dirs(const char *dir, char *err, size_t errlen) {
     }
   }
   return 0;
+}
+
+int dir_check_writable(const char *dir, char *err, size_t errlen) {
+  struct stat st;
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return fail(err, errlen, "%s: not a directory", dir);
+  if (make_dirs(dir, err, errlen)) return -1;
+  size_t n = strlen(dir) + 32;
+  char *probe = xmalloc(n);
+  snprintf(probe, n, "%s/.genet-write-test-XXXXXX", dir);
+  int fd = mkstemp(probe);
+  if (fd < 0) {
+    free(probe);
+    return fail(err, errlen, "%s: cannot create files there: %s", dir, strerror(errno));
+  }
+  close(fd);
+  unlink(probe);
+  free(probe);
+  return 0;
+}
+
+int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen) {
+  char path[GENET_PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+  if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int busy = errno == EWOULDBLOCK;
+    char holder[300] = "";
+    ssize_t got = busy ? pread(fd, holder, sizeof holder - 1, 0) : -1;
+    holder[got > 0 ? got : 0] = 0;
+    holder[strcspn(holder, "\n")] = 0;
+    int e = errno;
+    close(fd);
+    if (!busy) return fail(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+    return fail(err, errlen, "checkpoint_dir %s is in use by another run (%s); wait for it to end or "
+                "choose another checkpoint_dir", dir, holder[0] ? holder : "holder unknown");
+  }
+  char host[256] = "?", when[64];
+  gethostname(host, sizeof host - 1);
+  time_t now = time(NULL);
+  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&now));
+  char line[600];
+  int k = snprintf(line, sizeof line, "pid %ld on %s since %s, job %s\n", (long)getpid(), host, when, job);
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)(k < (int)sizeof line ? k : (int)sizeof line - 1), 0) < 0) {
+    int e = errno;
+    close(fd);
+    return fail(err, errlen, "%s: cannot write: %s", path, strerror(e));
+  }
+  return fd;
+}
+
+static int ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), k = strlen(tail);
+  return n >= k && !strcmp(s + n - k, tail);
+}
+
+int ckpt_remove_stale_tmp(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int removed = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    const char *n = e->d_name;
+    if (!((n[0] == '.' && ends_with(n, ".tmp") && strcmp(n, "..") != 0) || ends_with(n, ".sum.tmp")))
+      continue;
+    char path[GENET_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, n);
+    if (unlink(path) == 0) removed++;
+  }
+  closedir(d);
+  return removed;
 }
 
 static int fsync_path(const char *path, int is_dir) {
@@ -80,7 +153,7 @@ static int hash_file(const char *path, uint64_t *hash, uint64_t *size, char *err
 static int write_sum(const char *data, const char *final, char *err, size_t errlen) {
   uint64_t h, n;
   if (hash_file(data, &h, &n, err, errlen)) return -1;
-  char sum[600], tmp[620];
+  char sum[GENET_PATH_MAX + 64], tmp[GENET_PATH_MAX + 80];
   snprintf(sum, sizeof sum, "%s.sum", final);
   snprintf(tmp, sizeof tmp, "%s.tmp", sum);
   FILE *f = fopen(tmp, "w");
@@ -95,7 +168,11 @@ static int write_sum(const char *data, const char *final, char *err, size_t errl
 }
 
 int ckpt_open(H5File *f, const char *path, char *err, size_t errlen) {
-  char sum[600];
+  struct stat st;
+  f->id = -1;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return fail(err, errlen, "%s: is a directory, expected an HDF5 file", path);
+  char sum[GENET_PATH_MAX + 64];
   snprintf(sum, sizeof sum, "%s.sum", path);
   FILE *s = fopen(sum, "r");
   if (s) {
@@ -136,7 +213,7 @@ int ckpt_begin_named(CkptWriter *w, const char *dir, const char *name, char *err
 }
 
 int ckpt_begin_path(CkptWriter *w, const char *path, char *err, size_t errlen) {
-  char dir[400];
+  char dir[GENET_PATH_MAX];
   const char *slash = strrchr(path, '/');
   if (slash) {
     size_t n = (size_t)(slash - path);
@@ -151,7 +228,7 @@ int ckpt_begin_path(CkptWriter *w, const char *path, char *err, size_t errlen) {
 }
 
 int ckpt_finish(CkptWriter *w, int write_failed) {
-  char err[700];
+  char err[GENET_ERR_MAX];
   if (write_failed) {
     fprintf(stderr, "genet: %s: write failed\n", w->final);
     ckpt_abort(w);
@@ -233,7 +310,7 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen) {
   fsync_path(w->dir, 1);
   if (!w->rotate) return 0;
   // latest: the file name only, so the directory can be moved as a whole.
-  char lt[512], lf[512];
+  char lt[GENET_PATH_MAX + 64], lf[GENET_PATH_MAX + 64];
   snprintf(lt, sizeof lt, "%s/.latest.tmp", w->dir);
   snprintf(lf, sizeof lf, "%s/latest", w->dir);
   FILE *f = fopen(lt, "w");
@@ -250,7 +327,7 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen) {
   int n = list_files(w->dir, &v);
   for (int i = 0; i < n; i++) {
     if (keep > 0 && i >= keep && strcmp(v[i], w->final) != 0) {
-      char sum[600];
+      char sum[GENET_PATH_MAX + 64];
       snprintf(sum, sizeof sum, "%s.sum", v[i]);
       unlink(v[i]);
       unlink(sum);
@@ -291,7 +368,7 @@ int ckpt_list(const char *dir, char ***paths) {
   char **v;
   int n = list_files(dir, &v);
   // The latest pointer goes first when it names an existing checkpoint of this directory.
-  char lf[512], name[300];
+  char lf[GENET_PATH_MAX + 64], name[300];
   snprintf(lf, sizeof lf, "%s/latest", dir);
   FILE *f = fopen(lf, "r");
   if (f) {

@@ -19,7 +19,7 @@
 
 typedef struct {
   H5File f;
-  char dir[400], tmp[512], final[512];
+  char dir[GENET_PATH_MAX], tmp[512], final[512];
   int rotate;  // a ckpt_<step>.h5 of the rotation (not a named file such as best.h5)
 } CkptWriter;
 
@@ -55,5 +55,17 @@ void ckpt_list_free(char **paths, int n);
 
 // mkdir -p DIR. Returns 0, or -1 with a one-line message naming the part that failed.
 int make_dirs(const char *dir, char *err, size_t errlen);
+// mkdir -p DIR, then checks that it is a directory this process can create files in (by
+// creating one). Returns 0, or -1 with a line saying why not: not a directory, read-only, ...
+int dir_check_writable(const char *dir, char *err, size_t errlen);
+
+// Takes DIR/.lock (an advisory flock, released when the process ends, however it ends) so that
+// a second run cannot write into the same checkpoint directory; the file then names its holder
+// (pid, host, start time, job). Returns the lock's descriptor, or -1 with a line naming the
+// directory and the holder.
+int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen);
+// Deletes the temporary files (.NAME.tmp, NAME.sum.tmp) an interrupted write left in DIR; only
+// safe under ckpt_lock_dir. Returns how many.
+int ckpt_remove_stale_tmp(const char *dir);
 
 #define CKPT_FORMAT_VERSION 1

@@ -24,6 +24,12 @@ void config_init(Config *c, const CfgSpec *const *tables, const int *sizes, int 
     }
 }
 
+void config_init_like(Config *c, const Config *like) {
+  memset(c, 0, sizeof *c);
+  c->nspec = like->nspec;
+  for (int i = 0; i < like->nspec; i++) c->spec[i] = like->spec[i];
+}
+
 void config_free(Config *c) {
   for (int i = 0; i < c->nspec; i++) {
     free(c->value[i]);
@@ -155,7 +161,7 @@ int config_load_stream(Config *c, FILE *f, const char *path, char *err, size_t e
   char *line = NULL, origin[600];
   size_t cap = 0;
   ssize_t n;
-  int lineno = 0, rc = 0;
+  int lineno = 0, rc = 0, first_line[CFG_MAX_KEYS] = {0};
   while ((n = getline(&line, &cap, f)) >= 0) {
     lineno++;
     snprintf(origin, sizeof origin, "%s:%d", path, lineno);
@@ -182,6 +188,12 @@ int config_load_stream(Config *c, FILE *f, const char *path, char *err, size_t e
       rc = fail(err, errlen, "%s: missing key before '='", origin);
       break;
     }
+    int k = find(c, key);
+    if (k >= 0 && first_line[k]) {  // the last one winning silently hides a typo or a stale line
+      rc = fail(err, errlen, "%s: %s set twice (first at line %d): keep one", origin, key, first_line[k]);
+      break;
+    }
+    if (k >= 0) first_line[k] = lineno;
     if ((rc = config_set(c, key, val, origin, err, errlen))) break;
   }
   if (!rc && ferror(f)) rc = fail(err, errlen, "%s: read error", path);
@@ -190,6 +202,7 @@ int config_load_stream(Config *c, FILE *f, const char *path, char *err, size_t e
 }
 
 int config_apply_overrides(Config *c, int n, char **kv, char *err, size_t errlen) {
+  int seen[CFG_MAX_KEYS] = {0};
   for (int i = 0; i < n; i++) {
     char *eq = strchr(kv[i], '=');
     if (!eq || eq == kv[i])
@@ -199,6 +212,9 @@ int config_apply_overrides(Config *c, int n, char **kv, char *err, size_t errlen
     if (klen >= sizeof key) return fail(err, errlen, "command line: key too long in '%s'", kv[i]);
     memcpy(key, kv[i], klen);
     key[klen] = 0;
+    int k = find(c, key);
+    if (k >= 0 && seen[k]++)
+      return fail(err, errlen, "command line: %s given twice: keep one", key);
     if (config_set(c, key, eq + 1, "command line", err, errlen)) return -1;
   }
   return 0;
@@ -208,6 +224,21 @@ int config_check_required(const Config *c, char *err, size_t errlen) {
   for (int i = 0; i < c->nspec; i++)
     if (!c->value[i]) return fail(err, errlen, "missing required key '%s' (%s)", c->spec[i]->key, c->spec[i]->help);
   return 0;
+}
+
+int config_same_value(const Config *c, int i, const char *a, const char *b) {
+  if (!a || !b) return a == b;
+  double x, y;
+  int p, q;
+  switch (c->spec[i]->type) {
+    case CFG_INT:
+    case CFG_FLOAT:
+      return !parse_double(a, &x) && !parse_double(b, &y) ? x == y : !strcmp(a, b);
+    case CFG_BOOL:
+      return !parse_bool(a, &p) && !parse_bool(b, &q) ? p == q : !strcmp(a, b);
+    default:
+      return !strcmp(a, b);
+  }
 }
 
 static int must_find(const Config *c, const char *key, CfgType type) {

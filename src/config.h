@@ -7,6 +7,13 @@
 
 typedef enum { CFG_INT, CFG_FLOAT, CFG_BOOL, CFG_STRING, CFG_CHOICE } CfgType;
 
+// What a resumed run does with a key whose value differs from the checkpoint's job.
+typedef enum {
+  CFG_RESUME_APPLIES = 0,  // the new value is used from the next step on (lr, clip, epochs, ...)
+  CFG_RESUME_FIXED,        // refused: the continuation would be meaningless (seed, shapes)
+  CFG_RESUME_IGNORED,      // not used when resuming (resume, init_weights)
+} CfgOnResume;
+
 typedef struct {
   const char *key;
   CfgType type;
@@ -14,6 +21,7 @@ typedef struct {
   double min, max;      // CFG_INT / CFG_FLOAT: allowed closed range (min > max: unbounded)
   const char *choices;  // CFG_CHOICE: "a|b|c"
   const char *help;
+  CfgOnResume on_resume;
 } CfgSpec;
 
 #define CFG_MAX_KEYS 96
@@ -46,6 +54,11 @@ long long config_int(const Config *c, const char *key);
 double config_float(const Config *c, const char *key);
 int config_bool(const Config *c, const char *key);
 const char *config_str(const Config *c, const char *key);
+
+// An empty config over the same key tables as `like` (e.g. to read a checkpoint's job into).
+void config_init_like(Config *c, const Config *like);
+// Whether two texts are the same value of key i (numbers compared as numbers: 20 == 20.0).
+int config_same_value(const Config *c, int i, const char *a, const char *b);
 
 // `key = value` lines in table order: printed once at start and stored in checkpoints.
 char *config_text(const Config *c);

@@ -21,18 +21,18 @@
 #include "util.h"
 
 const CfgSpec dcgan_task_keys[] = {
-    {"data", CFG_STRING, NULL, 0, -1, NULL, "HDF5 images in the cifar10 layout (genet prepare cifar10 | synthetic-images)"},
-    {"nz", CFG_INT, "100", 1, 4096, NULL, "latent size"},
-    {"ngf", CFG_INT, "64", 1, 4096, NULL, "generator width"},
-    {"ndf", CFG_INT, "64", 1, 4096, NULL, "discriminator width"},
-    {"batch", CFG_INT, "64", 1, 1 << 20, NULL, "global batch (divided among ranks)"},
-    {"epochs", CFG_INT, "25", 1, 1e9, NULL, "passes over the training images"},
-    {"lr", CFG_FLOAT, "0.0002", 1e-12, 10, NULL, "Adam learning rate of both networks"},
-    {"beta1", CFG_FLOAT, "0.5", 0, 0.999999, NULL, "Adam beta1"},
-    {"beta2", CFG_FLOAT, "0.999", 0, 0.999999, NULL, "Adam beta2"},
-    {"log_interval", CFG_INT, "50", 1, 1e9, NULL, "iterations between progress lines (the reference prints every one)"},
-    {"sample_every", CFG_INT, "100", 0, 1e9, NULL, "iterations between sample grids in out_dir (0: only at epoch ends)"},
-    {"sync_bn", CFG_BOOL, "false", 0, -1, NULL, "BatchNorm statistics over the global batch (default: per rank, as DDP)"},
+    {"data", CFG_STRING, NULL, 0, -1, NULL, "HDF5 images in the cifar10 layout (genet prepare cifar10 | synthetic-images)", CFG_RESUME_APPLIES},
+    {"nz", CFG_INT, "100", 1, 4096, NULL, "latent size", CFG_RESUME_FIXED},
+    {"ngf", CFG_INT, "64", 1, 4096, NULL, "generator width", CFG_RESUME_FIXED},
+    {"ndf", CFG_INT, "64", 1, 4096, NULL, "discriminator width", CFG_RESUME_FIXED},
+    {"batch", CFG_INT, "64", 1, 1 << 20, NULL, "global batch (divided among ranks)", CFG_RESUME_FIXED},
+    {"epochs", CFG_INT, "25", 1, 1e9, NULL, "passes over the training images", CFG_RESUME_APPLIES},
+    {"lr", CFG_FLOAT, "0.0002", 1e-12, 10, NULL, "Adam learning rate of both networks", CFG_RESUME_APPLIES},
+    {"beta1", CFG_FLOAT, "0.5", 0, 0.999999, NULL, "Adam beta1", CFG_RESUME_APPLIES},
+    {"beta2", CFG_FLOAT, "0.999", 0, 0.999999, NULL, "Adam beta2", CFG_RESUME_APPLIES},
+    {"log_interval", CFG_INT, "50", 1, 1e9, NULL, "iterations between progress lines (the reference prints every one)", CFG_RESUME_APPLIES},
+    {"sample_every", CFG_INT, "100", 0, 1e9, NULL, "iterations between sample grids in out_dir (0: only at epoch ends)", CFG_RESUME_APPLIES},
+    {"sync_bn", CFG_BOOL, "false", 0, -1, NULL, "BatchNorm statistics over the global batch (default: per rank, as DDP)", CFG_RESUME_APPLIES},
 };
 const int dcgan_task_nkeys = sizeof dcgan_task_keys / sizeof *dcgan_task_keys;
 
@@ -80,7 +80,7 @@ static void epoch_order(const Gan *s, int64_t epoch, int64_t *perm) {
 
 // Image idx resized to 64x64 as Resize(64) (PIL bilinear), then ToTensor and Normalize(0.5, 0.5).
 static void load_image(Gan *s, int64_t idx, float *out) {
-  char err[700];
+  char err[GENET_ERR_MAX];
   if (h5_read_rows_u8(&s->data, "train/images", s->row, idx, 1, 3, (int64_t[]){3, s->h, s->w}, err, sizeof err))
     comm_abort(&s->t->comm, "%s", err);
   Image src = {.h = s->h, .w = s->w, .px = xmalloc((size_t)s->h * s->w * 3)}, big;
@@ -144,7 +144,7 @@ static int load_net(H5File *f, DcganNet *n, AdamState *a, const char *name, char
 // init_weights = FILE: params/ and buffers/ of netG and netD (another run's checkpoint).
 static void load_init_weights(Gan *s, const char *path) {
   H5File f;
-  char err[700], g[64];
+  char err[GENET_ERR_MAX], g[64];
   int rc = ckpt_open(&f, path, err, sizeof err);
   const char *nets[2] = {"netG", "netD"};
   DcganNet *n[2] = {&s->g, &s->d};
@@ -154,7 +154,7 @@ static void load_init_weights(Gan *s, const char *path) {
     snprintf(g, sizeof g, "buffers/%s", nets[i]);
     if (!rc) rc = params_read(&f, &n[i]->buffers, n[i]->buffers.data, g, err, sizeof err);
   }
-  char e2[256];
+  char e2[GENET_ERR_MAX];
   if (f.id >= 0) h5_close(&f, e2, sizeof e2);
   if (rc) trainer_fail(s->t, "init_weights = %s: %s", path, err);
   trainer_log(s->t, "| initial weights from %s\n", path);
@@ -255,7 +255,7 @@ static void save_samples(Gan *s, DcganActs *ag, const float *real, const float *
                          float *all) {
   Trainer *t = s->t;
   size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG, mine = isz * s->Bl, off = mine * t->comm.rank;
-  char path[700], err[700];
+  char path[GENET_PATH_MAX + 64], err[700];
   if (t->comm.rank == 0 && make_dirs(t->out_dir, err, sizeof err))
     comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
   memset(all, 0, sizeof(float) * isz * s->B);
@@ -276,7 +276,7 @@ static void save_samples(Gan *s, DcganActs *ag, const float *real, const float *
 // Opens the images and checks their shape; reads none yet (a rank reads its own, by row).
 static void open_data(Gan *s, const char *path) {
   H5File f;
-  char err[700];
+  char err[GENET_ERR_MAX];
   int64_t dims[4] = {0};
   if (ckpt_open(&f, path, err, sizeof err) || h5_shape(&f, "train/images", dims, 4, err, sizeof err) != 4)
     trainer_fail(s->t, "data = %s: %s", path, err[0] ? err : "train/images must be (n, 3, h, w) uint8");
@@ -355,7 +355,8 @@ int dcgan_task_run(Trainer *t) {
   int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)s.n);
   int64_t log_interval = config_int(cfg, "log_interval"), sample_every = config_int(cfg, "sample_every");
   int stopped = 0;
-  for (; s.epoch < epochs && !stopped; s.epoch++, s.batch = 0) {
+  int nothing = trainer_nothing_to_do(t, s.epoch >= epochs ? "all epochs are done; raise epochs to train further" : NULL);
+  for (; !nothing && s.epoch < epochs && !stopped; s.epoch++, s.batch = 0) {
     epoch_order(&s, s.epoch, perm);
     while (s.batch < nbatches) {
       const int64_t *mine = perm + s.batch * s.B + (int64_t)t->comm.rank * s.Bl;
@@ -387,7 +388,7 @@ int dcgan_task_run(Trainer *t) {
     s.wait_s = 0;
     s.buckets = s.buckets_early = s.stat_steps = 0;
   }
-  if (!stopped) {
+  if (!stopped && !nothing) {
     s.batch = 0;
     trainer_save(t, save_state, &s);
     trainer_log(t, "| done: %lld epochs; samples in %s\n", (long long)epochs, t->out_dir);

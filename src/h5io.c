@@ -21,6 +21,8 @@ static int fail(char *err, size_t len, const char *fmt, ...) {
 
 static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+void h5_no_atexit(void) { H5dont_atexit(); }
+
 int h5_create(H5File *f, const char *path, char *err, size_t errlen) {
   quiet();
   snprintf(f->path, sizeof f->path, "%s", path);

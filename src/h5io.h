@@ -5,12 +5,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 typedef struct {
   int64_t id;      // hid_t of the open file, < 0 when closed
-  char path[512];
+  char path[GENET_PATH_MAX + 64];
 } H5File;
 
 // All return 0 on success, -1 with a one-line message in err.
+// Called first thing by the `genet` command: libhdf5 then registers no exit handler. genet closes
+// (and checks) every file itself; at exit, libhdf5's own teardown would flush again a file whose
+// close failed (disk full) and crash inside H5F__close_cb instead of exiting with the error.
+void h5_no_atexit(void);
 int h5_create(H5File *f, const char *path, char *err, size_t errlen);  // truncates
 int h5_open_read(H5File *f, const char *path, char *err, size_t errlen);
 // Flushes and closes; a failed close is an error (the file may be incomplete).

@@ -221,7 +221,7 @@ int image_read(Image *img, const char *path, char *err, size_t errlen) {
 
 // ---- PNG writing: temporary file, fsync, rename, fsync of the directory.
 static void fsync_dir_of(const char *path) {
-  char dir[1024];
+  char dir[GENET_PATH_MAX];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');
   if (slash) *(slash == dir ? slash + 1 : slash) = 0;
@@ -235,7 +235,7 @@ static void fsync_dir_of(const char *path) {
 
 int image_write_png(const char *path, const Image *img, char *err, size_t errlen) {
   if (!dims_ok(img->w, img->h)) return fail(err, errlen, "%s: cannot write a %dx%d image", path, img->w, img->h);
-  char tmp[1100];
+  char tmp[GENET_PATH_MAX + 64];
   snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
   int fd = mkstemp(tmp);
   if (fd < 0) return fail(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));

@@ -74,7 +74,7 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *o
 
 int inspect_main(const char *path) {
   H5File f;
-  char err[600];
+  char err[GENET_ERR_MAX];
   if (ckpt_open(&f, path, err, sizeof err)) {
     fprintf(stderr, "genet: %s\n", err);
     return 1;

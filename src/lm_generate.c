@@ -76,7 +76,7 @@ int lm_generate_main(int argc, char **argv) {
       return fail2("generate: unknown key '%s' (words, temperature, seed, prompt)%s", k, "");
     }
   }
-  char err[800];
+  char err[GENET_ERR_MAX];
   H5File f;
   char *job = NULL;
   int64_t step;
@@ -88,10 +88,13 @@ int lm_generate_main(int argc, char **argv) {
   const CfgSpec *const tables[] = {train_shared_keys, lm_task_keys};
   const int sizes[] = {train_nshared_keys, lm_task_nkeys};
   config_init(&cfg, tables, sizes, 2);
+  cfg.ignore_unknown = 1;  // another task's keys: the task line below says what it is
   int rc = config_load_text(&cfg, job, "meta/job", err, sizeof err);
   free(job);
-  if (rc || strcmp(config_str(&cfg, "task"), "lm") != 0)
-    return fail2("%s: not a language-model checkpoint (meta/job: %s)", path, rc ? err : "task is not lm");
+  if (rc) return fail2("%s: its meta/job cannot be read: %s", path, err);
+  if (strcmp(config_str(&cfg, "task"), "lm") != 0)
+    return fail2("%s: a checkpoint of task = %s; genet generate samples text from a language-model "
+                 "checkpoint (task = lm)", path, config_str(&cfg, "task"));
   char *vtext = NULL;
   Vocab vocab;
   if (h5_read_str(&f, "vocab", &vtext, (size_t)64 << 20, err, sizeof err) ||

@@ -17,21 +17,21 @@
 #include "util.h"
 
 const CfgSpec lm_task_keys[] = {
-    {"data", CFG_STRING, NULL, 0, -1, NULL, "HDF5 corpus from `genet prepare text` (train/valid/test, vocab)"},
-    {"emsize", CFG_INT, "200", 1, 1 << 16, NULL, "embedding size"},
-    {"nhid", CFG_INT, "200", 1, 1 << 16, NULL, "LSTM hidden units per layer"},
-    {"nlayers", CFG_INT, "2", 1, 8, NULL, "LSTM layers"},
-    {"dropout", CFG_FLOAT, "0.2", 0, 0.99, NULL, "dropout between LSTM layers"},
-    {"dropout_io", CFG_FLOAT, "0.2", 0, 0.99, NULL, "dropout on the embeddings and the LSTM output (the book's code: 0.5)"},
-    {"tied", CFG_BOOL, "true", 0, -1, NULL, "decoder weight = embedding (needs emsize == nhid)"},
-    {"batch", CFG_INT, "20", 1, 1 << 20, NULL, "training columns (global, divided among ranks)"},
-    {"bptt", CFG_INT, "35", 1, 1 << 16, NULL, "steps of backpropagation through time"},
-    {"lr", CFG_FLOAT, "20", 1e-12, 1e6, NULL, "initial SGD learning rate"},
-    {"lr_decay", CFG_FLOAT, "4", 1, 1e6, NULL, "lr is divided by this when validation loss does not improve"},
-    {"clip", CFG_FLOAT, "0.25", 0, 1e12, NULL, "global gradient-norm clip (0: off)"},
-    {"epochs", CFG_INT, "40", 1, 1e9, NULL, "passes over the training split"},
-    {"eval_batch", CFG_INT, "10", 1, 1 << 20, NULL, "columns of the validation and test splits"},
-    {"log_interval", CFG_INT, "200", 1, 1e9, NULL, "batches between progress lines"},
+    {"data", CFG_STRING, NULL, 0, -1, NULL, "HDF5 corpus from `genet prepare text` (train/valid/test, vocab)", CFG_RESUME_APPLIES},
+    {"emsize", CFG_INT, "200", 1, 1 << 16, NULL, "embedding size", CFG_RESUME_FIXED},
+    {"nhid", CFG_INT, "200", 1, 1 << 16, NULL, "LSTM hidden units per layer", CFG_RESUME_FIXED},
+    {"nlayers", CFG_INT, "2", 1, 8, NULL, "LSTM layers", CFG_RESUME_FIXED},
+    {"dropout", CFG_FLOAT, "0.2", 0, 0.99, NULL, "dropout between LSTM layers", CFG_RESUME_APPLIES},
+    {"dropout_io", CFG_FLOAT, "0.2", 0, 0.99, NULL, "dropout on the embeddings and the LSTM output (the book's code: 0.5)", CFG_RESUME_APPLIES},
+    {"tied", CFG_BOOL, "true", 0, -1, NULL, "decoder weight = embedding (needs emsize == nhid)", CFG_RESUME_FIXED},
+    {"batch", CFG_INT, "20", 1, 1 << 20, NULL, "training columns (global, divided among ranks)", CFG_RESUME_FIXED},
+    {"bptt", CFG_INT, "35", 1, 1 << 16, NULL, "steps of backpropagation through time", CFG_RESUME_FIXED},
+    {"lr", CFG_FLOAT, "20", 1e-12, 1e6, NULL, "initial SGD learning rate", CFG_RESUME_APPLIES},
+    {"lr_decay", CFG_FLOAT, "4", 1, 1e6, NULL, "lr is divided by this when validation loss does not improve", CFG_RESUME_APPLIES},
+    {"clip", CFG_FLOAT, "0.25", 0, 1e12, NULL, "global gradient-norm clip (0: off)", CFG_RESUME_APPLIES},
+    {"epochs", CFG_INT, "40", 1, 1e9, NULL, "passes over the training split", CFG_RESUME_APPLIES},
+    {"eval_batch", CFG_INT, "10", 1, 1 << 20, NULL, "columns of the validation and test splits", CFG_RESUME_APPLIES},
+    {"log_interval", CFG_INT, "200", 1, 1e9, NULL, "batches between progress lines", CFG_RESUME_APPLIES},
 };
 const int lm_task_nkeys = sizeof lm_task_keys / sizeof *lm_task_keys;
 
@@ -150,10 +150,10 @@ static int load_state(H5File *f, void *arg, char *err, size_t errlen) {
 
 static int load_init_weights(Lm *s, const char *path) {
   H5File f;
-  char err[700];
+  char err[GENET_ERR_MAX];
   int rc = ckpt_open(&f, path, err, sizeof err);
   if (!rc) rc = params_read(&f, &s->m.params, s->m.params.data, "params", err, sizeof err);
-  char e2[256];
+  char e2[GENET_ERR_MAX];
   if (f.id >= 0) h5_close(&f, e2, sizeof e2);
   if (rc) trainer_fail(s->t, "init_weights = %s: %s", path, err);
   trainer_log(s->t, "| initial weights from %s\n", path);
@@ -209,7 +209,7 @@ static void lm_setup(Lm *s, Trainer *t, TokenGrid *train, TokenGrid *valid, Toke
   lm_columns(s->B, t->comm.size, t->comm.rank, &s->c0, &s->c1);
   s->Bl = s->c1 - s->c0;
   H5File f;
-  char err[700];
+  char err[GENET_ERR_MAX];
   if (ckpt_open(&f, path, err, sizeof err) || vocab_read(&f, &s->vocab, err, sizeof err))
     trainer_fail(t, "data = %s: %s", path, err);
   LmConfig mc;
@@ -259,19 +259,26 @@ int lm_task_run(Trainer *t) {
     lm_init_weights(&s.m, &init);
     const char *iw = config_str(cfg, "init_weights");
     if (iw[0]) load_init_weights(&s, iw);
+  } else if (trainer_key_changed(t, "lr")) {  // the checkpoint's lr is the annealed one
+    trainer_log(t, "| lr = %g from the job replaces the checkpoint's lr %g\n", config_float(cfg, "lr"), s.lr);
+    s.lr = config_float(cfg, "lr");
   }
+  GradSync *gs = NULL;
+  LmActs a;
+  memset(&a, 0, sizeof a);
+  int stopped = 0;
+  if (trainer_nothing_to_do(t, s.epoch > epochs ? "all epochs are done; raise epochs to train further" : NULL))
+    goto done;
   // Every rank starts from rank 0's parameters (they agree already; this makes it so).
-  GradSync *gs = gradsync_create(&t->comm, &s.m.params, (size_t)(config_float(cfg, "bucket_mb") * (1 << 20)));
+  gs = gradsync_create(&t->comm, &s.m.params, (size_t)(config_float(cfg, "bucket_mb") * (1 << 20)));
   gradsync_broadcast_params(gs);
   double wait_s = 0;
   int64_t buckets = 0, early = 0, steps_run = 0;
 
-  LmActs a;
   lm_acts_alloc(&a, &s.m, bptt, s.Bl);
   lm_acts_set_columns(&a, s.B, s.c0);
   Params *P = &s.m.params;
   int64_t nbatches = (train.rows - 1 + bptt - 1) / bptt;
-  int stopped = 0;
   for (; s.epoch <= epochs && !stopped; s.epoch++, s.batch = 0) {
     double t_epoch = now_s(), t_log = now_s();
     if (s.batch == 0) {  // a new epoch starts from a zero state and loss sum, as the reference
@@ -343,7 +350,7 @@ int lm_task_run(Trainer *t) {
     // State after the last epoch, so a later run with more epochs continues from here.
     s.batch = 0;
     checkpoint(&s);
-    char best[600], err[700];
+    char best[GENET_PATH_MAX + 64], err[700];
     snprintf(best, sizeof best, "%s/best.h5", t->ckpt_dir);
     H5File f;
     if (ckpt_open(&f, best, err, sizeof err) ||
@@ -354,6 +361,7 @@ int lm_task_run(Trainer *t) {
     trainer_log(t, "%s\n| End of training | test loss %5.2f | test ppl %8.2f\n%s\n", rule('='),
                 test_loss, exp(test_loss), rule('='));
   }
+done:
   gradsync_free(gs);
   lm_acts_free(&a);
   token_grid_free(&train);

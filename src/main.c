@@ -1,8 +1,10 @@
 // main.c: the `genet` command: parses the subcommand and hands over.
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "buildinfo.h"
+#include "h5io.h"
 #include "inspect.h"
 #include "lm_task.h"
 #include "prepare.h"
@@ -27,6 +29,10 @@ static const char *usage =
     "Run data-parallel with mpirun -np N genet train JOB (one rank per GPU or CPU socket).\n";
 
 int main(int argc, char **argv) {
+  h5_no_atexit();
+  // A file-size limit (ulimit -f) then fails the write with EFBIG, which genet reports and
+  // cleans up after, instead of killing the process in the middle of a checkpoint.
+  signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     fputs(usage, stderr);
     return 2;

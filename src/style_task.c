@@ -23,21 +23,21 @@
 #include "vgg_model.h"
 
 const CfgSpec style_task_keys[] = {
-    {"content", CFG_STRING, NULL, 0, -1, NULL, "content image (PNG or JPEG)"},
-    {"style", CFG_STRING, NULL, 0, -1, NULL, "style image(s), comma-separated (their Grams are averaged)"},
-    {"vgg", CFG_STRING, "data/vgg19.h5", 0, -1, NULL, "VGG19 weights (scripts/get-data.sh vgg19)"},
-    {"size", CFG_INT, "512", 16, 8192, NULL, "short side of every image after Resize, as the seed's imsize"},
-    {"layers", CFG_CHOICE, "gatys", 0, -1, "gatys|seed", "layer preset: Gatys' relu1_1..relu5_1 + relu4_2, or the seed's relu1_1..relu4_1, relu4_4 + relu4_2"},
-    {"style_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's style layers (comma-separated names, e.g. relu1_1,relu2_1)"},
-    {"content_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's content layers"},
-    {"style_weight", CFG_FLOAT, "1000", 0, 1e30, NULL, "style layer l weighs style_weight / n_l^2 (n_l its channels in VGG19), as the seed's 1e3/n^2"},
-    {"content_weight", CFG_FLOAT, "1", 0, 1e30, NULL, "weight of each content layer"},
-    {"max_evals", CFG_INT, "500", 1, 1e9, NULL, "loss evaluations (the seed's max_iter = 500)"},
-    {"show_every", CFG_INT, "50", 1, 1e9, NULL, "print the loss every this many evaluations"},
-    {"lr", CFG_FLOAT, "1", 1e-9, 1e9, NULL, "L-BFGS step"},
-    {"max_iter", CFG_INT, "20", 1, 1e6, NULL, "L-BFGS iterations per optimizer step"},
-    {"history", CFG_INT, "100", 1, 1e5, NULL, "L-BFGS history size"},
-    {"init", CFG_CHOICE, "content", 0, -1, "content|noise", "starting image: the content image (as the seed) or noise"},
+    {"content", CFG_STRING, NULL, 0, -1, NULL, "content image (PNG or JPEG)", CFG_RESUME_FIXED},
+    {"style", CFG_STRING, NULL, 0, -1, NULL, "style image(s), comma-separated (their Grams are averaged)", CFG_RESUME_FIXED},
+    {"vgg", CFG_STRING, "data/vgg19.h5", 0, -1, NULL, "VGG19 weights (scripts/get-data.sh vgg19)", CFG_RESUME_APPLIES},
+    {"size", CFG_INT, "512", 16, 8192, NULL, "short side of every image after Resize, as the seed's imsize", CFG_RESUME_FIXED},
+    {"layers", CFG_CHOICE, "gatys", 0, -1, "gatys|seed", "layer preset: Gatys' relu1_1..relu5_1 + relu4_2, or the seed's relu1_1..relu4_1, relu4_4 + relu4_2", CFG_RESUME_FIXED},
+    {"style_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's style layers (comma-separated names, e.g. relu1_1,relu2_1)", CFG_RESUME_FIXED},
+    {"content_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's content layers", CFG_RESUME_FIXED},
+    {"style_weight", CFG_FLOAT, "1000", 0, 1e30, NULL, "style layer l weighs style_weight / n_l^2 (n_l its channels in VGG19), as the seed's 1e3/n^2", CFG_RESUME_APPLIES},
+    {"content_weight", CFG_FLOAT, "1", 0, 1e30, NULL, "weight of each content layer", CFG_RESUME_APPLIES},
+    {"max_evals", CFG_INT, "500", 1, 1e9, NULL, "loss evaluations (the seed's max_iter = 500)", CFG_RESUME_APPLIES},
+    {"show_every", CFG_INT, "50", 1, 1e9, NULL, "print the loss every this many evaluations", CFG_RESUME_APPLIES},
+    {"lr", CFG_FLOAT, "1", 1e-9, 1e9, NULL, "L-BFGS step", CFG_RESUME_APPLIES},
+    {"max_iter", CFG_INT, "20", 1, 1e6, NULL, "L-BFGS iterations per optimizer step", CFG_RESUME_APPLIES},
+    {"history", CFG_INT, "100", 1, 1e5, NULL, "L-BFGS history size", CFG_RESUME_FIXED},
+    {"init", CFG_CHOICE, "content", 0, -1, "content|noise", "starting image: the content image (as the seed) or noise", CFG_RESUME_FIXED},
 };
 const int style_task_nkeys = sizeof style_task_keys / sizeof *style_task_keys;
 
@@ -75,7 +75,7 @@ typedef struct {
 // Reads and resizes an image into (1, 3, h, w) preprocessed floats (malloc'd).
 static float *load_image(Trainer *t, const char *path, int size, int *h, int *w) {
   Image src, rs;
-  char err[700];
+  char err[GENET_ERR_MAX];
   if (image_read(&src, path, err, sizeof err)) trainer_fail(t, "%s", err);
   image_resize_short(&rs, &src, size);
   image_free(&src);
@@ -94,7 +94,7 @@ static float *load_image(Trainer *t, const char *path, int size, int *h, int *w)
 static void save_image(Style *s, const char *name) {
   Trainer *t = s->t;
   if (t->comm.rank != 0) return;
-  char path[700], err[700];
+  char path[GENET_PATH_MAX + 64], err[700];
   if (make_dirs(t->out_dir, err, sizeof err)) trainer_fail(t, "out_dir = %s: %s", t->out_dir, err);
   snprintf(path, sizeof path, "%s/%s", t->out_dir, name);
   size_t hw = (size_t)s->H * s->W;
@@ -265,7 +265,7 @@ int style_task_run(Trainer *t) {
   memset(&s, 0, sizeof s);
   s.t = t;
   const Config *cfg = &t->cfg;
-  char err[700];
+  char err[GENET_ERR_MAX];
   const char *vgg = config_str(cfg, "vgg");
   if (vgg19_load(&s.vgg, vgg, err, sizeof err)) trainer_fail(t, "vgg = %s: %s", vgg, err);
   char *styles[MAX_STYLES], *list = xstrdup(config_str(cfg, "style")), *save = NULL;
@@ -312,7 +312,8 @@ int style_task_run(Trainer *t) {
   trainer_resume(t, load_state, &s);
   int64_t max_evals = config_int(cfg, "max_evals");
   int stopped = 0;
-  while (s.evals <= max_evals) {  // the seed's `while n_iter[0] <= max_iter`
+  int nothing = trainer_nothing_to_do(t, s.evals > max_evals ? "all max_evals evaluations are done; raise max_evals to go on" : NULL);
+  while (!nothing && s.evals <= max_evals) {  // the seed's `while n_iter[0] <= max_iter`
     lbfgs_step(&t->ctx, &s.opt, s.img, s.grad, closure, &s);
     t->step++;
     int stop = trainer_should_stop(t);
@@ -327,7 +328,7 @@ int style_task_run(Trainer *t) {
       break;
     }
   }
-  if (!stopped) {
+  if (!stopped && !nothing) {
     trainer_save(t, save_state, &s);
     save_image(&s, "result.png");
     trainer_log(t, "| done: %lld evaluations, loss %f; image in %s/result.png\n", (long long)s.evals,

@@ -17,19 +17,19 @@
 #include "util.h"
 
 const CfgSpec train_shared_keys[] = {
-    {"task", CFG_CHOICE, NULL, 0, -1, "lm|dcgan|style", "the workload"},
-    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of every random stream"},
-    {"device", CFG_CHOICE, "auto", 0, -1, "auto|cpu|cuda", "where to run (auto: a GPU if the task has CUDA kernels and one is visible)"},
-    {"threads", CFG_INT, "0", 0, 1024, NULL, "OpenMP threads per rank (0: the node's cores shared among its ranks, or OMP_NUM_THREADS when set)"},
-    {"checkpoint_dir", CFG_STRING, "checkpoints", 0, -1, NULL, "where checkpoints are written and found"},
-    {"checkpoint_every", CFG_INT, "1000", 0, 1e12, NULL, "optimizer steps between checkpoints (0: only at the end and on stop)"},
-    {"keep_checkpoints", CFG_INT, "3", 1, 1e6, NULL, "how many of the newest checkpoints are kept"},
-    {"resume", CFG_STRING, "auto", 0, -1, NULL, "auto (latest good checkpoint in checkpoint_dir), never, or a checkpoint path"},
-    {"max_steps", CFG_INT, "0", 0, 1e15, NULL, "stop after this many optimizer steps in all, with a checkpoint (0: no limit)"},
-    {"out_dir", CFG_STRING, "out", 0, -1, NULL, "images, logs and metrics"},
-    {"init_weights", CFG_STRING, "", 0, -1, NULL, "start from the params/ of this HDF5 file (e.g. scripts/torch_to_h5.py output)"},
-    {"log_all_ranks", CFG_BOOL, "false", 0, -1, NULL, "every rank > 0 also logs, to out_dir/rank<R>.log"},
-    {"bucket_mb", CFG_FLOAT, "25", 0.001, 4096, NULL, "gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb)"},
+    {"task", CFG_CHOICE, NULL, 0, -1, "lm|dcgan|style", "the workload", CFG_RESUME_FIXED},
+    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of every random stream", CFG_RESUME_FIXED},
+    {"device", CFG_CHOICE, "auto", 0, -1, "auto|cpu|cuda", "where to run (auto: a GPU if the task has CUDA kernels and one is visible)", CFG_RESUME_APPLIES},
+    {"threads", CFG_INT, "0", 0, 1024, NULL, "OpenMP threads per rank (0: the node's cores shared among its ranks, or OMP_NUM_THREADS when set)", CFG_RESUME_APPLIES},
+    {"checkpoint_dir", CFG_STRING, "checkpoints", 0, -1, NULL, "where checkpoints are written and found", CFG_RESUME_APPLIES},
+    {"checkpoint_every", CFG_INT, "1000", 0, 1e12, NULL, "optimizer steps between checkpoints (0: only at the end and on stop)", CFG_RESUME_APPLIES},
+    {"keep_checkpoints", CFG_INT, "3", 1, 1e6, NULL, "how many of the newest checkpoints are kept", CFG_RESUME_APPLIES},
+    {"resume", CFG_STRING, "auto", 0, -1, NULL, "auto (latest good checkpoint in checkpoint_dir), never, or a checkpoint path", CFG_RESUME_IGNORED},
+    {"max_steps", CFG_INT, "0", 0, 1e15, NULL, "stop after this many optimizer steps in all, with a checkpoint (0: no limit)", CFG_RESUME_APPLIES},
+    {"out_dir", CFG_STRING, "out", 0, -1, NULL, "images, logs and metrics", CFG_RESUME_APPLIES},
+    {"init_weights", CFG_STRING, "", 0, -1, NULL, "start from the params/ of this HDF5 file (e.g. scripts/torch_to_h5.py output)", CFG_RESUME_IGNORED},
+    {"log_all_ranks", CFG_BOOL, "false", 0, -1, NULL, "every rank > 0 also logs, to out_dir/rank<R>.log", CFG_RESUME_APPLIES},
+    {"bucket_mb", CFG_FLOAT, "25", 0.001, 4096, NULL, "gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb)", CFG_RESUME_APPLIES},
 };
 const int train_nshared_keys = sizeof train_shared_keys / sizeof *train_shared_keys;
 
@@ -60,7 +60,7 @@ void trainer_log(Trainer *t, const char *fmt, ...) {
 }
 
 void trainer_fail(Trainer *t, const char *fmt, ...) {
-  char msg[1024];
+  char msg[GENET_ERR_MAX];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
@@ -91,7 +91,7 @@ int trainer_checkpoint_due(const Trainer *t) {
 static void save_to(Trainer *t, CkptWriter *w, int ok, const char *err, TrainSaveFn fn,
                     void *arg) {
   if (ok && ckpt_write_meta(&w->f, t->step, t->comm.size, t->job_text) == 0 && fn(&w->f, arg) == 0) {
-    char e[600];
+    char e[GENET_ERR_MAX];
     if (ckpt_commit(w, t->keep, e, sizeof e)) comm_abort(&t->comm, "checkpoint not written: %s", e);
     trainer_log(t, "| checkpoint %s (step %lld)\n", w->final, (long long)t->step);
     return;
@@ -105,7 +105,7 @@ void trainer_save(Trainer *t, TrainSaveFn fn, void *arg) {
   t->saved_step = t->step;
   if (t->comm.rank == 0) {
     CkptWriter w;
-    char err[600];
+    char err[GENET_ERR_MAX];
     int ok = ckpt_begin(&w, t->ckpt_dir, t->step, err, sizeof err) == 0;
     save_to(t, &w, ok, err, fn, arg);
   }
@@ -115,11 +115,104 @@ void trainer_save(Trainer *t, TrainSaveFn fn, void *arg) {
 void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg) {
   if (t->comm.rank == 0) {
     CkptWriter w;
-    char err[600];
+    char err[GENET_ERR_MAX];
     int ok = ckpt_begin_named(&w, t->ckpt_dir, name, err, sizeof err) == 0;
     save_to(t, &w, ok, err, fn, arg);
   }
   comm_barrier(&t->comm);
+}
+
+// Rank 0 owns checkpoint_dir and out_dir; every rank learns whether they are usable, before any
+// checkpoint is read (so before up to checkpoint_every steps are lost to a directory that
+// cannot be written).
+static void claim_dirs(Trainer *t) {
+  char err[GENET_ERR_MAX] = "", e[4400];
+  int bad = 0;
+  if (t->comm.rank == 0) {
+    if (dir_check_writable(t->ckpt_dir, e, sizeof e)) {
+      snprintf(err, sizeof err, "checkpoint_dir: %s", e);
+      bad = 1;
+    } else if ((t->lock_fd = ckpt_lock_dir(t->ckpt_dir, t->job_path, e, sizeof e)) < 0) {
+      snprintf(err, sizeof err, "%s", e);
+      bad = 1;
+    } else if (dir_check_writable(t->out_dir, e, sizeof e)) {
+      snprintf(err, sizeof err, "out_dir: %s", e);
+      bad = 1;
+    } else {
+      int n = ckpt_remove_stale_tmp(t->ckpt_dir);
+      if (n) trainer_log(t, "| removed %d temporary file%s of an interrupted write from %s\n", n,
+                         n == 1 ? "" : "s", t->ckpt_dir);
+    }
+  }
+  if (comm_sum_double(&t->comm, bad) > 0) trainer_fail(t, "%s", err);
+}
+
+// Reads the checkpoint's job into t->resumed. Returns -2 with err when a key that cannot change
+// in a resumed run (CFG_RESUME_FIXED) differs; 0 otherwise (also when the job is unreadable:
+// then nothing is compared).
+static int compare_job(Trainer *t, const char *path, const char *job, char *err, size_t errlen) {
+  config_free(&t->resumed);
+  config_init_like(&t->resumed, &t->cfg);
+  t->resumed.ignore_unknown = 1;  // keys of another genet version
+  char e[300];
+  if (config_load_text(&t->resumed, job, "meta/job", e, sizeof e)) {
+    trainer_log(t, "| %s: its job is not comparable (%s); keys are not checked\n", path, e);
+    config_free(&t->resumed);
+    memset(&t->resumed, 0, sizeof t->resumed);
+    return 0;
+  }
+  char diff[1000] = "", first[64] = "";
+  size_t k = 0;
+  for (int i = 0; i < t->cfg.nspec; i++) {
+    const char *was = t->resumed.value[i], *now = t->cfg.value[i];
+    if (t->cfg.spec[i]->on_resume != CFG_RESUME_FIXED || !was || config_same_value(&t->cfg, i, was, now))
+      continue;
+    if (!first[0]) snprintf(first, sizeof first, "%s = %s", t->cfg.spec[i]->key, now);
+    if (k < sizeof diff)
+      k += (size_t)snprintf(diff + k, sizeof diff - k, "%s%s = %s (checkpoint: %s)", k ? ", " : "",
+                            t->cfg.spec[i]->key, now, was);
+  }
+  if (!first[0]) return 0;
+  snprintf(err, errlen, "cannot resume from %s: %s; these keys cannot change in a resumed run. "
+           "To start afresh with %s, use another checkpoint_dir (or move its checkpoints away)",
+           path, diff, first);
+  return -2;
+}
+
+// One line per key that differs from the resumed checkpoint's job, saying what happens to it.
+static void report_changed_keys(Trainer *t) {
+  for (int i = 0; i < t->resumed.nspec; i++) {
+    const CfgSpec *sp = t->cfg.spec[i];
+    const char *was = t->resumed.value[i], *now = t->cfg.value[i];
+    if (!strcmp(sp->key, "resume") || !was || config_same_value(&t->cfg, i, was, now)) continue;
+    if (sp->on_resume == CFG_RESUME_IGNORED)
+      trainer_log(t, "| changed since the checkpoint: %s = %s (was %s): not used when resuming\n",
+                  sp->key, now[0] ? now : "''", was[0] ? was : "''");
+    else
+      trainer_log(t, "| changed since the checkpoint: %s = %s (was %s): used from step %lld on\n",
+                  sp->key, now[0] ? now : "''", was[0] ? was : "''", (long long)t->step + 1);
+  }
+}
+
+int trainer_key_changed(const Trainer *t, const char *key) {
+  for (int i = 0; i < t->resumed.nspec; i++)
+    if (!strcmp(t->resumed.spec[i]->key, key))
+      return t->resumed.value[i] && !config_same_value(&t->cfg, i, t->resumed.value[i], t->cfg.value[i]);
+  return 0;
+}
+
+int trainer_nothing_to_do(Trainer *t, const char *finished_why) {
+  if (t->max_steps > 0 && t->step >= t->max_steps) {
+    trainer_log(t, "| nothing to do: the checkpoint is at step %lld and max_steps = %lld; raise "
+                "max_steps (0: no limit) to train further\n", (long long)t->step, (long long)t->max_steps);
+    return 1;
+  }
+  if (finished_why) {
+    trainer_log(t, "| nothing to do: the checkpoint at step %lld is the end of this run (%s)\n",
+                (long long)t->step, finished_why);
+    return 1;
+  }
+  return 0;
 }
 
 // 0 loaded, -1 damaged (err), -2 does not fit the job (err).
@@ -129,20 +222,27 @@ static int load_one(Trainer *t, const char *path, TrainLoadFn fn, void *arg, cha
   if (ckpt_open(&f, path, err, errlen)) return -1;
   int64_t step;
   int ws;
-  int rc = ckpt_read_meta(&f, &step, &ws, err, errlen) ? -1 : fn(&f, arg, err, errlen);
-  char e2[256];
+  char *job = NULL;
+  int rc = ckpt_read_meta(&f, &step, &ws, err, errlen) ||
+                   h5_read_str(&f, "meta/job", &job, 1 << 20, err, errlen) ? -1 : 0;
+  if (!rc) rc = compare_job(t, path, job, err, errlen);
+  if (!rc) rc = fn(&f, arg, err, errlen);
+  free(job);
+  char e2[GENET_ERR_MAX];
   h5_close(&f, e2, sizeof e2);
   if (rc == 0) {
     t->step = step;
     trainer_log(t, "| resumed from %s: step %lld, written by %d rank%s\n", path, (long long)step,
                 ws, ws == 1 ? "" : "s");
+    report_changed_keys(t);
   }
   return rc;
 }
 
 int trainer_resume(Trainer *t, TrainLoadFn fn, void *arg) {
+  claim_dirs(t);
   const char *r = config_str(&t->cfg, "resume");
-  char err[700];
+  char err[GENET_ERR_MAX];
   char **paths;
   int n = ckpt_list(t->ckpt_dir, &paths);
   if (!strcmp(r, "never")) {
@@ -157,6 +257,7 @@ int trainer_resume(Trainer *t, TrainLoadFn fn, void *arg) {
   if (strcmp(r, "auto") != 0) {
     ckpt_list_free(paths, n);
     int rc = load_one(t, r, fn, arg, err, sizeof err);
+    if (rc == -2 && !strncmp(err, "cannot resume", 13)) trainer_fail(t, "%s", err);
     if (rc) trainer_fail(t, "resume = %s: %s", r, err);
     return 1;
   }
@@ -168,6 +269,7 @@ int trainer_resume(Trainer *t, TrainLoadFn fn, void *arg) {
     }
     if (rc == -2) {
       ckpt_list_free(paths, n);
+      if (!strncmp(err, "cannot resume", 13)) trainer_fail(t, "%s", err);
       trainer_fail(t, "cannot resume: %s (a checkpoint of another job? use another "
                       "checkpoint_dir or resume = never there)", err);
     }
@@ -243,7 +345,7 @@ int train_main(int argc, char **argv) {
   Trainer t;
   memset(&t, 0, sizeof t);
   comm_init(&t.comm, &argc, &argv);
-  char err[1024];
+  char err[GENET_ERR_MAX];
   const TaskEntry *te = resolve(&t.cfg, argv[1], argc - 2, argv + 2, err, sizeof err);
   if (!te) {
     if (t.comm.rank == 0) fprintf(stderr, "genet: %s\n", err);
@@ -252,6 +354,8 @@ int train_main(int argc, char **argv) {
     return 2;
   }
   t.task = te->name;
+  t.job_path = argv[1];
+  t.lock_fd = -1;
   t.saved_step = -1;
   t.seed = (uint64_t)config_int(&t.cfg, "seed");
   t.max_steps = config_int(&t.cfg, "max_steps");
@@ -263,7 +367,7 @@ int train_main(int argc, char **argv) {
   if (t.comm.rank == 0) {
     t.log = stdout;
   } else if (config_bool(&t.cfg, "log_all_ranks")) {
-    char path[600];
+    char path[GENET_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/rank%d.log", t.out_dir, t.comm.rank);
     if (make_dirs(t.out_dir, err, sizeof err) || !(t.log = fopen(path, "w")))
       comm_abort(&t.comm, "out_dir = %s: cannot write %s", t.out_dir, path);
@@ -292,6 +396,9 @@ int train_main(int argc, char **argv) {
               t.task, t.comm.size, t.comm.size == 1 ? "" : "s", t.ctx.nthreads);
   trainer_log(&t, "# resolved job:\n%s", t.job_text);
   int rc = te->run(&t);
+  if (rc == 0 && trainer_signalled(&t)) rc = GENET_EXIT_STOPPED;
+  if (t.lock_fd >= 0) close(t.lock_fd);
+  config_free(&t.resumed);
   if (t.log && t.log != stdout) fclose(t.log);
   ctx_free(&t.ctx);
   free(t.job_text);

@@ -28,6 +28,11 @@ void genet_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
     if (s_ != 0) genet_die("%s:%d: oneDNN call failed (status %d): %s", __FILE__, __LINE__, s_, #call); \
   } while (0)
 
+// Buffers for a path (up to Linux's PATH_MAX) and for a one-line message naming two of them, so
+// that no error line is cut inside a path.
+#define GENET_PATH_MAX 4096
+#define GENET_ERR_MAX (2 * GENET_PATH_MAX + 512)
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 // 64-byte aligned, for SIMD and oneDNN buffers; free with free().

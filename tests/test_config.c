@@ -9,15 +9,15 @@
 #include "testlib.h"
 
 static const CfgSpec shared[] = {
-    {"task", CFG_CHOICE, NULL, 0, -1, "style|dcgan|lm", "which workload"},
-    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "random seed"},
-    {"device", CFG_CHOICE, "auto", 0, -1, "auto|cpu|cuda", "where to run"},
-    {"out_dir", CFG_STRING, "out", 0, -1, NULL, "images, logs"},
+    {"task", CFG_CHOICE, NULL, 0, -1, "style|dcgan|lm", "which workload", CFG_RESUME_APPLIES},
+    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "random seed", CFG_RESUME_APPLIES},
+    {"device", CFG_CHOICE, "auto", 0, -1, "auto|cpu|cuda", "where to run", CFG_RESUME_APPLIES},
+    {"out_dir", CFG_STRING, "out", 0, -1, NULL, "images, logs", CFG_RESUME_APPLIES},
 };
 static const CfgSpec task[] = {
-    {"lr", CFG_FLOAT, "20", 1e-12, 1e6, NULL, "learning rate"},
-    {"batch", CFG_INT, "20", 1, 1 << 20, NULL, "global batch"},
-    {"tied", CFG_BOOL, "true", 0, -1, NULL, "tie weights"},
+    {"lr", CFG_FLOAT, "20", 1e-12, 1e6, NULL, "learning rate", CFG_RESUME_APPLIES},
+    {"batch", CFG_INT, "20", 1, 1 << 20, NULL, "global batch", CFG_RESUME_APPLIES},
+    {"tied", CFG_BOOL, "true", 0, -1, NULL, "tie weights", CFG_RESUME_APPLIES},
 };
 
 static char dir[] = "/tmp/genet_test_config_XXXXXX";

@@ -55,7 +55,8 @@ pass "max_steps stop + resume: bitwise equal G, D, BatchNorm buffers, Adam state
 pid=$!
 for _ in $(seq 1 4000); do [ -e C/ckpt_0000000010.h5 ] && break; sleep 0.005; done
 kill -TERM "$pid" 2>/dev/null || true
-wait "$pid" || fail "SIGTERM: exit status $?"
+st=0; wait "$pid" || st=$?
+[ "$st" = 75 ] || fail "SIGTERM: exit status $st (expected 75, stopped and resumable)"
 step=$(sed -n 's/^| stopped at step \([0-9]*\) (signal).*/\1/p' c1.log)
 [ -n "$step" ] || { cat c1.log; fail "no stop by signal"; }
 "$genet" train job checkpoint_dir=C out_dir=outC > c2.log
@@ -68,6 +69,10 @@ grep -q "task dcgan, 2 ranks" r2.log || fail "mpirun -np 2 did not run 2 ranks"
 "$genet" inspect R2/$final > r2.inspect
 grep -q "optim/netD/exp_avg/main.2.weight" r2.inspect || fail "2 ranks: checkpoint layout"
 pass "2 ranks train and checkpoint"
+if "$genet" generate R2/$final > g.out 2> g.err; then fail "generate accepted a DCGAN checkpoint"; fi
+grep -qx "genet: R2/$final: a checkpoint of task = dcgan; genet generate samples text from a language-model checkpoint (task = lm)" g.err ||
+  { cat g.err; fail "generate on a DCGAN checkpoint: wrong message"; }
+pass "genet generate on a DCGAN checkpoint says what it is"
 
 # Global-batch BatchNorm: the same steps on 1, 2 and 4 ranks.
 for st in 1 3; do

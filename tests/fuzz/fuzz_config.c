@@ -5,11 +5,11 @@
 #include "fuzz_util.h"
 
 static const CfgSpec spec[] = {
-    {"task", CFG_CHOICE, "lm", 0, -1, "style|dcgan|lm", "task"},
-    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed"},
-    {"lr", CFG_FLOAT, "20", 1e-12, 1e6, NULL, "lr"},
-    {"tied", CFG_BOOL, "true", 0, -1, NULL, "tied"},
-    {"out_dir", CFG_STRING, "out", 0, -1, NULL, "out"},
+    {"task", CFG_CHOICE, "lm", 0, -1, "style|dcgan|lm", "task", CFG_RESUME_APPLIES},
+    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed", CFG_RESUME_APPLIES},
+    {"lr", CFG_FLOAT, "20", 1e-12, 1e6, NULL, "lr", CFG_RESUME_APPLIES},
+    {"tied", CFG_BOOL, "true", 0, -1, NULL, "tied", CFG_RESUME_APPLIES},
+    {"out_dir", CFG_STRING, "out", 0, -1, NULL, "out", CFG_RESUME_APPLIES},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
