@@ -47,6 +47,31 @@ static double conv_loss(void *p) {
   return dot_d(c->y, c->r, (size_t)c->N * c->Cout * c->Ho * c->Wo);
 }
 
+// Planted bugs on a Conv2d case, each of which the fixture check and the finite differences
+// must reject: dx computed with the kernel not rotated (correlation and convolution mixed up,
+// i.e. a transposed kernel index) and dw off by one position.
+static void planted_bugs(Case *c, float *x, float *w, const float *dy, const float *dx,
+                         const float *dw, const float *gdw, double Kx, double Kw) {
+  size_t nx = (size_t)c->N * c->Cin * c->H * c->W, nw = (size_t)c->Cout * c->Cin * c->K * c->K;
+  size_t kk = (size_t)c->K * c->K, where;
+  float *wf = malloc(nw * 4), *bad = calloc(nx, 4), *badw = malloc(nw * 4);
+  for (size_t j = 0; j < nw; j++) wf[j] = w[j / kk * kk + (kk - 1 - j % kk)];  // rotated 180
+  Case cf = *c;
+  cf.w = wf;
+  bwd(&cf, bad, NULL, NULL, dy);
+  double fd;
+  check_planted("conv dx from the unrotated kernel: fixture check",
+                close_err(bad, dx, nx, Kx, NULL), RTOL_F32);
+  check_planted("conv dx from the unrotated kernel: finite differences",
+                gradcheck_worst(conv_loss, c, x, bad, nx, GC_H, 80, &where, &fd), GC_TOL);
+  for (size_t j = 0; j < nw; j++) badw[j] = gdw[(j + 1) % nw];
+  check_planted("conv dw off by one position: fixture check", close_err(badw, dw, nw, Kw, NULL),
+                RTOL_F32);
+  check_planted("conv dw off by one position: finite differences",
+                gradcheck_worst(conv_loss, c, w, badw, nw, GC_H, 80, &where, &fd), GC_TOL);
+  free(wf); free(bad); free(badw);
+}
+
 static void run_case(Fixture *fx, int tr, int i) {
   char g[64], k[96], what[128], tag[64];
   snprintf(g, sizeof g, "%s/case%d", tr ? "convt" : "conv", i);
@@ -126,6 +151,7 @@ static void run_case(Fixture *fx, int tr, int i) {
     snprintf(what, sizeof what, "%s dL/db", tag);
     gradcheck(what, conv_loss, &c, b, gdb, nb, GC_H, 80, GC_TOL);
   }
+  if (!tr && i == 0) planted_bugs(&c, x, w, dy, dx, dw, gdw, Kx, Kw);
   free(x); free(w); free(y); free(dy); free(dx); free(dw); free(b); free(db);
   free(gy); free(gdx); free(gdw); free(gdb); free(gy2); free(gdx2); free(gdw2); free(gdb2);
 }

@@ -15,8 +15,8 @@
 #define MAXL 4
 static Ctx ctx;
 // Finite differences (testlib.c): rounding noise ~1e-7 / h against truncation ~h^2; h = 2e-2
-// balances them. Worst measured over SSE4.1/AVX2/AVX-512 and 1/3 threads 9.6e-4 of max|g|; other
-// dropout masks give 0.26.
+// balances them. Worst measured over SSE4.1/AVX2/AVX-512 and 1/3 threads 9.6e-4 of max|g|; a
+// missing term or other dropout masks give 0.26 or more.
 #define GC_EPS 2e-2
 #define GC_TOL 1e-2
 static const char *PNAME[4] = {"weight_ih_l%d", "weight_hh_l%d", "bias_ih_l%d", "bias_hh_l%d"};
@@ -195,6 +195,21 @@ static void fixture_case(Fixture *fx, int c) {
 #undef CMP
 #undef RD
   net_gradcheck(&n, tag, GC_EPS, GC_TOL);
+  if (ds) {
+    // A planted bug: backward without the upstream gradient of the final cell state (a missing
+    // term, as if dcn were dropped), against the loss that has it. Both checks must reject it.
+    float *keep = n.dcn;
+    n.dcn = NULL;
+    net_grads(&n, 0.0f);
+    n.dcn = keep;
+    size_t nx = (size_t)d.T * d.B * d.I, where;
+    double fd;
+    snprintf(what, sizeof what, "%s dx without the dcn term: fixture check", tag);
+    check_planted(what, close_err(n.dx, dx, nx, K, NULL), RTOL_F32);
+    snprintf(what, sizeof what, "%s dx without the dcn term: finite differences", tag);
+    check_planted(what, gradcheck_worst(net_loss, &n, n.x, n.dx, nx, GC_EPS, 80, &where, &fd),
+                  GC_TOL);
+  }
   free(out); free(hn); free(cn); free(dx); free(dh0); free(dc0);
   net_free(&n);
 }
