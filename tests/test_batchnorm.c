@@ -10,6 +10,10 @@
 
 static Ctx ctx;
 static const float EPS = 1e-5f, MOM = 0.1f;
+// Finite differences: smooth in x (through the statistics), linear in weight and bias; h = 1e-2,
+// measured worst 7.3e-5 of max|g| over ISAs and thread counts.
+#define GC_H 1e-2
+#define GC_TOL 1e-3
 
 typedef struct {
   const float *x, *w, *b, *r;
@@ -35,11 +39,11 @@ static void bn_gradchecks(const char *tag, BnArg *a, float *x, float *w, float *
   char what[96];
   const char *mode = training ? "train" : "eval";
   snprintf(what, sizeof what, "bn %s %s dL/dx", tag, mode);
-  gradcheck(what, bn_loss, a, x, dx, n, 1e-2, 80, 2e-3);
+  gradcheck(what, bn_loss, a, x, dx, n, GC_H, 80, GC_TOL);
   snprintf(what, sizeof what, "bn %s %s dL/dweight", tag, mode);
-  gradcheck(what, bn_loss, a, w, dw, C, 1e-2, 80, 2e-3);
+  gradcheck(what, bn_loss, a, w, dw, C, GC_H, 80, GC_TOL);
   snprintf(what, sizeof what, "bn %s %s dL/dbias", tag, mode);
-  gradcheck(what, bn_loss, a, b, db, C, 1e-2, 80, 2e-3);
+  gradcheck(what, bn_loss, a, b, db, C, GC_H, 80, GC_TOL);
   free(dx); free(dw); free(db);
 }
 
@@ -50,6 +54,7 @@ static void bn_case(Fixture *fx, int c) {
       H = (int)fx_attr_int(fx, g, "H"), W = (int)fx_attr_int(fx, g, "W");
   size_t n = (size_t)N * C * H * W;
   snprintf(tag, sizeof tag, "(%d,%d,%d,%d)", N, C, H, W);
+  double K = (double)N * H * W;  // every result goes through sums over a channel's N H W values
 #define RD(name) (snprintf(k, sizeof k, "%s/%s", g, name), fx_read(fx, k, NULL, NULL, NULL))
   float *w = RD("weight"), *b = RD("bias");
   float *rm = malloc(C * 4), *rv = malloc(C * 4), *mean = malloc(C * 4), *var = malloc(C * 4);
@@ -71,19 +76,19 @@ static void bn_case(Fixture *fx, int c) {
       batchnorm_backward(&ctx, dx, dw, db, dy, x, mean, var, w, N, C, H, W, training, EPS);
       for (int i = 0; i < C; i++) dw[i] -= 1.0f, db[i] -= 1.0f;
       snprintf(what, sizeof what, "bn %s %s y", tag, sg);
-      check_close(what, y, wy, n, 1e-5);
+      check_close(what, y, wy, n, K, RTOL_F32);
       snprintf(what, sizeof what, "bn %s %s dx", tag, sg);
-      check_close(what, dx, wdx, n, 1e-5);
+      check_close(what, dx, wdx, n, K, RTOL_F32);
       snprintf(what, sizeof what, "bn %s %s dweight (accumulated)", tag, sg);
-      check_close(what, dw, wdw, C, 1e-5);
+      check_close(what, dw, wdw, C, K, RTOL_F32);
       snprintf(what, sizeof what, "bn %s %s dbias (accumulated)", tag, sg);
-      check_close(what, db, wdb, C, 1e-5);
+      check_close(what, db, wdb, C, K, RTOL_F32);
       if (training) {
         float *wrm = RS("running_mean"), *wrv = RS("running_var");
         snprintf(what, sizeof what, "bn %s %s running_mean", tag, sg);
-        check_close(what, rm, wrm, C, 1e-6);
+        check_close(what, rm, wrm, C, K, RTOL_F32);
         snprintf(what, sizeof what, "bn %s %s running_var", tag, sg);
-        check_close(what, rv, wrv, C, 1e-6);
+        check_close(what, rv, wrv, C, K, RTOL_F32);
         free(wrm); free(wrv);
       }
 #undef RS
@@ -96,7 +101,7 @@ static void bn_case(Fixture *fx, int c) {
     memcpy(rv2, rv, C * 4);
     batchnorm_forward(&ctx, yi, mean, var, rm2, rv2, yi, w, b, N, C, H, W, training, MOM, EPS);
     snprintf(what, sizeof what, "bn %s %s y in place", tag, sg);
-    check_close(what, yi, wy, n, 1e-5);
+    check_close(what, yi, wy, n, K, RTOL_F32);
     free(yi); free(rm2); free(rv2);
     if (s == 1 || s == 2) {
       BnArg a = {x, w, b, dy, y, mean, var, rm, rv, N, C, H, W, training};
@@ -148,10 +153,10 @@ static void bn_parallel_shape(void) {
   }
   batchnorm_forward(&ctx, y, mean, var, NULL, NULL, x, w, b, N, C, H, W, 1, MOM, EPS);
   batchnorm_backward(&ctx, dx, dw, db, dy, x, mean, var, w, N, C, H, W, 1, EPS);
-  check_close("bn (8,6,19,21) parallel y vs double formula", y, wy, n, 1e-5);
-  check_close("bn (8,6,19,21) parallel dx vs double formula", dx, wdx, n, 1e-5);
-  check_close("bn (8,6,19,21) parallel dweight vs double formula", dw, wdw, 6, 1e-5);
-  check_close("bn (8,6,19,21) parallel dbias vs double formula", db, wdb, 6, 1e-5);
+  check_close("bn (8,6,19,21) parallel y vs double formula", y, wy, n, (double)cnt, RTOL_F32);
+  check_close("bn (8,6,19,21) parallel dx vs double formula", dx, wdx, n, (double)cnt, RTOL_F32);
+  check_close("bn (8,6,19,21) parallel dweight vs double formula", dw, wdw, 6, (double)cnt, RTOL_F32);
+  check_close("bn (8,6,19,21) parallel dbias vs double formula", db, wdb, 6, (double)cnt, RTOL_F32);
   free(x); free(dy); free(y); free(dx); free(wy); free(wdx);
 }
 

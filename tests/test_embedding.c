@@ -39,18 +39,19 @@ static void emb_case(Fixture *fx, int c) {
   float *y = malloc((size_t)n * D * 4), *dt = malloc(nt * 4);
   embedding_forward(&ctx, y, idx, table, n, V, D);
   snprintf(what, sizeof what, "embedding V=%d D=%d n=%d y", V, D, n);
-  check_close(what, y, wy, (size_t)n * D, 0.0);
+  check_close(what, y, wy, (size_t)n * D, 1, 0.0);  // a copy: exact
   // Accumulates: start at 1, take it off afterwards.
   for (size_t i = 0; i < nt; i++) dt[i] = 1.0f;
   embedding_backward(&ctx, dt, dy, idx, n, V, D);
   for (size_t i = 0; i < nt; i++) dt[i] -= 1.0f;
   snprintf(what, sizeof what, "embedding V=%d D=%d n=%d dtable (accumulated)", V, D, n);
-  check_close(what, dt, wdt, nt, 1e-5);
+  check_close(what, dt, wdt, nt, n, RTOL_F32);  // K: repeats of a row, at most n
   memset(dt, 0, nt * 4);
   embedding_backward(&ctx, dt, dy, idx, n, V, D);
   EmbArg a = {idx, table, dy, y, n, V, D};
   snprintf(what, sizeof what, "embedding V=%d D=%d n=%d dL/dtable", V, D, n);
-  gradcheck(what, emb_loss, &a, table, dt, nt, 1e-2, 100, 1e-4);
+  // L is linear in the table: h = 1 has no truncation error (measured worst 4.5e-8).
+  gradcheck(what, emb_loss, &a, table, dt, nt, 1.0, 100, 1e-5);
   free(table); free(fidx); free(wy); free(dy); free(wdt); free(idx); free(y); free(dt);
 #undef RD
 }
@@ -68,7 +69,7 @@ static void emb_threaded(void) {
     for (int d = 0; d < D; d++) acc[(size_t)idx[i] * D + d] += dy[(size_t)i * D + d];
   for (size_t i = 0; i < (size_t)V * D; i++) want[i] = (float)acc[i];
   embedding_backward(&ctx, dt, dy, idx, n, V, D);
-  check_close("embedding V=37 D=203 n=900 threaded dtable", dt, want, (size_t)V * D, 1e-5);
+  check_close("embedding V=37 D=203 n=900 threaded dtable", dt, want, (size_t)V * D, n, RTOL_F32);
   free(idx); free(dy); free(dt); free(want); free(acc);
 }
 

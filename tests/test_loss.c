@@ -9,6 +9,8 @@
 #include "testlib.h"
 
 static Ctx ctx;
+// Finite differences: measured worst 6.9e-5 of max|g| (the style loss) over ISAs and threads.
+#define GC_TOL 1e-3
 
 // The losses return float, whose rounding (ulp(loss) / eps) would swamp the finite
 // differences; so each LossFn below keeps double where it can: BCE as a double sum of
@@ -57,13 +59,13 @@ static void mse_case(Fixture *fx, int c) {
   float l = mse_loss_forward(&ctx, x, t, n);
   mse_loss_backward(&ctx, dx, x, t, n, up);
   snprintf(what, sizeof what, "mse n=%zu loss", n);
-  check_close(what, &l, wl, 1, 1e-6);
+  check_close(what, &l, wl, 1, (double)n, RTOL_F32);
   snprintf(what, sizeof what, "mse n=%zu dx (upstream %.2f)", n, up);
-  check_close(what, dx, wdx, n, 1e-6);
+  check_close(what, dx, wdx, n, 1, RTOL_F32);
   mse_loss_backward(&ctx, dx, x, t, n, 1.0f);
   LossArg a = {0, x, t, NULL, NULL, n, 0, 0, 0};
   snprintf(what, sizeof what, "mse n=%zu dL/dx", n);
-  gradcheck(what, loss_eval, &a, x, dx, n, 0.25, 100, 1e-3);
+  gradcheck(what, loss_eval, &a, x, dx, n, 0.25, 100, GC_TOL);
   free(x); free(t); free(wl); free(wdx); free(dx);
 }
 
@@ -78,20 +80,20 @@ static void bce_case(Fixture *fx, int c) {
   float l = bce_loss_forward(&ctx, p, t, n);
   bce_loss_backward(&ctx, dp, p, t, n, up);
   snprintf(what, sizeof what, "bce n=%zu loss%s", n, n > 64 ? " (p at 0, 1, 1e-45, ...)" : "");
-  check_close(what, &l, wl, 1, 1e-6);
+  check_close(what, &l, wl, 1, (double)n, RTOL_F32);
   snprintf(what, sizeof what, "bce n=%zu dp (upstream %.2f)", n, up);
-  check_close(what, dp, wdp, n, 1e-6);
+  check_close(what, dp, wdp, n, 1, RTOL_F32);
   if (n > 64) {  // the clamped entries alone, so the huge ones don't hide the rest
     snprintf(what, sizeof what, "bce n=%zu dp at the clamped entries", n);
-    check_close(what, dp + 64, wdp + 64, n - 64, 1e-6);
+    check_close(what, dp + 64, wdp + 64, n - 64, 1, RTOL_F32);
     snprintf(what, sizeof what, "bce n=%zu dp at the interior entries", n);
-    check_close(what, dp, wdp, 64, 1e-6);
+    check_close(what, dp, wdp, 64, 1, RTOL_F32);
   }
   // Finite differences at the first 64 entries, p in [0.02, 0.98] (the loss is smooth there).
   bce_loss_backward(&ctx, dp, p, t, n, 1.0f);
   LossArg a = {1, p, t, NULL, NULL, n, 0, 0, 0};
   snprintf(what, sizeof what, "bce n=%zu dL/dp (interior)", n);
-  gradcheck(what, loss_eval, &a, p, dp, 64, 1e-4, 64, 1e-3);
+  gradcheck(what, loss_eval, &a, p, dp, 64, 1e-4, 64, GC_TOL);
   free(p); free(t); free(wl); free(wdp); free(dp);
 }
 
@@ -113,23 +115,23 @@ static void gram_case(Fixture *fx, int c) {
   gram_forward(&ctx, G, F, B, C, hw);
   gram_backward(&ctx, dF, dG, F, B, C, hw);
   snprintf(what, sizeof what, "gram %s G", tag);
-  check_close(what, G, wG, ng, 1e-6);
+  check_close(what, G, wG, ng, hw, RTOL_F32);
   snprintf(what, sizeof what, "gram %s dF", tag);
-  check_close(what, dF, wdFg, n, 1e-5);
+  check_close(what, dF, wdFg, n, C, RTOL_F32);
   LossArg a = {3, F, NULL, dG, G, n, B, C, hw};
   snprintf(what, sizeof what, "gram %s dL/dF", tag);
-  gradcheck(what, loss_eval, &a, F, dF, n, 0.5, 100, 1e-3);
+  gradcheck(what, loss_eval, &a, F, dF, n, 0.5, 100, GC_TOL);
 
   float l = style_loss_forward(&ctx, G, F, target, B, C, hw);
   style_loss_backward(&ctx, dF, scratch, G, target, F, B, C, hw, up);
   snprintf(what, sizeof what, "style loss %s loss", tag);
-  check_close(what, &l, wl, 1, 1e-6);
+  check_close(what, &l, wl, 1, (double)ng + hw, RTOL_F32);  // K: the mean over G and G itself
   snprintf(what, sizeof what, "style loss %s dF (upstream %.2f)", tag, up);
-  check_close(what, dF, wdFs, n, 1e-5);
+  check_close(what, dF, wdFs, n, (double)C + hw, RTOL_F32);
   style_loss_backward(&ctx, dF, scratch, G, target, F, B, C, hw, 1.0f);
   LossArg s = {2, F, target, NULL, G, n, B, C, hw};
   snprintf(what, sizeof what, "style loss %s dL/dF", tag);
-  gradcheck(what, loss_eval, &s, F, dF, n, 2e-2, 100, 1e-3);
+  gradcheck(what, loss_eval, &s, F, dF, n, 2e-2, 100, GC_TOL);
   free(F); free(wG); free(dG); free(wdFg); free(target); free(wl); free(wdFs);
   free(G); free(dF); free(scratch);
 }

@@ -44,9 +44,9 @@ static void run_case(Fixture *fx, int i) {
   maxpool2d_forward(&ctx, gy, ws, x, N, C, H, W, K, S);
   maxpool2d_backward(&ctx, gdx, dy, ws, N, C, H, W, K, S);
   snprintf(what, sizeof what, "%s y", tag);
-  check_close(what, gy, y, ny, 1e-7);
+  check_close(what, gy, y, ny, 1, 0.0);  // a maximum is one of the inputs: exact
   snprintf(what, sizeof what, "%s dx", tag);
-  check_close(what, gdx, dx, nx, 1e-7);
+  check_close(what, gdx, dx, nx, (double)K * K, RTOL_F32);  // K: overlapping windows
 
   maxpool2d_forward(&ctx, gy2, ws2, x, N, C, H, W, K, S);
   maxpool2d_backward(&ctx, gdx2, dy, ws2, N, C, H, W, K, S);
@@ -57,10 +57,11 @@ static void run_case(Fixture *fx, int i) {
   test_check(!memcmp(gy, gy2, ny * 4), "%-44s inference y identical", tag);
 
   // Finite differences: the inputs are at least 2/numel apart, so a step well below that
-  // keeps every argmax in place.
+  // keeps every argmax in place; L is then linear and y an exact copy of x, so the difference
+  // is exact up to the double sum (measured 5e-11).
   PoolArg a = {N, C, H, W, K, S, x, dy, gy2};
   snprintf(what, sizeof what, "%s dL/dx", tag);
-  gradcheck(what, pool_loss, &a, x, gdx, nx, 0.25 / (double)nx, 120, 1e-3);
+  gradcheck(what, pool_loss, &a, x, gdx, nx, 0.25 / (double)nx, 120, 1e-6);
   free(x); free(y); free(dy); free(dx); free(ws); free(ws2);
   free(gy); free(gy2); free(gdx); free(gdx2);
 }

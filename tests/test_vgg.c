@@ -73,6 +73,16 @@ static void parity(const VggNet *v) {
   VggActs a;
   vgg_acts_alloc(&a, v, H, W, VGG19_LAYERS - 1);
   vgg_forward(&ctx, v, &a, img);
+  // K (testlib.c): the conv layers up to pool5, each a sum of Cin 9 products (+ the bias)
+  // forward and Cout 9 backward; layer i's output has the convs below it.
+  double Kf[VGG19_LAYERS], K = 0;
+  for (int i = 0; i < VGG19_LAYERS; i++) {
+    if (v->layer[i].kind == VGG_CONV) K += 9.0 * v->layer[i].Cin + 1;
+    Kf[i] = K;
+  }
+  double Kb = 0;  // backward from pool5 to the image: every conv once each way
+  for (int i = 0; i < VGG19_LAYERS; i++)
+    if (v->layer[i].kind == VGG_CONV) Kb += 9.0 * (v->layer[i].Cin + v->layer[i].Cout) + 1;
   float *r[NT], *dtap[VGG19_LAYERS] = {0};
   double worst_out = 0;
   for (int t = 0; t < NT; t++) {
@@ -85,17 +95,17 @@ static void parity(const VggNet *v) {
     test_check(nd == 4 && shape[0] == 1 && shape[1] == C && shape[2] == h && shape[3] == w,
                "%s shape (1, %d, %d, %d) as PyTorch's", taps[t], C, h, w);
     snprintf(what, sizeof what, "forward %s (features[%d])", taps[t], i);
-    check_close(what, vgg_out(&a, i), want, n, 1e-4);
-    double e = max_rel_err(vgg_out(&a, i), want, n, NULL);
+    check_close(what, vgg_out(&a, i), want, n, Kf[i], RTOL_F32);
+    double e = close_err(vgg_out(&a, i), want, n, Kf[i], NULL);
     if (e > worst_out) worst_out = e;
     free(want);
     snprintf(k, sizeof k, "multi/r_%s", taps[t]);
     r[t] = dtap[i] = fx_read(&fx, k, NULL, NULL, NULL);
   }
-  printf("worst forward error over the taps: %.2e\n", worst_out);
+  printf("worst forward error over the taps: %.2e (bound %.1e)\n", worst_out, RTOL_F32);
   vgg_backward(&ctx, v, &a, dtap, dimg);
   check_close("image gradient, 9 taps at once (relu1_1 .. pool5)", dimg, dimg_want,
-              (size_t)3 * H * W, 1e-4);
+              (size_t)3 * H * W, Kb, RTOL_F32);
 
   // One tap only: the ReLU above conv4_2 and everything higher do not contribute.
   float *one_want = fx_read(&fx, "one/dimg", NULL, NULL, NULL);
@@ -104,17 +114,18 @@ static void parity(const VggNet *v) {
   only[c42] = dtap[c42];
   vgg_backward(&ctx, v, &a, only, dimg);
   check_close("image gradient, one tap (conv4_2), acts to pool5", dimg, one_want,
-              (size_t)3 * H * W, 1e-4);
+              (size_t)3 * H * W, Kb, RTOL_F32);
   VggActs a2;
   vgg_acts_alloc(&a2, v, H, W, c42);
   vgg_forward(&ctx, v, &a2, img);
   memset(dimg, 0, sizeof(float) * 3 * H * W);
   vgg_backward(&ctx, v, &a2, only, dimg);
   check_close("image gradient, one tap (conv4_2), acts to conv4_2", dimg, one_want,
-              (size_t)3 * H * W, 1e-4);
+              (size_t)3 * H * W, Kb, RTOL_F32);
   // Again with all taps: nothing left over from the previous passes.
   vgg_backward(&ctx, v, &a, dtap, dimg);
-  check_close("image gradient, 9 taps, second time", dimg, dimg_want, (size_t)3 * H * W, 1e-4);
+  check_close("image gradient, 9 taps, second time", dimg, dimg_want, (size_t)3 * H * W, Kb,
+              RTOL_F32);
   // No taps at all: a zero gradient.
   float *none[VGG19_LAYERS] = {0};
   vgg_backward(&ctx, v, &a, none, dimg);
@@ -176,13 +187,13 @@ static void finite_differences(const VggNet *v) {
   FdArg f = {.v = v, .a = &a, .img = img, .dtap = dtap};
   fd_loss(&f);
   vgg_backward(&ctx, v, &a, dtap, dimg);
-  double e = gradcheck("image gradient, 19x17 through relu5_1, 5 taps, per pixel", fd_loss, &f,
-                       img, dimg, n, 3e-3, 80, 1e-2);
+  // Judged against max|g| (testlib.c): measured worst 3.4e-4 over ISAs and thread counts.
+  gradcheck("image gradient, 19x17 through relu5_1, 5 taps, per pixel", fd_loss, &f, img, dimg,
+            n, 3e-3, 80, 5e-3);
   for (size_t k = 0; k < n; k++) dimg[k] *= 1.05f;
   size_t where;
   double fd_at, bad = gradcheck_worst(fd_loss, &f, img, dimg, n, 3e-3, 80, &where, &fd_at);
-  test_check(bad > 1e-2, "a gradient 5%% off fails the same check (worst %.2e at [%zu]; %.2e ok)",
-             bad, where, e);
+  check_planted("image gradient 5% off: finite differences", bad, 5e-3);
   for (int i = 0; i < VGG19_LAYERS; i++) free(dtap[i]);
   free(img); free(dimg);
   vgg_acts_free(&a);
