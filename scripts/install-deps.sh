@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git
       libdnnl-dev libhdf5-dev hdf5-tools
       libopenmpi-dev openmpi-bin
-      libpng-dev libjpeg-dev
+      libpng-dev libjpeg-dev libutf8proc-dev
       clang libclang-rt-14-dev)
 if [ "${1:-}" = "--torch" ]; then
   # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS.

@@ -2,7 +2,6 @@
 // pytorch/examples' generate.py does: the next word is drawn from softmax(logits / temperature)
 // and fed back in; an optional prompt primes the hidden state first. `<eos>` prints as a
 // newline. The checkpoint is self-contained (job text, weights, vocabulary).
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "lm_task.h"
 #include "params_io.h"
 #include "rng.h"
+#include "utf8.h"
 #include "util.h"
 
 static int fail2(const char *fmt, const char *a, const char *b) {
@@ -112,15 +112,19 @@ int lm_generate_main(int argc, char **argv) {
   // Prompt words, lowercased as `genet prepare text` does, each in the vocabulary.
   int np = 0, cap = 16;
   int32_t *ptok = xmalloc(sizeof(int32_t) * (size_t)cap);
-  char *pcopy = xstrdup(prompt);
+  size_t bad;
+  char why[160];
+  if (utf8_check(prompt, strlen(prompt), &bad, why, sizeof why)) return fail2("prompt: %s%s", why, "");
+  char *pcopy = xstrdup(prompt), *low = xmalloc(2 * strlen(prompt) + 1);
   for (char *w = strtok(pcopy, " \t\n"); w; w = strtok(NULL, " \t\n")) {
-    for (char *q = w; *q; q++) *q = (char)tolower((unsigned char)*q);
-    int id = vocab_find(&vocab, w);
-    if (id < 0) return fail2("prompt: the word '%s' is not in the model's vocabulary%s", w, "");
+    utf8_lower(low, w, strlen(w));
+    int id = vocab_find(&vocab, low);
+    if (id < 0) return fail2("prompt: the word '%s' is not in the model's vocabulary%s", low, "");
     if (np == cap) ptok = realloc(ptok, sizeof(int32_t) * (size_t)(cap *= 2));
     ptok[np++] = id;
   }
   free(pcopy);
+  free(low);
 
   Ctx ctx;
   ctx_init(&ctx, DEV_CPU, 0);

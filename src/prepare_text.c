@@ -1,9 +1,8 @@
 // prepare_text.c: word-level corpora as token streams. As the reference (torchtext's
-// WikiText2 with lower=True, pytorch/examples' data.py): each line split on whitespace,
-// lowercased (ASCII letters only; torchtext also lowers non-ASCII capitals, a few WikiText
-// words), "<eos>" appended; the vocabulary is built from train in first-seen order;
-// valid/test words never seen in train become "<unk>".
-#include <ctype.h>
+// WikiText2 with lower=True, pytorch/examples' data.py): each line split on whitespace, each
+// word lowercased as Python's str.lower() (utf8.h: 'École' -> 'école'), "<eos>" appended;
+// the vocabulary is built from train in first-seen order; valid/test words never seen in
+// train become "<unk>". Text that is not UTF-8 is refused, naming the file, line and column.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "ckpt.h"
 #include "h5io.h"
 #include "prepare.h"
+#include "utf8.h"
 #include "util.h"
 
 typedef struct {
@@ -87,8 +87,8 @@ static int read_split(const char *path, Vocab *v, int grow, Stream *out, long lo
     fprintf(stderr, "genet: %s: cannot open: %s\n", path, strerror(errno));
     return -1;
   }
-  char *line = NULL;
-  size_t cap = 0;
+  char *line = NULL, *low = NULL;
+  size_t cap = 0, lowcap = 0;
   ssize_t len;
   long long lineno = 0;
   int rc = 0;
@@ -99,10 +99,23 @@ static int read_split(const char *path, Vocab *v, int grow, Stream *out, long lo
       rc = -1;
       break;
     }
-    // ASCII lowercase, as Python's str.lower() does for ASCII; other bytes kept as they are.
-    for (char *p = line; *p; p++) *p = (char)tolower((unsigned char)*p);
+    size_t bad;
+    char why[160];
+    if (utf8_check(line, (size_t)len, &bad, why, sizeof why)) {
+      fprintf(stderr, "genet: %s:%lld: %s\n", path, lineno, why);
+      rc = -1;
+      break;
+    }
+    if (2 * (size_t)len + 1 > lowcap) {  // utf8_lower's bound for any word of this line
+      lowcap = 2 * (size_t)len + 1;
+      free(low);
+      low = xmalloc(lowcap);
+    }
+    // Word by word, as torchtext lowercases the tokens of str.split(): a word is the context
+    // of its capital sigmas.
     for (char *tok = strtok(line, " \t\r\n\v\f"); tok; tok = strtok(NULL, " \t\r\n\v\f")) {
-      int id = grow ? vocab_add(v, tok) : vocab_find(v, tok, NULL);
+      utf8_lower(low, tok, strlen(tok));
+      int id = grow ? vocab_add(v, low) : vocab_find(v, low, NULL);
       if (id < 0) {  // only outside train, where "<unk>" exists by now
         id = vocab_find(v, "<unk>", NULL);
         (*unk_count)++;
@@ -111,6 +124,7 @@ static int read_split(const char *path, Vocab *v, int grow, Stream *out, long lo
     }
     push(out, grow ? vocab_add(v, "<eos>") : vocab_find(v, "<eos>", NULL));
   }
+  free(low);
   free(line);
   fclose(f);
   return rc;

@@ -29,6 +29,23 @@ check "inspect fixture"   0 "act/tanh/dx +float32 +\(3, 5, 7, 9\)" "$genet" insp
 check "inspect non-HDF5"  1 "^genet: .*README.md: not an HDF5 file" "$genet" inspect "$src/README.md"
 check "inspect missing"   1 "^genet: /nonexistent.h5: cannot open" "$genet" inspect /nonexistent.h5
 check "inspect no file"   2 "usage: genet inspect" "$genet" inspect
+# prepare text refuses a corpus that is not UTF-8: one line naming file, line and column, exit
+# 1, nothing written (no output, no .sum, no temporary file).
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf 'Fine words\nÉcole ΟΔΟΣ\nab \xe2\x82 cd\n' > "$tmp/train.txt"
+printf 'a\n' > "$tmp/valid.txt"; printf 'a\n' > "$tmp/test.txt"
+check "prepare text bad UTF-8" 1 "^genet: $tmp/train.txt:3: invalid UTF-8 byte 0xe2 at column 4 \(truncated sequence" \
+  "$genet" prepare text "$tmp" "$tmp/out.h5"
+left=$(ls -A "$tmp" | tr '\n' ' ')
+lines=$("$genet" prepare text "$tmp" "$tmp/out.h5" 2>&1 | wc -l)
+if [ "$left" = "test.txt train.txt valid.txt " ] && [ "$lines" = 1 ]; then
+  echo "ok   prepare text bad UTF-8: one line, nothing written"; pass=$((pass+1))
+else
+  echo "FAIL prepare text bad UTF-8: $lines lines, directory holds: $left"; fail=$((fail+1))
+fi
+printf 'Fine words\nÉcole ΟΔΟΣ\n' > "$tmp/train.txt"
+check "prepare text UTF-8"  0 "vocabulary 6 words" "$genet" prepare text "$tmp" "$tmp/out.h5"
 # one line, not a screenful
 lines=$("$genet" frobnicate 2>&1 | wc -l)
 if [ "$lines" = 1 ]; then echo "ok   unknown command is one line"; pass=$((pass+1)); else echo "FAIL unknown command printed $lines lines"; fail=$((fail+1)); fi

@@ -114,6 +114,11 @@ grep -q "^$first" g3.txt || fail "generate: the prompt is not echoed first"
 grep -q "temperature" e.err || fail "temperature 0: no message"
 "$genet" generate A/best.h5 prompt="qwertyuiop" 2> e.err && fail "unknown prompt word accepted"
 grep -q "'qwertyuiop' is not in the model's vocabulary" e.err || fail "unknown prompt word: wrong message"
+# lowercased as prepare text does; not UTF-8: one line
+"$genet" generate A/best.h5 words=5 prompt="$(printf '%s' "$first" | tr a-z A-Z)" > g4.txt || fail "generate: upper-case prompt refused"
+grep -q "^$first" g4.txt || fail "generate: the upper-case prompt is not lowercased"
+"$genet" generate A/best.h5 prompt="$(printf 'ok \xc3(')" 2> e.err && fail "prompt of invalid UTF-8 accepted"
+grep -q "prompt: invalid UTF-8 byte 0xc3 at column 4 (truncated sequence" e.err || { cat e.err; fail "invalid UTF-8 prompt: wrong message"; }
 "$genet" generate data.h5 2> e.err && fail "a dataset accepted as a checkpoint"
 pass "generate"
 echo "all passed"

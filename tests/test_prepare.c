@@ -1,7 +1,10 @@
 // test_prepare.c: `genet prepare` round trips on files this test writes: a tiny text corpus
-// (vocabulary order, <eos>, <unk>, lowercasing), fake CIFAR-10 batches in the official
+// (vocabulary order, <eos>, <unk>, lowercasing), Python's str.lower() on a word list
+// (tests/fixtures/lower_words.tsv), invalid UTF-8 refused, fake CIFAR-10 batches in the official
 // binary format (and broken ones), and the synthetic Markov text, whose printed entropy is
 // checked against the plug-in estimate from the generated sample.
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,8 @@
 #include "h5io.h"
 #include "prepare.h"
 #include "testlib.h"
+#include "utf8.h"
+#include "util.h"
 
 static char dir[] = "/tmp/genet_test_prepare_XXXXXX";
 
@@ -56,6 +61,148 @@ static void text_round_trip(void) {
   snprintf(out, sizeof out, "%s/none", dir);
   test_check(prepare_text(out, "/tmp/never_written.h5") == 1 && access("/tmp/never_written.h5", F_OK) != 0,
              "missing source directory: exit 1, nothing written");
+}
+
+// genet's lowercase of every word of the fixture against Python's str.lower() of it.
+static void lower_against_python(void) {
+  const char *path = GENET_FIXTURES "/lower_words.tsv";
+  FILE *f = fopen(path, "rb");
+  test_check(f != NULL, "%s opens", path);
+  if (!f) return;
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  int n = 0, differ = 0;
+  while ((len = getline(&line, &cap, f)) >= 0) {
+    if (line[0] == '#') continue;
+    if (len && line[len - 1] == '\n') line[--len] = 0;
+    char *tab = strchr(line, '\t');
+    if (!tab) {
+      differ++;
+      printf("  malformed fixture line '%s'\n", line);
+      continue;
+    }
+    *tab = 0;
+    const char *word = line, *want = tab + 1;
+    size_t bad, wn = strlen(word);
+    char why[160], *got = xmalloc(2 * wn + 1);
+    int invalid = utf8_check(word, wn, &bad, why, sizeof why);
+    if (!invalid) utf8_lower(got, word, wn);
+    if (invalid || strcmp(got, want)) {
+      differ++;
+      printf("  '%s': genet '%s', Python '%s'%s%s\n", word, invalid ? "" : got, want, invalid ? ": " : "",
+             invalid ? why : "");
+    }
+    free(got);
+    n++;
+  }
+  free(line);
+  fclose(f);
+  test_check(n >= 100 && differ == 0, "lowercase of %d words equals Python's str.lower() (%d differ)", n, differ);
+}
+
+static void utf8_refusals(void) {
+  static const struct {
+    const char *s, *why;
+  } bad[] = {
+      {"word\xff", "invalid UTF-8 byte 0xff at column 5 (never used in UTF-8)"},
+      {"\xfe", "invalid UTF-8 byte 0xfe at column 1 (never used in UTF-8)"},
+      {"ab\x80", "invalid UTF-8 byte 0x80 at column 3 (continuation byte without a lead byte)"},
+      {"\xc0\xaf", "invalid UTF-8 byte 0xc0 at column 1 (overlong encoding of an ASCII character)"},
+      {"a\xe0\x80\xaf", "invalid UTF-8 byte 0xe0 at column 2 (overlong encoding)"},
+      {"\xf0\x80\x80\xaf", "invalid UTF-8 byte 0xf0 at column 1 (overlong encoding)"},
+      {"x\xed\xa0\x80", "invalid UTF-8 byte 0xed at column 2 (surrogate U+D800)"},
+      {"\xed\xbf\xbfy", "invalid UTF-8 byte 0xed at column 1 (surrogate U+DFFF)"},
+      {"caf\xc3", "invalid UTF-8 byte 0xc3 at column 4 (truncated sequence: 2 bytes expected, 1 found)"},
+      {"\xe2\x82 x", "invalid UTF-8 byte 0xe2 at column 1 (truncated sequence: 3 bytes expected, 2 found)"},
+      {"\xf0\x90\x80", "invalid UTF-8 byte 0xf0 at column 1 (truncated sequence: 4 bytes expected, 3 found)"},
+      {"\xf4\x90\x80\x80", "invalid UTF-8 byte 0xf4 at column 1 (code point above U+10FFFF)"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    size_t at = 0;
+    char why[160] = "";
+    int rc = utf8_check(bad[i].s, strlen(bad[i].s), &at, why, sizeof why);
+    test_check(rc == -1 && !strcmp(why, bad[i].why), "refused: %s", why);
+  }
+  // The edges that are valid: U+D7FF, U+E000, U+FFFF, U+10000, U+10FFFF, U+0080, U+07FF.
+  const char *good = "\xed\x9f\xbf \xee\x80\x80 \xef\xbf\xbf \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf \xc2\x80 \xdf\xbf";
+  size_t at;
+  char why[160];
+  test_check(utf8_check(good, strlen(good), &at, why, sizeof why) == 0, "valid at the edges of the ranges");
+}
+
+static int count_entries(const char *d) {
+  DIR *dp = opendir(d);
+  int n = 0;
+  for (struct dirent *e; dp && (e = readdir(dp));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+  if (dp) closedir(dp);
+  return n;
+}
+
+// prepare_text with stderr captured into msg.
+static int prepare_text_msg(const char *out, char *msg, size_t len) {
+  char log[600];
+  snprintf(log, sizeof log, "%s/stderr.log", dir);
+  fflush(stderr);
+  int saved = dup(2), fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  dup2(fd, 2);
+  close(fd);
+  int rc = prepare_text(dir, out);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  FILE *f = fopen(log, "rb");
+  size_t n = f ? fread(msg, 1, len - 1, f) : 0;
+  msg[n] = 0;
+  if (f) fclose(f);
+  unlink(log);
+  return rc;
+}
+
+static void text_unicode(void) {
+  // Non-ASCII capitals merge with their lowercase words; a bad byte on line 3 is refused.
+  const char *train = "École ΟΔΟΣ İ\n\nécole οδος i\xcc\x87 STRAẞE 𐐀\n";
+  const char *valid = "ÉCOLE Straße 𐐨\n";
+  write_file("train.txt", train, strlen(train));
+  write_file("valid.txt", valid, strlen(valid));
+  write_file("test.txt", "", 0);
+  char out[512], err[512], msg[1024];
+  snprintf(out, sizeof out, "%s/text.h5", dir);
+  test_check(prepare_text(dir, out) == 0, "prepare text of UTF-8 text exits 0");
+  H5File f;
+  h5_open_read(&f, out, err, sizeof err);
+  char *vocab = NULL;
+  h5_read_str(&f, "vocab", &vocab, 1 << 20, err, sizeof err);
+  int same = vocab && !strcmp(vocab, "école\nοδος\ni\xcc\x87\n<eos>\nstraße\n𐐨\n<unk>");
+  test_check(same, "vocabulary lowercased as Python: école οδος i̇ <eos> straße 𐐨 <unk>%s%s",
+             same ? "" : ", got: ", same ? "" : vocab ? vocab : err);
+  int32_t va[4];
+  const int32_t want_va[4] = {0, 4, 5, 3};
+  int64_t nva = 4;
+  int r = h5_read_i32(&f, "valid", va, 1, &nva, err, sizeof err);
+  test_check(r == 0 && !memcmp(va, want_va, sizeof want_va), "valid: ÉCOLE Straße 𐐨 are train's words");
+  free(vocab);
+  h5_close(&f, err, sizeof err);
+  unlink(out);
+  char sum[600];
+  snprintf(sum, sizeof sum, "%s.sum", out);
+  unlink(sum);
+
+  const char *broken = "fine words\nmore words\nthe bad one \xff here\n";
+  write_file("train.txt", broken, strlen(broken));
+  int before = count_entries(dir);
+  int rc = prepare_text_msg(out, msg, sizeof msg);
+  char want[700];
+  snprintf(want, sizeof want, "genet: %s/train.txt:3: invalid UTF-8 byte 0xff at column 13 (never used in UTF-8)\n", dir);
+  test_check(rc == 1 && !strcmp(msg, want), "invalid UTF-8 in train: exit 1, one line: %.*s", (int)strcspn(msg, "\n"), msg);
+  test_check(count_entries(dir) == before && access(out, F_OK) != 0, "nothing written, nothing left behind");
+  // In valid, after train was read: still nothing written.
+  write_file("train.txt", train, strlen(train));
+  write_file("valid.txt", "ok\n\xed\xa0\x80\n", 6);
+  rc = prepare_text_msg(out, msg, sizeof msg);
+  snprintf(want, sizeof want, "genet: %s/valid.txt:2: invalid UTF-8 byte 0xed at column 1 (surrogate U+D800)\n", dir);
+  test_check(rc == 1 && !strcmp(msg, want), "surrogate in valid: exit 1, one line: %.*s", (int)strcspn(msg, "\n"), msg);
+  test_check(count_entries(dir) == before && access(out, F_OK) != 0, "nothing written, nothing left behind");
 }
 
 static void cifar_round_trip(void) {
@@ -141,6 +288,9 @@ static void synthetic_entropy(void) {
 int main(void) {
   if (!mkdtemp(dir)) return 1;
   text_round_trip();
+  lower_against_python();
+  utf8_refusals();
+  text_unicode();
   cifar_round_trip();
   synthetic_entropy();
   char cmd[300];
