@@ -95,6 +95,7 @@ static int write_sum(const char *data, const char *final, char *err, size_t errl
 }
 
 int ckpt_open(H5File *f, const char *path, char *err, size_t errlen) {
+  f->id = -1;  // callers test f->id after a failure, also one found by the checks below
   char sum[600];
   snprintf(sum, sizeof sum, "%s.sum", path);
   FILE *s = fopen(sum, "r");
