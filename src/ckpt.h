@@ -10,7 +10,7 @@
 // before the rename). ckpt_open checks it before libhdf5 reads anything: a damaged file is
 // then refused by genet instead of being parsed, which matters because libhdf5 can exhaust
 // memory on some corrupt files (found by tests/fuzz: a 7 KB file made it allocate 24 GB).
-// A file without a .sum (copied by hand, written elsewhere) is opened as it is.
+// A file without a .sum (copied by hand, written elsewhere) goes through h5probe.h first.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

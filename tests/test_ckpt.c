@@ -141,13 +141,17 @@ int main(void) {
   int64_t s1 = resume_step(err, sizeof err);
   test_check(s1 == 30 && strstr(err, "checksum mismatch"), "one byte flipped: falls back; \"%s\"", err);
   // A 7 KB file on which libhdf5 allocates until the machine runs out of memory (found by
-  // fuzz_ckpt; tests/fixtures/hdf5_oom.h5, never to be opened with libhdf5): in place of a
-  // checkpoint whose .sum exists it is refused before libhdf5 sees it.
+  // fuzz_ckpt; tests/fixtures/hdf5_oom.h5, never to be opened by libhdf5 outside h5probe's
+  // child): in place of a checkpoint whose .sum exists it is refused before libhdf5 sees it;
+  // without the .sum, h5probe's child reads it and is stopped at its memory budget.
   copy_truncated(GENET_FIXTURES "/hdf5_oom.h5", path, 7280);
   s1 = resume_step(err, sizeof err);
   test_check(s1 == 30 && (strstr(err, "checksum mismatch") || strstr(err, "were written")),
              "libhdf5's out-of-memory file in place of a checkpoint: refused unparsed; \"%s\"", err);
   unlink(sum);
+  s1 = resume_step(err, sizeof err);
+  test_check(s1 == 30 && strstr(err, "ckpt_0000000040.h5: unreadable HDF5 file (libhdf5 needed more than"),
+             "the same file without its .sum: falls back, refused by the probe; \"%s\"", err);
   // Not HDF5 at all.
   FILE *t = fopen(path, "w");
   fputs("this is not a checkpoint\n", t);
