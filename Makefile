@@ -36,7 +36,8 @@ fuzz: deps
 
 # The most complete workload so far: the language model on synthetic Markov text (made here,
 # no download), trained on the CPU in about a minute, then text sampled from its best
-# checkpoint. Run it again and it resumes from checkpoints/lm_demo/ (delete it to start over).
+# checkpoint. Run again, it finds the run finished in checkpoints/lm_demo/ and only samples (delete
+# that directory to train again).
 demo: build
 	$(BUILD)/genet version
 	mkdir -p data
