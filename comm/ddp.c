@@ -70,8 +70,7 @@ static size_t bits_count(const uint64_t *bm, size_t a, size_t b) {
 static void add_bucket(GradSync *s, int *cap, size_t lo, size_t hi) {
   if (s->nb == *cap) {
     *cap = *cap ? 2 * *cap : 16;
-    s->b = realloc(s->b, sizeof(Bucket) * (size_t)*cap);
-    if (!s->b) genet_die("out of memory planning gradient buckets");
+    s->b = xrealloc(s->b, sizeof(Bucket) * (size_t)*cap);
   }
   Bucket *k = &s->b[s->nb++];
   memset(k, 0, sizeof *k);

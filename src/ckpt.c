@@ -275,8 +275,7 @@ static int list_files(const char *dir, char ***out) {
     if (!step_of(e->d_name, &s)) continue;
     if (n == cap) {
       cap = cap ? 2 * cap : 8;
-      v = realloc(v, sizeof(char *) * (size_t)cap);
-      if (!v) genet_die("out of memory listing %s", dir);
+      v = xrealloc(v, sizeof(char *) * (size_t)cap);
     }
     size_t len = strlen(dir) + strlen(e->d_name) + 2;
     v[n] = xmalloc(len);

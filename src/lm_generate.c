@@ -120,7 +120,7 @@ int lm_generate_main(int argc, char **argv) {
     utf8_lower(low, w, strlen(w));
     int id = vocab_find(&vocab, low);
     if (id < 0) return fail2("prompt: the word '%s' is not in the model's vocabulary%s", low, "");
-    if (np == cap) ptok = realloc(ptok, sizeof(int32_t) * (size_t)(cap *= 2));
+    if (np == cap) ptok = xrealloc(ptok, sizeof(int32_t) * (size_t)(cap *= 2));
     ptok[np++] = id;
   }
   free(pcopy);

@@ -88,7 +88,7 @@ static int save_weights(H5File *f, void *arg) {
   size_t len = 0;
   for (int i = 0; i < s->vocab.n; i++) {
     size_t k = strlen(s->vocab.words[i]);
-    text = realloc(text, len + k + 2);
+    text = xrealloc(text, len + k + 2);
     memcpy(text + len, s->vocab.words[i], k);
     len += k;
     text[len++] = '\n';
@@ -170,7 +170,7 @@ static double evaluate(Lm *s, const TokenGrid *g, int bptt) {
     LmActs a;
     lm_acts_alloc(&a, &s->m, bptt, g->cols);
     size_t n = (size_t)c->nlayers * g->cols * c->nhid;
-    float *h = calloc(n, sizeof(float)), *cc = calloc(n, sizeof(float));
+    float *h = xcalloc(n, sizeof(float)), *cc = xcalloc(n, sizeof(float));
     for (int64_t row = 0; row < g->rows - 1; row += bptt) {
       int T = (int)(g->rows - 1 - row < bptt ? g->rows - 1 - row : bptt);
       const int32_t *x = g->data + row * g->cols, *y = x + g->cols;

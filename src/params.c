@@ -15,8 +15,7 @@ size_t params_add(Params *p, const char *name, int ndim, const int *shape) {
   if (params_find(p, name)) genet_die("parameter %s registered twice", name);
   if (p->n == p->cap) {
     p->cap = p->cap ? 2 * p->cap : 16;
-    p->info = realloc(p->info, sizeof(ParamInfo) * (size_t)p->cap);
-    if (!p->info) genet_die("out of memory registering parameter %s", name);
+    p->info = xrealloc(p->info, sizeof(ParamInfo) * (size_t)p->cap);
   }
   ParamInfo *pi = &p->info[p->n++];
   memset(pi, 0, sizeof *pi);

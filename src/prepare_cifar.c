@@ -34,9 +34,8 @@ static long read_batch(const char *path, uint8_t **img, uint8_t **lab, long *n, 
   long recs = size / CIFAR_REC;
   if (*n + recs > *cap) {
     *cap = *n + recs;
-    *img = realloc(*img, (size_t)*cap * CIFAR_PIX);
-    *lab = realloc(*lab, (size_t)*cap);
-    if (!*img || !*lab) genet_die("out of memory reading %s", path);
+    *img = xrealloc(*img, (size_t)*cap * CIFAR_PIX);
+    *lab = xrealloc(*lab, (size_t)*cap);
   }
   uint8_t rec[CIFAR_REC];
   for (long i = 0; i < recs; i++) {

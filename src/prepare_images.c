@@ -45,8 +45,7 @@ static long list_images(const char *src_dir, char ***out) {
     }
     if (n == cap) {
       cap = cap ? 2 * cap : 64;
-      names = realloc(names, sizeof(char *) * cap);
-      if (!names) genet_die("out of memory listing %s", src_dir);
+      names = xrealloc(names, sizeof(char *) * cap);
     }
     names[n++] = xstrdup(e->d_name);
   }

@@ -58,8 +58,7 @@ static int vocab_add(Vocab *v, const char *w) {
   }
   if (v->n == v->cap) {
     v->cap = v->cap ? 2 * v->cap : 1024;
-    v->word = realloc(v->word, sizeof(char *) * (size_t)v->cap);
-    if (!v->word) genet_die("out of memory building the vocabulary");
+    v->word = xrealloc(v->word, sizeof(char *) * (size_t)v->cap);
   }
   v->word[v->n] = xstrdup(w);
   v->slot[at] = v->n;
@@ -74,8 +73,7 @@ typedef struct {
 static void push(Stream *s, int32_t id) {
   if (s->n == s->cap) {
     s->cap = s->cap ? 2 * s->cap : 1 << 16;
-    s->id = realloc(s->id, sizeof(int32_t) * s->cap);
-    if (!s->id) genet_die("out of memory reading tokens");
+    s->id = xrealloc(s->id, sizeof(int32_t) * s->cap);
   }
   s->id[s->n++] = id;
 }

@@ -44,8 +44,7 @@ PrimEntry *primcache_find(PrimCache *c, const int *key, int nkey) {
 PrimEntry *primcache_add(PrimCache *c, const int *key, int nkey, dnnl_primitive_desc_t pd) {
   if (c->n == c->cap) {
     c->cap = c->cap ? 2 * c->cap : 16;
-    c->e = realloc(c->e, sizeof(PrimEntry *) * (size_t)c->cap);
-    if (!c->e) genet_die("out of memory growing the primitive cache");
+    c->e = xrealloc(c->e, sizeof(PrimEntry *) * (size_t)c->cap);
   }
   PrimEntry *e = xcalloc(1, sizeof(PrimEntry));
   c->e[c->n++] = e;

@@ -37,6 +37,12 @@ void *xcalloc(size_t count, size_t size) {
   return p;
 }
 
+void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) genet_die("out of memory reallocating %zu bytes", n);
+  return q;
+}
+
 float *xmalloc_floats(size_t n) {
   size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
   void *p = aligned_alloc(64, bytes ? bytes : 64);

@@ -1,7 +1,7 @@
 // util.h: fatal errors, checked allocation and the check macros for every library genet calls.
-// Two kinds of error (see docs/DESIGN notes): a user's mistake returns an error code and ends in
-// one line naming the file or key; a broken invariant or a library failure aborts here, with
-// the call, the file and the line.
+// Two kinds of error (as redis' rdb.c): a user's mistake returns an error code and ends in one
+// line naming the file or key; a broken invariant or a library failure aborts here, with the
+// call, the file and the line.
 #pragma once
 #include <stddef.h>
 #include <stdio.h>
@@ -35,6 +35,8 @@ void genet_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
+// realloc that dies naming the size on failure (the old block is then unreachable anyway).
+void *xrealloc(void *p, size_t n);
 // 64-byte aligned, for SIMD and oneDNN buffers; free with free().
 float *xmalloc_floats(size_t n);
 char *xstrdup(const char *s);

@@ -6,8 +6,7 @@
 //
 // Layer outputs are those of torchvision WITHOUT in-place ReLUs: vgg_out(a, 21) is conv4_2
 // before its ReLU. The seed's hooks on 21 and 25 saw relu4_2 and relu4_4 (in-place ReLUs ran
-// after the hook), so its indices map to 22 and 26 here (see DESIGN.md, "The seed's layer
-// indices").
+// after the hook), so its indices map to 22 and 26 here (style_task.c's `layers = seed`).
 #pragma once
 #include <stddef.h>
 

@@ -56,7 +56,7 @@ static herr_t collect(hid_t obj, const char *name, const H5O_info_t *info, void 
   (void)obj;
   NameList *l = arg;
   if (info->type != H5O_TYPE_DATASET) return 0;
-  l->v = realloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
+  l->v = xrealloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
   size_t len = strlen(l->prefix) + strlen(name) + 2;
   l->v[l->n] = xmalloc(len);
   snprintf(l->v[l->n++], len, "%s/%s", l->prefix, name);
@@ -70,7 +70,7 @@ static void expand(H5File *f, const char *name, NameList *out) {
     exit(1);
   }
   if (info.type != H5O_TYPE_GROUP) {
-    out->v = realloc(out->v, sizeof(char *) * (size_t)(out->n + 1));
+    out->v = xrealloc(out->v, sizeof(char *) * (size_t)(out->n + 1));
     out->v[out->n++] = xstrdup(name);
     return;
   }
