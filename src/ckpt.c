@@ -80,8 +80,8 @@ int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen) {
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&now));
   char line[600];
-  int k = snprintf(line, sizeof line, "pid %ld on %s since %s, job %s\n", (long)getpid(), host, when, job);
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)(k < (int)sizeof line ? k : (int)sizeof line - 1), 0) < 0) {
+  snprintf(line, sizeof line, "pid %ld on %s since %s, job %s\n", (long)getpid(), host, when, job);
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, line, strlen(line), 0) < 0) {
     int e = errno;
     close(fd);
     return fail(err, errlen, "%s: cannot write: %s", path, strerror(e));

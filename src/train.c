@@ -126,7 +126,7 @@ void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg)
 // checkpoint is read (so before up to checkpoint_every steps are lost to a directory that
 // cannot be written).
 static void claim_dirs(Trainer *t) {
-  char err[GENET_ERR_MAX] = "", e[4400];
+  char err[GENET_ERR_MAX] = "", e[GENET_ERR_MAX - 64];  // err = a short prefix + e
   int bad = 0;
   if (t->comm.rank == 0) {
     if (dir_check_writable(t->ckpt_dir, e, sizeof e)) {
@@ -147,8 +147,8 @@ static void claim_dirs(Trainer *t) {
   if (comm_sum_double(&t->comm, bad) > 0) trainer_fail(t, "%s", err);
 }
 
-// Reads the checkpoint's job into t->resumed. Returns -2 with err when a key that cannot change
-// in a resumed run (CFG_RESUME_FIXED) differs; 0 otherwise (also when the job is unreadable:
+// Reads the checkpoint's job into t->resumed. Returns -3 with err (the whole line) when a key
+// that cannot change in a resumed run (CFG_RESUME_FIXED) differs; 0 otherwise (also when the job is unreadable:
 // then nothing is compared).
 static int compare_job(Trainer *t, const char *path, const char *job, char *err, size_t errlen) {
   config_free(&t->resumed);
@@ -161,22 +161,23 @@ static int compare_job(Trainer *t, const char *path, const char *job, char *err,
     memset(&t->resumed, 0, sizeof t->resumed);
     return 0;
   }
-  char diff[1000] = "", first[64] = "";
+  char diff[GENET_ERR_MAX] = "";
   size_t k = 0;
+  int first = -1;
   for (int i = 0; i < t->cfg.nspec; i++) {
     const char *was = t->resumed.value[i], *now = t->cfg.value[i];
     if (t->cfg.spec[i]->on_resume != CFG_RESUME_FIXED || !was || config_same_value(&t->cfg, i, was, now))
       continue;
-    if (!first[0]) snprintf(first, sizeof first, "%s = %s", t->cfg.spec[i]->key, now);
+    if (first < 0) first = i;
     if (k < sizeof diff)
       k += (size_t)snprintf(diff + k, sizeof diff - k, "%s%s = %s (checkpoint: %s)", k ? ", " : "",
                             t->cfg.spec[i]->key, now, was);
   }
-  if (!first[0]) return 0;
+  if (first < 0) return 0;
   snprintf(err, errlen, "cannot resume from %s: %s; these keys cannot change in a resumed run. "
-           "To start afresh with %s, use another checkpoint_dir (or move its checkpoints away)",
-           path, diff, first);
-  return -2;
+           "To start afresh with %s = %s, use another checkpoint_dir (or move its checkpoints away)",
+           path, diff, t->cfg.spec[first]->key, t->cfg.value[first]);
+  return -3;
 }
 
 // One line per key that differs from the resumed checkpoint's job, saying what happens to it.
@@ -215,7 +216,8 @@ int trainer_nothing_to_do(Trainer *t, const char *finished_why) {
   return 0;
 }
 
-// 0 loaded, -1 damaged (err), -2 does not fit the job (err).
+// 0 loaded, -1 damaged (err), -2 does not fit the job (err), -3 a key that cannot change did
+// (err is the whole line).
 static int load_one(Trainer *t, const char *path, TrainLoadFn fn, void *arg, char *err,
                     size_t errlen) {
   H5File f;
@@ -257,7 +259,7 @@ int trainer_resume(Trainer *t, TrainLoadFn fn, void *arg) {
   if (strcmp(r, "auto") != 0) {
     ckpt_list_free(paths, n);
     int rc = load_one(t, r, fn, arg, err, sizeof err);
-    if (rc == -2 && !strncmp(err, "cannot resume", 13)) trainer_fail(t, "%s", err);
+    if (rc == -3) trainer_fail(t, "%s", err);
     if (rc) trainer_fail(t, "resume = %s: %s", r, err);
     return 1;
   }
@@ -267,9 +269,12 @@ int trainer_resume(Trainer *t, TrainLoadFn fn, void *arg) {
       ckpt_list_free(paths, n);
       return 1;
     }
+    if (rc == -3) {
+      ckpt_list_free(paths, n);
+      trainer_fail(t, "%s", err);
+    }
     if (rc == -2) {
       ckpt_list_free(paths, n);
-      if (!strncmp(err, "cannot resume", 13)) trainer_fail(t, "%s", err);
       trainer_fail(t, "cannot resume: %s (a checkpoint of another job? use another "
                       "checkpoint_dir or resume = never there)", err);
     }
