@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "comm_nccl.h"
-#include "util.h"
+#include "core/util.h"
 
 // Checks an MPI call; on failure names the call, the rank and MPI's message, then aborts all.
 #define MPI_CHECK(c, call)                                                                  \

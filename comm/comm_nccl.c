@@ -4,7 +4,7 @@
 #include <mpi.h>
 #include <stdlib.h>
 
-#include "util.h"
+#include "core/util.h"
 
 #ifdef GENET_HAVE_CUDA
 #include <cuda_runtime.h>

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util.h"
+#include "core/util.h"
 
 typedef struct {
   size_t lo, hi;     // floats [lo, hi) of p->grad

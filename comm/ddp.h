@@ -35,7 +35,7 @@
 #include <stddef.h>
 
 #include "comm.h"
-#include "params.h"
+#include "core/params.h"
 
 typedef struct GradSync GradSync;
 

@@ -1,4 +1,4 @@
-// cuda_mem.h: device memory for src/tensor.c (plain C interface).
+// cuda_mem.h: device memory for parameter and activation buffers (plain C interface).
 #pragma once
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes tests/fixtures/lower_words.tsv: words and Python's str.lower() of each, the
-reference for genet's lowercasing (src/utf8.c, `genet prepare text`), as torchtext's
+reference for genet's lowercasing (src/data/utf8.c, `genet prepare text`), as torchtext's
 Field(lower=True) lowercases each word of the seed's WikiText-2. Plain python3, no packages:
 
     python3 scripts/make_lower_fixture.py

@@ -10,9 +10,9 @@
 
 #include <hdf5.h>
 
-#include "h5io.h"
+#include "data/h5io.h"
 #include "testlib.h"
-#include "util.h"
+#include "core/util.h"
 
 static float *read_all(H5File *f, const char *name, int64_t *dims, int *nd, size_t *n) {
   char err[600];

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "params.h"
+#include "core/params.h"
 #include "testlib.h"
 
 typedef struct {

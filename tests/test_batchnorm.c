@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batchnorm.h"
+#include "ops/batchnorm.h"
 #include "testlib.h"
 
 static Ctx ctx;

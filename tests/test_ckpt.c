@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ckpt.h"
+#include "train/ckpt.h"
 #include "testlib.h"
 
 static char dir[] = "/tmp/genet_test_ckpt_XXXXXX";

@@ -48,7 +48,7 @@ fi
 printf 'Fine words\nÉcole ΟΔΟΣ\n' > "$tmp/train.txt"
 check "prepare text UTF-8"  0 "vocabulary 6 words" "$genet" prepare text "$tmp" "$tmp/out.h5"
 # A 7 KB file on which libhdf5 allocates without bound (15 GB; found by tests/fuzz). Without a
-# .sum it is read first in a child process stopped at its memory budget (src/h5probe.h) and
+# .sum it is read first in a child process stopped at its memory budget (src/data/h5probe.h) and
 # refused in one line: given to inspect, as init_weights and in place of a dataset. `timeout`
 # keeps a regression from taking the machine's memory.
 refused() {  # refused NAME FILE CMD...: exit 1 within 5 s, one line on stderr naming FILE

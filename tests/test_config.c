@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "train/config.h"
 #include "testlib.h"
 
 static const CfgSpec shared[] = {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conv.h"
-#include "conv_transpose.h"
+#include "ops/conv.h"
+#include "ops/conv_transpose.h"
 #include "testlib.h"
 
 static Ctx ctx;

@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cross_entropy.h"
-#include "fastmath.h"
+#include "ops/cross_entropy.h"
+#include "ops/fastmath.h"
 #include "testlib.h"
 
 static Ctx ctx;

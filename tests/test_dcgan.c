@@ -1,4 +1,4 @@
-// test_dcgan.c: the DCGAN generator and discriminator (src/dcgan_model.h) against PyTorch: one
+// test_dcgan.c: the DCGAN generator and discriminator (src/models/dcgan_model.h) against PyTorch: one
 // full iteration of the reference training loop (D on real, D on G(z).detach(), D's Adam step,
 // G through the updated D, G's Adam step) compared tensor by tensor with tests/fixtures/dcgan.h5,
 // eval-mode forwards, and finite differences of D's and G's loss at a tiny width.
@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgan_model.h"
-#include "loss.h"
-#include "optim.h"
+#include "models/dcgan_model.h"
+#include "ops/loss.h"
+#include "optim/optim.h"
 #include "testlib.h"
-#include "util.h"
+#include "core/util.h"
 
 static Ctx ctx;
 

@@ -17,14 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "activations.h"
-#include "batchnorm.h"
-#include "comm.h"
-#include "ddp.h"
-#include "linear.h"
-#include "loss.h"
-#include "optim.h"
-#include "params.h"
+#include "ops/activations.h"
+#include "ops/batchnorm.h"
+#include "comm/comm.h"
+#include "comm/ddp.h"
+#include "ops/linear.h"
+#include "ops/loss.h"
+#include "optim/optim.h"
+#include "core/params.h"
 #include "testlib.h"
 
 static Ctx ctx;

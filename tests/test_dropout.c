@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dropout.h"
+#include "ops/dropout.h"
 #include "testlib.h"
 
 int main(void) {

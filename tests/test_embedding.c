@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "embedding.h"
+#include "ops/embedding.h"
 #include "testlib.h"
 
 static Ctx ctx;

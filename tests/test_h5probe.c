@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "h5io.h"
-#include "h5probe.h"
+#include "data/h5io.h"
+#include "data/h5probe.h"
 #include "testlib.h"
 
 static double now_s(void) {

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "h5io.h"
-#include "image.h"
-#include "prepare.h"
+#include "data/h5io.h"
+#include "data/image.h"
+#include "cmd/prepare.h"
 #include "testlib.h"
 
 static char dir[] = "/tmp/genet_test_image_XXXXXX";

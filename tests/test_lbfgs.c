@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lbfgs.h"
+#include "optim/lbfgs.h"
 #include "optim_problem.h"
 #include "testlib.h"
-#include "util.h"
+#include "core/util.h"
 
 static Ctx ctx;
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "activations.h"
-#include "linear.h"
+#include "ops/activations.h"
+#include "ops/linear.h"
 #include "testlib.h"
 
 static Ctx ctx;

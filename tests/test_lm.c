@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lm_model.h"
-#include "optim.h"
-#include "params_io.h"
+#include "models/lm_model.h"
+#include "optim/optim.h"
+#include "data/params_io.h"
 #include "testlib.h"
-#include "util.h"
+#include "core/util.h"
 
 // Every parameter tensor of buf (laid out as m) against GROUP/<name> of the fixture.
 static void check_params(Fixture *fx, const LmModel *m, const float *buf, const char *group,

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gram.h"
-#include "loss.h"
+#include "ops/gram.h"
+#include "ops/loss.h"
 #include "testlib.h"
 
 static Ctx ctx;

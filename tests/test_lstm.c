@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fastmath.h"
-#include "lstm.h"
+#include "ops/fastmath.h"
+#include "ops/lstm.h"
 #include "testlib.h"
-#include "util.h"
+#include "core/util.h"
 
 #define MAXL 4
 static Ctx ctx;
@@ -302,7 +302,7 @@ static void dropout_case(void) {
   net_free(&n);
 }
 
-// The cell's activations (src/fastmath.h) against double libm over the range gates see.
+// The cell's activations (src/ops/fastmath.h) against double libm over the range gates see.
 static void activation_sweep(void) {
   double ws = 0, wt = 0, as = 0, at = 0;
   for (double v = -30.0; v <= 30.0; v += 3.1e-5) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "optim.h"
+#include "optim/optim.h"
 #include "optim_problem.h"
 #include "testlib.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool.h"
+#include "ops/pool.h"
 #include "testlib.h"
 
 static Ctx ctx;

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h5io.h"
-#include "prepare.h"
+#include "data/h5io.h"
+#include "cmd/prepare.h"
 #include "testlib.h"
-#include "utf8.h"
-#include "util.h"
+#include "data/utf8.h"
+#include "core/util.h"
 
 static char dir[] = "/tmp/genet_test_prepare_XXXXXX";
 

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h5io.h"
+#include "data/h5io.h"
 #include "testlib.h"
-#include "util.h"
-#include "vgg_model.h"
+#include "core/util.h"
+#include "models/vgg_model.h"
 
 static Ctx ctx;
 static const char *weights = GENET_FIXTURES "/vgg_tiny_weights.h5";

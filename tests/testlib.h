@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ctx.h"
+#include "core/ctx.h"
 
 // ---- reporting: every check prints one line; tests end with test_finish() as exit code.
 extern int test_failures;

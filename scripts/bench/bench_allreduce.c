@@ -23,13 +23,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "comm.h"
-#include "ctx.h"
-#include "ddp.h"
-#include "gemm.h"
-#include "params.h"
-#include "rng.h"
-#include "util.h"
+#include "comm/comm.h"
+#include "core/ctx.h"
+#include "comm/ddp.h"
+#include "ops/gemm.h"
+#include "core/params.h"
+#include "core/rng.h"
+#include "core/util.h"
 
 #ifdef GENET_HAVE_CUDA
 #include <cuda_runtime.h>

@@ -1,12 +1,12 @@
 // bench_cases.h: one setup function per case kind of layers.cases. Each allocates the
 // buffers of one forward+backward (inputs random, upstream gradient all ones as the PyTorch
 // side's y.backward(ones)) and returns the function that runs it. Included by bench_layers.c.
-#include "batchnorm.h"
-#include "conv.h"
-#include "conv_transpose.h"
-#include "cross_entropy.h"
-#include "lstm.h"
-#include "pool.h"
+#include "ops/batchnorm.h"
+#include "ops/conv.h"
+#include "ops/conv_transpose.h"
+#include "ops/cross_entropy.h"
+#include "ops/lstm.h"
+#include "ops/pool.h"
 
 static float *onesbuf(size_t n) {
   float *p = xmalloc_floats(n);

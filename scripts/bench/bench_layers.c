@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctx.h"
-#include "rng.h"
-#include "util.h"
+#include "core/ctx.h"
+#include "core/rng.h"
+#include "core/util.h"
 
 typedef struct {
   char name[64], kind[16];

@@ -2,7 +2,7 @@
 // job string — what resume reads before it trusts a file.
 #include <stdint.h>
 
-#include "ckpt.h"
+#include "train/ckpt.h"
 #include "fuzz_util.h"
 
 #include <hdf5.h>

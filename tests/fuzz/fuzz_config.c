@@ -1,7 +1,7 @@
 // fuzz_config.c: any bytes as a job file, and as a command-line override.
 #include <stdint.h>
 
-#include "config.h"
+#include "train/config.h"
 #include "fuzz_util.h"
 
 static const CfgSpec spec[] = {

@@ -3,7 +3,7 @@
 #include <stdint.h>
 
 #include "fuzz_util.h"
-#include "image.h"
+#include "data/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   fuzz_write("img", data, n);

@@ -23,7 +23,7 @@ for t in config text cifar ckpt image; do
     # libhdf5 itself allocating without bound on some corrupt files is an upstream defect genet
     # cannot fix; genet's checkpoints are protected from it by their .sum, checked before
     # libhdf5 opens them (tests/test_ckpt.c keeps such a file: tests/fixtures/hdf5_oom.h5),
-    # and files without one by src/h5probe.c's child, which fuzz_ckpt goes through: an input
+    # and files without one by src/data/h5probe.c's child, which fuzz_ckpt goes through: an input
     # that still gets here allocates in a read that the probe's walk does not make.
     # Reported, kept, not failed. Any other finding (crash, UB, leak, timeout) fails.
     echo "fuzz_$t: libhdf5 ran out of memory on a corrupt file (upstream; input kept in $scratch)"

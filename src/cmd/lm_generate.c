@@ -1,0 +1,166 @@
+// lm_generate.c: `genet generate`: text sampled from a language-model checkpoint as
+// pytorch/examples' generate.py does: the next word is drawn from softmax(logits / temperature)
+// and fed back in; an optional prompt primes the hidden state first. `<eos>` prints as a
+// newline. The checkpoint is self-contained (job text, weights, vocabulary).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/ckpt.h"
+#include "data/lm_data.h"
+#include "tasks/lm_task.h"
+#include "data/params_io.h"
+#include "core/rng.h"
+#include "data/utf8.h"
+#include "core/util.h"
+
+static int fail2(const char *fmt, const char *a, const char *b) {
+  fprintf(stderr, "genet: ");
+  fprintf(stderr, fmt, a, b);
+  fputc('\n', stderr);
+  return 2;
+}
+
+// One draw from softmax(logits / temp): exp in double after subtracting the max.
+static int sample(const float *logits, int V, double temp, Rng *rng, double *w) {
+  float mx = logits[0];
+  for (int i = 1; i < V; i++) mx = logits[i] > mx ? logits[i] : mx;
+  double sum = 0;
+  for (int i = 0; i < V; i++) sum += w[i] = exp((logits[i] - mx) / temp);
+  double u = (rng_u32(rng) * 4294967296.0 + rng_u32(rng)) / 18446744073709551616.0 * sum;
+  for (int i = 0; i < V; i++) {
+    if (u < w[i]) return i;
+    u -= w[i];
+  }
+  return V - 1;
+}
+
+static void emit(const char *word, int *col) {
+  if (!strcmp(word, "<eos>")) {
+    putchar('\n');
+    *col = 0;
+    return;
+  }
+  printf(*col ? " %s" : "%s", word);
+  *col = 1;
+}
+
+int lm_generate_main(int argc, char **argv) {
+  if (argc < 2 || argv[1][0] == '-') {
+    fprintf(stderr, "genet: usage: genet generate CKPT.h5 [words=1000] [temperature=1.0] [seed=1] [prompt=\"...\"]\n");
+    return 2;
+  }
+  const char *path = argv[1];
+  long words = 1000, seed = 1;
+  double temp = 1.0;
+  const char *prompt = "";
+  for (int i = 2; i < argc; i++) {
+    char *eq = strchr(argv[i], '='), *end;
+    if (!eq) return fail2("generate: expected key=value, got '%s'%s", argv[i], "");
+    *eq = 0;
+    const char *k = argv[i], *v = eq + 1;
+    if (!strcmp(k, "words")) {
+      words = strtol(v, &end, 10);
+      if (*end || words < 0) return fail2("generate: words = '%s': expected a count >= 0%s", v, "");
+    } else if (!strcmp(k, "temperature")) {
+      temp = strtod(v, &end);
+      if (*end || !(temp > 0) || !isfinite(temp))
+        return fail2("generate: temperature = '%s': expected a number > 0%s", v, "");
+    } else if (!strcmp(k, "seed")) {
+      seed = strtol(v, &end, 10);
+      if (*end || seed < 0) return fail2("generate: seed = '%s': expected an integer >= 0%s", v, "");
+    } else if (!strcmp(k, "prompt")) {
+      prompt = v;
+    } else {
+      return fail2("generate: unknown key '%s' (words, temperature, seed, prompt)%s", k, "");
+    }
+  }
+  char err[GENET_ERR_MAX];
+  H5File f;
+  char *job = NULL;
+  int64_t step;
+  int ws;
+  if (ckpt_open(&f, path, err, sizeof err) || ckpt_read_meta(&f, &step, &ws, err, sizeof err) ||
+      h5_read_str(&f, "meta/job", &job, 1 << 20, err, sizeof err))
+    return fail2("%s%s", err, "");
+  Config cfg;
+  const CfgSpec *const tables[] = {train_shared_keys, lm_task_keys};
+  const int sizes[] = {train_nshared_keys, lm_task_nkeys};
+  config_init(&cfg, tables, sizes, 2);
+  cfg.ignore_unknown = 1;  // another task's keys: the task line below says what it is
+  int rc = config_load_text(&cfg, job, "meta/job", err, sizeof err);
+  free(job);
+  if (rc) return fail2("%s: its meta/job cannot be read: %s", path, err);
+  if (strcmp(config_str(&cfg, "task"), "lm") != 0)
+    return fail2("%s: a checkpoint of task = %s; genet generate samples text from a language-model "
+                 "checkpoint (task = lm)", path, config_str(&cfg, "task"));
+  char *vtext = NULL;
+  Vocab vocab;
+  if (h5_read_str(&f, "vocab", &vtext, (size_t)64 << 20, err, sizeof err) ||
+      vocab_from_text(&vocab, vtext, err, sizeof err))
+    return fail2("%s: %s", path, err);
+  free(vtext);
+  LmConfig mc;
+  lm_config_from(&cfg, vocab.n, &mc);
+  LmModel m;
+  lm_model_build(&m, &mc);
+  if (params_read(&f, &m.params, m.params.data, "params", err, sizeof err))
+    return fail2("%s%s", err, "");
+  h5_close(&f, err, sizeof err);
+
+  // Prompt words, lowercased as `genet prepare text` does, each in the vocabulary.
+  int np = 0, cap = 16;
+  int32_t *ptok = xmalloc(sizeof(int32_t) * (size_t)cap);
+  size_t bad;
+  char why[160];
+  if (utf8_check(prompt, strlen(prompt), &bad, why, sizeof why)) return fail2("prompt: %s%s", why, "");
+  char *pcopy = xstrdup(prompt), *low = xmalloc(2 * strlen(prompt) + 1);
+  for (char *w = strtok(pcopy, " \t\n"); w; w = strtok(NULL, " \t\n")) {
+    utf8_lower(low, w, strlen(w));
+    int id = vocab_find(&vocab, low);
+    if (id < 0) return fail2("prompt: the word '%s' is not in the model's vocabulary%s", low, "");
+    if (np == cap) ptok = xrealloc(ptok, sizeof(int32_t) * (size_t)(cap *= 2));
+    ptok[np++] = id;
+  }
+  free(pcopy);
+  free(low);
+
+  Ctx ctx;
+  ctx_init(&ctx, DEV_CPU, 0);
+  LmActs a;
+  lm_acts_alloc(&a, &m, 1, 1);
+  size_t n = (size_t)mc.nlayers * mc.nhid;
+  float *h = xcalloc(n, sizeof(float)), *c = xcalloc(n, sizeof(float));
+  double *w = xmalloc(sizeof(double) * (size_t)mc.ntoken);
+  Rng rng;
+  rng_init(&rng, (uint64_t)seed, 0);
+  int col = 0;
+  int32_t tok;
+  if (np) {
+    for (int i = 0; i < np; i++) {
+      tok = ptok[i];
+      emit(vocab.words[tok], &col);
+      lm_forward(&ctx, &m, &a, &tok, NULL, 1, h, c, 0, NULL);
+    }
+  } else {  // as generate.py: a random first word
+    tok = (int32_t)(rng_u32(&rng) % (uint32_t)mc.ntoken);
+    lm_forward(&ctx, &m, &a, &tok, NULL, 1, h, c, 0, NULL);
+  }
+  for (long i = 0; i < words; i++) {
+    tok = sample(a.logits, mc.ntoken, temp, &rng, w);
+    emit(vocab.words[tok], &col);
+    lm_forward(&ctx, &m, &a, &tok, NULL, 1, h, c, 0, NULL);
+  }
+  if (col) putchar('\n');
+  free(w);
+  free(h);
+  free(c);
+  free(ptok);
+  lm_acts_free(&a);
+  ctx_free(&ctx);
+  lm_model_free(&m);
+  vocab_free(&vocab);
+  config_free(&cfg);
+  return 0;
+}

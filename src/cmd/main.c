@@ -1,0 +1,76 @@
+// main.c: the `genet` command: parses the subcommand and hands over.
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/buildinfo.h"
+#include "data/h5io.h"
+#include "cmd/inspect.h"
+#include "tasks/lm_task.h"
+#include "cmd/prepare.h"
+#include "train/train.h"
+
+static const char *usage =
+    "usage: genet <command> [args]\n"
+    "\n"
+    "commands:\n"
+    "  version    genet's version and commit, and the libraries built in\n"
+    "  info       the CPU threads and GPUs genet can use\n"
+    "  train JOB [key=value ...]\n"
+    "             train the job's task (lm); resumes from its checkpoints (genet train --help)\n"
+    "  generate CKPT.h5 [words=N] [temperature=T] [seed=S] [prompt=\"...\"]\n"
+    "             sample text from a language-model checkpoint\n"
+    "  prepare KIND ...\n"
+    "             datasets into HDF5: text, cifar10, images, synthetic-text, synthetic-images\n"
+    "  inspect FILE.h5\n"
+    "             list what a checkpoint or dataset holds\n"
+    "  help       this text (also --help, -h)\n"
+    "\n"
+    "Run data-parallel with mpirun -np N genet train JOB (one rank per GPU or CPU socket).\n";
+
+int main(int argc, char **argv) {
+  h5_no_atexit();
+  // A file-size limit (ulimit -f) then fails the write with EFBIG, which genet reports and
+  // cleans up after, instead of killing the process in the middle of a checkpoint.
+  signal(SIGXFSZ, SIG_IGN);
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+    if (argc > 2) {
+      fprintf(stderr, "genet: version takes no arguments (got '%s')\n", argv[2]);
+      return 2;
+    }
+    buildinfo_print_version(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "info")) {
+    if (argc > 2) {
+      fprintf(stderr, "genet: info takes no arguments (got '%s')\n", argv[2]);
+      return 2;
+    }
+    buildinfo_print_info(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "prepare")) return prepare_main(argc - 1, argv + 1);
+  if (!strcmp(cmd, "train")) return train_main(argc - 1, argv + 1);
+  if (!strcmp(cmd, "generate")) return lm_generate_main(argc - 1, argv + 1);
+  if (!strcmp(cmd, "inspect")) {
+    if (argc != 3) {
+      fprintf(stderr, "genet: usage: genet inspect FILE.h5\n");
+      return 2;
+    }
+    return inspect_main(argv[2]);
+  }
+  if (cmd[0] == '-')
+    fprintf(stderr, "genet: unknown option '%s' (try genet --help)\n", cmd);
+  else
+    fprintf(stderr, "genet: unknown command '%s' (try genet --help)\n", cmd);
+  return 2;
+}

@@ -1,0 +1,38 @@
+// ctx.c: creating and freeing the execution context.
+#include "core/ctx.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "core/primcache.h"
+#include "core/util.h"
+#ifdef GENET_HAVE_CUDA
+#include "kernels/cuda_ctx.h"
+#endif
+
+void ctx_init(Ctx *ctx, Device dev, int nthreads) {
+  memset(ctx, 0, sizeof *ctx);
+  ctx->dev = dev;
+  if (nthreads > 0) omp_set_num_threads(nthreads);
+  ctx->nthreads = omp_get_max_threads();
+  DNNL_CHECK(dnnl_engine_create(&ctx->engine, dnnl_cpu, 0));
+  DNNL_CHECK(dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_default_flags));
+  ctx->prims = primcache_new();
+  if (dev == DEV_CUDA) {
+#ifdef GENET_HAVE_CUDA
+    ctx->cuda = cuda_ctx_new(0);
+#else
+    genet_die("device cuda requested, but this genet was built without CUDA (see `genet version`)");
+#endif
+  }
+}
+
+void ctx_free(Ctx *ctx) {
+#ifdef GENET_HAVE_CUDA
+  if (ctx->cuda) cuda_ctx_free(ctx->cuda);
+#endif
+  primcache_free(ctx->prims);
+  dnnl_stream_destroy(ctx->stream);
+  dnnl_engine_destroy(ctx->engine);
+  memset(ctx, 0, sizeof *ctx);
+}

@@ -1,0 +1,57 @@
+// params.c: the flat parameter and gradient buffers.
+#include "core/params.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+void params_init(Params *p) { memset(p, 0, sizeof *p); }
+
+size_t params_add(Params *p, const char *name, int ndim, const int *shape) {
+  GENET_ASSERT(!p->data);
+  GENET_ASSERT(ndim >= 1 && ndim <= PARAM_MAX_DIMS);
+  GENET_ASSERT(strlen(name) < PARAM_NAME_LEN);
+  if (params_find(p, name)) genet_die("parameter %s registered twice", name);
+  if (p->n == p->cap) {
+    p->cap = p->cap ? 2 * p->cap : 16;
+    p->info = xrealloc(p->info, sizeof(ParamInfo) * (size_t)p->cap);
+  }
+  ParamInfo *pi = &p->info[p->n++];
+  memset(pi, 0, sizeof *pi);
+  strcpy(pi->name, name);
+  pi->ndim = ndim;
+  pi->numel = 1;
+  for (int i = 0; i < ndim; i++) {
+    GENET_ASSERT(shape[i] > 0);
+    pi->shape[i] = shape[i];
+    pi->numel *= (size_t)shape[i];
+  }
+  pi->offset = p->total;
+  p->total += (pi->numel + 15) / 16 * 16;  // 16 floats = 64 bytes
+  return pi->offset;
+}
+
+void params_alloc(Params *p) {
+  GENET_ASSERT(!p->data);
+  p->dev = DEV_CPU;
+  p->data = xmalloc_floats(p->total);
+  p->grad = xmalloc_floats(p->total);
+  memset(p->data, 0, sizeof(float) * p->total);
+  memset(p->grad, 0, sizeof(float) * p->total);
+}
+
+const ParamInfo *params_find(const Params *p, const char *name) {
+  for (int i = 0; i < p->n; i++)
+    if (strcmp(p->info[i].name, name) == 0) return &p->info[i];
+  return NULL;
+}
+
+void params_zero_grad(Params *p) { memset(p->grad, 0, sizeof(float) * p->total); }
+
+void params_free(Params *p) {
+  free(p->info);
+  free(p->data);
+  free(p->grad);
+  memset(p, 0, sizeof *p);
+}

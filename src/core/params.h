@@ -1,0 +1,37 @@
+// params.h: a model's parameters in one flat buffer and its gradients in another of the same
+// layout (llm.c's malloc_and_point_parameters). Layers register their tensors by PyTorch
+// state_dict name while the model is built, then keep offsets; after params_alloc the
+// optimizer, gradient clipping, all-reduce and checkpoints each run over one buffer.
+#pragma once
+#include <stddef.h>
+
+#include "core/ctx.h"
+
+#define PARAM_NAME_LEN 64
+#define PARAM_MAX_DIMS 4
+
+typedef struct {
+  char name[PARAM_NAME_LEN];  // state_dict key, e.g. "rnn.weight_ih_l0"
+  int ndim;
+  int shape[PARAM_MAX_DIMS];
+  size_t offset;              // in floats, into data and grad
+  size_t numel;
+} ParamInfo;
+
+typedef struct {
+  ParamInfo *info;
+  int n, cap;
+  size_t total;   // floats in data and in grad, padding included
+  Device dev;
+  float *data;    // (total) parameters
+  float *grad;    // (total) gradients, same layout; backward accumulates (+=) into it
+} Params;
+
+void params_init(Params *p);
+// Registers a tensor; returns its offset. Dies on a duplicate name or after params_alloc.
+size_t params_add(Params *p, const char *name, int ndim, const int *shape);
+// Allocates data and grad (zeroed) on the CPU; each tensor starts 64-byte aligned.
+void params_alloc(Params *p);
+const ParamInfo *params_find(const Params *p, const char *name);
+void params_zero_grad(Params *p);
+void params_free(Params *p);

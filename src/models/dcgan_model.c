@@ -1,0 +1,232 @@
+// dcgan_model.c: the DCGAN generator and discriminator, built from the layer ops. Each network is
+// five conv (G: transposed conv) layers with kernel 4, each optionally followed by BatchNorm and
+// then an activation; forward keeps every layer's output for backward in a DcganActs.
+#include "models/dcgan_model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/batchnorm.h"
+#include "ops/conv.h"
+#include "ops/conv_transpose.h"
+#include "core/util.h"
+
+#define DCGAN_K 4
+
+static void dcgan_set_layer(DcganLayer *L, int Cin, int Cout, int Hin, int Hout, int stride,
+                            int pad, int conv_idx, int bn_idx, ActKind act, float slope) {
+  memset(L, 0, sizeof *L);
+  L->Cin = Cin;
+  L->Cout = Cout;
+  L->Hin = Hin;
+  L->Hout = Hout;
+  L->stride = stride;
+  L->pad = pad;
+  L->conv_idx = conv_idx;
+  L->bn_idx = bn_idx;
+  L->act = act;
+  L->slope = slope;
+}
+
+// Registers the layers' tensors in the reference's parameters() order (Sequential order: conv
+// weight, BN weight, BN bias per layer) and allocates both buffers.
+static void dcgan_register(DcganNet *n) {
+  params_init(&n->params);
+  params_init(&n->buffers);
+  char name[PARAM_NAME_LEN];
+  for (int l = 0; l < DCGAN_LAYERS; l++) {
+    DcganLayer *L = &n->layer[l];
+    // ConvTranspose2d stores (Cin, Cout, K, K), Conv2d (Cout, Cin, K, K).
+    int shape[4] = {n->is_g ? L->Cin : L->Cout, n->is_g ? L->Cout : L->Cin, DCGAN_K, DCGAN_K};
+    snprintf(name, sizeof name, "main.%d.weight", L->conv_idx);
+    L->w = params_add(&n->params, name, 4, shape);
+    if (L->bn_idx < 0) continue;
+    snprintf(name, sizeof name, "main.%d.weight", L->bn_idx);
+    L->bn_w = params_add(&n->params, name, 1, &L->Cout);
+    snprintf(name, sizeof name, "main.%d.bias", L->bn_idx);
+    L->bn_b = params_add(&n->params, name, 1, &L->Cout);
+    snprintf(name, sizeof name, "main.%d.running_mean", L->bn_idx);
+    L->rmean = params_add(&n->buffers, name, 1, &L->Cout);
+    snprintf(name, sizeof name, "main.%d.running_var", L->bn_idx);
+    L->rvar = params_add(&n->buffers, name, 1, &L->Cout);
+  }
+  params_alloc(&n->params);
+  params_alloc(&n->buffers);
+}
+
+void dcgan_build_g(DcganNet *g, const DcganConfig *c) {
+  GENET_ASSERT(c->nz > 0 && c->ngf > 0 && c->nc > 0);
+  memset(g, 0, sizeof *g);
+  g->cfg = *c;
+  g->is_g = 1;
+  int f = c->ngf;
+  // Sequential: (ConvT, BN, ReLU) x 4 at indices 0..11, ConvT 12, Tanh 13.
+  dcgan_set_layer(&g->layer[0], c->nz, 8 * f, 1, 4, 1, 0, 0, 1, ACT_RELU, 0);
+  dcgan_set_layer(&g->layer[1], 8 * f, 4 * f, 4, 8, 2, 1, 3, 4, ACT_RELU, 0);
+  dcgan_set_layer(&g->layer[2], 4 * f, 2 * f, 8, 16, 2, 1, 6, 7, ACT_RELU, 0);
+  dcgan_set_layer(&g->layer[3], 2 * f, f, 16, 32, 2, 1, 9, 10, ACT_RELU, 0);
+  dcgan_set_layer(&g->layer[4], f, c->nc, 32, 64, 2, 1, 12, -1, ACT_TANH, 0);
+  dcgan_register(g);
+}
+
+void dcgan_build_d(DcganNet *d, const DcganConfig *c) {
+  GENET_ASSERT(c->ndf > 0 && c->nc > 0);
+  memset(d, 0, sizeof *d);
+  d->cfg = *c;
+  d->is_g = 0;
+  int f = c->ndf;
+  // Sequential: Conv 0, LReLU 1, (Conv, BN, LReLU) x 3 at 2..10, Conv 11, Sigmoid 12.
+  dcgan_set_layer(&d->layer[0], c->nc, f, 64, 32, 2, 1, 0, -1, ACT_LEAKY_RELU, 0.2f);
+  dcgan_set_layer(&d->layer[1], f, 2 * f, 32, 16, 2, 1, 2, 3, ACT_LEAKY_RELU, 0.2f);
+  dcgan_set_layer(&d->layer[2], 2 * f, 4 * f, 16, 8, 2, 1, 5, 6, ACT_LEAKY_RELU, 0.2f);
+  dcgan_set_layer(&d->layer[3], 4 * f, 8 * f, 8, 4, 2, 1, 8, 9, ACT_LEAKY_RELU, 0.2f);
+  dcgan_set_layer(&d->layer[4], 8 * f, 1, 4, 1, 1, 0, 11, -1, ACT_SIGMOID, 0);
+  dcgan_register(d);
+}
+
+void dcgan_net_free(DcganNet *n) {
+  params_free(&n->params);
+  params_free(&n->buffers);
+  memset(n, 0, sizeof *n);
+}
+
+static size_t dcgan_map_size(const DcganLayer *L, int out) {
+  return out ? (size_t)L->Cout * L->Hout * L->Hout : (size_t)L->Cin * L->Hin * L->Hin;
+}
+
+size_t dcgan_in_size(const DcganNet *n) { return dcgan_map_size(&n->layer[0], 0); }
+size_t dcgan_out_size(const DcganNet *n) { return dcgan_map_size(&n->layer[DCGAN_LAYERS - 1], 1); }
+
+void dcgan_init_weights(DcganNet *n, Rng *rng) {
+  float *p = n->params.data, *b = n->buffers.data;
+  for (int l = 0; l < DCGAN_LAYERS; l++) {
+    DcganLayer *L = &n->layer[l];
+    rng_fill_normal(rng, p + L->w, (size_t)L->Cin * L->Cout * DCGAN_K * DCGAN_K, 0.0f, 0.02f);
+    if (L->bn_idx < 0) continue;
+    rng_fill_normal(rng, p + L->bn_w, (size_t)L->Cout, 1.0f, 0.02f);
+    for (int i = 0; i < L->Cout; i++) {
+      p[L->bn_b + i] = 0.0f;
+      b[L->rmean + i] = 0.0f;
+      b[L->rvar + i] = 1.0f;
+    }
+    L->num_batches_tracked = 0;
+  }
+}
+
+void dcgan_acts_alloc(DcganActs *a, const DcganNet *n, int Nmax) {
+  GENET_ASSERT(Nmax >= 1);
+  memset(a, 0, sizeof *a);
+  a->Nmax = Nmax;
+  size_t N = (size_t)Nmax, big = dcgan_in_size(n);
+  a->in = xmalloc_floats(N * dcgan_in_size(n));
+  for (int l = 0; l < DCGAN_LAYERS; l++) {
+    const DcganLayer *L = &n->layer[l];
+    size_t sz = dcgan_map_size(L, 1);
+    if (sz > big) big = sz;
+    a->y[l] = xmalloc_floats(N * sz);
+    if (L->bn_idx < 0) continue;
+    a->pre[l] = xmalloc_floats(N * sz);
+    a->mean[l] = xmalloc_floats((size_t)L->Cout);
+    a->var[l] = xmalloc_floats((size_t)L->Cout);
+  }
+  a->g0 = xmalloc_floats(N * big);
+  a->g1 = xmalloc_floats(N * big);
+}
+
+void dcgan_acts_free(DcganActs *a) {
+  free(a->in);
+  for (int l = 0; l < DCGAN_LAYERS; l++) {
+    free(a->pre[l]);
+    free(a->y[l]);
+    free(a->mean[l]);
+    free(a->var[l]);
+  }
+  free(a->g0);
+  free(a->g1);
+  memset(a, 0, sizeof *a);
+}
+
+void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *out, int N,
+                   int train) {
+  GENET_ASSERT(N >= 1 && N <= a->Nmax);
+  a->N = N;
+  a->train = train != 0;
+  memcpy(a->in, in, sizeof(float) * (size_t)N * dcgan_in_size(n));
+  float *p = n->params.data, *b = n->buffers.data;
+  const float *x = a->in;
+  for (int l = 0; l < DCGAN_LAYERS; l++) {
+    DcganLayer *L = &n->layer[l];
+    int bn = L->bn_idx >= 0;
+    float *c = bn ? a->pre[l] : a->y[l];
+    if (n->is_g)
+      conv_transpose2d_forward(ctx, c, x, p + L->w, NULL, N, L->Cin, L->Hin, L->Hin, L->Cout,
+                               DCGAN_K, L->stride, L->pad);
+    else
+      conv2d_forward(ctx, c, x, p + L->w, NULL, N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K,
+                     L->stride, L->pad);
+    if (bn) {
+      if (n->sync_bn)
+        batchnorm_forward_sync(ctx, n->sync_bn, a->y[l], a->mean[l], a->var[l], b + L->rmean,
+                               b + L->rvar, c, p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout,
+                               L->Hout, a->train, DCGAN_BN_MOMENTUM, DCGAN_BN_EPS);
+      else
+        batchnorm_forward(ctx, a->y[l], a->mean[l], a->var[l], b + L->rmean, b + L->rvar, c,
+                          p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout, L->Hout, a->train,
+                          DCGAN_BN_MOMENTUM, DCGAN_BN_EPS);
+      if (a->train) L->num_batches_tracked++;
+    }
+    size_t sz = (size_t)N * dcgan_map_size(L, 1);
+    act_forward(ctx, L->act, L->slope, a->y[l], a->y[l], sz);
+    x = a->y[l];
+  }
+  memcpy(out, a->y[DCGAN_LAYERS - 1], sizeof(float) * (size_t)N * dcgan_out_size(n));
+}
+
+void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N) {
+  dcgan_backward_sync(ctx, n, a, d_out, d_in, N, NULL);
+}
+
+void dcgan_backward_sync(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in,
+                         int N, GradSync *gs) {
+  GENET_ASSERT(N == a->N);
+  float *p = n->params.data, *gp = n->params.grad;
+  // dy: gradient w.r.t. the current layer's output; the other scratch buffer takes the next.
+  float *dy = a->g0, *other = a->g1;
+  memcpy(dy, d_out, sizeof(float) * (size_t)N * dcgan_out_size(n));
+  for (int l = DCGAN_LAYERS - 1; l >= 0; l--) {
+    DcganLayer *L = &n->layer[l];
+    size_t sz = (size_t)N * dcgan_map_size(L, 1);
+    act_backward(ctx, L->act, L->slope, dy, dy, a->y[l], sz);
+    float *dc = dy;  // gradient w.r.t. the conv output
+    if (L->bn_idx >= 0) {
+      if (n->sync_bn)
+        batchnorm_backward_sync(ctx, n->sync_bn, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l],
+                                a->mean[l], a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout,
+                                a->train, DCGAN_BN_EPS);
+      else
+        batchnorm_backward(ctx, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l], a->mean[l],
+                           a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout, a->train,
+                           DCGAN_BN_EPS);
+      if (gs) {
+        gradsync_ready_offset(gs, L->bn_w, (size_t)L->Cout);
+        gradsync_ready_offset(gs, L->bn_b, (size_t)L->Cout);
+      }
+      dc = other;
+      other = dy;
+    }
+    const float *x = l ? a->y[l - 1] : a->in;
+    float *dx = l ? other : d_in;
+    if (n->is_g)
+      conv_transpose2d_backward(ctx, dx, gp + L->w, NULL, dc, x, p + L->w, N, L->Cin, L->Hin,
+                                L->Hin, L->Cout, DCGAN_K, L->stride, L->pad);
+    else
+      conv2d_backward(ctx, dx, gp + L->w, NULL, dc, x, p + L->w, N, L->Cin, L->Hin, L->Hin,
+                      L->Cout, DCGAN_K, L->stride, L->pad);
+    // This layer's gradients are final: its bucket may start while the layers below run.
+    if (gs) gradsync_ready_offset(gs, L->w, (size_t)L->Cin * L->Cout * DCGAN_K * DCGAN_K);
+    // The input gradient becomes the next (lower) layer's dy.
+    other = dc;
+    dy = dx;
+  }
+}

@@ -1,0 +1,261 @@
+// vgg_model.c: VGG19 features with frozen weights, composed from the conv, ReLU and max-pool
+// ops. Forward keeps every module's output (torchvision without in-place ReLUs); backward runs
+// the chain from the highest tapped layer down to the image with two scratch buffers.
+#include "models/vgg_model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/activations.h"
+#include "ops/conv.h"
+#include "data/h5io.h"
+#include "ops/pool.h"
+#include "core/util.h"
+
+// torchvision's configuration "E": channels per conv (each conv is followed by a ReLU), 0 =
+// max-pool. Same list as scripts/vgg19_to_h5.py.
+static const int vgg_cfg_e[] = {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0,
+                                512, 512, 512, 512, 0, 512, 512, 512, 512, 0};
+#define VGG_CFG_N ((int)(sizeof vgg_cfg_e / sizeof vgg_cfg_e[0]))
+
+// Names of features[0..36] as in the literature: block b, conv c within it.
+static const char *const vgg_names[VGG19_LAYERS] = {
+    "conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1",
+    "conv2_1", "relu2_1", "conv2_2", "relu2_2", "pool2",
+    "conv3_1", "relu3_1", "conv3_2", "relu3_2", "conv3_3", "relu3_3", "conv3_4", "relu3_4", "pool3",
+    "conv4_1", "relu4_1", "conv4_2", "relu4_2", "conv4_3", "relu4_3", "conv4_4", "relu4_4", "pool4",
+    "conv5_1", "relu5_1", "conv5_2", "relu5_2", "conv5_3", "relu5_3", "conv5_4", "relu5_4",
+    "pool5"};
+
+int vgg_layer_index(const char *name) {
+  if (!name) return -1;
+  for (int i = 0; i < VGG19_LAYERS; i++)
+    if (strcmp(name, vgg_names[i]) == 0) return i;
+  return -1;
+}
+
+const char *vgg_layer_name(int index) {
+  return (index >= 0 && index < VGG19_LAYERS) ? vgg_names[index] : NULL;
+}
+
+void vgg19_build(VggNet *v, int div) {
+  GENET_ASSERT(div >= 1 && 64 % div == 0);
+  memset(v, 0, sizeof *v);
+  v->div = div;
+  params_init(&v->params);
+  int i = 0, cin = 3;
+  char name[PARAM_NAME_LEN];
+  for (int k = 0; k < VGG_CFG_N; k++) {
+    if (vgg_cfg_e[k] == 0) {
+      v->layer[i++] = (VggLayer){.kind = VGG_POOL, .Cin = cin, .Cout = cin};
+      continue;
+    }
+    int cout = vgg_cfg_e[k] / div;
+    VggLayer *L = &v->layer[i];
+    *L = (VggLayer){.kind = VGG_CONV, .Cin = cin, .Cout = cout};
+    int wshape[4] = {cout, cin, 3, 3};
+    snprintf(name, sizeof name, "features.%d.weight", i);
+    L->w = params_add(&v->params, name, 4, wshape);
+    snprintf(name, sizeof name, "features.%d.bias", i);
+    L->b = params_add(&v->params, name, 1, &cout);
+    v->layer[i + 1] = (VggLayer){.kind = VGG_RELU, .Cin = cout, .Cout = cout};
+    i += 2;
+    cin = cout;
+  }
+  GENET_ASSERT(i == VGG19_LAYERS);
+  params_alloc(&v->params);
+}
+
+void vgg_net_free(VggNet *v) {
+  params_free(&v->params);
+  memset(v, 0, sizeof *v);
+}
+
+// Shape of dataset `name` as text "(a, b, ...)".
+static void vgg_shape_text(char *s, size_t n, const int64_t *d, int nd) {
+  size_t k = (size_t)snprintf(s, n, "(");
+  for (int i = 0; i < nd && k < n; i++)
+    k += (size_t)snprintf(s + k, n - k, i ? ", %lld" : "%lld", (long long)d[i]);
+  if (k < n) snprintf(s + k, n - k, ")");
+}
+
+int vgg19_load(VggNet *v, const char *path, char *err, size_t errlen) {
+  static const char *hint = "not a VGG19 features file (scripts/vgg19_to_h5.py writes one)";
+  memset(v, 0, sizeof *v);
+  H5File f;
+  if (h5_open_read(&f, path, err, errlen)) return -1;
+  int64_t d[8];
+  int nd, rc = -1, built = 0;
+  const char *first = "params/features.0.weight";
+  if (!h5_exists(&f, first)) {
+    snprintf(err, errlen, "%s: no dataset %s: %s", path, first, hint);
+    goto cleanup;
+  }
+  if ((nd = h5_shape(&f, first, d, 8, err, errlen)) < 0) goto cleanup;
+  // The first conv fixes the width: (64/div, 3, 3, 3) with div dividing 64.
+  if (nd != 4 || d[0] < 1 || d[0] > 64 || 64 % d[0] != 0 || d[1] != 3 || d[2] != 3 || d[3] != 3) {
+    char s[128];
+    vgg_shape_text(s, sizeof s, d, nd);
+    snprintf(err, errlen, "%s: %s has shape %s, expected (64/div, 3, 3, 3) with div dividing 64",
+             path, first, s);
+    goto cleanup;
+  }
+  vgg19_build(v, (int)(64 / d[0]));
+  built = 1;
+  for (int i = 0; i < v->params.n; i++) {
+    const ParamInfo *pi = &v->params.info[i];
+    char name[128];
+    snprintf(name, sizeof name, "params/%s", pi->name);
+    if (!h5_exists(&f, name)) {
+      snprintf(err, errlen, "%s: no dataset %s: %s", path, name, hint);
+      goto cleanup;
+    }
+    if ((nd = h5_shape(&f, name, d, 8, err, errlen)) < 0) goto cleanup;
+    int same = nd == pi->ndim;
+    for (int k = 0; same && k < nd; k++) same = d[k] == pi->shape[k];
+    if (!same) {
+      int64_t want[PARAM_MAX_DIMS];
+      for (int k = 0; k < pi->ndim; k++) want[k] = pi->shape[k];
+      char a[128], b[128];
+      vgg_shape_text(a, sizeof a, d, nd);
+      vgg_shape_text(b, sizeof b, want, pi->ndim);
+      snprintf(err, errlen, "%s: %s has shape %s, expected %s (VGG19 features at div %d)", path,
+               name, a, b, v->div);
+      goto cleanup;
+    }
+    if (h5_read_f32(&f, name, v->params.data + pi->offset, nd, d, err, errlen)) goto cleanup;
+  }
+  rc = 0;
+cleanup:
+  h5_close(&f, NULL, 0);
+  if (rc && built) vgg_net_free(v);
+  return rc;
+}
+
+void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {
+  GENET_ASSERT(last >= 0 && last < VGG19_LAYERS && H >= 1 && W >= 1);
+  memset(a, 0, sizeof *a);
+  a->H = H;
+  a->W = W;
+  a->last = last;
+  a->in = xmalloc_floats((size_t)3 * H * W);
+  size_t biggest = (size_t)3 * H * W;
+  int h = H, w = W;
+  for (int i = 0; i <= last; i++) {
+    const VggLayer *L = &v->layer[i];
+    if (L->kind == VGG_POOL) {
+      // Floor mode: a pool needs at least a 2x2 input (PyTorch refuses a zero-size output).
+      GENET_ASSERT(h >= 2 && w >= 2);
+      h = maxpool2d_out_size(h, 2, 2);
+      w = maxpool2d_out_size(w, 2, 2);
+    }
+    a->C[i] = L->Cout;
+    a->Ho[i] = h;
+    a->Wo[i] = w;
+    size_t n = (size_t)L->Cout * h * w;
+    a->out[i] = xmalloc_floats(n);
+    if (n > biggest) biggest = n;
+  }
+  a->g0 = xmalloc_floats(biggest);
+  a->g1 = xmalloc_floats(biggest);
+}
+
+void vgg_acts_free(VggActs *a) {
+  free(a->in);
+  for (int i = 0; i < VGG19_LAYERS; i++) {
+    free(a->out[i]);
+    free(a->ws[i]);
+  }
+  free(a->g0);
+  free(a->g1);
+  memset(a, 0, sizeof *a);
+}
+
+const float *vgg_out(const VggActs *a, int i) {
+  GENET_ASSERT(i >= 0 && i <= a->last);
+  return a->out[i];
+}
+
+void vgg_out_shape(const VggActs *a, int i, int *C, int *H, int *W) {
+  GENET_ASSERT(i >= 0 && i <= a->last);
+  *C = a->C[i];
+  *H = a->Ho[i];
+  *W = a->Wo[i];
+}
+
+// Input shape of features[i]: the image for i = 0, else the previous output.
+static void vgg_in_shape(const VggActs *a, int i, int *H, int *W) {
+  *H = i ? a->Ho[i - 1] : a->H;
+  *W = i ? a->Wo[i - 1] : a->W;
+}
+
+void vgg_forward(Ctx *ctx, const VggNet *v, VggActs *a, const float *img) {
+  memcpy(a->in, img, sizeof(float) * 3 * (size_t)a->H * a->W);
+  const float *x = a->in;
+  for (int i = 0; i <= a->last; i++) {
+    const VggLayer *L = &v->layer[i];
+    int h, w;
+    vgg_in_shape(a, i, &h, &w);
+    switch (L->kind) {
+      case VGG_CONV:
+        conv2d_forward(ctx, a->out[i], x, v->params.data + L->w, v->params.data + L->b, 1, L->Cin,
+                       h, w, L->Cout, 3, 1, 1);
+        break;
+      case VGG_RELU:
+        act_forward(ctx, ACT_RELU, 0.f, a->out[i], x, (size_t)L->Cout * h * w);
+        break;
+      case VGG_POOL:
+        // The workspace is sized on first use: it depends on oneDNN's choice, hence on ctx.
+        if (!a->ws[i]) a->ws[i] = xmalloc(maxpool2d_workspace_size(ctx, 1, L->Cin, h, w, 2, 2));
+        maxpool2d_forward(ctx, a->out[i], a->ws[i], x, 1, L->Cin, h, w, 2, 2);
+        break;
+    }
+    x = a->out[i];
+  }
+}
+
+// g (n) += d (n)
+static void vgg_add(float *g, const float *d, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (size_t k = 0; k < n; k++) g[k] += d[k];
+}
+
+void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, float *dimg) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  int top = -1;
+  for (int i = a->last; i >= 0 && top < 0; i--)
+    if (dtap[i]) top = i;
+  if (top < 0) {
+    memset(dimg, 0, sizeof(float) * 3 * (size_t)a->H * a->W);
+    return;
+  }
+  // g holds the gradient w.r.t. the output of features[i]; each layer writes its input
+  // gradient into the other scratch buffer (or dimg for features[0]) and the two swap.
+  float *g = a->g0, *other = a->g1;
+  memcpy(g, dtap[top], sizeof(float) * (size_t)a->C[top] * a->Ho[top] * a->Wo[top]);
+  for (int i = top; i >= 0; i--) {
+    const VggLayer *L = &v->layer[i];
+    size_t nout = (size_t)a->C[i] * a->Ho[i] * a->Wo[i];
+    if (i != top && dtap[i]) vgg_add(g, dtap[i], nout);
+    int h, w;
+    vgg_in_shape(a, i, &h, &w);
+    const float *x = i ? a->out[i - 1] : a->in;
+    float *dx = i ? other : dimg;
+    switch (L->kind) {
+      case VGG_CONV:
+        conv2d_backward(ctx, dx, NULL, NULL, g, x, v->params.data + L->w, 1, L->Cin, h, w,
+                        L->Cout, 3, 1, 1);
+        break;
+      case VGG_RELU:
+        act_backward(ctx, ACT_RELU, 0.f, dx, g, a->out[i], nout);
+        break;
+      case VGG_POOL:
+        maxpool2d_backward(ctx, dx, g, a->ws[i], 1, L->Cin, h, w, 2, 2);
+        break;
+    }
+    float *t = g;
+    g = other;
+    other = t;
+  }
+}

@@ -1,0 +1,69 @@
+// activations.c: CPU loops over the shared element-wise functions; CUDA in kernels/.
+#include "ops/activations.h"
+
+#include "ops/elementwise.h"
+#include "core/util.h"
+#ifdef GENET_HAVE_CUDA
+#include "kernels/cuda_ops.h"
+#endif
+
+void act_forward(Ctx *ctx, ActKind kind, float slope, float *y, const float *x, size_t n) {
+  if (ctx->dev == DEV_CUDA) {
+#ifdef GENET_HAVE_CUDA
+    act_forward_cuda(ctx->cuda, (int)kind, slope, y, x, n);
+    return;
+#else
+    genet_die("act_forward: CUDA context in a build without CUDA");
+#endif
+  }
+  long long nn = (long long)n;
+  switch (kind) {
+    case ACT_RELU:
+#pragma omp parallel for schedule(static) if (nn > 32768)
+      for (long long i = 0; i < nn; i++) y[i] = relu_fwd(x[i]);
+      break;
+    case ACT_LEAKY_RELU:
+#pragma omp parallel for schedule(static) if (nn > 32768)
+      for (long long i = 0; i < nn; i++) y[i] = leaky_relu_fwd(x[i], slope);
+      break;
+    case ACT_TANH:
+#pragma omp parallel for schedule(static) if (nn > 4096)
+      for (long long i = 0; i < nn; i++) y[i] = tanh_fwd(x[i]);
+      break;
+    case ACT_SIGMOID:
+#pragma omp parallel for schedule(static) if (nn > 4096)
+      for (long long i = 0; i < nn; i++) y[i] = sigmoid_fwd(x[i]);
+      break;
+  }
+}
+
+void act_backward(Ctx *ctx, ActKind kind, float slope, float *dx, const float *dy, const float *y,
+                  size_t n) {
+  if (ctx->dev == DEV_CUDA) {
+#ifdef GENET_HAVE_CUDA
+    act_backward_cuda(ctx->cuda, (int)kind, slope, dx, dy, y, n);
+    return;
+#else
+    genet_die("act_backward: CUDA context in a build without CUDA");
+#endif
+  }
+  long long nn = (long long)n;
+  switch (kind) {
+    case ACT_RELU:
+#pragma omp parallel for schedule(static) if (nn > 32768)
+      for (long long i = 0; i < nn; i++) dx[i] = relu_bwd(y[i], dy[i]);
+      break;
+    case ACT_LEAKY_RELU:
+#pragma omp parallel for schedule(static) if (nn > 32768)
+      for (long long i = 0; i < nn; i++) dx[i] = leaky_relu_bwd(y[i], dy[i], slope);
+      break;
+    case ACT_TANH:
+#pragma omp parallel for schedule(static) if (nn > 32768)
+      for (long long i = 0; i < nn; i++) dx[i] = tanh_bwd(y[i], dy[i]);
+      break;
+    case ACT_SIGMOID:
+#pragma omp parallel for schedule(static) if (nn > 32768)
+      for (long long i = 0; i < nn; i++) dx[i] = sigmoid_bwd(y[i], dy[i]);
+      break;
+  }
+}

@@ -1,0 +1,237 @@
+// batchnorm.c: BatchNorm2d on the CPU as OpenMP loops over channels. Statistics are summed in
+// double in two passes (mean, then squared deviations), so large or offset activations lose
+// nothing to cancellation. Hand-written rather than oneDNN's primitive: at DCGAN's shapes it
+// measured faster, and the running-statistics update is ours either way.
+#include "ops/batchnorm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+// Sum over the N planes of channel c of x, and of (x - m)^2.
+static double bn_sum(const float *x, int N, int C, int c, size_t hw) {
+  double s = 0.0;
+  for (int n = 0; n < N; n++) {
+    const float *p = x + ((size_t)n * C + c) * hw;
+#pragma omp simd reduction(+ : s)
+    for (size_t i = 0; i < hw; i++) s += p[i];
+  }
+  return s;
+}
+
+static double bn_sqdev(const float *x, double m, int N, int C, int c, size_t hw) {
+  double s = 0.0;
+  for (int n = 0; n < N; n++) {
+    const float *p = x + ((size_t)n * C + c) * hw;
+#pragma omp simd reduction(+ : s)
+    for (size_t i = 0; i < hw; i++) {
+      double d = (double)p[i] - m;
+      s += d * d;
+    }
+  }
+  return s;
+}
+
+// Channel c's statistics are known (mean, biased var, and the unbiased var for the running
+// statistics, as PyTorch): moves the running statistics, saves mean and var for backward, writes
+// y = (x - mean) * weight / sqrt(var + eps) + bias for the channel's N planes.
+static void bn_normalize(float *y, float *save_mean, float *save_var, float *running_mean,
+                         float *running_var, const float *x, const float *weight,
+                         const float *bias, double mean, double var, double unbiased, int update,
+                         int N, int C, int c, size_t hw, float momentum, float eps) {
+  if (update && running_mean) {
+    running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
+    running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
+  }
+  save_mean[c] = (float)mean;
+  save_var[c] = (float)var;
+  // y = (x - mean) * a + b with a = weight / sqrt(var + eps); subtracting the mean first
+  // keeps activations with a large offset from cancelling in float.
+  double inv = 1.0 / sqrt(var + (double)eps);
+  float af = (float)((weight ? weight[c] : 1.0) * inv), bf = bias ? bias[c] : 0.0f;
+  // The mean in two floats (hi + lo): a large offset then cancels to full precision.
+  float mf = (float)mean, ml = (float)(mean - (double)mf);
+  for (int n = 0; n < N; n++) {
+    const float *p = x + ((size_t)n * C + c) * hw;
+    float *q = y + ((size_t)n * C + c) * hw;
+#pragma omp simd
+    for (size_t i = 0; i < hw; i++) q[i] = ((p[i] - mf) - ml) * af + bf;
+  }
+}
+
+void batchnorm_forward(Ctx *ctx, float *y, float *save_mean, float *save_var, float *running_mean,
+                       float *running_var, const float *x, const float *weight, const float *bias,
+                       int N, int C, int H, int W, int training, float momentum, float eps) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  const size_t hw = (size_t)H * W;
+  const size_t cnt = (size_t)N * hw;
+  if (training) GENET_ASSERT(cnt > 1);  // PyTorch: "Expected more than 1 value per channel"
+  else GENET_ASSERT(running_mean && running_var);
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++) {
+    double mean, var, unbiased = 0;
+    if (training) {
+      mean = bn_sum(x, N, C, c, hw) / (double)cnt;
+      double ss = bn_sqdev(x, mean, N, C, c, hw);
+      var = ss / (double)cnt;
+      unbiased = ss / (double)(cnt - 1);
+    } else {
+      mean = running_mean[c];
+      var = running_var[c];
+    }
+    bn_normalize(y, save_mean, save_var, running_mean, running_var, x, weight, bias, mean, var,
+                 unbiased, training, N, C, c, hw, momentum, eps);
+  }
+}
+
+// Backward's per-channel sums over channel c: sdy = sum dy, sdyx = sum dy (x - ms) and
+// sx = sum (x - ms), about the float save_mean ms (offset activations keep full precision).
+static void bn_bwd_sums(const float *x, const float *dy, double ms, int N, int C, int c,
+                        size_t hw, double *sdy_, double *sdyx_, double *sx_) {
+  double sdy = 0.0, sdyx = 0.0, sx = 0.0;
+  for (int n = 0; n < N; n++) {
+    const float *p = x + ((size_t)n * C + c) * hw;
+    const float *g = dy + ((size_t)n * C + c) * hw;
+#pragma omp simd reduction(+ : sdy, sdyx, sx)
+    for (size_t i = 0; i < hw; i++) {
+      double d = (double)p[i] - ms;
+      sdy += g[i];
+      sdyx += (double)g[i] * d;
+      sx += d;
+    }
+  }
+  *sdy_ = sdy;
+  *sdyx_ = sdyx;
+  *sx_ = sx;
+}
+
+void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const float *dy,
+                        const float *x, const float *save_mean, const float *save_var,
+                        const float *weight, int N, int C, int H, int W, int training, float eps) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  const size_t hw = (size_t)H * W;
+  const size_t cnt = (size_t)N * hw;
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++) {
+    const double inv = 1.0 / sqrt((double)save_var[c] + (double)eps);
+    // sdy = sum dy, sdyx = sum dy * (x - mean); xhat = (x - mean) * inv.  Summed about the
+    // float save_mean, then moved to the exact batch mean (training: sum x / cnt, recomputed
+    // in the same pass), so offset activations keep full precision.
+    const double ms = save_mean[c];
+    double sdy, sdyx, sx;
+    bn_bwd_sums(x, dy, ms, N, C, c, hw, &sdy, &sdyx, &sx);
+    const double mean = training ? ms + sx / (double)cnt : ms;
+    if (training) sdyx -= (mean - ms) * sdy;
+    if (dweight) dweight[c] += (float)(sdyx * inv);
+    if (dbias) dbias[c] += (float)sdy;
+    if (!dx) continue;
+    const double w = weight ? weight[c] : 1.0;
+    // training: dx = w * inv * (dy - sdy / cnt - xhat * sum(dy * xhat) / cnt)
+    //             = dy * k + (x - mean) * kx + k0 (per-channel constants below)
+    // eval:     dx = dy * w * inv
+    float k = (float)(w * inv), kx = 0.0f, k0 = 0.0f;
+    float mf = (float)mean, ml = (float)(mean - (double)mf);
+    if (training) {
+      kx = (float)(-w * inv * inv * inv * sdyx / (double)cnt);
+      k0 = (float)(-w * inv * sdy / (double)cnt);
+    }
+    for (int n = 0; n < N; n++) {
+      const float *p = x + ((size_t)n * C + c) * hw;
+      const float *g = dy + ((size_t)n * C + c) * hw;
+      float *q = dx + ((size_t)n * C + c) * hw;
+#pragma omp simd
+      for (size_t i = 0; i < hw; i++) q[i] = g[i] * k + ((p[i] - mf) - ml) * kx + k0;
+    }
+  }
+}
+
+// ---- synchronized statistics (sync_bn)
+
+void batchnorm_forward_sync(Ctx *ctx, Comm *comm, float *y, float *save_mean, float *save_var,
+                            float *running_mean, float *running_var, const float *x,
+                            const float *weight, const float *bias, int N, int C, int H, int W,
+                            int training, float momentum, float eps) {
+  if (!training || comm->size == 1) {
+    batchnorm_forward(ctx, y, save_mean, save_var, running_mean, running_var, x, weight, bias, N,
+                      C, H, W, training, momentum, eps);
+    return;
+  }
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  const size_t hw = (size_t)H * W;
+  const size_t cnt = (size_t)N * hw;
+  double *s = xmalloc(sizeof(double) * ((size_t)C + 1));  // per-channel sums, then the count
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++) s[c] = bn_sum(x, N, C, c, hw);
+  s[C] = (double)cnt;
+  comm_allreduce_sum_double(comm, s, (size_t)C + 1);
+  const double gcnt = s[C];
+  if (!(gcnt > 1)) comm_abort(comm, "batchnorm_forward_sync: expected more than 1 value per channel");
+  for (int c = 0; c < C; c++) s[c] /= gcnt;  // global means
+  double *ss = xmalloc(sizeof(double) * (size_t)C);
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++) ss[c] = bn_sqdev(x, s[c], N, C, c, hw);
+  comm_allreduce_sum_double(comm, ss, (size_t)C);
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++)
+    bn_normalize(y, save_mean, save_var, running_mean, running_var, x, weight, bias, s[c],
+                 ss[c] / gcnt, ss[c] / (gcnt - 1.0), 1, N, C, c, hw, momentum, eps);
+  free(s);
+  free(ss);
+}
+
+void batchnorm_backward_sync(Ctx *ctx, Comm *comm, float *dx, float *dweight, float *dbias,
+                             const float *dy, const float *x, const float *save_mean,
+                             const float *save_var, const float *weight, int N, int C, int H,
+                             int W, int training, float eps) {
+  if (!training || comm->size == 1) {
+    batchnorm_backward(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, N, C, H, W,
+                       training, eps);
+    return;
+  }
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  const size_t hw = (size_t)H * W;
+  const size_t cnt = (size_t)N * hw;
+  // Local sums about the float save_mean (as batchnorm_backward): [sdy | sdyx | sx | count],
+  // kept for this rank's parameter gradients, and a copy summed over ranks.
+  double *loc = xmalloc(sizeof(double) * (3 * (size_t)C + 1));
+  double *glob = xmalloc(sizeof(double) * (3 * (size_t)C + 1));
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++) {
+    const double ms = save_mean[c];
+    double sdy, sdyx, sx;
+    bn_bwd_sums(x, dy, ms, N, C, c, hw, &sdy, &sdyx, &sx);
+    loc[c] = sdy;
+    loc[C + c] = sdyx;
+    loc[2 * C + c] = sx;
+  }
+  loc[3 * C] = (double)cnt;
+  memcpy(glob, loc, sizeof(double) * (3 * (size_t)C + 1));
+  comm_allreduce_sum_double(comm, glob, 3 * (size_t)C + 1);
+  const double gcnt = glob[3 * C];
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++) {
+    const double inv = 1.0 / sqrt((double)save_var[c] + (double)eps);
+    const double ms = save_mean[c];
+    const double mean = ms + glob[2 * C + c] / gcnt;  // the exact global batch mean
+    const double sdy = glob[c], sdyx = glob[C + c] - (mean - ms) * sdy;
+    if (dweight) dweight[c] += (float)((loc[C + c] - (mean - ms) * loc[c]) * inv);
+    if (dbias) dbias[c] += (float)loc[c];
+    if (!dx) continue;
+    const double w = weight ? weight[c] : 1.0;
+    float k = (float)(w * inv);
+    float kx = (float)(-w * inv * inv * inv * sdyx / gcnt);
+    float k0 = (float)(-w * inv * sdy / gcnt);
+    float mf = (float)mean, ml = (float)(mean - (double)mf);
+    for (int n = 0; n < N; n++) {
+      const float *p = x + ((size_t)n * C + c) * hw;
+      const float *g = dy + ((size_t)n * C + c) * hw;
+      float *q = dx + ((size_t)n * C + c) * hw;
+#pragma omp simd
+      for (size_t i = 0; i < hw; i++) q[i] = g[i] * k + ((p[i] - mf) - ml) * kx + k0;
+    }
+  }
+  free(loc);
+  free(glob);
+}

@@ -1,0 +1,30 @@
+// conv.c: Conv2d; the oneDNN work is in convplan.c.
+#include "ops/conv.h"
+
+#include "ops/convplan.h"
+#include "core/util.h"
+
+int conv2d_out_size(int H, int K, int stride, int pad) {
+  GENET_ASSERT(K > 0 && stride > 0 && pad >= 0 && H + 2 * pad >= K);
+  return (H + 2 * pad - K) / stride + 1;
+}
+
+static ConvShape conv2d_shape(int N, int Cin, int H, int W, int Cout, int K,
+                              int stride, int pad) {
+  ConvShape s = {CONVPLAN_CONV, N, Cin, H, W, Cout, conv2d_out_size(H, K, stride, pad),
+                 conv2d_out_size(W, K, stride, pad), K, stride, pad};
+  return s;
+}
+
+void conv2d_forward(Ctx *ctx, float *y, const float *x, const float *w, const float *b, int N,
+                    int Cin, int H, int W, int Cout, int K, int stride, int pad) {
+  ConvShape s = conv2d_shape(N, Cin, H, W, Cout, K, stride, pad);
+  convplan_forward(ctx, &s, y, x, w, b);
+}
+
+void conv2d_backward(Ctx *ctx, float *dx, float *dw, float *db, const float *dy, const float *x,
+                     const float *w, int N, int Cin, int H, int W, int Cout, int K, int stride,
+                     int pad) {
+  ConvShape s = conv2d_shape(N, Cin, H, W, Cout, K, stride, pad);
+  convplan_backward(ctx, &s, dx, dw, db, dy, x, w);
+}

@@ -1,0 +1,32 @@
+// conv_transpose.c: ConvTranspose2d; the oneDNN work (deconvolution) is in convplan.c.
+#include "ops/conv_transpose.h"
+
+#include "ops/convplan.h"
+#include "core/util.h"
+
+int conv_transpose2d_out_size(int H, int K, int stride, int pad) {
+  GENET_ASSERT(H > 0 && K > 0 && stride > 0 && pad >= 0);
+  int o = (H - 1) * stride - 2 * pad + K;
+  GENET_ASSERT(o > 0);
+  return o;
+}
+
+static ConvShape deconv_shape(int N, int Cin, int H, int W, int Cout, int K,
+                              int stride, int pad) {
+  ConvShape s = {CONVPLAN_DECONV, N, Cin, H, W, Cout, conv_transpose2d_out_size(H, K, stride, pad),
+                 conv_transpose2d_out_size(W, K, stride, pad), K, stride, pad};
+  return s;
+}
+
+void conv_transpose2d_forward(Ctx *ctx, float *y, const float *x, const float *w, const float *b,
+                              int N, int Cin, int H, int W, int Cout, int K, int stride, int pad) {
+  ConvShape s = deconv_shape(N, Cin, H, W, Cout, K, stride, pad);
+  convplan_forward(ctx, &s, y, x, w, b);
+}
+
+void conv_transpose2d_backward(Ctx *ctx, float *dx, float *dw, float *db, const float *dy,
+                               const float *x, const float *w, int N, int Cin, int H, int W,
+                               int Cout, int K, int stride, int pad) {
+  ConvShape s = deconv_shape(N, Cin, H, W, Cout, K, stride, pad);
+  convplan_backward(ctx, &s, dx, dw, db, dy, x, w);
+}

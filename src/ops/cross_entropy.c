@@ -1,0 +1,62 @@
+// cross_entropy.c: rows in parallel; forward reads each row twice (max, then sum of exp; the
+// second read hits the cache), backward reads and writes it once. exp is src/ops/fastmath.h's,
+// which vectorizes where expf does not.
+// GCC keeps fastmath's selects as branches (no vectorization) when float operations may trap;
+// genet never enables FP traps.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include "ops/cross_entropy.h"
+
+#include <math.h>
+
+#include "ops/fastmath.h"
+#include "core/util.h"
+
+static void ce_check_targets(const int32_t *targets, int N, int V) {
+  for (int n = 0; n < N; n++)
+    if (targets[n] < 0 || targets[n] >= V)
+      genet_die("%s:%d: cross_entropy: target %d at row %d is outside the vocabulary [0, %d)",
+                __FILE__, __LINE__, (int)targets[n], n, V);
+}
+
+double cross_entropy_forward(Ctx *ctx, float *lse, const float *logits, const int32_t *targets,
+                             int N, int V) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  GENET_ASSERT(N > 0 && V > 0);
+  ce_check_targets(targets, N, V);
+  double total = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : total)
+  for (int n = 0; n < N; n++) {
+    const float *x = logits + (size_t)n * V;
+    float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (int j = 0; j < V; j++) m = x[j] > m ? x[j] : m;
+    // Summed in double: then a change of one logit moves lse by that term alone (the finite-
+    // difference check relies on it), and lse - x_t keeps its digits when both are large.
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < V; j++) s += (double)fastmath_expf(x[j] - m);
+    double l = (double)m + log(s);
+    lse[n] = (float)l;
+    total += l - (double)x[targets[n]];
+  }
+  return total / N;
+}
+
+void cross_entropy_backward(Ctx *ctx, float *dlogits, const float *logits, const float *lse,
+                            const int32_t *targets, float dloss, int N, int V) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  ce_check_targets(targets, N, V);
+  const float scale = dloss / (float)N;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const float *x = logits + (size_t)n * V;
+    float *d = dlogits + (size_t)n * V;
+    const float l = lse[n];
+    // No restrict: d may be x; each element is read before it is written.
+#pragma omp simd
+    for (int j = 0; j < V; j++) d[j] = scale * fastmath_expf(x[j] - l);
+    d[targets[n]] -= scale;
+  }
+}

@@ -1,0 +1,37 @@
+// dropout.c: the mask comes from a Philox reservation, so the loop runs in parallel and
+// gives the same mask whatever the thread count.
+#include "ops/dropout.h"
+
+#include "core/util.h"
+
+void dropout_forward_cols(Ctx *ctx, float *y, float *mask, const float *x, int T, int B, int Bg,
+                          int b0, int D, float p, Rng *rng) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  GENET_ASSERT(p >= 0.0f && p < 1.0f);
+  GENET_ASSERT(T >= 0 && B >= 0 && D >= 0 && b0 >= 0 && b0 + B <= Bg);
+  const float scale = 1.0f / (1.0f - p);
+  // keep when the 24-bit uniform u satisfies u >= p, i.e. with probability 1 - p
+  const uint32_t threshold = (uint32_t)((double)p * 16777216.0);
+  uint64_t first = rng_reserve(rng, (size_t)T * Bg * D);
+  long long nn = (long long)T * B * D, row = (long long)B * D;
+#pragma omp parallel for schedule(static) if (nn > 16384)
+  for (long long i = 0; i < nn; i++) {
+    long long t = i / row, k = i % row;  // k: offset inside this call's columns of row t
+    size_t g = (size_t)t * Bg * D + (size_t)b0 * D + (size_t)k;
+    float m = (rng_word_at(rng, first, g) >> 8) >= threshold ? scale : 0.0f;
+    mask[i] = m;
+    y[i] = x[i] * m;
+  }
+}
+
+void dropout_forward(Ctx *ctx, float *y, float *mask, const float *x, size_t n, float p, Rng *rng) {
+  GENET_ASSERT(n <= (size_t)1 << 31);  // one row of n columns of width 1: the whole tensor
+  dropout_forward_cols(ctx, y, mask, x, 1, (int)n, (int)n, 0, 1, p, rng);
+}
+
+void dropout_backward(Ctx *ctx, float *dx, const float *dy, const float *mask, size_t n) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  long long nn = (long long)n;
+#pragma omp parallel for schedule(static) if (nn > 32768)
+  for (long long i = 0; i < nn; i++) dx[i] = dy[i] * mask[i];
+}

@@ -1,0 +1,352 @@
+// style_task.c: `task = style`: neural style transfer as Gatys et al. and the seed: the pixels
+// of one image are optimized with L-BFGS (torch.optim.LBFGS defaults, no line search) so that
+// its VGG19 features match the content image's at the content layers and its Gram matrices
+// match the style image's (the mean of the style images' Grams when several are given) at the
+// style layers. Images get the seed's Caffe preprocessing: Resize(size) (short side), BGR,
+// minus the ImageNet mean, times 255. The loss is evaluated `max_evals` times (the seed's
+// "Iteration: 500" counts closure evaluations); a checkpoint holds the image and the L-BFGS
+// state, so a stopped run resumes exactly.
+#include "tasks/style_task.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/ckpt.h"
+#include "ops/gram.h"
+#include "data/image.h"
+#include "optim/lbfgs.h"
+#include "ops/loss.h"
+#include "core/rng.h"
+#include "core/util.h"
+#include "models/vgg_model.h"
+
+const CfgSpec style_task_keys[] = {
+    {"content", CFG_STRING, NULL, 0, -1, NULL, "content image (PNG or JPEG)", CFG_RESUME_FIXED},
+    {"style", CFG_STRING, NULL, 0, -1, NULL, "style image(s), comma-separated (their Grams are averaged)", CFG_RESUME_FIXED},
+    {"vgg", CFG_STRING, "data/vgg19.h5", 0, -1, NULL, "VGG19 weights (scripts/get-data.sh vgg19)", CFG_RESUME_APPLIES},
+    {"size", CFG_INT, "512", 16, 8192, NULL, "short side of every image after Resize, as the seed's imsize", CFG_RESUME_FIXED},
+    {"layers", CFG_CHOICE, "gatys", 0, -1, "gatys|seed", "layer preset: Gatys' relu1_1..relu5_1 + relu4_2, or the seed's relu1_1..relu4_1, relu4_4 + relu4_2", CFG_RESUME_FIXED},
+    {"style_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's style layers (comma-separated names, e.g. relu1_1,relu2_1)", CFG_RESUME_FIXED},
+    {"content_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's content layers", CFG_RESUME_FIXED},
+    {"style_weight", CFG_FLOAT, "1000", 0, 1e30, NULL, "style layer l weighs style_weight / n_l^2 (n_l its channels in VGG19), as the seed's 1e3/n^2", CFG_RESUME_APPLIES},
+    {"content_weight", CFG_FLOAT, "1", 0, 1e30, NULL, "weight of each content layer", CFG_RESUME_APPLIES},
+    {"max_evals", CFG_INT, "500", 1, 1e9, NULL, "loss evaluations (the seed's max_iter = 500)", CFG_RESUME_APPLIES},
+    {"show_every", CFG_INT, "50", 1, 1e9, NULL, "print the loss every this many evaluations", CFG_RESUME_APPLIES},
+    {"lr", CFG_FLOAT, "1", 1e-9, 1e9, NULL, "L-BFGS step", CFG_RESUME_APPLIES},
+    {"max_iter", CFG_INT, "20", 1, 1e6, NULL, "L-BFGS iterations per optimizer step", CFG_RESUME_APPLIES},
+    {"history", CFG_INT, "100", 1, 1e5, NULL, "L-BFGS history size", CFG_RESUME_FIXED},
+    {"init", CFG_CHOICE, "content", 0, -1, "content|noise", "starting image: the content image (as the seed) or noise", CFG_RESUME_FIXED},
+};
+const int style_task_nkeys = sizeof style_task_keys / sizeof *style_task_keys;
+
+#define MAX_TAPS 16
+#define MAX_STYLES 8
+static const float CAFFE_MEAN_BGR[3] = {0.40760392f, 0.45795686f, 0.48501961f};
+
+typedef struct {
+  int layer;               // features index
+  int style;               // 1: Gram target, 0: content target
+  float weight;
+  int C, HW;               // of the optimized image's features there
+  float *target;           // style: (C, C) Gram; content: (C, HW) features
+  float *G, *dG;           // style scratch: (C, C)
+  float *d;                // (C, HW) this tap's gradient before it joins its layer's
+} Tap;
+
+typedef struct {
+  Trainer *t;
+  VggNet vgg;
+  VggActs acts;            // for the optimized image
+  Tap tap[MAX_TAPS];
+  int ntap, last;
+  int H, W;
+  float *img, *grad;       // (1, 3, H, W) the optimized image (preprocessed) and dloss/dimg
+  float *dtap[VGG19_LAYERS];
+  Lbfgs opt;
+  int64_t evals;           // closure evaluations, the seed's n_iter
+  int64_t show;
+  double last_loss;
+} Style;
+
+// ---- images: Caffe preprocessing and its inverse
+
+// Reads and resizes an image into (1, 3, h, w) preprocessed floats (malloc'd).
+static float *load_image(Trainer *t, const char *path, int size, int *h, int *w) {
+  Image src, rs;
+  char err[GENET_ERR_MAX];
+  if (image_read(&src, path, err, sizeof err)) trainer_fail(t, "%s", err);
+  image_resize_short(&rs, &src, size);
+  image_free(&src);
+  *h = rs.h;
+  *w = rs.w;
+  size_t hw = (size_t)rs.h * rs.w;
+  float *x = xmalloc_floats(3 * hw);
+  for (int c = 0; c < 3; c++)  // channel c of the result is BGR[c] = RGB[2 - c]
+    for (size_t i = 0; i < hw; i++)
+      x[c * hw + i] = (rs.px[i * 3 + (2 - c)] / 255.0f - CAFFE_MEAN_BGR[c]) * 255.0f;
+  image_free(&rs);
+  return x;
+}
+
+// The seed's postp: /255, + mean, back to RGB, clipped to [0, 1], ToPILImage (x 255, truncated).
+static void save_image(Style *s, const char *name) {
+  Trainer *t = s->t;
+  if (t->comm.rank != 0) return;
+  char path[GENET_PATH_MAX + 64], err[700];
+  if (make_dirs(t->out_dir, err, sizeof err)) trainer_fail(t, "out_dir = %s: %s", t->out_dir, err);
+  snprintf(path, sizeof path, "%s/%s", t->out_dir, name);
+  size_t hw = (size_t)s->H * s->W;
+  Image out = {.h = s->H, .w = s->W, .px = xmalloc(hw * 3)};
+  for (int c = 0; c < 3; c++)
+    for (size_t i = 0; i < hw; i++) {
+      float v = s->img[c * hw + i] / 255.0f + CAFFE_MEAN_BGR[c];
+      v = v > 1.0f ? 1.0f : v < 0.0f ? 0.0f : v;
+      out.px[i * 3 + (2 - c)] = (uint8_t)(v * 255.0f);
+    }
+  if (image_write_png(path, &out, err, sizeof err)) trainer_fail(t, "%s", err);
+  image_free(&out);
+}
+
+// ---- layers
+
+static int parse_layers(Trainer *t, const char *list, int *out, int max, const char *key) {
+  char *copy = xstrdup(list), *save = NULL;
+  int n = 0;
+  for (char *p = strtok_r(copy, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
+    int i = vgg_layer_index(p);
+    if (i < 0) trainer_fail(t, "%s: unknown VGG19 layer '%s' (names such as relu1_1, conv4_2, pool3)", key, p);
+    if (n == max) trainer_fail(t, "%s: more than %d layers", key, max);
+    out[n++] = i;
+  }
+  free(copy);
+  if (!n) trainer_fail(t, "%s: no layers", key);
+  return n;
+}
+
+static void setup_taps(Style *s) {
+  const Config *cfg = &s->t->cfg;
+  int seed = !strcmp(config_str(cfg, "layers"), "seed");
+  const char *sl = config_str(cfg, "style_layers"), *cl = config_str(cfg, "content_layers");
+  if (!sl[0]) sl = seed ? "relu1_1,relu2_1,relu3_1,relu4_1,relu4_4" : "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1";
+  if (!cl[0]) cl = "relu4_2";
+  int si[MAX_TAPS], ci[MAX_TAPS];
+  int ns = parse_layers(s->t, sl, si, MAX_TAPS / 2, "style_layers");
+  int nc = parse_layers(s->t, cl, ci, MAX_TAPS / 2, "content_layers");
+  double sw = config_float(cfg, "style_weight"), cw = config_float(cfg, "content_weight");
+  s->last = 0;
+  for (int k = 0; k < ns + nc; k++) {
+    Tap *p = &s->tap[s->ntap++];
+    p->style = k < ns;
+    p->layer = p->style ? si[k] : ci[k - ns];
+    s->last = p->layer > s->last ? p->layer : s->last;
+  }
+  // The optimized image's activations, as far up as the highest tap, give the taps' shapes.
+  vgg_acts_alloc(&s->acts, &s->vgg, s->H, s->W, s->last);
+  for (int k = 0; k < s->ntap; k++) {
+    Tap *p = &s->tap[k];
+    int C, H, W;
+    vgg_out_shape(&s->acts, p->layer, &C, &H, &W);
+    p->C = C;
+    p->HW = H * W;
+    // n_l of the seed's 1e3 / n^2 is the layer's width in VGG19 (64 ... 512).
+    double n = (double)C * s->vgg.div;
+    p->weight = (float)(p->style ? sw / (n * n) : cw);
+  }
+}
+
+// Targets: content features of the content image; Grams of each style image, averaged.
+static void make_targets(Style *s, const float *content, int ch, int cw, char **styles, int nstyle,
+                         int size) {
+  Ctx *ctx = &s->t->ctx;
+  VggActs a;
+  vgg_acts_alloc(&a, &s->vgg, ch, cw, s->last);
+  vgg_forward(ctx, &s->vgg, &a, content);
+  for (int k = 0; k < s->ntap; k++) {
+    Tap *p = &s->tap[k];
+    if (p->style) {
+      p->target = xcalloc((size_t)p->C * p->C, sizeof(float));
+      p->G = xmalloc_floats((size_t)p->C * p->C);
+      p->dG = xmalloc_floats((size_t)p->C * p->C);
+    } else {
+      p->target = xmalloc_floats((size_t)p->C * p->HW);
+      memcpy(p->target, vgg_out(&a, p->layer), sizeof(float) * (size_t)p->C * p->HW);
+    }
+  }
+  vgg_acts_free(&a);
+  for (int i = 0; i < nstyle; i++) {
+    int h, w;
+    float *img = load_image(s->t, styles[i], size, &h, &w);
+    vgg_acts_alloc(&a, &s->vgg, h, w, s->last);
+    vgg_forward(ctx, &s->vgg, &a, img);
+    for (int k = 0; k < s->ntap; k++) {
+      Tap *p = &s->tap[k];
+      if (!p->style) continue;
+      int C, H, W;
+      vgg_out_shape(&a, p->layer, &C, &H, &W);
+      gram_forward(ctx, p->G, vgg_out(&a, p->layer), 1, C, H * W);
+      for (int j = 0; j < C * C; j++) p->target[j] += p->G[j] / (float)nstyle;
+    }
+    vgg_acts_free(&a);
+    free(img);
+  }
+}
+
+// ---- the closure L-BFGS calls: loss and dloss/dimg at the current image
+
+static float closure(void *arg) {
+  Style *s = arg;
+  Ctx *ctx = &s->t->ctx;
+  vgg_forward(ctx, &s->vgg, &s->acts, s->img);
+  double loss = 0;
+  for (int i = 0; i < VGG19_LAYERS; i++)
+    if (s->dtap[i]) {
+      int C, H, W;
+      vgg_out_shape(&s->acts, i, &C, &H, &W);
+      memset(s->dtap[i], 0, sizeof(float) * (size_t)C * H * W);
+    }
+  for (int k = 0; k < s->ntap; k++) {
+    Tap *p = &s->tap[k];
+    const float *F = vgg_out(&s->acts, p->layer);
+    float *dF = s->dtap[p->layer];
+    size_t n = (size_t)p->C * p->HW;
+    float *tmp = p->d;  // this tap's gradient, added to the layer's (a layer may hold two taps)
+    if (p->style) {
+      loss += p->weight * (double)style_loss_forward(ctx, p->G, F, p->target, 1, p->C, p->HW);
+      style_loss_backward(ctx, tmp, p->dG, p->G, p->target, F, 1, p->C, p->HW, p->weight);
+    } else {
+      loss += p->weight * (double)mse_loss_forward(ctx, F, p->target, n);
+      mse_loss_backward(ctx, tmp, F, p->target, n, p->weight);
+    }
+    for (size_t i = 0; i < n; i++) dF[i] += tmp[i];
+  }
+  vgg_backward(ctx, &s->vgg, &s->acts, s->dtap, s->grad);
+  s->evals++;
+  s->last_loss = loss;
+  if (s->evals % s->show == s->show - 1)  // the seed's test, and its label n + 1
+    trainer_log(s->t, "Iteration: %lld, loss: %f\n", (long long)s->evals + 1, loss);
+  return (float)loss;
+}
+
+// ---- checkpoint contents
+
+static int save_state(H5File *f, void *arg) {
+  Style *s = arg;
+  int64_t dims[4] = {1, 3, s->H, s->W};
+  int rc = h5_write_f32(f, "state/image", s->img, 4, dims);
+  rc |= lbfgs_save(f, &s->opt, "optim/lbfgs");
+  rc |= h5_write_scalar_i64(f, "train/evals", s->evals);
+  rc |= h5_write_scalar_i64(f, "rng/seed", (int64_t)s->t->seed);
+  rc |= h5_write_str(f, "rng/scheme", "philox4x32-10; noise image (init = noise): stream 0");
+  return rc ? -1 : 0;
+}
+
+static int load_state(H5File *f, void *arg, char *err, size_t errlen) {
+  Style *s = arg;
+  int64_t dims[4] = {1, 3, s->H, s->W}, have[4] = {0};
+  if (h5_shape(f, "state/image", have, 4, err, errlen) == 4 &&
+      (have[2] != dims[2] || have[3] != dims[3])) {
+    snprintf(err, errlen, "%s: state/image is %lld x %lld, this job's image %d x %d", f->path,
+             (long long)have[2], (long long)have[3], s->H, s->W);
+    return -2;
+  }
+  if (h5_read_f32(f, "state/image", s->img, 4, dims, err, errlen)) return -1;
+  int rc = lbfgs_load(f, &s->opt, "optim/lbfgs", err, errlen);
+  if (rc) return rc;
+  return h5_read_scalar_i64(f, "train/evals", &s->evals, err, errlen) ? -1 : 0;
+}
+
+int style_task_run(Trainer *t) {
+  if (t->comm.size > 1)
+    trainer_fail(t, "task = style optimizes one image in one process: start it without mpirun "
+                    "(got %d ranks)", t->comm.size);
+  Style s;
+  memset(&s, 0, sizeof s);
+  s.t = t;
+  const Config *cfg = &t->cfg;
+  char err[GENET_ERR_MAX];
+  const char *vgg = config_str(cfg, "vgg");
+  if (vgg19_load(&s.vgg, vgg, err, sizeof err)) trainer_fail(t, "vgg = %s: %s", vgg, err);
+  char *styles[MAX_STYLES], *list = xstrdup(config_str(cfg, "style")), *save = NULL;
+  int nstyle = 0;
+  for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+    while (*p == ' ') p++;
+    if (nstyle == MAX_STYLES) trainer_fail(t, "style: more than %d images", MAX_STYLES);
+    styles[nstyle++] = p;
+  }
+  if (!nstyle) trainer_fail(t, "style: no image given");
+  int size = (int)config_int(cfg, "size");
+  float *content = load_image(t, config_str(cfg, "content"), size, &s.H, &s.W);
+  setup_taps(&s);
+  make_targets(&s, content, s.H, s.W, styles, nstyle, size);
+  for (int k = 0; k < s.ntap; k++) {
+    int L = s.tap[k].layer;
+    size_t nk = (size_t)s.tap[k].C * s.tap[k].HW;
+    if (!s.dtap[L]) s.dtap[L] = xmalloc_floats(nk);
+    s.tap[k].d = xmalloc_floats(nk);
+  }
+  size_t n = (size_t)3 * s.H * s.W;
+  s.img = xmalloc_floats(n);
+  s.grad = xmalloc_floats(n);
+  if (!strcmp(config_str(cfg, "init"), "content")) {
+    memcpy(s.img, content, sizeof(float) * n);
+  } else {
+    Rng r;
+    rng_init(&r, t->seed, 0);
+    rng_fill_normal(&r, s.img, n, 0.0f, 50.0f);  // about the spread of preprocessed pixels
+  }
+  LbfgsConfig lc;
+  lbfgs_config_default(&lc);
+  lc.lr = config_float(cfg, "lr");
+  lc.history_size = (int)config_int(cfg, "history");
+  lbfgs_config_set_max_iter(&lc, (int)config_int(cfg, "max_iter"));
+  lbfgs_init(&s.opt, &lc, n);
+  s.show = config_int(cfg, "show_every");
+  trainer_log(t, "| content %s (%d x %d), %d style image%s, VGG19 from %s (width 1/%d), %d taps, "
+              "features up to %s\n", config_str(cfg, "content"), s.W, s.H, nstyle,
+              nstyle == 1 ? "" : "s", vgg, s.vgg.div, s.ntap, vgg_layer_name(s.last));
+  for (int k = 0; k < s.ntap; k++)
+    trainer_log(t, "|   %-8s %-7s weight %g\n", vgg_layer_name(s.tap[k].layer),
+                s.tap[k].style ? "style" : "content", s.tap[k].weight);
+  trainer_resume(t, load_state, &s);
+  int64_t max_evals = config_int(cfg, "max_evals");
+  int stopped = 0;
+  int nothing = trainer_nothing_to_do(t, s.evals > max_evals ? "all max_evals evaluations are done; raise max_evals to go on" : NULL);
+  while (!nothing && s.evals <= max_evals) {  // the seed's `while n_iter[0] <= max_iter`
+    lbfgs_step(&t->ctx, &s.opt, s.img, s.grad, closure, &s);
+    t->step++;
+    int stop = trainer_should_stop(t);
+    if (stop || trainer_checkpoint_due(t)) {
+      trainer_save(t, save_state, &s);
+      save_image(&s, "result.png");
+    }
+    if (stop) {
+      trainer_log(t, "| stopped at step %lld (%s), %lld evaluations: resume with the same job\n",
+                  (long long)t->step, trainer_signalled(t) ? "signal" : "max_steps", (long long)s.evals);
+      stopped = 1;
+      break;
+    }
+  }
+  if (!stopped && !nothing) {
+    trainer_save(t, save_state, &s);
+    save_image(&s, "result.png");
+    trainer_log(t, "| done: %lld evaluations, loss %f; image in %s/result.png\n", (long long)s.evals,
+                s.last_loss, t->out_dir);
+  }
+  for (int k = 0; k < s.ntap; k++) {
+    free(s.tap[k].target);
+    free(s.tap[k].G);
+    free(s.tap[k].dG);
+    free(s.tap[k].d);
+  }
+  for (int i = 0; i < VGG19_LAYERS; i++) free(s.dtap[i]);
+  lbfgs_free(&s.opt);
+  vgg_acts_free(&s.acts);
+  vgg_net_free(&s.vgg);
+  free(s.img);
+  free(s.grad);
+  free(content);
+  free(list);
+  return 0;
+}
