@@ -21,7 +21,8 @@ typedef struct {
 
 struct GradSync {
   Comm *c;
-  Params *p;
+  float *data, *grad;  // (total) the buffers described at create
+  size_t total;
   int nb;
   Bucket *b;           // b[0] at the end of the buffer (last registered tensors)
   size_t nwords;
@@ -78,20 +79,22 @@ static void add_bucket(GradSync *s, int *cap, size_t lo, size_t hi) {
   k->hi = hi;
 }
 
-GradSync *gradsync_create(Comm *c, Params *p, size_t bucket_bytes) {
-  GENET_ASSERT(p->data && p->grad && p->dev == DEV_CPU);
+GradSync *gradsync_create(Comm *c, const GradBuffer *p, size_t bucket_bytes) {
+  GENET_ASSERT(p->data && p->grad);
   GENET_ASSERT(c->kind != COMM_NCCL);  // CPU gradients go over MPI (see ddp.h)
   GradSync *s = xcalloc(1, sizeof *s);
   s->c = c;
-  s->p = p;
+  s->data = p->data;
+  s->grad = p->grad;
+  s->total = p->total;
   if (bucket_bytes == 0) bucket_bytes = GRADSYNC_DEFAULT_BUCKET_BYTES;
   size_t cap_f = bucket_bytes / sizeof(float);
   if (cap_f == 0) cap_f = 1;
   if (cap_f > (size_t)INT_MAX) cap_f = (size_t)1 << 30;  // MPI counts are int
   int cap = 0;
   size_t cur_lo = 0, cur_hi = 0;  // the bucket being filled; empty when equal
-  for (int i = p->n - 1; i >= 0; i--) {
-    size_t lo = p->info[i].offset, hi = i + 1 < p->n ? p->info[i + 1].offset : p->total;
+  for (int i = p->ntensors - 1; i >= 0; i--) {
+    size_t lo = p->offset[i], hi = i + 1 < p->ntensors ? p->offset[i + 1] : p->total;
     GENET_ASSERT(lo < hi && hi <= p->total);
     if (hi - lo > cap_f) {  // alone too large: pieces of cap_f, the top one first
       if (cur_hi > cur_lo) add_bucket(s, &cap, cur_lo, cur_hi);
@@ -118,11 +121,11 @@ GradSync *gradsync_create(Comm *c, Params *p, size_t bucket_bytes) {
   s->nwords = (p->total + 63) / 64;
   s->ready = xcalloc(s->nwords ? s->nwords : 1, sizeof(uint64_t));
   s->ready0 = xcalloc(s->nwords ? s->nwords : 1, sizeof(uint64_t));
-  for (int i = 0; i < p->n; i++) {  // padding after each tensor counts as ready
-    size_t end = i + 1 < p->n ? p->info[i + 1].offset : p->total;
-    bits_set(s->ready0, p->info[i].offset + p->info[i].numel, end);
+  for (int i = 0; i < p->ntensors; i++) {  // padding after each tensor counts as ready
+    size_t end = i + 1 < p->ntensors ? p->offset[i + 1] : p->total;
+    bits_set(s->ready0, p->offset[i] + p->numel[i], end);
   }
-  if (p->n == 0) bits_set(s->ready0, 0, p->total);
+  if (p->ntensors == 0) bits_set(s->ready0, 0, p->total);
   for (int k = 0; k < s->nb; k++) s->b[k].have0 = bits_count(s->ready0, s->b[k].lo, s->b[k].hi);
   return s;
 }
@@ -153,7 +156,7 @@ void gradsync_begin(GradSync *s) {
 
 static void start_bucket(GradSync *s, Bucket *b) {
   if (s->st.buckets == 0) s->t_first = now_s();
-  comm_iallreduce(s->c, s->p->grad + b->lo, b->hi - b->lo, 1, &b->req);
+  comm_iallreduce(s->c, s->grad + b->lo, b->hi - b->lo, 1, &b->req);
   b->started = 1;
   s->st.buckets++;
   s->st.bytes += (b->hi - b->lo) * sizeof(float);
@@ -174,8 +177,8 @@ void gradsync_progress(GradSync *s) {
 void gradsync_ready_offset(GradSync *s, size_t offset, size_t n) {
   if (s->c->size == 1) return;
   GENET_ASSERT(s->in_step);
-  size_t a = offset < s->p->total ? offset : s->p->total;
-  size_t e = n < s->p->total - a ? a + n : s->p->total;
+  size_t a = offset < s->total ? offset : s->total;
+  size_t e = n < s->total - a ? a + n : s->total;
   if (a < e) {
     // Bucket starts descend with k: the one holding a is the first k with lo <= a.
     int lo = 0, hi = s->nb - 1;
@@ -198,13 +201,6 @@ void gradsync_ready_offset(GradSync *s, size_t offset, size_t n) {
   gradsync_progress(s);
 }
 
-void gradsync_ready(GradSync *s, const char *name) {
-  const ParamInfo *pi = params_find(s->p, name);  // checked with one rank too: typos show early
-  if (!pi) comm_abort(s->c, "gradsync_ready: no parameter named \"%s\"", name);
-  if (s->c->size == 1) return;
-  gradsync_ready_offset(s, pi->offset, pi->numel);
-}
-
 void gradsync_finish(GradSync *s) {
   if (s->c->size == 1) return;
   GENET_ASSERT(s->in_step);
@@ -222,7 +218,7 @@ void gradsync_finish(GradSync *s) {
 }
 
 void gradsync_broadcast_params(GradSync *s) {
-  comm_bcast(s->c, s->p->data, s->p->total * sizeof(float), 0);
+  comm_bcast(s->c, s->data, s->total * sizeof(float), 0);
 }
 
 GradSyncStats gradsync_stats(const GradSync *s) { return s->st; }

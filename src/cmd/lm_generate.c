@@ -9,6 +9,7 @@
 
 #include "train/ckpt.h"
 #include "data/lm_data.h"
+#include "cmd/lm_generate.h"
 #include "tasks/lm_task.h"
 #include "data/params_io.h"
 #include "core/rng.h"
@@ -80,8 +81,8 @@ int lm_generate_main(int argc, char **argv) {
   H5File f;
   char *job = NULL;
   int64_t step;
-  int ws;
-  if (ckpt_open(&f, path, err, sizeof err) || ckpt_read_meta(&f, &step, &ws, err, sizeof err) ||
+  int ws, version;
+  if (ckpt_open(&f, path, err, sizeof err) || ckpt_read_meta(&f, &step, &ws, &version, err, sizeof err) ||
       h5_read_str(&f, "meta/job", &job, 1 << 20, err, sizeof err))
     return fail2("%s%s", err, "");
   Config cfg;

@@ -6,9 +6,10 @@
 #include "cmd/buildinfo.h"
 #include "data/h5io.h"
 #include "cmd/inspect.h"
-#include "tasks/lm_task.h"
+#include "cmd/lm_generate.h"
 #include "cmd/prepare.h"
-#include "train/train.h"
+#include "cmd/train_cmd.h"
+#include "train/trainer.h"
 
 static const char *usage =
     "usage: genet <command> [args]\n"

@@ -13,6 +13,7 @@
 void ctx_init(Ctx *ctx, Device dev, int nthreads) {
   memset(ctx, 0, sizeof *ctx);
   ctx->dev = dev;
+  ctx->reduce.ranks = 1;
   if (nthreads > 0) omp_set_num_threads(nthreads);
   ctx->nthreads = omp_get_max_threads();
   DNNL_CHECK(dnnl_engine_create(&ctx->engine, dnnl_cpu, 0));
@@ -35,4 +36,8 @@ void ctx_free(Ctx *ctx) {
   dnnl_stream_destroy(ctx->stream);
   dnnl_engine_destroy(ctx->engine);
   memset(ctx, 0, sizeof *ctx);
+}
+
+void ctx_sum_double(Ctx *ctx, double *buf, size_t n) {
+  if (ctx->reduce.sum_double) ctx->reduce.sum_double(ctx->reduce.arg, buf, n);
 }

@@ -2,6 +2,7 @@
 // handles that device needs (oneDNN engine, stream and primitive cache on the CPU; CUDA
 // stream, cuBLAS and cuDNN handles on the GPU). No globals: whoever runs ops owns a Ctx.
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 #include <oneapi/dnnl/dnnl.h>
@@ -11,6 +12,14 @@ typedef enum { DEV_CPU = 0, DEV_CUDA = 1 } Device;
 typedef struct PrimCache PrimCache;  // src/core/primcache.h
 typedef struct CudaCtx CudaCtx;      // kernels/cuda_ctx.h
 
+// A sum over the data-parallel ranks, for the ops that need one (synchronized BatchNorm). The
+// trainer binds it to its communicator; ops know nothing of MPI or NCCL.
+typedef struct {
+  void (*sum_double)(void *arg, double *buf, size_t n);  // in place; NULL: one rank
+  void *arg;
+  int ranks;                                              // 1 when unbound
+} CtxReduce;
+
 typedef struct {
   Device dev;
   int nthreads;            // OpenMP threads used by CPU ops
@@ -18,9 +27,12 @@ typedef struct {
   dnnl_stream_t stream;    // oneDNN CPU stream (in-order)
   PrimCache *prims;        // oneDNN primitives, created once per shape
   CudaCtx *cuda;           // NULL unless dev == DEV_CUDA
+  CtxReduce reduce;        // over the ranks (ctx_init: unbound, one rank)
 } Ctx;
 
 // Creates a context for `dev`. DEV_CUDA dies with a clear message when genet was built
 // without CUDA or no GPU is visible. nthreads <= 0 keeps OpenMP's default.
 void ctx_init(Ctx *ctx, Device dev, int nthreads);
 void ctx_free(Ctx *ctx);
+// buf (n doubles) summed over the ranks in place; nothing to do on one rank.
+void ctx_sum_double(Ctx *ctx, double *buf, size_t n);

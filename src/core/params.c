@@ -55,3 +55,13 @@ void params_free(Params *p) {
   free(p->grad);
   memset(p, 0, sizeof *p);
 }
+
+void grad_ready(const GradReady *r, size_t offset, size_t n) {
+  if (r && r->fn) r->fn(r->arg, offset, n);
+}
+
+void grad_ready_param(const GradReady *r, const Params *p, const char *name) {
+  const ParamInfo *pi = params_find(p, name);
+  if (!pi) genet_die("grad_ready_param: no parameter named \"%s\"", name);
+  grad_ready(r, pi->offset, pi->numel);
+}

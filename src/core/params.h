@@ -35,3 +35,14 @@ void params_alloc(Params *p);
 const ParamInfo *params_find(const Params *p, const char *name);
 void params_zero_grad(Params *p);
 void params_free(Params *p);
+
+// Backward announces "gradients [offset, offset + n) are final" through this, so that their
+// all-reduce can start while the lower layers still run (the trainer binds it to comm/ddp.h's
+// GradSync). Models and ops know nothing of MPI. A NULL GradReady (or fn) listens to nothing.
+typedef struct {
+  void (*fn)(void *arg, size_t offset, size_t n);
+  void *arg;
+} GradReady;
+void grad_ready(const GradReady *r, size_t offset, size_t n);
+// The same for the whole tensor `name` of p; dies on an unknown name (typos show at once).
+void grad_ready_param(const GradReady *r, const Params *p, const char *name);

@@ -167,7 +167,7 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
                      L->stride, L->pad);
     if (bn) {
       if (n->sync_bn)
-        batchnorm_forward_sync(ctx, n->sync_bn, a->y[l], a->mean[l], a->var[l], b + L->rmean,
+        batchnorm_forward_sync(ctx, a->y[l], a->mean[l], a->var[l], b + L->rmean,
                                b + L->rvar, c, p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout,
                                L->Hout, a->train, DCGAN_BN_MOMENTUM, DCGAN_BN_EPS);
       else
@@ -183,12 +183,8 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
   memcpy(out, a->y[DCGAN_LAYERS - 1], sizeof(float) * (size_t)N * dcgan_out_size(n));
 }
 
-void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N) {
-  dcgan_backward_sync(ctx, n, a, d_out, d_in, N, NULL);
-}
-
-void dcgan_backward_sync(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in,
-                         int N, GradSync *gs) {
+void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
+                    const GradReady *ready) {
   GENET_ASSERT(N == a->N);
   float *p = n->params.data, *gp = n->params.grad;
   // dy: gradient w.r.t. the current layer's output; the other scratch buffer takes the next.
@@ -201,17 +197,15 @@ void dcgan_backward_sync(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out
     float *dc = dy;  // gradient w.r.t. the conv output
     if (L->bn_idx >= 0) {
       if (n->sync_bn)
-        batchnorm_backward_sync(ctx, n->sync_bn, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l],
+        batchnorm_backward_sync(ctx, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l],
                                 a->mean[l], a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout,
                                 a->train, DCGAN_BN_EPS);
       else
         batchnorm_backward(ctx, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l], a->mean[l],
                            a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout, a->train,
                            DCGAN_BN_EPS);
-      if (gs) {
-        gradsync_ready_offset(gs, L->bn_w, (size_t)L->Cout);
-        gradsync_ready_offset(gs, L->bn_b, (size_t)L->Cout);
-      }
+      grad_ready(ready, L->bn_w, (size_t)L->Cout);
+      grad_ready(ready, L->bn_b, (size_t)L->Cout);
       dc = other;
       other = dy;
     }
@@ -224,7 +218,7 @@ void dcgan_backward_sync(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out
       conv2d_backward(ctx, dx, gp + L->w, NULL, dc, x, p + L->w, N, L->Cin, L->Hin, L->Hin,
                       L->Cout, DCGAN_K, L->stride, L->pad);
     // This layer's gradients are final: its bucket may start while the layers below run.
-    if (gs) gradsync_ready_offset(gs, L->w, (size_t)L->Cin * L->Cout * DCGAN_K * DCGAN_K);
+    grad_ready(ready, L->w, (size_t)L->Cin * L->Cout * DCGAN_K * DCGAN_K);
     // The input gradient becomes the next (lower) layer's dy.
     other = dc;
     dy = dx;

@@ -13,9 +13,7 @@
 #include <stdint.h>
 
 #include "ops/activations.h"
-#include "comm/comm.h"
 #include "core/ctx.h"
-#include "comm/ddp.h"
 #include "core/params.h"
 #include "core/rng.h"
 
@@ -53,7 +51,7 @@ typedef struct DcganNet {
   DcganLayer layer[DCGAN_LAYERS];
   Params params;                // conv weights, BN weights and biases
   Params buffers;               // BN running_mean, running_var
-  Comm *sync_bn;                // non-NULL: BatchNorm statistics over all ranks (sync_bn)
+  int sync_bn;                  // BatchNorm statistics over all ranks (sync_bn), summed by ctx->reduce
 } DcganNet;
 
 void dcgan_build_g(DcganNet *g, const DcganConfig *c);
@@ -97,9 +95,8 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
 // Backward of the last forward on these acts: d_out (N, ...) upstream gradient (shape of out);
 // d_in (shape of in) written if not NULL (D: gradient w.r.t. the image, needed for G's step);
 // parameter grads ACCUMULATED into n->params.grad. N must equal the forward's N.
-void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N);
-// The same, marking each layer's parameter gradients ready in gs as soon as they are final, so
-// their bucket is all-reduced while the lower layers' backward runs. Use it for the last
-// backward before the optimizer step only (gradients of earlier passes are not final).
-void dcgan_backward_sync(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in,
-                         int N, GradSync *gs);
+// ready (may be NULL) hears of each layer's parameter gradients as soon as they are final, so
+// their all-reduce runs while the lower layers' backward does: pass it to the last backward
+// before the optimizer step only (gradients of earlier passes are not final).
+void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
+                    const GradReady *ready);

@@ -145,7 +145,7 @@ double lm_forward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const 
 }
 
 void lm_backward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const int32_t *targets,
-                 GradSync *gs) {
+                 const GradReady *ready) {
   const LmConfig *cf = &m->cfg;
   const LstmDims *d = &a->dims;
   int B = a->B, T = d->T, V = cf->ntoken, E = cf->emsize, H = cf->nhid, N = T * B;
@@ -155,10 +155,8 @@ void lm_backward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const i
   // Tied: the decoder's weight gradient lands in encoder.weight's slot, added to the
   // embedding's scatter below, as autograd sums the two uses of one tensor.
   linear_backward(ctx, a->dout, G + m->dec_w, G + m->dec_b, a->logits, a->out, P + m->dec_w, N, H, V);
-  if (gs) {
-    gradsync_ready(gs, "decoder.bias");
-    if (!cf->tied) gradsync_ready(gs, "decoder.weight");  // tied: the embedding adds to it below
-  }
+  grad_ready_param(ready, &m->params, "decoder.bias");
+  if (!cf->tied) grad_ready_param(ready, &m->params, "decoder.weight");  // tied: the embedding adds to it below
   if (a->dropped_io) dropout_backward(ctx, a->dout, a->dout, a->out_mask, (size_t)N * H);
   LstmLayer layers[LM_MAX_LAYERS];
   LstmLayerGrad grads[LM_MAX_LAYERS];
@@ -168,11 +166,10 @@ void lm_backward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const i
                                G + m->rnn[l][3]};
   // dhn = dcn = NULL: the carried state is detached after this window.
   lstm_backward(ctx, a->demb, NULL, NULL, grads, &a->work, a->dout, NULL, NULL, a->emb, layers, d);
-  if (gs)
-    for (int l = 0; l < cf->nlayers; l++)
-      for (int k = 0; k < 4; k++)
-        gradsync_ready_offset(gs, m->rnn[l][k], (size_t)4 * H * (k == 0 ? (l ? H : E) : k == 1 ? H : 1));
+  for (int l = 0; l < cf->nlayers; l++)
+    for (int k = 0; k < 4; k++)
+      grad_ready(ready, m->rnn[l][k], (size_t)4 * H * (k == 0 ? (l ? H : E) : k == 1 ? H : 1));
   if (a->dropped_io) dropout_backward(ctx, a->demb, a->demb, a->emb_mask, (size_t)N * E);
   embedding_backward(ctx, G + m->enc_w, a->demb, tokens, N, V, E);
-  if (gs) gradsync_ready(gs, "encoder.weight");
+  grad_ready_param(ready, &m->params, "encoder.weight");
 }

@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 #include "core/ctx.h"
-#include "comm/ddp.h"
 #include "ops/lstm.h"
 #include "core/params.h"
 #include "core/rng.h"
@@ -69,7 +68,7 @@ double lm_forward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const 
                   int T, float *h, float *c, int train, Rng *rng);
 // Backward of the last lm_forward (with targets): accumulates into m->params.grad. The carried
 // state is detached (no gradient flows into the previous window), as the reference's
-// repackage_hidden. gs (may be NULL): each tensor's gradient is marked ready as soon as it is
-// final (decoder, then the LSTM, then the embedding), so its all-reduce bucket can start.
+// repackage_hidden. ready (may be NULL) hears of each tensor's gradient as soon as it is final
+// (decoder, then the LSTM, then the embedding), so its all-reduce can start.
 void lm_backward(Ctx *ctx, LmModel *m, LmActs *a, const int32_t *tokens, const int32_t *targets,
-                 GradSync *gs);
+                 const GradReady *ready);

@@ -149,11 +149,11 @@ void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const
 
 // ---- synchronized statistics (sync_bn)
 
-void batchnorm_forward_sync(Ctx *ctx, Comm *comm, float *y, float *save_mean, float *save_var,
+void batchnorm_forward_sync(Ctx *ctx, float *y, float *save_mean, float *save_var,
                             float *running_mean, float *running_var, const float *x,
                             const float *weight, const float *bias, int N, int C, int H, int W,
                             int training, float momentum, float eps) {
-  if (!training || comm->size == 1) {
+  if (!training || ctx->reduce.ranks == 1) {
     batchnorm_forward(ctx, y, save_mean, save_var, running_mean, running_var, x, weight, bias, N,
                       C, H, W, training, momentum, eps);
     return;
@@ -165,14 +165,14 @@ void batchnorm_forward_sync(Ctx *ctx, Comm *comm, float *y, float *save_mean, fl
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
   for (int c = 0; c < C; c++) s[c] = bn_sum(x, N, C, c, hw);
   s[C] = (double)cnt;
-  comm_allreduce_sum_double(comm, s, (size_t)C + 1);
+  ctx_sum_double(ctx, s, (size_t)C + 1);
   const double gcnt = s[C];
-  if (!(gcnt > 1)) comm_abort(comm, "batchnorm_forward_sync: expected more than 1 value per channel");
+  if (!(gcnt > 1)) genet_die("batchnorm_forward_sync: expected more than 1 value per channel");
   for (int c = 0; c < C; c++) s[c] /= gcnt;  // global means
   double *ss = xmalloc(sizeof(double) * (size_t)C);
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
   for (int c = 0; c < C; c++) ss[c] = bn_sqdev(x, s[c], N, C, c, hw);
-  comm_allreduce_sum_double(comm, ss, (size_t)C);
+  ctx_sum_double(ctx, ss, (size_t)C);
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
   for (int c = 0; c < C; c++)
     bn_normalize(y, save_mean, save_var, running_mean, running_var, x, weight, bias, s[c],
@@ -181,11 +181,11 @@ void batchnorm_forward_sync(Ctx *ctx, Comm *comm, float *y, float *save_mean, fl
   free(ss);
 }
 
-void batchnorm_backward_sync(Ctx *ctx, Comm *comm, float *dx, float *dweight, float *dbias,
+void batchnorm_backward_sync(Ctx *ctx, float *dx, float *dweight, float *dbias,
                              const float *dy, const float *x, const float *save_mean,
                              const float *save_var, const float *weight, int N, int C, int H,
                              int W, int training, float eps) {
-  if (!training || comm->size == 1) {
+  if (!training || ctx->reduce.ranks == 1) {
     batchnorm_backward(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, N, C, H, W,
                        training, eps);
     return;
@@ -208,7 +208,7 @@ void batchnorm_backward_sync(Ctx *ctx, Comm *comm, float *dx, float *dweight, fl
   }
   loc[3 * C] = (double)cnt;
   memcpy(glob, loc, sizeof(double) * (3 * (size_t)C + 1));
-  comm_allreduce_sum_double(comm, glob, 3 * (size_t)C + 1);
+  ctx_sum_double(ctx, glob, 3 * (size_t)C + 1);
   const double gcnt = glob[3 * C];
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
   for (int c = 0; c < C; c++) {

@@ -4,7 +4,6 @@
 // (n/(n-1), n = N*H*W), as PyTorch does; evaluation normalizes with the running statistics.
 // Input gradients are written (=); parameter gradients are accumulated (+=).
 #pragma once
-#include "comm/comm.h"
 #include "core/ctx.h"
 
 // y, x: (N, C, H, W); y may equal x.
@@ -31,13 +30,13 @@ void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const
 // sums of dy and dy * (x - mean), so dx is this slice of the global batch's dx. dweight and
 // dbias get this rank's share only (+=): the gradient averaging of data-parallel training
 // combines them, so their sum over ranks is the whole batch's. Every rank must call these
-// together (they are collectives). Evaluation, or a world of one, is batchnorm_forward /
-// batchnorm_backward exactly. Arguments as above.
-void batchnorm_forward_sync(Ctx *ctx, Comm *comm, float *y, float *save_mean, float *save_var,
+// together (they are collectives); the sum over ranks is the context's (ctx->reduce, bound by
+// the trainer). Evaluation, or a world of one, is batchnorm_forward / batchnorm_backward exactly. Arguments as above.
+void batchnorm_forward_sync(Ctx *ctx, float *y, float *save_mean, float *save_var,
                             float *running_mean, float *running_var, const float *x,
                             const float *weight, const float *bias, int N, int C, int H, int W,
                             int training, float momentum, float eps);
-void batchnorm_backward_sync(Ctx *ctx, Comm *comm, float *dx, float *dweight, float *dbias,
+void batchnorm_backward_sync(Ctx *ctx, float *dx, float *dweight, float *dbias,
                              const float *dy, const float *x, const float *save_mean,
                              const float *save_var, const float *weight, int N, int C, int H,
                              int W, int training, float eps);

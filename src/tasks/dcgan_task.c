@@ -1,8 +1,8 @@
-// dcgan_task.c: `task = dcgan`: the seed's DCGAN loop (pytorch/examples dcgan): per
-// iteration, D on a real batch (label 1) and on G(noise) detached (label 0), Adam step of D;
-// then G through the updated D with label 1, Adam step of G. Data-parallel: each rank takes
-// batch/w images of every global batch and gradients are averaged, BatchNorm statistics are
-// per rank (as DistributedDataParallel). Images come from a CIFAR-10-layout file (`genet
+// dcgan_task.c: `task = dcgan`: the seed's DCGAN step (pytorch/examples dcgan): D on a real
+// batch (label 1) and on G(noise) detached (label 0), Adam step of D; then G through the
+// updated D with label 1, Adam step of G. Data-parallel: each rank takes batch/w images of every
+// global batch (in k micro-batches with accumulate = k) and gradients are averaged; BatchNorm
+// statistics are per rank and micro-batch (as DistributedDataParallel with no_sync). Images come from a CIFAR-10-layout file (`genet
 // prepare cifar10` or `synthetic-images`), read image by image (a rank reads only its own),
 // resized to 64x64 as torchvision's Resize(64) and scaled to [-1, 1].
 #include "tasks/dcgan_task.h"
@@ -50,17 +50,21 @@ typedef struct {
   Trainer *t;
   DcganConfig mc;
   DcganNet g, d;
+  int set_g, set_d;          // the trainer's parameter sets
   AdamState ag, ad;
   AdamConfig acfg;
-  GradSync *gsg, *gsd;       // bucketed gradient averaging of G and D
-  double wait_s;             // time spent waiting for all-reduces since the last report
-  int64_t buckets, buckets_early, stat_steps;
-  int B, Bl;                 // global and per-rank batch
-  int64_t epoch, batch;      // 0-based epoch and the next batch within it
+  int B, Bl, Bm;             // global, per-rank and micro-batch sizes
   H5File data;               // open for the whole run: each rank reads only its images
   uint8_t *row;              // (3, h, w) one image as stored
-  int64_t n;
+  int64_t n, *perm;          // images; this epoch's order
   int h, w;
+  int64_t log_interval, sample_every;
+  DcganActs *actg;           // (accumulate) G's passes, kept until G's backward
+  DcganActs actd;            // D's (each backward follows its forward)
+  float *real, *fake, *dfake, *img;  // (Bl, 3, 64, 64)
+  float *z, *fixed;          // (B, nz) this step's noise, the grids' fixed noise
+  float *all;                // (B, 3, 64, 64) a grid gathered
+  float *out, *dout, *ones, *zeros;  // (Bm)
 } Gan;
 
 // ---- data: the epoch's order is a permutation from (seed, epoch); rank r takes its slice
@@ -98,181 +102,6 @@ static void load_image(Gan *s, int64_t idx, float *out) {
   image_free(&crop);
 }
 
-// ---- checkpoint contents (docs/CHECKPOINTS.md)
-
-static int save_net(H5File *f, const DcganNet *n, const AdamState *a, const char *name) {
-  char g[128];
-  int rc = 0;
-  snprintf(g, sizeof g, "params/%s", name);
-  rc |= params_write(f, &n->params, n->params.data, g);
-  snprintf(g, sizeof g, "buffers/%s", name);
-  rc |= params_write(f, &n->buffers, n->buffers.data, g);
-  for (int l = 0; l < DCGAN_LAYERS; l++) {
-    if (n->layer[l].bn_idx < 0) continue;
-    snprintf(g, sizeof g, "buffers/%s/main.%d.num_batches_tracked", name, n->layer[l].bn_idx);
-    rc |= h5_write_scalar_i64(f, g, n->layer[l].num_batches_tracked);
-  }
-  snprintf(g, sizeof g, "optim/%s/exp_avg", name);
-  rc |= params_write(f, &n->params, a->exp_avg, g);
-  snprintf(g, sizeof g, "optim/%s/exp_avg_sq", name);
-  rc |= params_write(f, &n->params, a->exp_avg_sq, g);
-  snprintf(g, sizeof g, "optim/%s/step", name);
-  rc |= h5_write_scalar_i64(f, g, a->step);
-  return rc;
-}
-
-static int load_net(H5File *f, DcganNet *n, AdamState *a, const char *name, char *err, size_t errlen) {
-  char g[128];
-  int rc;
-  snprintf(g, sizeof g, "params/%s", name);
-  if ((rc = params_read(f, &n->params, n->params.data, g, err, errlen))) return rc;
-  snprintf(g, sizeof g, "buffers/%s", name);
-  if ((rc = params_read(f, &n->buffers, n->buffers.data, g, err, errlen))) return rc;
-  for (int l = 0; l < DCGAN_LAYERS; l++) {
-    if (n->layer[l].bn_idx < 0) continue;
-    snprintf(g, sizeof g, "buffers/%s/main.%d.num_batches_tracked", name, n->layer[l].bn_idx);
-    if (h5_read_scalar_i64(f, g, &n->layer[l].num_batches_tracked, err, errlen)) return -1;
-  }
-  snprintf(g, sizeof g, "optim/%s/exp_avg", name);
-  if ((rc = params_read(f, &n->params, a->exp_avg, g, err, errlen))) return rc;
-  snprintf(g, sizeof g, "optim/%s/exp_avg_sq", name);
-  if ((rc = params_read(f, &n->params, a->exp_avg_sq, g, err, errlen))) return rc;
-  snprintf(g, sizeof g, "optim/%s/step", name);
-  return h5_read_scalar_i64(f, g, &a->step, err, errlen) ? -1 : 0;
-}
-
-// init_weights = FILE: params/ and buffers/ of netG and netD (another run's checkpoint).
-static void load_init_weights(Gan *s, const char *path) {
-  H5File f;
-  char err[GENET_ERR_MAX], g[64];
-  int rc = ckpt_open(&f, path, err, sizeof err);
-  const char *nets[2] = {"netG", "netD"};
-  DcganNet *n[2] = {&s->g, &s->d};
-  for (int i = 0; i < 2 && !rc; i++) {
-    snprintf(g, sizeof g, "params/%s", nets[i]);
-    rc = params_read(&f, &n[i]->params, n[i]->params.data, g, err, sizeof err);
-    snprintf(g, sizeof g, "buffers/%s", nets[i]);
-    if (!rc) rc = params_read(&f, &n[i]->buffers, n[i]->buffers.data, g, err, sizeof err);
-  }
-  char e2[GENET_ERR_MAX];
-  if (f.id >= 0) h5_close(&f, e2, sizeof e2);
-  if (rc) trainer_fail(s->t, "init_weights = %s: %s", path, err);
-  trainer_log(s->t, "| initial weights from %s\n", path);
-}
-
-static int save_state(H5File *f, void *arg) {
-  Gan *s = arg;
-  int rc = save_net(f, &s->g, &s->ag, "netG") | save_net(f, &s->d, &s->ad, "netD");
-  rc |= h5_write_scalar_i64(f, "train/epoch", s->epoch);
-  rc |= h5_write_scalar_i64(f, "train/batch", s->batch);
-  rc |= h5_write_scalar_i64(f, "rng/seed", (int64_t)s->t->seed);
-  rc |= h5_write_str(f, "rng/scheme", "philox4x32-10; G init 0, D init 1, fixed noise 2, epoch order 3 + epoch, noise of step s 2^40 + s (global batch, rank r takes its rows)");
-  return rc ? -1 : 0;
-}
-
-static int load_state(H5File *f, void *arg, char *err, size_t errlen) {
-  Gan *s = arg;
-  int rc = load_net(f, &s->g, &s->ag, "netG", err, errlen);
-  if (!rc) rc = load_net(f, &s->d, &s->ad, "netD", err, errlen);
-  if (rc) return rc;
-  if (h5_read_scalar_i64(f, "train/epoch", &s->epoch, err, errlen) ||
-      h5_read_scalar_i64(f, "train/batch", &s->batch, err, errlen))
-    return -1;
-  return 0;
-}
-
-// ---- one iteration of the reference loop; returns the numbers it prints (rank means).
-
-typedef struct {
-  double err_d, err_g, d_x, d_g_z1, d_g_z2;
-} GanStats;
-
-static double mean_of(const float *x, int n) {
-  double s = 0;
-  for (int i = 0; i < n; i++) s += x[i];
-  return s / n;
-}
-
-static void account(Gan *s, const GradSync *gs) {
-  GradSyncStats st = gradsync_stats(gs);
-  s->wait_s += st.wait_s;
-  s->buckets += st.buckets;
-  s->buckets_early += st.buckets_early;
-}
-
-static GanStats iteration(Gan *s, DcganActs *ag, DcganActs *ad, const float *real, float *z,
-                          float *fake, float *dfake, float *out, float *dout, float *ones,
-                          float *zeros) {
-  Trainer *t = s->t;
-  Ctx *ctx = &t->ctx;
-  int N = s->Bl;
-  GanStats st;
-  // (1) D: real with label 1, G(z) detached with label 0.
-  params_zero_grad(&s->d.params);
-  dcgan_forward(ctx, &s->d, ad, real, out, N, 1);
-  double err_real = bce_loss_forward(ctx, out, ones, (size_t)N);
-  st.d_x = mean_of(out, N);
-  bce_loss_backward(ctx, dout, out, ones, (size_t)N, 1.0f);
-  dcgan_backward(ctx, &s->d, ad, dout, NULL, N);
-  Rng r;
-  rng_init(&r, t->seed, RNG_NOISE(t->step));
-  rng_fill_normal(&r, z, (size_t)s->B * s->mc.nz, 0.0f, 1.0f);
-  dcgan_forward(ctx, &s->g, ag, z + (size_t)t->comm.rank * N * s->mc.nz, fake, N, 1);
-  dcgan_forward(ctx, &s->d, ad, fake, out, N, 1);
-  double err_fake = bce_loss_forward(ctx, out, zeros, (size_t)N);
-  st.d_g_z1 = mean_of(out, N);
-  bce_loss_backward(ctx, dout, out, zeros, (size_t)N, 1.0f);
-  gradsync_begin(s->gsd);  // D's gradients are final layer by layer in this backward
-  dcgan_backward_sync(ctx, &s->d, ad, dout, NULL, N, s->gsd);
-  gradsync_finish(s->gsd);
-  account(s, s->gsd);
-  adam_step(ctx, &s->ad, s->d.params.data, s->d.params.grad, &s->acfg);
-  // (2) G: through the updated D with label 1 (D's gradients from here are not used).
-  params_zero_grad(&s->g.params);
-  dcgan_forward(ctx, &s->d, ad, fake, out, N, 1);
-  double err_g = bce_loss_forward(ctx, out, ones, (size_t)N);
-  st.d_g_z2 = mean_of(out, N);
-  bce_loss_backward(ctx, dout, out, ones, (size_t)N, 1.0f);
-  dcgan_backward(ctx, &s->d, ad, dout, dfake, N);
-  gradsync_begin(s->gsg);
-  dcgan_backward_sync(ctx, &s->g, ag, dfake, NULL, N, s->gsg);
-  gradsync_finish(s->gsg);
-  account(s, s->gsg);
-  adam_step(ctx, &s->ag, s->g.params.data, s->g.params.grad, &s->acfg);
-  double w = t->comm.size;
-  st.err_d = comm_sum_double(&t->comm, err_real + err_fake) / w;
-  st.err_g = comm_sum_double(&t->comm, err_g) / w;
-  st.d_x = comm_sum_double(&t->comm, st.d_x) / w;
-  st.d_g_z1 = comm_sum_double(&t->comm, st.d_g_z1) / w;
-  st.d_g_z2 = comm_sum_double(&t->comm, st.d_g_z2) / w;
-  return st;
-}
-
-// Grids as the reference: the real batch, and G(fixed noise) with G in training mode, as
-// there. Every rank generates its rows of the global batch (BatchNorm may be synchronized,
-// so all must take part); a sum gathers both batches on rank 0, which writes them.
-static void save_samples(Gan *s, DcganActs *ag, const float *real, const float *fixed, float *img,
-                         float *all) {
-  Trainer *t = s->t;
-  size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG, mine = isz * s->Bl, off = mine * t->comm.rank;
-  char path[GENET_PATH_MAX + 64], err[700];
-  if (t->comm.rank == 0 && make_dirs(t->out_dir, err, sizeof err))
-    comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
-  memset(all, 0, sizeof(float) * isz * s->B);
-  memcpy(all + off, real, sizeof(float) * mine);
-  comm_allreduce_sum(&t->comm, all, isz * s->B);
-  snprintf(path, sizeof path, "%s/real_samples.png", t->out_dir);
-  if (t->comm.rank == 0 && image_grid_png(path, all, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
-    comm_abort(&t->comm, "%s", err);
-  dcgan_forward(&t->ctx, &s->g, ag, fixed + (size_t)t->comm.rank * s->Bl * s->mc.nz, img, s->Bl, 1);
-  memset(all, 0, sizeof(float) * isz * s->B);
-  memcpy(all + off, img, sizeof(float) * mine);
-  comm_allreduce_sum(&t->comm, all, isz * s->B);
-  snprintf(path, sizeof path, "%s/fake_samples_epoch_%03lld.png", t->out_dir, (long long)s->epoch);
-  if (t->comm.rank == 0 && image_grid_png(path, all, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
-    comm_abort(&t->comm, "%s", err);
-}
-
 // Opens the images and checks their shape; reads none yet (a rank reads its own, by row).
 static void open_data(Gan *s, const char *path) {
   H5File f;
@@ -293,119 +122,260 @@ static void open_data(Gan *s, const char *path) {
   s->data = f;
 }
 
-int dcgan_task_run(Trainer *t) {
-  Gan s;
-  memset(&s, 0, sizeof s);
-  s.t = t;
-  const Config *cfg = &t->cfg;
-  s.B = (int)config_int(cfg, "batch");
-  if (s.B % t->comm.size)
-    trainer_fail(t, "batch = %d does not divide among %d ranks: use a multiple of %d", s.B,
-                 t->comm.size, t->comm.size);
-  s.Bl = s.B / t->comm.size;
-  s.mc = (DcganConfig){.nz = (int)config_int(cfg, "nz"), .ngf = (int)config_int(cfg, "ngf"),
-                       .ndf = (int)config_int(cfg, "ndf"), .nc = 3};
-  open_data(&s, config_str(cfg, "data"));
-  int64_t nbatches = s.n / s.B, epochs = config_int(cfg, "epochs");
-  if (nbatches < 1)
-    trainer_fail(t, "data = %s: %lld images, fewer than one batch of %d", config_str(cfg, "data"),
-                 (long long)s.n, s.B);
-  dcgan_build_g(&s.g, &s.mc);
-  dcgan_build_d(&s.d, &s.mc);
-  adam_config_default(&s.acfg);
-  s.acfg.lr = config_float(cfg, "lr");
-  s.acfg.beta1 = config_float(cfg, "beta1");
-  s.acfg.beta2 = config_float(cfg, "beta2");
-  adam_init(&s.ag, s.g.params.total);
-  adam_init(&s.ad, s.d.params.total);
-  trainer_log(t, "| data %s: %lld images %dx%d -> 64x64, %lld batches of %d an epoch\n",
-              config_str(cfg, "data"), (long long)s.n, s.h, s.w, (long long)nbatches, s.B);
-  trainer_log(t, "| G: %zu floats, D: %zu floats (nz %d, ngf %d, ndf %d)\n", s.g.params.total,
-              s.d.params.total, s.mc.nz, s.mc.ngf, s.mc.ndf);
-  if (!trainer_resume(t, load_state, &s)) {
-    Rng r;
-    rng_init(&r, t->seed, RNG_G_INIT);
-    dcgan_init_weights(&s.g, &r);
-    rng_init(&r, t->seed, RNG_D_INIT);
-    dcgan_init_weights(&s.d, &r);
-    const char *iw = config_str(cfg, "init_weights");
-    if (iw[0]) load_init_weights(&s, iw);
-  }
-  if (config_bool(cfg, "sync_bn")) s.g.sync_bn = s.d.sync_bn = &t->comm;
-  size_t bucket = (size_t)(config_float(cfg, "bucket_mb") * (1 << 20));
-  s.gsg = gradsync_create(&t->comm, &s.g.params, bucket);
-  s.gsd = gradsync_create(&t->comm, &s.d.params, bucket);
-  gradsync_broadcast_params(s.gsg);
-  gradsync_broadcast_params(s.gsd);
+// ---- setup
 
+static void dcgan_setup(Trainer *t, void *task) {
+  Gan *s = task;
+  s->t = t;
+  const Config *cfg = &t->cfg;
+  s->B = (int)config_int(cfg, "batch");
+  s->Bm = trainer_micro_batch(t, s->B, "images");
+  s->Bl = s->Bm * t->accumulate;
+  s->mc = (DcganConfig){.nz = (int)config_int(cfg, "nz"), .ngf = (int)config_int(cfg, "ngf"),
+                        .ndf = (int)config_int(cfg, "ndf"), .nc = 3};
+  open_data(s, config_str(cfg, "data"));
+  t->steps_per_epoch = s->n / s->B;
+  t->epochs = config_int(cfg, "epochs");
+  if (t->steps_per_epoch < 1)
+    trainer_fail(t, "data = %s: %lld images, fewer than one batch of %d", config_str(cfg, "data"),
+                 (long long)s->n, s->B);
+  dcgan_build_g(&s->g, &s->mc);
+  dcgan_build_d(&s->d, &s->mc);
+  s->g.sync_bn = s->d.sync_bn = config_bool(cfg, "sync_bn");
+  s->set_g = trainer_add_params(t, &s->g.params);
+  s->set_d = trainer_add_params(t, &s->d.params);
+  adam_config_default(&s->acfg);
+  s->acfg.lr = config_float(cfg, "lr");
+  s->acfg.beta1 = config_float(cfg, "beta1");
+  s->acfg.beta2 = config_float(cfg, "beta2");
+  adam_init(&s->ag, s->g.params.total);
+  adam_init(&s->ad, s->d.params.total);
+  s->log_interval = config_int(cfg, "log_interval");
+  s->sample_every = config_int(cfg, "sample_every");
   size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG;
-  DcganActs ag, ad;
-  dcgan_acts_alloc(&ag, &s.g, s.Bl);
-  dcgan_acts_alloc(&ad, &s.d, s.Bl);
-  float *real = xmalloc_floats(isz * s.Bl), *fake = xmalloc_floats(isz * s.Bl);
-  float *dfake = xmalloc_floats(isz * s.Bl), *img = xmalloc_floats(isz * s.Bl);
-  float *z = xmalloc_floats((size_t)s.mc.nz * s.B), *fixed = xmalloc_floats((size_t)s.mc.nz * s.B);
-  float *all = xmalloc_floats(isz * s.B);
-  float *out = xmalloc_floats(s.Bl), *dout = xmalloc_floats(s.Bl);
-  float *ones = xmalloc_floats(s.Bl), *zeros = xmalloc_floats(s.Bl);
-  for (int i = 0; i < s.Bl; i++) ones[i] = 1.0f, zeros[i] = 0.0f;
+  s->actg = xcalloc((size_t)t->accumulate, sizeof(DcganActs));
+  for (int k = 0; k < t->accumulate; k++) dcgan_acts_alloc(&s->actg[k], &s->g, s->Bm);
+  dcgan_acts_alloc(&s->actd, &s->d, s->Bm);
+  s->real = xcalloc(isz * s->Bl, sizeof(float));  // zero: a grid before the first batch
+  s->fake = xmalloc_floats(isz * s->Bl);
+  s->dfake = xmalloc_floats(isz * s->Bl);
+  s->img = xmalloc_floats(isz * s->Bl);
+  s->z = xmalloc_floats((size_t)s->mc.nz * s->B);
+  s->fixed = xmalloc_floats((size_t)s->mc.nz * s->B);
+  s->all = xmalloc_floats(isz * s->B);
+  s->out = xmalloc_floats(s->Bm);
+  s->dout = xmalloc_floats(s->Bm);
+  s->ones = xmalloc_floats(s->Bm);
+  s->zeros = xmalloc_floats(s->Bm);
+  for (int i = 0; i < s->Bm; i++) s->ones[i] = 1.0f, s->zeros[i] = 0.0f;
   Rng fr;
   rng_init(&fr, t->seed, RNG_FIXED);
-  rng_fill_normal(&fr, fixed, (size_t)s.mc.nz * s.B, 0.0f, 1.0f);
-  int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)s.n);
-  int64_t log_interval = config_int(cfg, "log_interval"), sample_every = config_int(cfg, "sample_every");
-  int stopped = 0;
-  int nothing = trainer_nothing_to_do(t, s.epoch >= epochs ? "all epochs are done; raise epochs to train further" : NULL);
-  for (; !nothing && s.epoch < epochs && !stopped; s.epoch++, s.batch = 0) {
-    epoch_order(&s, s.epoch, perm);
-    while (s.batch < nbatches) {
-      const int64_t *mine = perm + s.batch * s.B + (int64_t)t->comm.rank * s.Bl;
-      for (int i = 0; i < s.Bl; i++) load_image(&s, mine[i], real + isz * i);
-      GanStats st = iteration(&s, &ag, &ad, real, z, fake, dfake, out, dout, ones, zeros);
-      s.stat_steps++;
-      int64_t i = s.batch;
-      t->step++;
-      s.batch++;
-      if (i % log_interval == 0 || s.batch == nbatches)
-        trainer_log(t, "[%lld/%lld][%lld/%lld] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f\n",
-                    (long long)s.epoch, (long long)epochs, (long long)i, (long long)nbatches, st.err_d,
-                    st.err_g, st.d_x, st.d_g_z1, st.d_g_z2);
-      if (sample_every > 0 && i % sample_every == 0) save_samples(&s, &ag, real, fixed, img, all);
-      int stop = trainer_should_stop(t);
-      if (stop || trainer_checkpoint_due(t)) trainer_save(t, save_state, &s);
-      if (stop) {
-        trainer_log(t, "| stopped at step %lld (%s): resume with the same job\n", (long long)t->step,
-                    trainer_signalled(t) ? "signal" : "max_steps");
-        stopped = 1;
-        break;
-      }
-    }
-    if (!stopped) save_samples(&s, &ag, real, fixed, img, all);
-    if (t->comm.size > 1 && s.buckets)
-      trainer_log(t, "| all-reduce: %.2f ms waited per step, %lld of %lld buckets started during backward\n",
-                  1e3 * s.wait_s / (double)(s.stat_steps ? s.stat_steps : 1), (long long)s.buckets_early,
-                  (long long)s.buckets);
-    s.wait_s = 0;
-    s.buckets = s.buckets_early = s.stat_steps = 0;
-  }
-  if (!stopped && !nothing) {
-    s.batch = 0;
-    trainer_save(t, save_state, &s);
-    trainer_log(t, "| done: %lld epochs; samples in %s\n", (long long)epochs, t->out_dir);
-  }
-  float *bufs[] = {real, fake, dfake, img, z, fixed, out, dout, ones, zeros, all};
-  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
-  free(perm);
-  char err[256];
-  h5_close(&s.data, err, sizeof err);
-  free(s.row);
-  gradsync_free(s.gsg);
-  gradsync_free(s.gsd);
-  dcgan_acts_free(&ag);
-  dcgan_acts_free(&ad);
-  adam_free(&s.ag);
-  adam_free(&s.ad);
-  dcgan_net_free(&s.g);
-  dcgan_net_free(&s.d);
-  return 0;
+  rng_fill_normal(&fr, s->fixed, (size_t)s->mc.nz * s->B, 0.0f, 1.0f);
+  s->perm = xmalloc(sizeof(int64_t) * (size_t)s->n);
+  trainer_log(t, "| data %s: %lld images %dx%d -> 64x64, %lld batches of %d an epoch\n",
+              config_str(cfg, "data"), (long long)s->n, s->h, s->w, (long long)t->steps_per_epoch, s->B);
+  trainer_log(t, "| G: %zu floats, D: %zu floats (nz %d, ngf %d, ndf %d)\n", s->g.params.total,
+              s->d.params.total, s->mc.nz, s->mc.ngf, s->mc.ndf);
 }
+
+static void dcgan_init(Trainer *t, void *task) {
+  Gan *s = task;
+  Rng r;
+  rng_init(&r, t->seed, RNG_G_INIT);
+  dcgan_init_weights(&s->g, &r);
+  rng_init(&r, t->seed, RNG_D_INIT);
+  dcgan_init_weights(&s->d, &r);
+}
+
+// ---- one step of the reference loop, in k micro-batches
+
+static double mean_of(const float *x, int n) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += x[i];
+  return s / n;
+}
+
+// Grids as the reference: the real batch, and G(fixed noise) with G in training mode, as
+// there. Every rank generates its rows of the global batch (BatchNorm may be synchronized,
+// so all must take part); a sum gathers both batches on rank 0, which writes them.
+static void save_samples(Gan *s) {
+  Trainer *t = s->t;
+  size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG, mine = isz * s->Bl, off = mine * t->comm.rank;
+  char path[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
+  if (t->comm.rank == 0 && make_dirs(t->out_dir, err, sizeof err))
+    comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
+  memset(s->all, 0, sizeof(float) * isz * s->B);
+  memcpy(s->all + off, s->real, sizeof(float) * mine);
+  comm_allreduce_sum(&t->comm, s->all, isz * s->B);
+  snprintf(path, sizeof path, "%s/real_samples.png", t->out_dir);
+  if (t->comm.rank == 0 && image_grid_png(path, s->all, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
+    comm_abort(&t->comm, "%s", err);
+  for (int k = 0; k < t->accumulate; k++)
+    dcgan_forward(&t->ctx, &s->g, &s->actg[k], s->fixed + ((size_t)t->comm.rank * s->Bl + (size_t)k * s->Bm) * s->mc.nz,
+                  s->img + isz * k * s->Bm, s->Bm, 1);
+  memset(s->all, 0, sizeof(float) * isz * s->B);
+  memcpy(s->all + off, s->img, sizeof(float) * mine);
+  comm_allreduce_sum(&t->comm, s->all, isz * s->B);
+  snprintf(path, sizeof path, "%s/fake_samples_epoch_%03lld.png", t->out_dir, (long long)t->epoch);
+  if (t->comm.rank == 0 && image_grid_png(path, s->all, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
+    comm_abort(&t->comm, "%s", err);
+}
+
+static void dcgan_epoch_begin(Trainer *t, void *task) {
+  Gan *s = task;
+  epoch_order(s, t->epoch, s->perm);
+}
+
+static void dcgan_step(Trainer *t, void *task) {
+  Gan *s = task;
+  Ctx *ctx = &t->ctx;
+  size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG, nz = (size_t)s->mc.nz;
+  int N = s->Bm, K = t->accumulate;
+  const int64_t *mine = s->perm + t->batch * s->B + (int64_t)t->comm.rank * s->Bl;
+  for (int i = 0; i < s->Bl; i++) load_image(s, mine[i], s->real + isz * i);
+  Rng r;
+  rng_init(&r, t->seed, RNG_NOISE(t->step));
+  rng_fill_normal(&r, s->z, (size_t)s->B * nz, 0.0f, 1.0f);  // the global batch's noise
+  double err_d = 0, err_g = 0, d_x = 0, d_g_z1 = 0, d_g_z2 = 0;
+  // (1) D: real with label 1, G(z) detached with label 0.
+  trainer_grads_zero(t, s->set_d);
+  for (int k = 0; k < K; k++) {
+    float *real = s->real + isz * k * N, *fake = s->fake + isz * k * N;
+    dcgan_forward(ctx, &s->d, &s->actd, real, s->out, N, 1);
+    err_d += bce_loss_forward(ctx, s->out, s->ones, (size_t)N);
+    d_x += mean_of(s->out, N);
+    bce_loss_backward(ctx, s->dout, s->out, s->ones, (size_t)N, 1.0f);
+    dcgan_backward(ctx, &s->d, &s->actd, s->dout, NULL, N, NULL);
+    dcgan_forward(ctx, &s->g, &s->actg[k], s->z + ((size_t)t->comm.rank * s->Bl + (size_t)k * N) * nz,
+                  fake, N, 1);
+    dcgan_forward(ctx, &s->d, &s->actd, fake, s->out, N, 1);
+    err_d += bce_loss_forward(ctx, s->out, s->zeros, (size_t)N);
+    d_g_z1 += mean_of(s->out, N);
+    bce_loss_backward(ctx, s->dout, s->out, s->zeros, (size_t)N, 1.0f);
+    // D's gradients are final layer by layer in the last micro-batch's backward.
+    dcgan_backward(ctx, &s->d, &s->actd, s->dout, NULL, N, trainer_grad_ready(t, s->set_d, k));
+  }
+  trainer_grads_reduce(t, s->set_d);
+  adam_step(ctx, &s->ad, s->d.params.data, s->d.params.grad, &s->acfg);
+  // (2) G: through the updated D with label 1 (D's gradients from here are not used).
+  trainer_grads_zero(t, s->set_g);
+  for (int k = 0; k < K; k++) {
+    float *fake = s->fake + isz * k * N, *dfake = s->dfake + isz * k * N;
+    dcgan_forward(ctx, &s->d, &s->actd, fake, s->out, N, 1);
+    err_g += bce_loss_forward(ctx, s->out, s->ones, (size_t)N);
+    d_g_z2 += mean_of(s->out, N);
+    bce_loss_backward(ctx, s->dout, s->out, s->ones, (size_t)N, 1.0f);
+    dcgan_backward(ctx, &s->d, &s->actd, s->dout, dfake, N, NULL);
+    dcgan_backward(ctx, &s->g, &s->actg[k], dfake, NULL, N, trainer_grad_ready(t, s->set_g, k));
+  }
+  trainer_grads_reduce(t, s->set_g);
+  adam_step(ctx, &s->ag, s->g.params.data, s->g.params.grad, &s->acfg);
+  err_d = trainer_mean(t, err_d / K);
+  err_g = trainer_mean(t, err_g / K);
+  d_x = trainer_mean(t, d_x / K);
+  d_g_z1 = trainer_mean(t, d_g_z1 / K);
+  d_g_z2 = trainer_mean(t, d_g_z2 / K);
+  int64_t i = t->batch;
+  if (i % s->log_interval == 0 || i + 1 == t->steps_per_epoch)
+    trainer_log(t, "[%lld/%lld][%lld/%lld] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f\n",
+                (long long)t->epoch, (long long)t->epochs, (long long)i, (long long)t->steps_per_epoch,
+                err_d, err_g, d_x, d_g_z1, d_g_z2);
+  if (s->sample_every > 0 && i % s->sample_every == 0) save_samples(s);
+}
+
+static void dcgan_epoch_end(Trainer *t, void *task) { save_samples(task); }
+
+static void dcgan_end(Trainer *t, void *task) {
+  trainer_log(t, "| done: %lld epochs; samples in %s\n", (long long)t->epochs, t->out_dir);
+}
+
+// ---- checkpoint contents (docs/CHECKPOINTS.md)
+
+static int save_net(H5File *f, const DcganNet *n, const AdamState *a, const char *name) {
+  char g[128];
+  int rc = 0;
+  snprintf(g, sizeof g, "params/%s", name);
+  rc |= params_write(f, &n->params, n->params.data, g);
+  snprintf(g, sizeof g, "buffers/%s", name);
+  rc |= params_write(f, &n->buffers, n->buffers.data, g);
+  for (int l = 0; l < DCGAN_LAYERS; l++) {
+    if (n->layer[l].bn_idx < 0) continue;
+    snprintf(g, sizeof g, "buffers/%s/main.%d.num_batches_tracked", name, n->layer[l].bn_idx);
+    rc |= h5_write_scalar_i64(f, g, n->layer[l].num_batches_tracked);
+  }
+  snprintf(g, sizeof g, "optim/%s", name);
+  rc |= adam_save(f, a, &n->params, g);
+  return rc;
+}
+
+// The weights (params/ and buffers/) of one network; the optimizer's state too when a != NULL.
+static int load_net(H5File *f, DcganNet *n, AdamState *a, const char *name, char *err, size_t errlen) {
+  char g[128];
+  int rc;
+  snprintf(g, sizeof g, "params/%s", name);
+  if ((rc = params_read(f, &n->params, n->params.data, g, err, errlen))) return rc;
+  snprintf(g, sizeof g, "buffers/%s", name);
+  if ((rc = params_read(f, &n->buffers, n->buffers.data, g, err, errlen))) return rc;
+  if (!a) return 0;
+  for (int l = 0; l < DCGAN_LAYERS; l++) {
+    if (n->layer[l].bn_idx < 0) continue;
+    snprintf(g, sizeof g, "buffers/%s/main.%d.num_batches_tracked", name, n->layer[l].bn_idx);
+    if (h5_read_scalar_i64(f, g, &n->layer[l].num_batches_tracked, err, errlen)) return -1;
+  }
+  snprintf(g, sizeof g, "optim/%s", name);
+  return adam_load(f, a, &n->params, g, err, errlen);
+}
+
+static int dcgan_save(Trainer *t, void *task, H5File *f) {
+  Gan *s = task;
+  return save_net(f, &s->g, &s->ag, "netG") | save_net(f, &s->d, &s->ad, "netD") ? -1 : 0;
+}
+
+static int dcgan_load(Trainer *t, void *task, H5File *f, int version, char *err, size_t errlen) {
+  Gan *s = task;
+  int rc = load_net(f, &s->g, &s->ag, "netG", err, errlen);
+  return rc ? rc : load_net(f, &s->d, &s->ad, "netD", err, errlen);
+}
+
+// init_weights = FILE: params/ and buffers/ of netG and netD (another run's checkpoint).
+static int dcgan_load_weights(Trainer *t, void *task, H5File *f, char *err, size_t errlen) {
+  Gan *s = task;
+  int rc = load_net(f, &s->g, NULL, "netG", err, errlen);
+  return rc ? rc : load_net(f, &s->d, NULL, "netD", err, errlen);
+}
+
+static void dcgan_free(Trainer *t, void *task) {
+  Gan *s = task;
+  float *bufs[] = {s->real, s->fake, s->dfake, s->img, s->z, s->fixed, s->out, s->dout, s->ones, s->zeros, s->all};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+  free(s->perm);
+  char err[GENET_ERR_MAX];
+  if (s->row) h5_close(&s->data, err, sizeof err);
+  free(s->row);
+  for (int k = 0; s->actg && k < t->accumulate; k++) dcgan_acts_free(&s->actg[k]);
+  free(s->actg);
+  dcgan_acts_free(&s->actd);
+  adam_free(&s->ag);
+  adam_free(&s->ad);
+  dcgan_net_free(&s->g);
+  dcgan_net_free(&s->d);
+}
+
+const TaskOps dcgan_task_ops = {
+    .name = "dcgan",
+    .keys = dcgan_task_keys,
+    .nkeys = &dcgan_task_nkeys,
+    .size = sizeof(Gan),
+    .rng_scheme = "philox4x32-10; G init 0, D init 1, fixed noise 2, epoch order 3 + epoch, noise of step s 2^40 + s (global batch, rank r takes its rows)",
+    .accumulates = 1,
+    .setup = dcgan_setup,
+    .init = dcgan_init,
+    .load_weights = dcgan_load_weights,
+    .save = dcgan_save,
+    .load = dcgan_load,
+    .epoch_begin = dcgan_epoch_begin,
+    .step = dcgan_step,
+    .epoch_end = dcgan_epoch_end,
+    .end = dcgan_end,
+    .free = dcgan_free,
+};

@@ -2,9 +2,9 @@
 // data-parallel, sample grids written as PNG (src/tasks/dcgan_task.c).
 #pragma once
 #include "train/config.h"
-#include "train/train.h"
+#include "train/trainer.h"
 
 extern const CfgSpec dcgan_task_keys[];
 extern const int dcgan_task_nkeys;
 
-int dcgan_task_run(Trainer *t);
+extern const TaskOps dcgan_task_ops;

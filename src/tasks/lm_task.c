@@ -1,7 +1,8 @@
-// lm_task.c: the language model's training loop, evaluation and checkpoint contents.
-// With w ranks each takes batch/w of the training columns (lm_columns), so one step is the
-// single-process step of the whole batch: every rank's loss is the mean over the same number
-// of tokens, and the mean of the ranks' gradients is the gradient of the global mean.
+// lm_task.c: the language model's step, evaluation and checkpoint contents (the loop is the
+// trainer's). With w ranks each takes batch/w of the training columns (lm_columns), and with
+// accumulate = k it runs them k micro-batches at a time, so one step is the single-process step
+// of the whole batch: every micro-batch's loss is the mean over the same number of tokens, and
+// the mean of their gradients is the gradient of the global mean.
 #include "tasks/lm_task.h"
 
 #include <math.h>
@@ -9,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "train/ckpt.h"
 #include "data/lm_data.h"
+#include "train/ckpt.h"
 #include "models/lm_model.h"
 #include "optim/optim.h"
 #include "data/params_io.h"
@@ -36,22 +37,30 @@ const CfgSpec lm_task_keys[] = {
 const int lm_task_nkeys = sizeof lm_task_keys / sizeof *lm_task_keys;
 
 // Dropout masks of step s come from the stream (seed, 1 + s), drawn for the global batch (each
-// rank takes its columns' masks: dropout_forward_cols): a function of the step alone, so a
+// micro-batch takes its columns' masks: dropout_forward_cols): a function of the step alone, so a
 // resumed run draws exactly the masks it would have drawn, nothing about the generator needs
-// saving, and w ranks draw the single process's masks. Stream 0 is the initial weights.
+// saving, and w ranks or k micro-batches draw the single process's masks. Stream 0 is the
+// initial weights.
 #define LM_RNG_STREAM(step) (1 + (uint64_t)(step))
 
 typedef struct {
-  Trainer *t;
   LmModel m;
   Vocab vocab;
-  int B, Bl, c0, c1;       // global columns, this rank's columns [c0, c1)
-  int64_t epoch;           // 1-based, as printed
-  int64_t batch;           // next batch index within the epoch
-  double lr, best_val;     // best_val: INFINITY until the first evaluation
+  TokenGrid train, valid, test;
+  int B, Bl, Bm, c0, c1;   // global columns, this rank's columns [c0, c1), a micro-batch's
+  int bptt;
+  int64_t log_interval;
+  double clip, decay;
+  LmActs a;                // for Bm columns
+  SgdState sgd;            // momentum 0: the reference's p -= lr * grad
+  SgdConfig sgd_cfg;       // .lr: annealed at epoch ends, saved with the optimizer
+  double best_val;         // INFINITY until the first evaluation
   double log_loss;         // sum of batch losses since the last progress line
   int64_t log_batches;
+  double t_epoch, t_log;
   float *h, *c;            // (L, Bl, H) carried state of this rank's columns
+  float *hm, *cm;          // (L, Bm, H) one micro-batch's (accumulate > 1)
+  int32_t *xm;             // (bptt + 1, Bm) one micro-batch's tokens (accumulate > 1)
   float *gh, *gc;          // (L, B, H) all columns, for checkpoints
 } Lm;
 
@@ -65,20 +74,176 @@ void lm_config_from(const Config *cfg, int ntoken, LmConfig *c) {
   c->tied = config_bool(cfg, "tied");
 }
 
-// ---- checkpoint contents (docs/CHECKPOINTS.md)
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
-// The carried state of every column: each rank fills its columns, a sum gathers them.
-static void gather_state(Lm *s) {
-  const LmConfig *c = &s->m.cfg;
-  size_t L = (size_t)c->nlayers, H = (size_t)c->nhid, n = L * (size_t)s->B * H;
-  memset(s->gh, 0, sizeof(float) * n);
-  memset(s->gc, 0, sizeof(float) * n);
-  for (size_t l = 0; l < L; l++) {
-    memcpy(s->gh + (l * s->B + (size_t)s->c0) * H, s->h + l * s->Bl * H, sizeof(float) * s->Bl * H);
-    memcpy(s->gc + (l * s->B + (size_t)s->c0) * H, s->c + l * s->Bl * H, sizeof(float) * s->Bl * H);
+static const char *rule(char ch) {
+  static char line[90];
+  memset(line, ch, 89);
+  line[89] = 0;
+  return line;
+}
+
+// ---- setup: reads the corpus, builds the model; fails before any work on a bad job or file.
+
+static void lm_setup(Trainer *t, void *task) {
+  Lm *s = task;
+  const Config *cfg = &t->cfg;
+  const char *path = config_str(cfg, "data");
+  s->B = (int)config_int(cfg, "batch");
+  s->Bm = trainer_micro_batch(t, s->B, "training columns");
+  lm_columns(s->B, t->comm.size, t->comm.rank, &s->c0, &s->c1);
+  s->Bl = s->c1 - s->c0;
+  s->bptt = (int)config_int(cfg, "bptt");
+  s->log_interval = config_int(cfg, "log_interval");
+  s->clip = config_float(cfg, "clip");
+  s->decay = config_float(cfg, "lr_decay");
+  s->sgd_cfg = (SgdConfig){.lr = config_float(cfg, "lr")};
+  s->best_val = INFINITY;
+  H5File f;
+  char err[GENET_ERR_MAX];
+  if (ckpt_open(&f, path, err, sizeof err) || vocab_read(&f, &s->vocab, err, sizeof err))
+    trainer_fail(t, "data = %s: %s", path, err);
+  LmConfig mc;
+  lm_config_from(cfg, s->vocab.n, &mc);
+  if (lm_config_check(&mc, err, sizeof err)) trainer_fail(t, "%s", err);
+  int eb = (int)config_int(cfg, "eval_batch"), e0, e1;
+  lm_columns(eb, t->comm.size, t->comm.rank, &e0, &e1);
+  if (lm_read_split(&f, "train", s->B, s->c0, s->c1, mc.ntoken, &s->train, err, sizeof err) ||
+      lm_read_split(&f, "valid", eb, e0, e1, mc.ntoken, &s->valid, err, sizeof err) ||
+      lm_read_split(&f, "test", eb, e0, e1, mc.ntoken, &s->test, err, sizeof err))
+    trainer_fail(t, "data = %s: %s", path, err);
+  h5_close(&f, err, sizeof err);
+  lm_model_build(&s->m, &mc);
+  trainer_add_params(t, &s->m.params);
+  sgd_init(&s->sgd, s->m.params.total, &s->sgd_cfg);
+  size_t L = (size_t)mc.nlayers, H = (size_t)mc.nhid;
+  s->h = xcalloc(L * s->Bl * H, sizeof(float));
+  s->c = xcalloc(L * s->Bl * H, sizeof(float));
+  s->gh = xcalloc(L * s->B * H, sizeof(float));
+  s->gc = xcalloc(L * s->B * H, sizeof(float));
+  if (t->accumulate > 1) {
+    s->hm = xcalloc(L * s->Bm * H, sizeof(float));
+    s->cm = xcalloc(L * s->Bm * H, sizeof(float));
+    s->xm = xcalloc((size_t)(s->bptt + 1) * s->Bm, sizeof(int32_t));
   }
-  comm_allreduce_sum(&s->t->comm, s->gh, n);
-  comm_allreduce_sum(&s->t->comm, s->gc, n);
+  lm_acts_alloc(&s->a, &s->m, s->bptt, s->Bm);
+  t->steps_per_epoch = (s->train.rows - 1 + s->bptt - 1) / s->bptt;
+  t->epochs = config_int(cfg, "epochs");
+  trainer_log(t, "| data %s: vocabulary %d, train %lld x %d, valid %lld x %d, test %lld x %d "
+              "(rows x columns)\n", path, mc.ntoken, (long long)s->train.rows, s->B,
+              (long long)s->valid.rows, eb, (long long)s->test.rows, eb);
+  trainer_log(t, "| model: %zu parameters (emsize %d, nhid %d, %d layers, %s)\n",
+              s->m.params.total, mc.emsize, mc.nhid, mc.nlayers, mc.tied ? "tied" : "untied");
+}
+
+static void lm_init(Trainer *t, void *task) {
+  Lm *s = task;
+  Rng init;
+  rng_init(&init, t->seed, 0);
+  lm_init_weights(&s->m, &init);
+}
+
+// ---- one step: forward, backward, all-reduce, clip, SGD; k micro-batches of the rank's columns
+
+// Columns [col, col + Bm) of the rank's (L, Bl, H) state to or from a micro-batch's (L, Bm, H).
+static void state_cols(const Lm *s, float *dst, const float *src, int col, int to_micro) {
+  size_t H = (size_t)s->m.cfg.nhid, n = (size_t)s->Bm * H;
+  for (size_t l = 0; l < (size_t)s->m.cfg.nlayers; l++) {
+    float *whole = (float *)(to_micro ? src : dst) + (l * s->Bl + (size_t)col) * H;
+    float *part = (float *)(to_micro ? dst : src) + l * n;
+    if (to_micro) memcpy(part, whole, sizeof(float) * n);
+    else memcpy(whole, part, sizeof(float) * n);
+  }
+}
+
+static void lm_step(Trainer *t, void *task) {
+  Lm *s = task;
+  Params *P = &s->m.params;
+  int64_t row = t->batch * s->bptt;
+  int T = (int)(s->train.rows - 1 - row < s->bptt ? s->train.rows - 1 - row : s->bptt);
+  trainer_grads_zero(t, 0);
+  double loss = 0;
+  for (int k = 0; k < t->accumulate; k++) {
+    const int32_t *x = s->train.data + row * s->Bl;
+    float *h = s->h, *c = s->c;
+    int col = k * s->Bm;
+    if (t->accumulate > 1) {  // this micro-batch's columns, gathered
+      for (int r = 0; r <= T; r++)
+        memcpy(s->xm + (size_t)r * s->Bm, x + (size_t)r * s->Bl + col, sizeof(int32_t) * s->Bm);
+      x = s->xm;
+      state_cols(s, s->hm, s->h, col, 1);
+      state_cols(s, s->cm, s->c, col, 1);
+      h = s->hm;
+      c = s->cm;
+    }
+    const int32_t *y = x + s->Bm;
+    lm_acts_set_columns(&s->a, s->B, s->c0 + col);
+    Rng rng;
+    rng_init(&rng, t->seed, LM_RNG_STREAM(t->step));
+    loss += lm_forward(&t->ctx, &s->m, &s->a, x, y, T, h, c, 1, &rng);
+    lm_backward(&t->ctx, &s->m, &s->a, x, y, trainer_grad_ready(t, 0, k));
+    if (t->accumulate > 1) {
+      state_cols(s, s->h, s->hm, col, 0);
+      state_cols(s, s->c, s->cm, col, 0);
+    }
+  }
+  trainer_grads_reduce(t, 0);
+  if (s->clip > 0) clip_grad_norm(&t->ctx, P->grad, P->total, s->clip);
+  sgd_step(&t->ctx, &s->sgd, P->data, P->grad, &s->sgd_cfg);
+  loss = trainer_mean(t, loss / t->accumulate);
+  s->log_loss += loss;
+  s->log_batches++;
+  int64_t i = t->batch;  // the reference's batch index
+  if (i % s->log_interval == 0 && i > 0) {
+    double cur = s->log_loss / s->log_interval, ms = (now_s() - s->t_log) * 1000.0 / (double)s->log_batches;
+    trainer_log(t, "| epoch %3lld | %5lld/%5lld batches | lr %.2f | ms/batch %5.2f | loss %5.2f | ppl %8.2f\n",
+                (long long)t->epoch + 1, (long long)i, (long long)t->steps_per_epoch, s->sgd_cfg.lr, ms,
+                cur, exp(cur));
+    s->log_loss = 0;
+    s->log_batches = 0;
+    s->t_log = now_s();
+  }
+}
+
+// ---- evaluation: mean loss per token of a split, columns spread over ranks
+
+static double evaluate(Trainer *t, Lm *s, const TokenGrid *g) {
+  const LmConfig *c = &s->m.cfg;
+  double sum = 0, count = 0;
+  if (g->cols > 0) {
+    LmActs a;
+    lm_acts_alloc(&a, &s->m, s->bptt, g->cols);
+    size_t n = (size_t)c->nlayers * g->cols * c->nhid;
+    float *h = xcalloc(n, sizeof(float)), *cc = xcalloc(n, sizeof(float));
+    for (int64_t row = 0; row < g->rows - 1; row += s->bptt) {
+      int T = (int)(g->rows - 1 - row < s->bptt ? g->rows - 1 - row : s->bptt);
+      const int32_t *x = g->data + row * g->cols, *y = x + g->cols;
+      double loss = lm_forward(&t->ctx, &s->m, &a, x, y, T, h, cc, 0, NULL);
+      sum += loss * T * g->cols;
+      count += (double)T * g->cols;
+    }
+    free(h);
+    free(cc);
+    lm_acts_free(&a);
+  }
+  return comm_sum_double(&t->comm, sum) / comm_sum_double(&t->comm, count);
+}
+
+// ---- epochs
+
+static void lm_epoch_begin(Trainer *t, void *task) {
+  Lm *s = task;
+  s->t_epoch = s->t_log = now_s();
+  if (t->batch == 0) {  // a new epoch starts from a zero state and loss sum, as the reference
+    s->log_loss = 0;
+    s->log_batches = 0;
+    memset(s->h, 0, sizeof(float) * (size_t)s->m.cfg.nlayers * s->Bl * s->m.cfg.nhid);
+    memset(s->c, 0, sizeof(float) * (size_t)s->m.cfg.nlayers * s->Bl * s->m.cfg.nhid);
+  }
 }
 
 static int save_weights(H5File *f, void *arg) {
@@ -99,27 +264,68 @@ static int save_weights(H5File *f, void *arg) {
   return rc ? -1 : 0;
 }
 
-static int save_state(H5File *f, void *arg) {
-  Lm *s = arg;
+// Validation; best.h5 when it improves, else lr / lr_decay (the reference's annealing).
+static void lm_epoch_end(Trainer *t, void *task) {
+  Lm *s = task;
+  double val = evaluate(t, s, &s->valid);
+  trainer_log(t, "%s\n| end of epoch %3lld | time: %5.2fs | valid loss %5.2f | valid ppl %8.2f\n%s\n",
+              rule('-'), (long long)t->epoch + 1, now_s() - s->t_epoch, val, exp(val), rule('-'));
+  if (val < s->best_val) {
+    s->best_val = val;
+    trainer_save_named(t, "best.h5", save_weights, s);
+  } else {
+    s->sgd_cfg.lr /= s->decay;
+  }
+}
+
+// The test split with the best validation model, as the reference's last lines.
+static void lm_end(Trainer *t, void *task) {
+  Lm *s = task;
+  Params *P = &s->m.params;
+  char best[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
+  snprintf(best, sizeof best, "%s/best.h5", t->ckpt_dir);
+  H5File f;
+  if (ckpt_open(&f, best, err, sizeof err) || params_read(&f, P, P->data, "params", err, sizeof err))
+    trainer_fail(t, "best model: %s", err);
+  h5_close(&f, err, sizeof err);
+  double test_loss = evaluate(t, s, &s->test);
+  trainer_log(t, "%s\n| End of training | test loss %5.2f | test ppl %8.2f\n%s\n", rule('='),
+              test_loss, exp(test_loss), rule('='));
+}
+
+// ---- checkpoint contents (docs/CHECKPOINTS.md)
+
+// The carried state of every column: each rank fills its columns, a sum gathers them.
+static void lm_before_save(Trainer *t, void *task) {
+  Lm *s = task;
   const LmConfig *c = &s->m.cfg;
-  int rc = save_weights(f, arg);
-  rc |= h5_write_str(f, "optim/name", "sgd");
-  rc |= h5_write_scalar_f64(f, "optim/lr", s->lr);
-  rc |= h5_write_scalar_i64(f, "train/epoch", s->epoch);
-  rc |= h5_write_scalar_i64(f, "train/batch", s->batch);
+  size_t L = (size_t)c->nlayers, H = (size_t)c->nhid, n = L * (size_t)s->B * H;
+  memset(s->gh, 0, sizeof(float) * n);
+  memset(s->gc, 0, sizeof(float) * n);
+  for (size_t l = 0; l < L; l++) {
+    memcpy(s->gh + (l * s->B + (size_t)s->c0) * H, s->h + l * s->Bl * H, sizeof(float) * s->Bl * H);
+    memcpy(s->gc + (l * s->B + (size_t)s->c0) * H, s->c + l * s->Bl * H, sizeof(float) * s->Bl * H);
+  }
+  comm_allreduce_sum(&t->comm, s->gh, n);
+  comm_allreduce_sum(&t->comm, s->gc, n);
+}
+
+static int lm_save(Trainer *t, void *task, H5File *f) {
+  Lm *s = task;
+  const LmConfig *c = &s->m.cfg;
+  int rc = save_weights(f, s);
+  rc |= sgd_save(f, &s->sgd, s->sgd_cfg.lr, &s->m.params, "optim");
   rc |= h5_write_scalar_f64(f, "train/best_val_loss", s->best_val);
   rc |= h5_write_scalar_f64(f, "train/log_loss_sum", s->log_loss);
   rc |= h5_write_scalar_i64(f, "train/log_batches", s->log_batches);
-  rc |= h5_write_scalar_i64(f, "rng/seed", (int64_t)s->t->seed);
-  rc |= h5_write_str(f, "rng/scheme", "philox4x32-10; weights: stream 0; dropout of step s: stream 1 + s, drawn for the global batch");
   int64_t dims[3] = {c->nlayers, s->B, c->nhid};
   rc |= h5_write_f32(f, "state/h", s->gh, 3, dims);
   rc |= h5_write_f32(f, "state/c", s->gc, 3, dims);
   return rc ? -1 : 0;
 }
 
-static int load_state(H5File *f, void *arg, char *err, size_t errlen) {
-  Lm *s = arg;
+static int lm_load(Trainer *t, void *task, H5File *f, int version, char *err, size_t errlen) {
+  Lm *s = task;
   const LmConfig *c = &s->m.cfg;
   int rc = params_read(f, &s->m.params, s->m.params.data, "params", err, errlen);
   if (rc) return rc;
@@ -131,247 +337,62 @@ static int load_state(H5File *f, void *arg, char *err, size_t errlen) {
              (long long)have[2], (long long)dims[0], (long long)dims[1], (long long)dims[2]);
     return -2;
   }
+  if ((rc = sgd_load(f, &s->sgd, &s->sgd_cfg.lr, &s->m.params, "optim", err, errlen))) return rc;
   if (h5_read_f32(f, "state/h", s->gh, 3, dims, err, errlen) ||
       h5_read_f32(f, "state/c", s->gc, 3, dims, err, errlen) ||
-      h5_read_scalar_f64(f, "optim/lr", &s->lr, err, errlen) ||
-      h5_read_scalar_i64(f, "train/epoch", &s->epoch, err, errlen) ||
-      h5_read_scalar_i64(f, "train/batch", &s->batch, err, errlen) ||
       h5_read_scalar_f64(f, "train/best_val_loss", &s->best_val, err, errlen) ||
       h5_read_scalar_f64(f, "train/log_loss_sum", &s->log_loss, err, errlen) ||
       h5_read_scalar_i64(f, "train/log_batches", &s->log_batches, err, errlen))
     return -1;
+  if (version == 1) t->epoch -= 1;  // version 1 counted the LM's epochs from 1
   size_t H = (size_t)c->nhid;
   for (size_t l = 0; l < (size_t)c->nlayers; l++) {
     memcpy(s->h + l * s->Bl * H, s->gh + (l * s->B + (size_t)s->c0) * H, sizeof(float) * s->Bl * H);
     memcpy(s->c + l * s->Bl * H, s->gc + (l * s->B + (size_t)s->c0) * H, sizeof(float) * s->Bl * H);
   }
+  if (trainer_key_changed(t, "lr")) {  // the checkpoint's lr is the annealed one
+    trainer_log(t, "| lr = %g from the job replaces the checkpoint's lr %g\n", config_float(&t->cfg, "lr"),
+                s->sgd_cfg.lr);
+    s->sgd_cfg.lr = config_float(&t->cfg, "lr");
+  }
   return 0;
 }
 
-static int load_init_weights(Lm *s, const char *path) {
-  H5File f;
-  char err[GENET_ERR_MAX];
-  int rc = ckpt_open(&f, path, err, sizeof err);
-  if (!rc) rc = params_read(&f, &s->m.params, s->m.params.data, "params", err, sizeof err);
-  char e2[GENET_ERR_MAX];
-  if (f.id >= 0) h5_close(&f, e2, sizeof e2);
-  if (rc) trainer_fail(s->t, "init_weights = %s: %s", path, err);
-  trainer_log(s->t, "| initial weights from %s\n", path);
-  return 0;
+static int lm_load_weights(Trainer *t, void *task, H5File *f, char *err, size_t errlen) {
+  Lm *s = task;
+  return params_read(f, &s->m.params, s->m.params.data, "params", err, errlen);
 }
 
-// ---- evaluation: mean loss per token of a split, columns spread over ranks
-
-static double evaluate(Lm *s, const TokenGrid *g, int bptt) {
-  Trainer *t = s->t;
-  const LmConfig *c = &s->m.cfg;
-  double sum = 0, count = 0;
-  if (g->cols > 0) {
-    LmActs a;
-    lm_acts_alloc(&a, &s->m, bptt, g->cols);
-    size_t n = (size_t)c->nlayers * g->cols * c->nhid;
-    float *h = xcalloc(n, sizeof(float)), *cc = xcalloc(n, sizeof(float));
-    for (int64_t row = 0; row < g->rows - 1; row += bptt) {
-      int T = (int)(g->rows - 1 - row < bptt ? g->rows - 1 - row : bptt);
-      const int32_t *x = g->data + row * g->cols, *y = x + g->cols;
-      double loss = lm_forward(&t->ctx, &s->m, &a, x, y, T, h, cc, 0, NULL);
-      sum += loss * T * g->cols;
-      count += (double)T * g->cols;
-    }
-    free(h);
-    free(cc);
-    lm_acts_free(&a);
-  }
-  return comm_sum_double(&t->comm, sum) / comm_sum_double(&t->comm, count);
+static void lm_free(Trainer *t, void *task) {
+  Lm *s = task;
+  lm_acts_free(&s->a);
+  token_grid_free(&s->train);
+  token_grid_free(&s->valid);
+  token_grid_free(&s->test);
+  float *bufs[] = {s->h, s->c, s->hm, s->cm, s->gh, s->gc};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+  free(s->xm);
+  sgd_free(&s->sgd);
+  vocab_free(&s->vocab);
+  lm_model_free(&s->m);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static const char *rule(char ch) {
-  static char line[90];
-  memset(line, ch, 89);
-  line[89] = 0;
-  return line;
-}
-
-// Reads the corpus, builds the model; fails before any work on a bad job or file.
-static void lm_setup(Lm *s, Trainer *t, TokenGrid *train, TokenGrid *valid, TokenGrid *test) {
-  const Config *cfg = &t->cfg;
-  const char *path = config_str(cfg, "data");
-  s->B = (int)config_int(cfg, "batch");
-  if (s->B % t->comm.size)
-    trainer_fail(t, "batch = %d does not divide among %d ranks: use a multiple of %d", s->B,
-                 t->comm.size, t->comm.size);
-  lm_columns(s->B, t->comm.size, t->comm.rank, &s->c0, &s->c1);
-  s->Bl = s->c1 - s->c0;
-  H5File f;
-  char err[GENET_ERR_MAX];
-  if (ckpt_open(&f, path, err, sizeof err) || vocab_read(&f, &s->vocab, err, sizeof err))
-    trainer_fail(t, "data = %s: %s", path, err);
-  LmConfig mc;
-  lm_config_from(cfg, s->vocab.n, &mc);
-  if (lm_config_check(&mc, err, sizeof err)) trainer_fail(t, "%s", err);
-  int eb = (int)config_int(cfg, "eval_batch"), e0, e1;
-  lm_columns(eb, t->comm.size, t->comm.rank, &e0, &e1);
-  if (lm_read_split(&f, "train", s->B, s->c0, s->c1, mc.ntoken, train, err, sizeof err) ||
-      lm_read_split(&f, "valid", eb, e0, e1, mc.ntoken, valid, err, sizeof err) ||
-      lm_read_split(&f, "test", eb, e0, e1, mc.ntoken, test, err, sizeof err))
-    trainer_fail(t, "data = %s: %s", path, err);
-  h5_close(&f, err, sizeof err);
-  lm_model_build(&s->m, &mc);
-  size_t n = (size_t)mc.nlayers * s->Bl * mc.nhid, gn = (size_t)mc.nlayers * s->B * mc.nhid;
-  s->h = xcalloc(n ? n : 1, sizeof(float));
-  s->c = xcalloc(n ? n : 1, sizeof(float));
-  s->gh = xcalloc(gn, sizeof(float));
-  s->gc = xcalloc(gn, sizeof(float));
-  trainer_log(t, "| data %s: vocabulary %d, train %lld x %d, valid %lld x %d, test %lld x %d "
-              "(rows x columns)\n", path, mc.ntoken, (long long)train->rows, s->B,
-              (long long)valid->rows, eb, (long long)test->rows, eb);
-  trainer_log(t, "| model: %zu parameters (emsize %d, nhid %d, %d layers, %s)\n",
-              s->m.params.total, mc.emsize, mc.nhid, mc.nlayers, mc.tied ? "tied" : "untied");
-}
-
-static void checkpoint(Lm *s) {
-  gather_state(s);
-  trainer_save(s->t, save_state, s);
-}
-
-int lm_task_run(Trainer *t) {
-  Lm s;
-  memset(&s, 0, sizeof s);
-  s.t = t;
-  TokenGrid train, valid, test;
-  lm_setup(&s, t, &train, &valid, &test);
-  const Config *cfg = &t->cfg;
-  int bptt = (int)config_int(cfg, "bptt");
-  int64_t epochs = config_int(cfg, "epochs"), log_interval = config_int(cfg, "log_interval");
-  double clip = config_float(cfg, "clip"), decay = config_float(cfg, "lr_decay");
-  s.lr = config_float(cfg, "lr");
-  s.epoch = 1;
-  s.best_val = INFINITY;
-  if (!trainer_resume(t, load_state, &s)) {
-    Rng init;
-    rng_init(&init, t->seed, 0);
-    lm_init_weights(&s.m, &init);
-    const char *iw = config_str(cfg, "init_weights");
-    if (iw[0]) load_init_weights(&s, iw);
-  } else if (trainer_key_changed(t, "lr")) {  // the checkpoint's lr is the annealed one
-    trainer_log(t, "| lr = %g from the job replaces the checkpoint's lr %g\n", config_float(cfg, "lr"), s.lr);
-    s.lr = config_float(cfg, "lr");
-  }
-  GradSync *gs = NULL;
-  LmActs a;
-  memset(&a, 0, sizeof a);
-  int stopped = 0;
-  if (trainer_nothing_to_do(t, s.epoch > epochs ? "all epochs are done; raise epochs to train further" : NULL))
-    goto done;
-  // Every rank starts from rank 0's parameters (they agree already; this makes it so).
-  gs = gradsync_create(&t->comm, &s.m.params, (size_t)(config_float(cfg, "bucket_mb") * (1 << 20)));
-  gradsync_broadcast_params(gs);
-  double wait_s = 0;
-  int64_t buckets = 0, early = 0, steps_run = 0;
-
-  lm_acts_alloc(&a, &s.m, bptt, s.Bl);
-  lm_acts_set_columns(&a, s.B, s.c0);
-  Params *P = &s.m.params;
-  int64_t nbatches = (train.rows - 1 + bptt - 1) / bptt;
-  for (; s.epoch <= epochs && !stopped; s.epoch++, s.batch = 0) {
-    double t_epoch = now_s(), t_log = now_s();
-    if (s.batch == 0) {  // a new epoch starts from a zero state and loss sum, as the reference
-      s.log_loss = 0;
-      s.log_batches = 0;
-      memset(s.h, 0, sizeof(float) * (size_t)s.m.cfg.nlayers * s.Bl * s.m.cfg.nhid);
-      memset(s.c, 0, sizeof(float) * (size_t)s.m.cfg.nlayers * s.Bl * s.m.cfg.nhid);
-    }
-    for (; s.batch < nbatches; ) {
-      int64_t row = s.batch * bptt;
-      int T = (int)(train.rows - 1 - row < bptt ? train.rows - 1 - row : bptt);
-      const int32_t *x = train.data + row * s.Bl, *y = x + s.Bl;
-      Rng rng;
-      rng_init(&rng, t->seed, LM_RNG_STREAM(t->step));
-      params_zero_grad(P);
-      double loss = lm_forward(&t->ctx, &s.m, &a, x, y, T, s.h, s.c, 1, &rng);
-      gradsync_begin(gs);
-      lm_backward(&t->ctx, &s.m, &a, x, y, gs);
-      gradsync_finish(gs);
-      GradSyncStats gst = gradsync_stats(gs);
-      wait_s += gst.wait_s;
-      buckets += gst.buckets;
-      early += gst.buckets_early;
-      steps_run++;
-      if (clip > 0) clip_grad_norm(&t->ctx, P->grad, P->total, clip);
-      SgdConfig sc = {.lr = s.lr};
-      SgdState st = {.n = P->total};
-      sgd_step(&t->ctx, &st, P->data, P->grad, &sc);
-      loss = comm_sum_double(&t->comm, loss) / t->comm.size;
-      t->step++;
-      s.batch++;
-      s.log_loss += loss;
-      s.log_batches++;
-      int64_t i = s.batch - 1;  // the reference's batch index
-      if (i % log_interval == 0 && i > 0) {
-        double cur = s.log_loss / log_interval, ms = (now_s() - t_log) * 1000.0 / (double)s.log_batches;
-        trainer_log(t, "| epoch %3lld | %5lld/%5lld batches | lr %.2f | ms/batch %5.2f | loss %5.2f | ppl %8.2f\n",
-                    (long long)s.epoch, (long long)i, (long long)nbatches, s.lr, ms, cur, exp(cur));
-        s.log_loss = 0;
-        s.log_batches = 0;
-        t_log = now_s();
-      }
-      int stop = trainer_should_stop(t);
-      if (stop || trainer_checkpoint_due(t)) checkpoint(&s);
-      if (stop) {
-        trainer_log(t, "| stopped at step %lld (%s): resume with the same job\n", (long long)t->step,
-                    trainer_signalled(t) ? "signal" : "max_steps");
-        stopped = 1;
-        break;
-      }
-    }
-    if (stopped) break;
-    if (t->comm.size > 1 && buckets)
-      trainer_log(t, "| all-reduce: %.2f ms waited per step, %lld of %lld buckets started during backward\n",
-                  1e3 * wait_s / (double)steps_run, (long long)early, (long long)buckets);
-    wait_s = 0;
-    buckets = early = steps_run = 0;
-    double val = evaluate(&s, &valid, bptt);
-    trainer_log(t, "%s\n| end of epoch %3lld | time: %5.2fs | valid loss %5.2f | valid ppl %8.2f\n%s\n",
-                rule('-'), (long long)s.epoch, now_s() - t_epoch, val, exp(val), rule('-'));
-    if (val < s.best_val) {
-      s.best_val = val;
-      trainer_save_named(t, "best.h5", save_weights, &s);
-    } else {
-      s.lr /= decay;
-    }
-  }
-  if (!stopped) {
-    // State after the last epoch, so a later run with more epochs continues from here.
-    s.batch = 0;
-    checkpoint(&s);
-    char best[GENET_PATH_MAX + 64], err[700];
-    snprintf(best, sizeof best, "%s/best.h5", t->ckpt_dir);
-    H5File f;
-    if (ckpt_open(&f, best, err, sizeof err) ||
-        params_read(&f, P, P->data, "params", err, sizeof err))
-      trainer_fail(t, "best model: %s", err);
-    h5_close(&f, err, sizeof err);
-    double test_loss = evaluate(&s, &test, bptt);
-    trainer_log(t, "%s\n| End of training | test loss %5.2f | test ppl %8.2f\n%s\n", rule('='),
-                test_loss, exp(test_loss), rule('='));
-  }
-done:
-  gradsync_free(gs);
-  lm_acts_free(&a);
-  token_grid_free(&train);
-  token_grid_free(&valid);
-  token_grid_free(&test);
-  free(s.h);
-  free(s.c);
-  free(s.gh);
-  free(s.gc);
-  vocab_free(&s.vocab);
-  lm_model_free(&s.m);
-  return 0;
-}
+const TaskOps lm_task_ops = {
+    .name = "lm",
+    .keys = lm_task_keys,
+    .nkeys = &lm_task_nkeys,
+    .size = sizeof(Lm),
+    .rng_scheme = "philox4x32-10; weights: stream 0; dropout of step s: stream 1 + s, drawn for the global batch",
+    .accumulates = 1,
+    .setup = lm_setup,
+    .init = lm_init,
+    .load_weights = lm_load_weights,
+    .before_save = lm_before_save,
+    .save = lm_save,
+    .load = lm_load,
+    .epoch_begin = lm_epoch_begin,
+    .step = lm_step,
+    .epoch_end = lm_epoch_end,
+    .end = lm_end,
+    .free = lm_free,
+};

@@ -5,13 +5,11 @@
 #pragma once
 #include "train/config.h"
 #include "models/lm_model.h"
-#include "train/train.h"
+#include "train/trainer.h"
 
 extern const CfgSpec lm_task_keys[];
 extern const int lm_task_nkeys;
 
-int lm_task_run(Trainer *t);
+extern const TaskOps lm_task_ops;
 // The model settings (emsize, nhid, ...) of a resolved task = lm config.
 void lm_config_from(const Config *cfg, int ntoken, LmConfig *c);
-// `genet generate CKPT [words=N] [temperature=T] [seed=S] [prompt="..."]` (src/cmd/lm_generate.c).
-int lm_generate_main(int argc, char **argv);

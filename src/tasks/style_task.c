@@ -57,6 +57,8 @@ typedef struct {
 
 typedef struct {
   Trainer *t;
+  float *content;          // (1, 3, H, W) the content image, preprocessed
+  char *style_list;        // the `style` key, cut into names
   VggNet vgg;
   VggActs acts;            // for the optimized image
   Tap tap[MAX_TAPS];
@@ -231,19 +233,17 @@ static float closure(void *arg) {
 
 // ---- checkpoint contents
 
-static int save_state(H5File *f, void *arg) {
-  Style *s = arg;
+static int style_save(Trainer *t, void *task, H5File *f) {
+  Style *s = task;
   int64_t dims[4] = {1, 3, s->H, s->W};
   int rc = h5_write_f32(f, "state/image", s->img, 4, dims);
   rc |= lbfgs_save(f, &s->opt, "optim/lbfgs");
   rc |= h5_write_scalar_i64(f, "train/evals", s->evals);
-  rc |= h5_write_scalar_i64(f, "rng/seed", (int64_t)s->t->seed);
-  rc |= h5_write_str(f, "rng/scheme", "philox4x32-10; noise image (init = noise): stream 0");
   return rc ? -1 : 0;
 }
 
-static int load_state(H5File *f, void *arg, char *err, size_t errlen) {
-  Style *s = arg;
+static int style_load(Trainer *t, void *task, H5File *f, int version, char *err, size_t errlen) {
+  Style *s = task;
   int64_t dims[4] = {1, 3, s->H, s->W}, have[4] = {0};
   if (h5_shape(f, "state/image", have, 4, err, errlen) == 4 &&
       (have[2] != dims[2] || have[3] != dims[3])) {
@@ -257,96 +257,121 @@ static int load_state(H5File *f, void *arg, char *err, size_t errlen) {
   return h5_read_scalar_i64(f, "train/evals", &s->evals, err, errlen) ? -1 : 0;
 }
 
-int style_task_run(Trainer *t) {
+// ---- setup: VGG19, the images, the taps and their targets, L-BFGS
+
+static void style_setup(Trainer *t, void *task) {
+  Style *s = task;
+  s->t = t;
   if (t->comm.size > 1)
     trainer_fail(t, "task = style optimizes one image in one process: start it without mpirun "
                     "(got %d ranks)", t->comm.size);
-  Style s;
-  memset(&s, 0, sizeof s);
-  s.t = t;
   const Config *cfg = &t->cfg;
   char err[GENET_ERR_MAX];
   const char *vgg = config_str(cfg, "vgg");
-  if (vgg19_load(&s.vgg, vgg, err, sizeof err)) trainer_fail(t, "vgg = %s: %s", vgg, err);
-  char *styles[MAX_STYLES], *list = xstrdup(config_str(cfg, "style")), *save = NULL;
+  if (vgg19_load(&s->vgg, vgg, err, sizeof err)) trainer_fail(t, "vgg = %s: %s", vgg, err);
+  char *styles[MAX_STYLES], *save = NULL;
+  s->style_list = xstrdup(config_str(cfg, "style"));
   int nstyle = 0;
-  for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+  for (char *p = strtok_r(s->style_list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
     while (*p == ' ') p++;
     if (nstyle == MAX_STYLES) trainer_fail(t, "style: more than %d images", MAX_STYLES);
     styles[nstyle++] = p;
   }
   if (!nstyle) trainer_fail(t, "style: no image given");
   int size = (int)config_int(cfg, "size");
-  float *content = load_image(t, config_str(cfg, "content"), size, &s.H, &s.W);
-  setup_taps(&s);
-  make_targets(&s, content, s.H, s.W, styles, nstyle, size);
-  for (int k = 0; k < s.ntap; k++) {
-    int L = s.tap[k].layer;
-    size_t nk = (size_t)s.tap[k].C * s.tap[k].HW;
-    if (!s.dtap[L]) s.dtap[L] = xmalloc_floats(nk);
-    s.tap[k].d = xmalloc_floats(nk);
+  s->content = load_image(t, config_str(cfg, "content"), size, &s->H, &s->W);
+  setup_taps(s);
+  make_targets(s, s->content, s->H, s->W, styles, nstyle, size);
+  for (int k = 0; k < s->ntap; k++) {
+    int L = s->tap[k].layer;
+    size_t nk = (size_t)s->tap[k].C * s->tap[k].HW;
+    if (!s->dtap[L]) s->dtap[L] = xmalloc_floats(nk);
+    s->tap[k].d = xmalloc_floats(nk);
   }
-  size_t n = (size_t)3 * s.H * s.W;
-  s.img = xmalloc_floats(n);
-  s.grad = xmalloc_floats(n);
-  if (!strcmp(config_str(cfg, "init"), "content")) {
-    memcpy(s.img, content, sizeof(float) * n);
-  } else {
-    Rng r;
-    rng_init(&r, t->seed, 0);
-    rng_fill_normal(&r, s.img, n, 0.0f, 50.0f);  // about the spread of preprocessed pixels
-  }
+  size_t n = (size_t)3 * s->H * s->W;
+  s->img = xmalloc_floats(n);
+  s->grad = xmalloc_floats(n);
   LbfgsConfig lc;
   lbfgs_config_default(&lc);
   lc.lr = config_float(cfg, "lr");
   lc.history_size = (int)config_int(cfg, "history");
   lbfgs_config_set_max_iter(&lc, (int)config_int(cfg, "max_iter"));
-  lbfgs_init(&s.opt, &lc, n);
-  s.show = config_int(cfg, "show_every");
+  lbfgs_init(&s->opt, &lc, n);
+  s->show = config_int(cfg, "show_every");
   trainer_log(t, "| content %s (%d x %d), %d style image%s, VGG19 from %s (width 1/%d), %d taps, "
-              "features up to %s\n", config_str(cfg, "content"), s.W, s.H, nstyle,
-              nstyle == 1 ? "" : "s", vgg, s.vgg.div, s.ntap, vgg_layer_name(s.last));
-  for (int k = 0; k < s.ntap; k++)
-    trainer_log(t, "|   %-8s %-7s weight %g\n", vgg_layer_name(s.tap[k].layer),
-                s.tap[k].style ? "style" : "content", s.tap[k].weight);
-  trainer_resume(t, load_state, &s);
-  int64_t max_evals = config_int(cfg, "max_evals");
-  int stopped = 0;
-  int nothing = trainer_nothing_to_do(t, s.evals > max_evals ? "all max_evals evaluations are done; raise max_evals to go on" : NULL);
-  while (!nothing && s.evals <= max_evals) {  // the seed's `while n_iter[0] <= max_iter`
-    lbfgs_step(&t->ctx, &s.opt, s.img, s.grad, closure, &s);
-    t->step++;
-    int stop = trainer_should_stop(t);
-    if (stop || trainer_checkpoint_due(t)) {
-      trainer_save(t, save_state, &s);
-      save_image(&s, "result.png");
-    }
-    if (stop) {
-      trainer_log(t, "| stopped at step %lld (%s), %lld evaluations: resume with the same job\n",
-                  (long long)t->step, trainer_signalled(t) ? "signal" : "max_steps", (long long)s.evals);
-      stopped = 1;
-      break;
-    }
-  }
-  if (!stopped && !nothing) {
-    trainer_save(t, save_state, &s);
-    save_image(&s, "result.png");
-    trainer_log(t, "| done: %lld evaluations, loss %f; image in %s/result.png\n", (long long)s.evals,
-                s.last_loss, t->out_dir);
-  }
-  for (int k = 0; k < s.ntap; k++) {
-    free(s.tap[k].target);
-    free(s.tap[k].G);
-    free(s.tap[k].dG);
-    free(s.tap[k].d);
-  }
-  for (int i = 0; i < VGG19_LAYERS; i++) free(s.dtap[i]);
-  lbfgs_free(&s.opt);
-  vgg_acts_free(&s.acts);
-  vgg_net_free(&s.vgg);
-  free(s.img);
-  free(s.grad);
-  free(content);
-  free(list);
-  return 0;
+              "features up to %s\n", config_str(cfg, "content"), s->W, s->H, nstyle,
+              nstyle == 1 ? "" : "s", vgg, s->vgg.div, s->ntap, vgg_layer_name(s->last));
+  for (int k = 0; k < s->ntap; k++)
+    trainer_log(t, "|   %-8s %-7s weight %g\n", vgg_layer_name(s->tap[k].layer),
+                s->tap[k].style ? "style" : "content", s->tap[k].weight);
 }
+
+// The starting image: the content image (as the seed) or noise.
+static void style_init(Trainer *t, void *task) {
+  Style *s = task;
+  size_t n = (size_t)3 * s->H * s->W;
+  if (!strcmp(config_str(&t->cfg, "init"), "content")) {
+    memcpy(s->img, s->content, sizeof(float) * n);
+  } else {
+    Rng r;
+    rng_init(&r, t->seed, 0);
+    rng_fill_normal(&r, s->img, n, 0.0f, 50.0f);  // about the spread of preprocessed pixels
+  }
+}
+
+// One optimizer.step(closure): up to max_iter L-BFGS iterations.
+static void style_step(Trainer *t, void *task) {
+  Style *s = task;
+  lbfgs_step(&t->ctx, &s->opt, s->img, s->grad, closure, s);
+}
+
+// The seed's `while n_iter[0] <= max_iter`.
+static const char *style_finished(Trainer *t, void *task) {
+  Style *s = task;
+  return s->evals > config_int(&t->cfg, "max_evals")
+             ? "all max_evals evaluations are done; raise max_evals to go on" : NULL;
+}
+
+static void style_on_checkpoint(Trainer *t, void *task) { save_image(task, "result.png"); }
+
+static void style_end(Trainer *t, void *task) {
+  Style *s = task;
+  trainer_log(t, "| done: %lld evaluations, loss %f; image in %s/result.png\n", (long long)s->evals,
+              s->last_loss, t->out_dir);
+}
+
+static void style_free(Trainer *t, void *task) {
+  Style *s = task;
+  for (int k = 0; k < s->ntap; k++) {
+    free(s->tap[k].target);
+    free(s->tap[k].G);
+    free(s->tap[k].dG);
+    free(s->tap[k].d);
+  }
+  for (int i = 0; i < VGG19_LAYERS; i++) free(s->dtap[i]);
+  lbfgs_free(&s->opt);
+  vgg_acts_free(&s->acts);
+  vgg_net_free(&s->vgg);
+  free(s->img);
+  free(s->grad);
+  free(s->content);
+  free(s->style_list);
+}
+
+const TaskOps style_task_ops = {
+    .name = "style",
+    .keys = style_task_keys,
+    .nkeys = &style_task_nkeys,
+    .size = sizeof(Style),
+    .rng_scheme = "philox4x32-10; noise image (init = noise): stream 0",
+    .accumulates = 0,
+    .setup = style_setup,
+    .init = style_init,
+    .save = style_save,
+    .load = style_load,
+    .step = style_step,
+    .finished = style_finished,
+    .on_checkpoint = style_on_checkpoint,
+    .end = style_end,
+    .free = style_free,
+};

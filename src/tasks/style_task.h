@@ -2,9 +2,9 @@
 // the image's pixels through VGG19's features), src/tasks/style_task.c.
 #pragma once
 #include "train/config.h"
-#include "train/train.h"
+#include "train/trainer.h"
 
 extern const CfgSpec style_task_keys[];
 extern const int style_task_nkeys;
 
-int style_task_run(Trainer *t);
+extern const TaskOps style_task_ops;

@@ -349,12 +349,14 @@ int ckpt_write_meta(H5File *f, int64_t step, int world_size, const char *job_tex
   return rc ? -1 : 0;
 }
 
-int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, char *err, size_t errlen) {
+int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, int *version, char *err,
+                   size_t errlen) {
   int64_t v = 0, ws = 0;
   if (h5_read_scalar_i64(f, "meta/format_version", &v, err, errlen)) return -1;
-  if (v != CKPT_FORMAT_VERSION)
-    return fail(err, errlen, "%s: checkpoint format version %lld, this genet reads %d", f->path,
+  if (v < 1 || v > CKPT_FORMAT_VERSION)
+    return fail(err, errlen, "%s: checkpoint format version %lld, this genet reads 1 to %d", f->path,
                 (long long)v, CKPT_FORMAT_VERSION);
+  *version = (int)v;
   if (h5_read_scalar_i64(f, "meta/step", step, err, errlen)) return -1;
   if (h5_read_scalar_i64(f, "meta/world_size", &ws, err, errlen)) return -1;
   if (*step < 0 || ws < 1 || ws > 1 << 20)

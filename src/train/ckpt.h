@@ -45,8 +45,9 @@ int ckpt_write_meta(H5File *f, int64_t step, int world_size, const char *job_tex
 // one-line message naming the file (checksum mismatch, size, or libhdf5's refusal).
 int ckpt_open(H5File *f, const char *path, char *err, size_t errlen);
 
-// Checks meta/format_version; returns the step.
-int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, char *err, size_t errlen);
+// Checks meta/format_version (1 to CKPT_FORMAT_VERSION); returns it, the step and the world size.
+int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, int *version, char *err,
+                   size_t errlen);
 
 // Checkpoint paths in dir, newest step first (the `latest` pointer, when valid, first of
 // all). Returns the count; *paths is malloc'd (free with ckpt_list_free).
@@ -68,4 +69,6 @@ int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen);
 // safe under ckpt_lock_dir. Returns how many.
 int ckpt_remove_stale_tmp(const char *dir);
 
-#define CKPT_FORMAT_VERSION 1
+// 2: train/epoch and train/batch, 0-based, in every task's checkpoints (version 1: the LM's
+// epoch was 1-based and style had none; both are still read).
+#define CKPT_FORMAT_VERSION 2

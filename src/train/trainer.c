@@ -1,0 +1,540 @@
+// trainer.c: the one training loop (trainer_run) and what it is made of: logging, stop
+// conditions, gradient sets and accumulation, checkpoints and resume. `genet train` (src/cmd/
+// train_cmd.c) resolves the job, opens a Trainer and runs the task's TaskOps here.
+#include "train/trainer.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "train/ckpt.h"
+
+const CfgSpec train_shared_keys[] = {
+    {"task", CFG_CHOICE, NULL, 0, -1, "lm|dcgan|style", "the workload", CFG_RESUME_FIXED},
+    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of every random stream", CFG_RESUME_FIXED},
+    {"device", CFG_CHOICE, "auto", 0, -1, "auto|cpu|cuda", "where to run (auto: a GPU if the task has CUDA kernels and one is visible)", CFG_RESUME_APPLIES},
+    {"threads", CFG_INT, "0", 0, 1024, NULL, "OpenMP threads per rank (0: the node's cores shared among its ranks, or OMP_NUM_THREADS when set)", CFG_RESUME_APPLIES},
+    {"checkpoint_dir", CFG_STRING, "checkpoints", 0, -1, NULL, "where checkpoints are written and found", CFG_RESUME_APPLIES},
+    {"checkpoint_every", CFG_INT, "1000", 0, 1e12, NULL, "optimizer steps between checkpoints (0: only at the end and on stop)", CFG_RESUME_APPLIES},
+    {"keep_checkpoints", CFG_INT, "3", 1, 1e6, NULL, "how many of the newest checkpoints are kept", CFG_RESUME_APPLIES},
+    {"resume", CFG_STRING, "auto", 0, -1, NULL, "auto (latest good checkpoint in checkpoint_dir), never, or a checkpoint path", CFG_RESUME_IGNORED},
+    {"max_steps", CFG_INT, "0", 0, 1e15, NULL, "stop after this many optimizer steps in all, with a checkpoint (0: no limit)", CFG_RESUME_APPLIES},
+    {"out_dir", CFG_STRING, "out", 0, -1, NULL, "images, logs and metrics", CFG_RESUME_APPLIES},
+    {"init_weights", CFG_STRING, "", 0, -1, NULL, "start from the params/ of this HDF5 file (e.g. scripts/torch_to_h5.py output)", CFG_RESUME_IGNORED},
+    {"log_all_ranks", CFG_BOOL, "false", 0, -1, NULL, "every rank > 0 also logs, to out_dir/rank<R>.log", CFG_RESUME_APPLIES},
+    {"accumulate", CFG_INT, "1", 1, 1 << 16, NULL, "micro-batches per optimizer step (gradient accumulation): each rank runs batch/(ranks x accumulate) samples at a time", CFG_RESUME_APPLIES},
+    {"bucket_mb", CFG_FLOAT, "25", 0.001, 4096, NULL, "gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb)", CFG_RESUME_APPLIES},
+};
+const int train_nshared_keys = sizeof train_shared_keys / sizeof *train_shared_keys;
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+void trainer_log(Trainer *t, const char *fmt, ...) {
+  if (!t->log) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(t->log, fmt, ap);
+  va_end(ap);
+  fflush(t->log);
+}
+
+void trainer_fail(Trainer *t, const char *fmt, ...) {
+  char msg[GENET_ERR_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (t->comm.rank == 0) fprintf(stderr, "genet: %s\n", msg);
+  // Every rank found the same problem (the checks before work are deterministic), so each
+  // leaves on its own; after work has started comm_abort takes the others down.
+  comm_finalize(&t->comm);
+  exit(1);
+}
+
+int trainer_signalled(const Trainer *t) {
+  (void)t;
+  return stop_signal != 0;
+}
+
+// After each optimizer step, on every rank: 1 when the run must stop now (max_steps, or
+// SIGTERM/SIGINT on any rank, e.g. Slurm preemption). All ranks agree, so they all write the
+// checkpoint and leave at the same step.
+static int should_stop(Trainer *t) {
+  int mine = stop_signal != 0;
+  int any = comm_sum_double(&t->comm, mine) > 0;
+  if (any) stop_signal = stop_signal ? stop_signal : SIGTERM;
+  return any || (t->max_steps > 0 && t->step >= t->max_steps);
+}
+
+static int checkpoint_due(const Trainer *t) {
+  return t->checkpoint_every > 0 && t->step > 0 && t->step % t->checkpoint_every == 0;
+}
+
+// ---- gradient sets
+
+GradSync *trainer_gradsync_create(Comm *c, Params *p, size_t bucket_bytes) {
+  GENET_ASSERT(p->dev == DEV_CPU);  // GPU buckets come with the CUDA backend
+  size_t *off = xmalloc(sizeof(size_t) * (size_t)(p->n ? p->n : 1));
+  size_t *num = xmalloc(sizeof(size_t) * (size_t)(p->n ? p->n : 1));
+  for (int i = 0; i < p->n; i++) {
+    off[i] = p->info[i].offset;
+    num[i] = p->info[i].numel;
+  }
+  GradBuffer b = {.data = p->data, .grad = p->grad, .total = p->total, .ntensors = p->n,
+                  .offset = off, .numel = num};
+  GradSync *s = gradsync_create(c, &b, bucket_bytes);
+  free(off);
+  free(num);
+  return s;
+}
+
+static void ready_in_sync(void *arg, size_t offset, size_t n) { gradsync_ready_offset(arg, offset, n); }
+
+GradReady trainer_ready_for(GradSync *s) { return (GradReady){ready_in_sync, s}; }
+
+static void sum_over_comm(void *arg, double *buf, size_t n) { comm_allreduce_sum_double(arg, buf, n); }
+
+void trainer_bind_reduce(Ctx *ctx, Comm *c) {
+  ctx->reduce = (CtxReduce){c->size > 1 ? sum_over_comm : NULL, c, c->size};
+}
+
+int trainer_add_params(Trainer *t, Params *p) {
+  GENET_ASSERT(t->nsets < TRAINER_MAX_SETS);
+  t->set[t->nsets] = p;
+  return t->nsets++;
+}
+
+int trainer_micro_batch(Trainer *t, int batch, const char *what) {
+  int parts = t->comm.size * t->accumulate;
+  if (batch % parts)
+    trainer_fail(t, "batch = %d does not divide into %d ranks x accumulate %d: use a multiple of %d "
+                    "(%s)", batch, t->comm.size, t->accumulate, parts, what);
+  return batch / parts;
+}
+
+void trainer_grads_zero(Trainer *t, int set) {
+  params_zero_grad(t->set[set]);
+  gradsync_begin(t->sync[set]);
+}
+
+const GradReady *trainer_grad_ready(Trainer *t, int set, int micro) {
+  return micro == t->accumulate - 1 ? &t->ready[set] : NULL;
+}
+
+void trainer_grads_reduce(Trainer *t, int set) {
+  gradsync_finish(t->sync[set]);
+  GradSyncStats st = gradsync_stats(t->sync[set]);
+  t->sync_wait_s += st.wait_s;
+  t->sync_buckets += st.buckets;
+  t->sync_early += st.buckets_early;
+  if (set == 0) t->sync_steps++;
+  if (t->accumulate > 1) {  // the sum of k micro-batch means -> the mean over the batch
+    Params *p = t->set[set];
+    float inv = 1.0f / (float)t->accumulate;
+    for (size_t i = 0; i < p->total; i++) p->grad[i] *= inv;
+  }
+}
+
+double trainer_mean(Trainer *t, double v) { return comm_sum_double(&t->comm, v) / t->comm.size; }
+
+static void report_sync(Trainer *t) {
+  if (t->comm.size > 1 && t->sync_buckets)
+    trainer_log(t, "| all-reduce: %.2f ms waited per step, %lld of %lld buckets started during backward\n",
+                1e3 * t->sync_wait_s / (double)(t->sync_steps ? t->sync_steps : 1),
+                (long long)t->sync_early, (long long)t->sync_buckets);
+  t->sync_wait_s = 0;
+  t->sync_buckets = t->sync_early = t->sync_steps = 0;
+}
+
+// ---- checkpoints
+
+static void save_to(Trainer *t, CkptWriter *w, int ok, const char *err, TrainSaveFn fn,
+                    void *arg) {
+  if (ok && ckpt_write_meta(&w->f, t->step, t->comm.size, t->job_text) == 0 && fn(&w->f, arg) == 0) {
+    char e[GENET_ERR_MAX];
+    if (ckpt_commit(w, t->keep, e, sizeof e)) comm_abort(&t->comm, "checkpoint not written: %s", e);
+    trainer_log(t, "| checkpoint %s (step %lld)\n", w->final, (long long)t->step);
+    return;
+  }
+  if (ok) ckpt_abort(w);
+  comm_abort(&t->comm, "checkpoint not written: %s", ok ? w->tmp : err);
+}
+
+void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg) {
+  if (t->comm.rank == 0) {
+    CkptWriter w;
+    char err[GENET_ERR_MAX];
+    int ok = ckpt_begin_named(&w, t->ckpt_dir, name, err, sizeof err) == 0;
+    save_to(t, &w, ok, err, fn, arg);
+  }
+  comm_barrier(&t->comm);
+}
+
+typedef struct {
+  Trainer *t;
+  const TaskOps *ops;
+  void *task;
+} Run;
+
+// What every checkpoint holds besides meta/: the position, the seed, and the task's part.
+static int save_run(H5File *f, void *arg) {
+  Run *r = arg;
+  Trainer *t = r->t;
+  int rc = h5_write_scalar_i64(f, "train/epoch", t->epoch);
+  rc |= h5_write_scalar_i64(f, "train/batch", t->batch);
+  rc |= h5_write_scalar_i64(f, "rng/seed", (int64_t)t->seed);
+  rc |= h5_write_str(f, "rng/scheme", r->ops->rng_scheme);
+  rc |= r->ops->save(t, r->task, f);
+  return rc ? -1 : 0;
+}
+
+// Rank 0 writes DIR/ckpt_<step>.h5 atomically and rotates; every rank waits for it, so no rank
+// exits before the checkpoint is whole. Nothing is written when this position is saved already
+// (a periodic checkpoint that falls on the last step).
+static void checkpoint(Run *r) {
+  Trainer *t = r->t;
+  if (t->step == t->saved_step && t->epoch == t->saved_epoch && t->batch == t->saved_batch) return;
+  t->saved_step = t->step;
+  t->saved_epoch = t->epoch;
+  t->saved_batch = t->batch;
+  if (r->ops->before_save) r->ops->before_save(t, r->task);  // gathers what ranks hold apart
+  if (t->comm.rank == 0) {
+    CkptWriter w;
+    char err[GENET_ERR_MAX];
+    int ok = ckpt_begin(&w, t->ckpt_dir, t->step, err, sizeof err) == 0;
+    save_to(t, &w, ok, err, save_run, r);
+  }
+  comm_barrier(&t->comm);
+  if (r->ops->on_checkpoint) r->ops->on_checkpoint(t, r->task);
+}
+
+// Rank 0 owns checkpoint_dir and out_dir; every rank learns whether they are usable, before any
+// checkpoint is read (so before up to checkpoint_every steps are lost to a directory that
+// cannot be written).
+static void claim_dirs(Trainer *t) {
+  char err[GENET_ERR_MAX] = "", e[GENET_ERR_MAX - 64];  // err = a short prefix + e
+  int bad = 0;
+  if (t->comm.rank == 0) {
+    if (dir_check_writable(t->ckpt_dir, e, sizeof e)) {
+      snprintf(err, sizeof err, "checkpoint_dir: %s", e);
+      bad = 1;
+    } else if ((t->lock_fd = ckpt_lock_dir(t->ckpt_dir, t->job_path, e, sizeof e)) < 0) {
+      snprintf(err, sizeof err, "%s", e);
+      bad = 1;
+    } else if (dir_check_writable(t->out_dir, e, sizeof e)) {
+      snprintf(err, sizeof err, "out_dir: %s", e);
+      bad = 1;
+    } else {
+      int n = ckpt_remove_stale_tmp(t->ckpt_dir);
+      if (n) trainer_log(t, "| removed %d temporary file%s of an interrupted write from %s\n", n,
+                         n == 1 ? "" : "s", t->ckpt_dir);
+    }
+  }
+  if (comm_sum_double(&t->comm, bad) > 0) trainer_fail(t, "%s", err);
+}
+
+// Reads the checkpoint's job into t->resumed. Returns -3 with err (the whole line) when a key
+// that cannot change in a resumed run (CFG_RESUME_FIXED) differs; 0 otherwise (also when the job is unreadable:
+// then nothing is compared).
+static int compare_job(Trainer *t, const char *path, const char *job, char *err, size_t errlen) {
+  config_free(&t->resumed);
+  config_init_like(&t->resumed, &t->cfg);
+  t->resumed.ignore_unknown = 1;  // keys of another genet version
+  char e[300];
+  if (config_load_text(&t->resumed, job, "meta/job", e, sizeof e)) {
+    trainer_log(t, "| %s: its job is not comparable (%s); keys are not checked\n", path, e);
+    config_free(&t->resumed);
+    memset(&t->resumed, 0, sizeof t->resumed);
+    return 0;
+  }
+  char diff[GENET_ERR_MAX] = "";
+  size_t k = 0;
+  int first = -1;
+  for (int i = 0; i < t->cfg.nspec; i++) {
+    const char *was = t->resumed.value[i], *now = t->cfg.value[i];
+    if (t->cfg.spec[i]->on_resume != CFG_RESUME_FIXED || !was || config_same_value(&t->cfg, i, was, now))
+      continue;
+    if (first < 0) first = i;
+    if (k < sizeof diff)
+      k += (size_t)snprintf(diff + k, sizeof diff - k, "%s%s = %s (checkpoint: %s)", k ? ", " : "",
+                            t->cfg.spec[i]->key, now, was);
+  }
+  if (first < 0) return 0;
+  snprintf(err, errlen, "cannot resume from %s: %s; these keys cannot change in a resumed run. "
+           "To start afresh with %s = %s, use another checkpoint_dir (or move its checkpoints away)",
+           path, diff, t->cfg.spec[first]->key, t->cfg.value[first]);
+  return -3;
+}
+
+// One line per key that differs from the resumed checkpoint's job, saying what happens to it.
+static void report_changed_keys(Trainer *t) {
+  for (int i = 0; i < t->resumed.nspec; i++) {
+    const CfgSpec *sp = t->cfg.spec[i];
+    const char *was = t->resumed.value[i], *now = t->cfg.value[i];
+    if (!strcmp(sp->key, "resume") || !was || config_same_value(&t->cfg, i, was, now)) continue;
+    if (sp->on_resume == CFG_RESUME_IGNORED)
+      trainer_log(t, "| changed since the checkpoint: %s = %s (was %s): not used when resuming\n",
+                  sp->key, now[0] ? now : "''", was[0] ? was : "''");
+    else
+      trainer_log(t, "| changed since the checkpoint: %s = %s (was %s): used from step %lld on\n",
+                  sp->key, now[0] ? now : "''", was[0] ? was : "''", (long long)t->step + 1);
+  }
+}
+
+int trainer_key_changed(const Trainer *t, const char *key) {
+  for (int i = 0; i < t->resumed.nspec; i++)
+    if (!strcmp(t->resumed.spec[i]->key, key))
+      return t->resumed.value[i] && !config_same_value(&t->cfg, i, t->resumed.value[i], t->cfg.value[i]);
+  return 0;
+}
+
+// NULL while the run has steps left; else why it is over.
+static const char *finished(Trainer *t, const TaskOps *ops, void *task) {
+  if (t->steps_per_epoch > 0 && t->batch >= t->steps_per_epoch) return NULL;  // its end is due
+  if (t->steps_per_epoch > 0 && t->epoch >= t->epochs) return "all epochs are done; raise epochs to train further";
+  return ops->finished ? ops->finished(t, task) : NULL;
+}
+
+// 0 loaded, -1 damaged (err), -2 does not fit the job (err), -3 a key that cannot change did
+// (err is the whole line).
+static int load_one(Run *r, const char *path, char *err, size_t errlen) {
+  Trainer *t = r->t;
+  H5File f;
+  if (ckpt_open(&f, path, err, errlen)) return -1;
+  int64_t step, seed = 0, epoch = 0, batch = 0;
+  int ws, version;
+  char *job = NULL;
+  int rc = ckpt_read_meta(&f, &step, &ws, &version, err, errlen) ||
+                   h5_read_str(&f, "meta/job", &job, 1 << 20, err, errlen) ? -1 : 0;
+  if (!rc) rc = compare_job(t, path, job, err, errlen);
+  if (!rc && h5_read_scalar_i64(&f, "rng/seed", &seed, err, errlen)) rc = -1;
+  if (!rc && (uint64_t)seed != t->seed) {
+    snprintf(err, errlen, "cannot resume from %s: seed = %llu (checkpoint: %lld); the seed cannot "
+             "change in a resumed run. To start afresh with seed = %llu, use another checkpoint_dir "
+             "(or move its checkpoints away)", path, (unsigned long long)t->seed, (long long)seed,
+             (unsigned long long)t->seed);
+    rc = -3;
+  }
+  // Version 1 style checkpoints have no epoch position: one endless epoch, batch = step.
+  if (!rc && version == 1 && !h5_exists(&f, "train/epoch")) {
+    epoch = 0;
+    batch = step;
+  } else if (!rc && (h5_read_scalar_i64(&f, "train/epoch", &epoch, err, errlen) ||
+                     h5_read_scalar_i64(&f, "train/batch", &batch, err, errlen))) {
+    rc = -1;
+  }
+  if (!rc) {
+    t->step = step;
+    t->epoch = epoch;
+    t->batch = batch;
+    rc = r->ops->load(t, r->task, &f, version, err, errlen);
+  }
+  free(job);
+  char e2[GENET_ERR_MAX];
+  h5_close(&f, e2, sizeof e2);
+  if (rc == 0) {
+    if (t->epoch < 0 || t->batch < 0 || (t->steps_per_epoch && t->batch > t->steps_per_epoch)) {
+      snprintf(err, errlen, "%s: train/epoch %lld, train/batch %lld out of range (%lld steps an "
+               "epoch)", path, (long long)t->epoch, (long long)t->batch, (long long)t->steps_per_epoch);
+      return -2;
+    }
+    trainer_log(t, "| resumed from %s: step %lld (epoch %lld, batch %lld), written by %d rank%s\n",
+                path, (long long)step, (long long)t->epoch, (long long)t->batch, ws, ws == 1 ? "" : "s");
+    report_changed_keys(t);
+  }
+  return rc;
+}
+
+// resume = auto: the newest good checkpoint in checkpoint_dir, if any; never: none; PATH: that
+// file (an error if it cannot be used). Returns 1 when a checkpoint was loaded. Before reading
+// anything, rank 0 checks the directories and takes checkpoint_dir's lock (claim_dirs).
+static int resume(Run *r) {
+  Trainer *t = r->t;
+  claim_dirs(t);
+  const char *how = config_str(&t->cfg, "resume");
+  char err[GENET_ERR_MAX];
+  char **paths;
+  int n = ckpt_list(t->ckpt_dir, &paths);
+  if (!strcmp(how, "never")) {
+    ckpt_list_free(paths, n);
+    // Starting over among another run's checkpoints would interleave the two runs' files and
+    // let the rotation delete the new ones: refuse instead of losing either.
+    if (n > 0)
+      trainer_fail(t, "resume = never, but checkpoint_dir %s already holds checkpoints (%d): "
+                      "choose another checkpoint_dir or move them away", t->ckpt_dir, n);
+    return 0;
+  }
+  if (strcmp(how, "auto") != 0) {
+    ckpt_list_free(paths, n);
+    int rc = load_one(r, how, err, sizeof err);
+    if (rc == -3) trainer_fail(t, "%s", err);
+    if (rc) trainer_fail(t, "resume = %s: %s", how, err);
+    return 1;
+  }
+  for (int i = 0; i < n; i++) {
+    int rc = load_one(r, paths[i], err, sizeof err);
+    if (rc == 0) {
+      ckpt_list_free(paths, n);
+      return 1;
+    }
+    if (rc == -3) {
+      ckpt_list_free(paths, n);
+      trainer_fail(t, "%s", err);
+    }
+    if (rc == -2) {
+      ckpt_list_free(paths, n);
+      trainer_fail(t, "cannot resume: %s (a checkpoint of another job? use another "
+                      "checkpoint_dir or resume = never there)", err);
+    }
+    trainer_log(t, "| skipping damaged checkpoint: %s\n", err);
+  }
+  ckpt_list_free(paths, n);
+  if (n > 0)
+    trainer_fail(t, "no usable checkpoint among the %d in %s (all damaged, see above): move them "
+                    "away to start over", n, t->ckpt_dir);
+  return 0;
+}
+
+static void load_init_weights(Run *r, const char *path) {
+  Trainer *t = r->t;
+  H5File f;
+  char err[GENET_ERR_MAX], e2[GENET_ERR_MAX];
+  int rc = ckpt_open(&f, path, err, sizeof err);
+  if (!rc) rc = r->ops->load_weights(t, r->task, &f, err, sizeof err);
+  if (f.id >= 0) h5_close(&f, e2, sizeof e2);
+  if (rc) trainer_fail(t, "init_weights = %s: %s", path, err);
+  trainer_log(t, "| initial weights from %s\n", path);
+}
+
+// ---- the loop
+
+int trainer_run(Trainer *t, const TaskOps *ops) {
+  Run r = {t, ops, xcalloc(1, ops->size)};
+  if (t->accumulate > 1 && !ops->accumulates)
+    trainer_fail(t, "accumulate = %d: task = %s has no batch to split into micro-batches; use "
+                    "accumulate = 1", t->accumulate, t->task);
+  ops->setup(t, r.task);
+  if (!resume(&r)) {
+    ops->init(t, r.task);
+    const char *iw = config_str(&t->cfg, "init_weights");
+    if (iw[0]) {
+      if (!ops->load_weights) trainer_fail(t, "init_weights: task = %s has no weights to load", t->task);
+      load_init_weights(&r, iw);
+    }
+  }
+  const char *why = finished(t, ops, r.task);
+  int stopped = 0;
+  if (t->max_steps > 0 && t->step >= t->max_steps) {
+    trainer_log(t, "| nothing to do: the checkpoint is at step %lld and max_steps = %lld; raise "
+                "max_steps (0: no limit) to train further\n", (long long)t->step, (long long)t->max_steps);
+    goto done;
+  }
+  if (why) {
+    trainer_log(t, "| nothing to do: the checkpoint at step %lld is the end of this run (%s)\n",
+                (long long)t->step, why);
+    goto done;
+  }
+  // Every rank starts from rank 0's parameters (they agree already; this makes it so).
+  size_t bucket = (size_t)(config_float(&t->cfg, "bucket_mb") * (1 << 20));
+  for (int i = 0; i < t->nsets; i++) {
+    t->sync[i] = trainer_gradsync_create(&t->comm, t->set[i], bucket);
+    t->ready[i] = trainer_ready_for(t->sync[i]);
+    gradsync_broadcast_params(t->sync[i]);
+  }
+  int epoch_started = 0;
+  for (;;) {
+    if (t->steps_per_epoch > 0 && t->batch >= t->steps_per_epoch) {
+      report_sync(t);
+      if (ops->epoch_end) ops->epoch_end(t, r.task);
+      t->epoch++;
+      t->batch = 0;
+      epoch_started = 0;
+    }
+    if (finished(t, ops, r.task)) break;
+    if (!epoch_started && ops->epoch_begin) ops->epoch_begin(t, r.task);
+    epoch_started = 1;
+    ops->step(t, r.task);
+    t->step++;
+    t->batch++;
+    int stop = should_stop(t);
+    if (stop || checkpoint_due(t)) checkpoint(&r);
+    if (stop) {
+      trainer_log(t, "| stopped at step %lld (%s): resume with the same job\n", (long long)t->step,
+                  trainer_signalled(t) ? "signal" : "max_steps");
+      stopped = 1;
+      break;
+    }
+  }
+  if (!stopped) {
+    checkpoint(&r);  // the end state, so a later run with more epochs continues from here
+    if (ops->end) ops->end(t, r.task);
+  }
+done:
+  for (int i = 0; i < t->nsets; i++) gradsync_free(t->sync[i]);
+  ops->free(t, r.task);
+  free(r.task);
+  return stopped && trainer_signalled(t) ? GENET_EXIT_STOPPED : 0;
+}
+
+// ---- the Trainer of a resolved job
+
+void trainer_open(Trainer *t, const char *job_path, const char *task) {
+  t->task = task;
+  t->job_path = job_path;
+  t->lock_fd = -1;
+  t->saved_step = t->saved_epoch = t->saved_batch = -1;
+  t->seed = (uint64_t)config_int(&t->cfg, "seed");
+  t->max_steps = config_int(&t->cfg, "max_steps");
+  t->checkpoint_every = config_int(&t->cfg, "checkpoint_every");
+  t->keep = (int)config_int(&t->cfg, "keep_checkpoints");
+  t->accumulate = (int)config_int(&t->cfg, "accumulate");
+  t->ckpt_dir = config_str(&t->cfg, "checkpoint_dir");
+  t->out_dir = config_str(&t->cfg, "out_dir");
+  t->job_text = config_text(&t->cfg);
+  if (t->comm.rank == 0) {
+    t->log = stdout;
+  } else if (config_bool(&t->cfg, "log_all_ranks")) {
+    char path[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
+    snprintf(path, sizeof path, "%s/rank%d.log", t->out_dir, t->comm.rank);
+    if (make_dirs(t->out_dir, err, sizeof err) || !(t->log = fopen(path, "w")))
+      comm_abort(&t->comm, "out_dir = %s: cannot write %s", t->out_dir, path);
+  }
+  const char *dev = config_str(&t->cfg, "device");
+  if (!strcmp(dev, "cuda"))
+    trainer_fail(t, "device = cuda: task %s has no CUDA kernels yet in this genet (the CUDA "
+                    "backend is a later issue); use device = cpu or auto", t->task);
+  // Ranks on one node share its cores: several ranks each spinning up every core's worth of
+  // OpenMP threads wait on each other's barriers (measured: a 6 s test took 60 s).
+  int threads = (int)config_int(&t->cfg, "threads");
+  if (threads == 0 && !getenv("OMP_NUM_THREADS") && t->comm.local_size > 1) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = cores / t->comm.local_size > 1 ? (int)(cores / t->comm.local_size) : 1;
+  }
+  ctx_init(&t->ctx, DEV_CPU, threads);
+  trainer_bind_reduce(&t->ctx, &t->comm);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  // SA_RESTART: a signal landing in a write or fsync of a checkpoint must not fail that call
+  // with EINTR; the loop looks at the flag at the next step boundary.
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  trainer_log(t, "# genet train %s: task %s, %d rank%s, %d threads each, device cpu\n", job_path,
+              t->task, t->comm.size, t->comm.size == 1 ? "" : "s", t->ctx.nthreads);
+  trainer_log(t, "# resolved job:\n%s", t->job_text);
+}
+
+void trainer_close(Trainer *t) {
+  if (t->lock_fd >= 0) close(t->lock_fd);
+  config_free(&t->resumed);
+  if (t->log && t->log != stdout) fclose(t->log);
+  ctx_free(&t->ctx);
+  free(t->job_text);
+}
