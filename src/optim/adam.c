@@ -1,11 +1,13 @@
-// adam.c: Adam over a flat buffer on the CPU, OpenMP (adam.h).
+// adam.c: Adam over a flat buffer on the CPU, OpenMP, and its checkpoint state (adam.h).
 #include "optim/adam.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "data/params_io.h"
 #include "optim/reduce.h"
 
 void adam_config_default(AdamConfig *c) {
@@ -47,4 +49,35 @@ void adam_free(AdamState *s) {
   free(s->exp_avg);
   free(s->exp_avg_sq);
   memset(s, 0, sizeof *s);
+}
+
+int adam_save(H5File *f, const AdamState *s, const Params *layout, const char *group) {
+  GENET_ASSERT(layout->total == s->n);
+  char name[256];
+  int rc = 0;
+  snprintf(name, sizeof name, "%s/exp_avg", group);
+  rc |= params_write(f, layout, s->exp_avg, name);
+  snprintf(name, sizeof name, "%s/exp_avg_sq", group);
+  rc |= params_write(f, layout, s->exp_avg_sq, name);
+  snprintf(name, sizeof name, "%s/step", group);
+  rc |= h5_write_scalar_i64(f, name, s->step);
+  return rc ? -1 : 0;
+}
+
+int adam_load(H5File *f, AdamState *s, const Params *layout, const char *group, char *err,
+              size_t errlen) {
+  GENET_ASSERT(layout->total == s->n);
+  char name[256];
+  int rc;
+  snprintf(name, sizeof name, "%s/exp_avg", group);
+  if ((rc = params_read(f, layout, s->exp_avg, name, err, errlen))) return rc;
+  snprintf(name, sizeof name, "%s/exp_avg_sq", group);
+  if ((rc = params_read(f, layout, s->exp_avg_sq, name, err, errlen))) return rc;
+  snprintf(name, sizeof name, "%s/step", group);
+  if (h5_read_scalar_i64(f, name, &s->step, err, errlen)) return -1;
+  if (s->step < 0) {
+    snprintf(err, errlen, "%s: %s is %lld", f->path, name, (long long)s->step);
+    return -1;
+  }
+  return 0;
 }

@@ -1,10 +1,12 @@
-// sgd.c: SGD over a flat buffer on the CPU, OpenMP (sgd.h).
+// sgd.c: SGD over a flat buffer on the CPU, OpenMP, and its checkpoint state (sgd.h).
 #include "optim/sgd.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "data/params_io.h"
 #include "optim/reduce.h"
 
 void sgd_init(SgdState *s, size_t n, const SgdConfig *cfg) {
@@ -42,4 +44,53 @@ void sgd_step(Ctx *ctx, SgdState *s, float *param, const float *grad, const SgdC
 void sgd_free(SgdState *s) {
   free(s->momentum_buf);
   memset(s, 0, sizeof *s);
+}
+
+int sgd_save(H5File *f, const SgdState *s, double lr, const Params *layout, const char *group) {
+  char name[256];
+  int rc = 0;
+  snprintf(name, sizeof name, "%s/name", group);
+  rc |= h5_write_str(f, name, "sgd");
+  snprintf(name, sizeof name, "%s/lr", group);
+  rc |= h5_write_scalar_f64(f, name, lr);
+  snprintf(name, sizeof name, "%s/step", group);
+  rc |= h5_write_scalar_i64(f, name, s->step);
+  if (s->momentum_buf) {
+    GENET_ASSERT(layout && layout->total == s->n);
+    snprintf(name, sizeof name, "%s/momentum_buffer", group);
+    rc |= params_write(f, layout, s->momentum_buf, name);
+  }
+  return rc ? -1 : 0;
+}
+
+int sgd_load(H5File *f, SgdState *s, double *lr, const Params *layout, const char *group,
+             char *err, size_t errlen) {
+  char name[256];
+  snprintf(name, sizeof name, "%s/name", group);
+  if (h5_exists(f, name)) {
+    char *kind = NULL;
+    if (h5_read_str(f, name, &kind, 64, err, errlen)) return -1;
+    int other = strcmp(kind, "sgd") != 0;
+    if (other) snprintf(err, errlen, "%s: %s is '%s', this job trains with sgd", f->path, name, kind);
+    free(kind);
+    if (other) return -2;
+  }
+  snprintf(name, sizeof name, "%s/lr", group);
+  if (h5_read_scalar_f64(f, name, lr, err, errlen)) return -1;
+  if (s->momentum_buf) {
+    GENET_ASSERT(layout && layout->total == s->n);
+    snprintf(name, sizeof name, "%s/momentum_buffer", group);
+    int rc = params_read(f, layout, s->momentum_buf, name, err, errlen);
+    if (rc) return rc;
+  }
+  // Without momentum the step changes nothing, and files from before it was saved lack it.
+  s->step = 0;
+  snprintf(name, sizeof name, "%s/step", group);
+  if ((s->momentum_buf || h5_exists(f, name)) && h5_read_scalar_i64(f, name, &s->step, err, errlen))
+    return -1;
+  if (s->step < 0) {
+    snprintf(err, errlen, "%s: %s is %lld", f->path, name, (long long)s->step);
+    return -1;
+  }
+  return 0;
 }
