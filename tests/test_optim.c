@@ -1,12 +1,15 @@
 // test_optim.c: gradient clipping, SGD and Adam against PyTorch (fixtures from fx_optim.py),
 // step by step on a least-squares problem whose gradient the test evaluates itself; closed
-// forms for one step of each; padding, checkpoint-style state copies and thread independence.
+// forms for one step of each; padding, checkpoint-style state copies and thread independence;
+// resuming through sgd_save/sgd_load and adam_save/adam_load bit for bit, and their refusals.
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/util.h"
 #include "optim/optim.h"
 #include "optim_problem.h"
 #include "testlib.h"
@@ -215,6 +218,228 @@ static void test_reductions(void) {
   free(a); free(b);
 }
 
+// ---- Resuming: k steps, the state saved to HDF5 (sgd_save / adam_save) and loaded into a
+// fresh one, m more steps must end bit for bit where k + m straight steps end. SGD's lr is
+// annealed (divided by 4, as the LM's lr_decay) before the save, so the resumed run must take
+// it from the file, not from its job.
+typedef enum { OPT_SGD, OPT_ADAM } OptKind;
+
+typedef struct {
+  OptKind kind;
+  SgdConfig sc;  // OPT_SGD
+  AdamConfig ac; // OPT_ADAM
+  SgdState s;
+  AdamState a;
+} Opt;
+
+// A load that forgets part of the state, planted to show the comparison catches it.
+typedef enum { PLANT_NONE, PLANT_STEP, PLANT_BUFFERS, PLANT_LR } Plant;
+static const char *plant_name[] = {"", "the step count", "the moments/momentum buffer", "the lr"};
+
+static void opt_init(Opt *o, size_t n) {
+  if (o->kind == OPT_SGD) sgd_init(&o->s, n, &o->sc);
+  else adam_init(&o->a, n);
+}
+
+static void opt_step(Opt *o, LsqProblem *q) {
+  lsq_eval(q);
+  if (o->kind == OPT_SGD) sgd_step(&ctx, &o->s, q->P.data, q->P.grad, &o->sc);
+  else adam_step(&ctx, &o->a, q->P.data, q->P.grad, &o->ac);
+}
+
+static void opt_free(Opt *o) {
+  if (o->kind == OPT_SGD) sgd_free(&o->s);
+  else adam_free(&o->a);
+}
+
+// SGD into "optim" (the LM's group), Adam into "optim/netG" (the DCGAN's).
+static const char *opt_group(const Opt *o) { return o->kind == OPT_SGD ? "optim" : "optim/netG"; }
+
+static void opt_save(const Opt *o, const Params *layout, const char *path) {
+  H5File f;
+  char err[GENET_ERR_MAX];
+  GENET_ASSERT(h5_create(&f, path, err, sizeof err) == 0);
+  int rc = o->kind == OPT_SGD ? sgd_save(&f, &o->s, o->sc.lr, layout, opt_group(o))
+                              : adam_save(&f, &o->a, layout, opt_group(o));
+  GENET_ASSERT(rc == 0 && h5_close(&f, err, sizeof err) == 0);
+}
+
+static int opt_load(Opt *o, const Params *layout, const char *path, char *err, size_t errlen) {
+  H5File f;
+  if (h5_open_read(&f, path, err, errlen)) return -1;
+  int rc = o->kind == OPT_SGD ? sgd_load(&f, &o->s, &o->sc.lr, layout, opt_group(o), err, errlen)
+                              : adam_load(&f, &o->a, layout, opt_group(o), err, errlen);
+  char e2[GENET_ERR_MAX];
+  GENET_ASSERT(h5_close(&f, e2, sizeof e2) == 0);
+  return rc;
+}
+
+static void opt_plant(Opt *o, Plant p, const Opt *job) {
+  size_t n = o->kind == OPT_SGD ? o->s.n : o->a.n;
+  if (p == PLANT_STEP) o->s.step = o->a.step = 0;
+  if (p == PLANT_BUFFERS && o->s.momentum_buf) memset(o->s.momentum_buf, 0, sizeof(float) * n);
+  if (p == PLANT_BUFFERS && o->a.exp_avg) {
+    memset(o->a.exp_avg, 0, sizeof(float) * n);
+    memset(o->a.exp_avg_sq, 0, sizeof(float) * n);
+  }
+  if (p == PLANT_LR) o->sc.lr = job->sc.lr;
+}
+
+// 1 when both states are the same bit for bit.
+static int opt_same(const Opt *x, const Opt *y) {
+  if (x->kind == OPT_SGD) {
+    size_t n = x->s.n;
+    return x->s.step == y->s.step && memcmp(&x->sc.lr, &y->sc.lr, sizeof(double)) == 0 &&
+           (!x->s.momentum_buf || memcmp(x->s.momentum_buf, y->s.momentum_buf, sizeof(float) * n) == 0);
+  }
+  size_t n = x->a.n;
+  return x->a.step == y->a.step && memcmp(x->a.exp_avg, y->a.exp_avg, sizeof(float) * n) == 0 &&
+         memcmp(x->a.exp_avg_sq, y->a.exp_avg_sq, sizeof(float) * n) == 0;
+}
+
+// k steps from x0, the anneal, m steps; with path, the state goes through the file after the
+// k steps into a fresh Opt configured as job, then `plant` spoils what was loaded. o ends
+// holding the final state (caller frees).
+static void run_resumable(LsqProblem *q, Opt *o, const Opt *job, int k, int m, const char *path,
+                          Plant plant) {
+  *o = *job;
+  opt_init(o, q->P.total);
+  lsq_reset(q);
+  for (int i = 0; i < k; i++) opt_step(o, q);
+  if (o->kind == OPT_SGD) o->sc.lr *= 0.25;
+  if (path) {
+    opt_save(o, &q->P, path);
+    opt_free(o);
+    *o = *job;
+    opt_init(o, q->P.total);
+    char err[GENET_ERR_MAX];
+    int rc = opt_load(o, &q->P, path, err, sizeof err);
+    if (rc) genet_die("load: %s", err);
+    opt_plant(o, plant, job);
+  }
+  for (int i = 0; i < m; i++) opt_step(o, q);
+}
+
+// keys: what the file must hold (the on-disk format tasks and docs/CHECKPOINTS.md rely on).
+static void test_resume(LsqProblem *q, const char *what, const Opt *job, const char *const *keys,
+                        const Plant *plants, int nplants) {
+  const int k = 4, m = 5;
+  const size_t T = q->P.total;
+  char path[] = "/tmp/genet-optim-XXXXXX";
+  int fd = mkstemp(path);
+  GENET_ASSERT(fd >= 0);
+  close(fd);
+  Opt straight, resumed;
+  float *want = malloc(sizeof(float) * T), *x = malloc(sizeof(float) * q->N);
+  float *xw = malloc(sizeof(float) * q->N);
+  run_resumable(q, &straight, job, k, m, NULL, PLANT_NONE);
+  memcpy(want, q->P.data, sizeof(float) * T);
+  run_resumable(q, &resumed, job, k, m, path, PLANT_NONE);
+  test_check(memcmp(q->P.data, want, sizeof(float) * T) == 0 && opt_same(&resumed, &straight),
+             "%-44s saved after %d steps, loaded fresh, %d more: params and state bit-identical "
+             "to %d straight steps", what, k, m, k + m);
+  opt_free(&resumed);
+
+  H5File f;
+  char err[GENET_ERR_MAX], missing[128] = "";
+  GENET_ASSERT(h5_open_read(&f, path, err, sizeof err) == 0);
+  for (int i = 0; keys[i] && !missing[0]; i++)
+    if (!h5_exists(&f, keys[i])) snprintf(missing, sizeof missing, "%s", keys[i]);
+  GENET_ASSERT(h5_close(&f, err, sizeof err) == 0);
+  test_check(!missing[0], "%-44s file holds %s, %s, ... (missing: %s)", what, keys[0], keys[1],
+             missing[0] ? missing : "none");
+
+  lsq_gather(q, xw, want);
+  for (int i = 0; i < nplants; i++) {
+    run_resumable(q, &resumed, job, k, m, path, plants[i]);
+    lsq_gather(q, x, q->P.data);
+    char w[128];
+    snprintf(w, sizeof w, "%s: load without %s", what, plant_name[plants[i]]);
+    check_planted(w, close_err(x, xw, (size_t)q->N, 1, NULL), RTOL_F32);
+    opt_free(&resumed);
+  }
+
+  // A state for another model (w of 3 x 8, not 3 x 7) does not fit the file.
+  if (straight.s.momentum_buf || straight.a.exp_avg) {
+    Params other;
+    params_init(&other);
+    params_add(&other, "w", 2, (int[]){3, 8});
+    params_add(&other, "v", 1, (int[]){5});
+    params_alloc(&other);
+    Opt o = *job;
+    opt_init(&o, other.total);
+    int rc = opt_load(&o, &other, path, err, sizeof err);
+    test_check(rc == -2 && strstr(err, path), "%-44s load for another model: -2 naming the file (%d: %s)",
+               what, rc, err);
+    opt_free(&o);
+    params_free(&other);
+  }
+  opt_free(&straight);
+  unlink(path);
+  free(want); free(x); free(xw);
+}
+
+static void test_resumes(LsqProblem *q) {
+  Opt sgd = {.kind = OPT_SGD, .sc = {.lr = 0.1}};
+  const char *sgd_keys[] = {"optim/name", "optim/lr", "optim/step", NULL};
+  test_resume(q, "resume sgd plain", &sgd, sgd_keys, (Plant[]){PLANT_LR}, 1);
+
+  const char *mom_keys[] = {"optim/name", "optim/lr", "optim/step", "optim/momentum_buffer/w",
+                            "optim/momentum_buffer/v", NULL};
+  const Plant all[] = {PLANT_STEP, PLANT_BUFFERS, PLANT_LR};
+  Opt mom = {.kind = OPT_SGD, .sc = {.lr = 0.05, .momentum = 0.8, .dampening = 0.3, .weight_decay = 0.01}};
+  test_resume(q, "resume sgd momentum, dampening, weight decay", &mom, mom_keys, all, 3);
+  Opt nest = {.kind = OPT_SGD, .sc = {.lr = 0.05, .momentum = 0.9, .weight_decay = 0.02, .nesterov = 1}};
+  test_resume(q, "resume sgd nesterov, weight decay", &nest, mom_keys, all, 3);
+
+  Opt adam = {.kind = OPT_ADAM};
+  adam_config_default(&adam.ac);
+  adam.ac.lr = 0.05;
+  adam.ac.beta1 = 0.5;
+  adam.ac.weight_decay = 0.1;
+  const char *adam_keys[] = {"optim/netG/exp_avg/w", "optim/netG/exp_avg_sq/v", "optim/netG/step", NULL};
+  test_resume(q, "resume adam", &adam, adam_keys, (Plant[]){PLANT_STEP, PLANT_BUFFERS}, 2);
+}
+
+// Files written before sgd_save (the LM's: optim/name and optim/lr only) still load, as step 0;
+// a job with momentum finds no buffer there (-2), another optimizer's group does not fit (-2),
+// a group without lr is damaged (-1).
+static void test_sgd_files(LsqProblem *q) {
+  char path[] = "/tmp/genet-optim-XXXXXX", err[GENET_ERR_MAX];
+  int fd = mkstemp(path);
+  GENET_ASSERT(fd >= 0);
+  close(fd);
+  H5File f;
+  GENET_ASSERT(h5_create(&f, path, err, sizeof err) == 0);
+  int wrc = h5_write_str(&f, "optim/name", "sgd") | h5_write_scalar_f64(&f, "optim/lr", 0.5) |
+            h5_write_str(&f, "adam/name", "adam") | h5_write_scalar_f64(&f, "adam/lr", 0.5) |
+            h5_write_str(&f, "nolr/name", "sgd");
+  GENET_ASSERT(wrc == 0 && h5_close(&f, err, sizeof err) == 0);
+  GENET_ASSERT(h5_open_read(&f, path, err, sizeof err) == 0);
+
+  SgdConfig plain = {.lr = 0.1}, mom = {.lr = 0.1, .momentum = 0.9};
+  SgdState s;
+  sgd_init(&s, q->P.total, &plain);
+  s.step = 7;
+  double lr = 0;
+  int rc = sgd_load(&f, &s, &lr, NULL, "optim", err, sizeof err);
+  test_check(rc == 0 && s.step == 0 && lr == 0.5,
+             "sgd_load of a file without optim/step: rc %d, step %lld, lr %g", rc, (long long)s.step, lr);
+  rc = sgd_load(&f, &s, &lr, NULL, "adam", err, sizeof err);
+  test_check(rc == -2 && strstr(err, path), "sgd_load of another optimizer's group: -2 (%s)", err);
+  rc = sgd_load(&f, &s, &lr, NULL, "nolr", err, sizeof err);
+  test_check(rc == -1 && strstr(err, path), "sgd_load of a group without lr: -1 (%s)", err);
+  sgd_free(&s);
+
+  sgd_init(&s, q->P.total, &mom);
+  rc = sgd_load(&f, &s, &lr, &q->P, "optim", err, sizeof err);
+  test_check(rc == -2 && strstr(err, path) && strstr(err, "momentum_buffer"),
+             "sgd_load with momentum of a file without a buffer: -2 (%s)", err);
+  sgd_free(&s);
+  GENET_ASSERT(h5_close(&f, err, sizeof err) == 0);
+  unlink(path);
+}
+
 int main(void) {
   ctx_init(&ctx, DEV_CPU, 0);
   Fixture fx;
@@ -231,6 +456,8 @@ int main(void) {
   test_adam(&fx, &q, "adam/default", -1);
   test_adam(&fx, &q, "adam/dcgan", 3);
   test_closed_forms(&q);
+  test_resumes(&q);
+  test_sgd_files(&q);
   test_reductions();
   lsq_close(&q);
   fx_close(&fx);

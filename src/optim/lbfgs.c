@@ -5,10 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "optim/optim.h"
 #include "core/util.h"
-
-#define LBFGS_PAR_MIN 32768  // below this a loop runs on one thread
+#include "optim/reduce.h"
 
 void lbfgs_config_default(LbfgsConfig *c) {
   c->lr = 1.0;
@@ -47,7 +45,7 @@ void lbfgs_free(Lbfgs *o) {
 static void axpy(float *x, double a, const float *y, size_t n) {
   const float af = (float)a;
   long long nn = (long long)n;
-#pragma omp parallel for schedule(static) if (nn > LBFGS_PAR_MIN)
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
   for (long long i = 0; i < nn; i++) x[i] = x[i] + af * y[i];
 }
 
@@ -55,11 +53,10 @@ static void axpy(float *x, double a, const float *y, size_t n) {
 // Block sums in the fixed order of optim_dot, so the result is thread-count independent.
 static void lbfgs_ys_yy(const float *g, const float *pg, const float *d, float t, size_t n,
                         double *ys, double *yy) {
-  enum { NB = 64 };
-  double pys[NB], pyy[NB];
-  size_t chunk = (n + NB - 1) / NB;
-#pragma omp parallel for schedule(static) if (n > LBFGS_PAR_MIN)
-  for (int k = 0; k < NB; k++) {
+  double pys[OPTIM_BLOCKS], pyy[OPTIM_BLOCKS];
+  size_t chunk = (n + OPTIM_BLOCKS - 1) / OPTIM_BLOCKS;
+#pragma omp parallel for schedule(static) if (n > OPTIM_PAR_MIN)
+  for (int k = 0; k < OPTIM_BLOCKS; k++) {
     size_t lo = (size_t)k * chunk, hi = lo + chunk < n ? lo + chunk : n;
     double a = 0, b = 0;
     for (size_t i = lo; i < hi; i++) {
@@ -71,7 +68,7 @@ static void lbfgs_ys_yy(const float *g, const float *pg, const float *d, float t
     pyy[k] = b;
   }
   *ys = *yy = 0;
-  for (int k = 0; k < NB; k++) {
+  for (int k = 0; k < OPTIM_BLOCKS; k++) {
     *ys += pys[k];
     *yy += pyy[k];
   }
@@ -93,7 +90,7 @@ static void lbfgs_push(Lbfgs *o, const float *g, double ys) {
   const float *pg = o->prev_flat_grad, *d = o->d;
   const float t = (float)o->t;
   long long nn = (long long)o->n;
-#pragma omp parallel for schedule(static) if (nn > LBFGS_PAR_MIN)
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
   for (long long i = 0; i < nn; i++) {
     y[i] = g[i] - pg[i];
     s[i] = d[i] * t;
@@ -108,7 +105,7 @@ static void lbfgs_direction(Lbfgs *o, const float *g) {
   const size_t n = o->n;
   float *q = o->d;
   long long nn = (long long)n;
-#pragma omp parallel for schedule(static) if (nn > LBFGS_PAR_MIN)
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
   for (long long i = 0; i < nn; i++) q[i] = -g[i];
   for (int j = len - 1; j >= 0; j--) {
     int k = (o->hist_head + j) % H;
@@ -117,7 +114,7 @@ static void lbfgs_direction(Lbfgs *o, const float *g) {
     axpy(q, -o->al[k], y, n);
   }
   const float h = (float)o->H_diag;
-#pragma omp parallel for schedule(static) if (nn > LBFGS_PAR_MIN)
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
   for (long long i = 0; i < nn; i++) q[i] *= h;
   for (int j = 0; j < len; j++) {
     int k = (o->hist_head + j) % H;
@@ -150,7 +147,7 @@ float lbfgs_step(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure clo
     if (o->n_iter == 1) {
       if (!o->d) o->d = xmalloc_floats(n);
       if (!o->prev_flat_grad) o->prev_flat_grad = xmalloc_floats(n);
-#pragma omp parallel for schedule(static) if (nn > LBFGS_PAR_MIN)
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
       for (long long i = 0; i < nn; i++) o->d[i] = -grad[i];
       o->hist_len = o->hist_head = 0;
       o->H_diag = 1.0;

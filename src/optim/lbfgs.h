@@ -56,10 +56,12 @@ void lbfgs_init(Lbfgs *o, const LbfgsConfig *cfg, size_t n);
 float lbfgs_step(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure closure, void *arg);
 void lbfgs_free(Lbfgs *o);
 
-// The whole state into GROUP of an open checkpoint (GROUP/n_iter, func_evals, t, H_diag,
-// prev_loss: scalars; d, prev_flat_grad: (n); history: (hist_len, 2, n) oldest first, each
-// y then s; ro: (hist_len)), and back: lbfgs_load expects o initialized (lbfgs_init) with the
-// same n; it returns 0, -2 with err when the file's shapes do not fit (another image size or
-// history size), -1 when it cannot be read.
+// The state into GROUP of an open checkpoint: GROUP/n_iter, func_evals, history_size,
+// hist_len (int64) and t, H_diag, prev_loss (float64) scalars; d, prev_flat_grad (float32, (n),
+// absent before the first iteration); history (float32, (hist_len, 2, n) oldest first, each y
+// then s) and ro (float64, (hist_len)). Returns 0 or -1.
 int lbfgs_save(H5File *f, const Lbfgs *o, const char *group);
+// And back into o (initialized by lbfgs_init for this job). Returns 0; -2 with err naming the
+// file when its shapes do not fit (another image size or history size); -1 with err when it
+// cannot be read. On failure o is partly overwritten.
 int lbfgs_load(H5File *f, Lbfgs *o, const char *group, char *err, size_t errlen);

@@ -1,0 +1,84 @@
+// reduce.c: reductions and gradient clipping over flat buffers (CPU, OpenMP).
+#include "optim/reduce.h"
+
+#include <math.h>
+
+#include "core/util.h"
+
+// Reductions split n into OPTIM_BLOCKS blocks whatever the thread count; each block sums in
+// double with four accumulators, then the block sums are added in order.
+static double block_dot(const float *a, const float *b, size_t lo, size_t hi) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  size_t i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    s0 += (double)a[i] * b[i];
+    s1 += (double)a[i + 1] * b[i + 1];
+    s2 += (double)a[i + 2] * b[i + 2];
+    s3 += (double)a[i + 3] * b[i + 3];
+  }
+  for (; i < hi; i++) s0 += (double)a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+static double block_asum(const float *a, size_t lo, size_t hi) {
+  double s0 = 0, s1 = 0;
+  size_t i = lo;
+  for (; i + 2 <= hi; i += 2) {
+    s0 += fabs((double)a[i]);
+    s1 += fabs((double)a[i + 1]);
+  }
+  for (; i < hi; i++) s0 += fabs((double)a[i]);
+  return s0 + s1;
+}
+
+double optim_dot(const float *a, const float *b, size_t n) {
+  double part[OPTIM_BLOCKS];
+  size_t chunk = (n + OPTIM_BLOCKS - 1) / OPTIM_BLOCKS;
+#pragma omp parallel for schedule(static) if (n > OPTIM_PAR_MIN)
+  for (int k = 0; k < OPTIM_BLOCKS; k++) {
+    size_t lo = (size_t)k * chunk, hi = lo + chunk < n ? lo + chunk : n;
+    part[k] = lo < hi ? block_dot(a, b, lo, hi) : 0.0;
+  }
+  double s = 0;
+  for (int k = 0; k < OPTIM_BLOCKS; k++) s += part[k];
+  return s;
+}
+
+double optim_asum(const float *a, size_t n) {
+  double part[OPTIM_BLOCKS];
+  size_t chunk = (n + OPTIM_BLOCKS - 1) / OPTIM_BLOCKS;
+#pragma omp parallel for schedule(static) if (n > OPTIM_PAR_MIN)
+  for (int k = 0; k < OPTIM_BLOCKS; k++) {
+    size_t lo = (size_t)k * chunk, hi = lo + chunk < n ? lo + chunk : n;
+    part[k] = lo < hi ? block_asum(a, lo, hi) : 0.0;
+  }
+  double s = 0;
+  for (int k = 0; k < OPTIM_BLOCKS; k++) s += part[k];
+  return s;
+}
+
+float optim_amax(const float *a, size_t n) {
+  float m = 0.0f;
+  long long nn = (long long)n;
+  int nan = 0;
+#pragma omp parallel for schedule(static) reduction(max : m) reduction(| : nan) if (nn > OPTIM_PAR_MIN)
+  for (long long i = 0; i < nn; i++) {
+    float v = fabsf(a[i]);
+    m = v > m ? v : m;
+    nan |= isnan(v);
+  }
+  return nan ? NAN : m;  // torch's max propagates NaN; a NaN gradient must not look optimal
+}
+
+double clip_grad_norm(Ctx *ctx, float *grad, size_t n, double max_norm) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  double total = sqrt(optim_dot(grad, grad, n));
+  double scale = max_norm / (total + 1e-6);
+  if (scale < 1.0) {  // PyTorch multiplies by min(scale, 1); times 1 changes nothing
+    const float s = (float)scale;
+    long long nn = (long long)n;
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
+    for (long long i = 0; i < nn; i++) grad[i] *= s;
+  }
+  return total;
+}

@@ -1,0 +1,96 @@
+// sgd.c: SGD over a flat buffer on the CPU, OpenMP, and its checkpoint state (sgd.h).
+#include "optim/sgd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "data/params_io.h"
+#include "optim/reduce.h"
+
+void sgd_init(SgdState *s, size_t n, const SgdConfig *cfg) {
+  memset(s, 0, sizeof *s);
+  s->n = n;
+  if (cfg->momentum != 0.0) {
+    s->momentum_buf = xmalloc_floats(n);
+    memset(s->momentum_buf, 0, sizeof(float) * n);
+  }
+}
+
+void sgd_step(Ctx *ctx, SgdState *s, float *param, const float *grad, const SgdConfig *cfg) {
+  GENET_ASSERT(ctx->dev == DEV_CPU);
+  GENET_ASSERT(!cfg->nesterov || (cfg->momentum > 0.0 && cfg->dampening == 0.0));
+  const float lr = (float)cfg->lr, mom = (float)cfg->momentum, wd = (float)cfg->weight_decay;
+  const float omd = (float)(1.0 - cfg->dampening);
+  const int use_mom = cfg->momentum != 0.0, first = s->step == 0, nest = cfg->nesterov;
+  GENET_ASSERT(!use_mom || s->momentum_buf);
+  float *buf = s->momentum_buf;
+  long long nn = (long long)s->n;
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
+  for (long long i = 0; i < nn; i++) {
+    float d = grad[i];
+    if (wd != 0.0f) d = d + wd * param[i];
+    if (use_mom) {
+      float b = first ? d : buf[i] * mom + omd * d;
+      buf[i] = b;
+      d = nest ? d + mom * b : b;
+    }
+    param[i] = param[i] - lr * d;
+  }
+  s->step++;
+}
+
+void sgd_free(SgdState *s) {
+  free(s->momentum_buf);
+  memset(s, 0, sizeof *s);
+}
+
+int sgd_save(H5File *f, const SgdState *s, double lr, const Params *layout, const char *group) {
+  char name[256];
+  int rc = 0;
+  snprintf(name, sizeof name, "%s/name", group);
+  rc |= h5_write_str(f, name, "sgd");
+  snprintf(name, sizeof name, "%s/lr", group);
+  rc |= h5_write_scalar_f64(f, name, lr);
+  snprintf(name, sizeof name, "%s/step", group);
+  rc |= h5_write_scalar_i64(f, name, s->step);
+  if (s->momentum_buf) {
+    GENET_ASSERT(layout && layout->total == s->n);
+    snprintf(name, sizeof name, "%s/momentum_buffer", group);
+    rc |= params_write(f, layout, s->momentum_buf, name);
+  }
+  return rc ? -1 : 0;
+}
+
+int sgd_load(H5File *f, SgdState *s, double *lr, const Params *layout, const char *group,
+             char *err, size_t errlen) {
+  char name[256];
+  snprintf(name, sizeof name, "%s/name", group);
+  if (h5_exists(f, name)) {
+    char *kind = NULL;
+    if (h5_read_str(f, name, &kind, 64, err, errlen)) return -1;
+    int other = strcmp(kind, "sgd") != 0;
+    if (other) snprintf(err, errlen, "%s: %s is '%s', this job trains with sgd", f->path, name, kind);
+    free(kind);
+    if (other) return -2;
+  }
+  snprintf(name, sizeof name, "%s/lr", group);
+  if (h5_read_scalar_f64(f, name, lr, err, errlen)) return -1;
+  if (s->momentum_buf) {
+    GENET_ASSERT(layout && layout->total == s->n);
+    snprintf(name, sizeof name, "%s/momentum_buffer", group);
+    int rc = params_read(f, layout, s->momentum_buf, name, err, errlen);
+    if (rc) return rc;
+  }
+  // Without momentum the step changes nothing, and files from before it was saved lack it.
+  s->step = 0;
+  snprintf(name, sizeof name, "%s/step", group);
+  if ((s->momentum_buf || h5_exists(f, name)) && h5_read_scalar_i64(f, name, &s->step, err, errlen))
+    return -1;
+  if (s->step < 0) {
+    snprintf(err, errlen, "%s: %s is %lld", f->path, name, (long long)s->step);
+    return -1;
+  }
+  return 0;
+}
