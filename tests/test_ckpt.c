@@ -31,9 +31,9 @@ static int write_ckpt(int64_t step, int keep, float fill) {
 // What resume does: the first checkpoint that opens, has valid meta and the expected shapes.
 static int load(const char *path, int64_t *step, float *x, char *err, size_t errlen) {
   H5File f;
-  int ws;
+  int ws, version;
   if (ckpt_open(&f, path, err, errlen)) return -1;
-  int rc = ckpt_read_meta(&f, step, &ws, err, errlen);
+  int rc = ckpt_read_meta(&f, step, &ws, &version, err, errlen);
   if (!rc) rc = h5_read_f32(&f, "model/encoder.weight", x, 2, wdims, err, errlen);
   char e2[256];
   h5_close(&f, e2, sizeof e2);

@@ -120,12 +120,12 @@ static void train_iteration(Fixture *fx) {
   dcgan_forward(&ctx, &D, &aD, real, prob, N, 1);
   double errD_real = bce_loss_forward(&ctx, prob, ones, (size_t)N), D_x = mean_f(prob, N);
   bce_loss_backward(&ctx, dprob, prob, ones, (size_t)N, 1.0f);
-  dcgan_backward(&ctx, &D, &aD, dprob, NULL, N);
+  dcgan_backward(&ctx, &D, &aD, dprob, NULL, N, NULL);
   dcgan_forward(&ctx, &G, &aG, noise, fake, N, 1);
   dcgan_forward(&ctx, &D, &aD, fake, prob, N, 1);
   double errD_fake = bce_loss_forward(&ctx, prob, zeros, (size_t)N), D_G_z1 = mean_f(prob, N);
   bce_loss_backward(&ctx, dprob, prob, zeros, (size_t)N, 1.0f);
-  dcgan_backward(&ctx, &D, &aD, dprob, NULL, N);
+  dcgan_backward(&ctx, &D, &aD, dprob, NULL, N, NULL);
   check_scalar("errD_real", errD_real, fx_attr_double(fx, t, "errD_real"), KD, RTOL_F32);
   check_scalar("D_x", D_x, fx_attr_double(fx, t, "D_x"), KD, RTOL_F32);
   check_scalar("errD_fake", errD_fake, fx_attr_double(fx, t, "errD_fake"), KG, RTOL_F32);
@@ -140,8 +140,8 @@ static void train_iteration(Fixture *fx) {
   dcgan_forward(&ctx, &D, &aD, fake, prob, N, 1);
   double errG = bce_loss_forward(&ctx, prob, ones, (size_t)N), D_G_z2 = mean_f(prob, N);
   bce_loss_backward(&ctx, dprob, prob, ones, (size_t)N, 1.0f);
-  dcgan_backward(&ctx, &D, &aD, dprob, dfake, N);
-  dcgan_backward(&ctx, &G, &aG, dfake, NULL, N);
+  dcgan_backward(&ctx, &D, &aD, dprob, dfake, N, NULL);
+  dcgan_backward(&ctx, &G, &aG, dfake, NULL, N, NULL);
   check_scalar("errG", errG, fx_attr_double(fx, t, "errG"), KG, RTOL_F32);
   check_scalar("D_G_z2", D_G_z2, fx_attr_double(fx, t, "D_G_z2"), KG, RTOL_F32);
   double w_ggrad = compare_params(fx, "train/G/grad", &G.params, G.params.grad, "G grad", KG);
@@ -265,7 +265,7 @@ static void finite_differences(void) {
   // D alone: w.r.t. its parameters and the image.
   params_zero_grad(&D.params);
   gc_loss(&a);
-  dcgan_backward(&ctx, &D, &aD, r, dx, N);
+  dcgan_backward(&ctx, &D, &aD, r, dx, N, NULL);
   float *dgrad = xmalloc_floats(D.params.total);
   memcpy(dgrad, D.params.grad, sizeof(float) * D.params.total);
   double wd = gc_params("D", &a, &D, dgrad, 3e-3, 8, 1e-2);
@@ -275,8 +275,8 @@ static void finite_differences(void) {
   a.through_g = 1;
   params_zero_grad(&G.params);
   gc_loss(&a);
-  dcgan_backward(&ctx, &D, &aD, r, dfake, N);
-  dcgan_backward(&ctx, &G, &aG, dfake, NULL, N);
+  dcgan_backward(&ctx, &D, &aD, r, dfake, N, NULL);
+  dcgan_backward(&ctx, &G, &aG, dfake, NULL, N, NULL);
   float *ggrad = xmalloc_floats(G.params.total);
   memcpy(ggrad, G.params.grad, sizeof(float) * G.params.total);
   double wg = gc_params("G", &a, &G, ggrad, 3e-3, 8, 1e-2);

@@ -25,9 +25,16 @@
 #include "ops/loss.h"
 #include "optim/optim.h"
 #include "core/params.h"
+#include "train/trainer.h"
 #include "testlib.h"
 
 static Ctx ctx;
+
+// backward's announcement of a whole tensor, as a model makes it through the trainer's listener.
+static void ready_name(GradSync *s, const Params *p, const char *name) {
+  GradReady r = trainer_ready_for(s);
+  grad_ready_param(&r, p, name);
+}
 static Comm comm;
 static int fails_here;  // this rank's failed checks (summed over ranks at the end)
 
@@ -99,10 +106,10 @@ static size_t bucket_step(GradSync *s, Params *p, int order, uint64_t seed, Grad
   for (int i = 0; i < NB_T; i++) idx[i] = i;
   switch (order) {
     case ORD_FORWARD:
-      for (int i = 0; i < p->n; i++) gradsync_ready(s, p->info[i].name);
+      for (int i = 0; i < p->n; i++) ready_name(s, p, p->info[i].name);
       break;
     case ORD_REVERSE:
-      for (int i = p->n - 1; i >= 0; i--) gradsync_ready(s, p->info[i].name);
+      for (int i = p->n - 1; i >= 0; i--) ready_name(s, p, p->info[i].name);
       break;
     case ORD_RANDOM:
       for (int i = NB_T - 1; i > 0; i--) {
@@ -110,7 +117,7 @@ static size_t bucket_step(GradSync *s, Params *p, int order, uint64_t seed, Grad
         idx[i] = idx[j];
         idx[j] = t;
       }
-      for (int i = 0; i < NB_T; i++) gradsync_ready(s, p->info[idx[i]].name);
+      for (int i = 0; i < NB_T; i++) ready_name(s, p, p->info[idx[i]].name);
       break;
     case ORD_RANGES: {  // odd chunks (padding included or not), shuffled, some repeated
       size_t starts[4096];
@@ -143,10 +150,10 @@ static size_t bucket_step(GradSync *s, Params *p, int order, uint64_t seed, Grad
     }
     case ORD_TWICE:
       for (int k = 0; k < 2; k++)
-        for (int i = p->n - 1; i >= 0; i--) gradsync_ready(s, p->info[i].name);
+        for (int i = p->n - 1; i >= 0; i--) ready_name(s, p, p->info[i].name);
       break;
     case ORD_PARTIAL:
-      for (int i = p->n - 1; i >= 0; i -= 2) gradsync_ready(s, p->info[i].name);
+      for (int i = p->n - 1; i >= 0; i -= 2) ready_name(s, p, p->info[i].name);
       break;
     default:
       break;
@@ -173,7 +180,7 @@ static void test_buckets(void) {
   const size_t caps[] = {4, 64, 1000, (size_t)1 << 30};
   const char *cap_names[] = {"4 B (one float each)", "64 B", "1000 B", "1 GiB (one bucket)"};
   for (int ci = 0; ci < 4; ci++) {
-    GradSync *s = gradsync_create(&comm, &p, caps[ci]);
+    GradSync *s = trainer_gradsync_create(&comm, &p, caps[ci]);
     int nb = gradsync_num_buckets(s);
     int pok = plan_ok(s, &p, caps[ci]);
     if (ci == 3) pok &= nb == 1;
@@ -203,7 +210,7 @@ static void test_buckets(void) {
     gradsync_free(s);
   }
   // The default cap (25 MiB) leaves these small tensors in one bucket.
-  GradSync *s = gradsync_create(&comm, &p, 0);
+  GradSync *s = trainer_gradsync_create(&comm, &p, 0);
   if (comm.rank == 0) test_check(gradsync_num_buckets(s) == 1, "default cap: one bucket");
   gradsync_free(s);
   params_free(&p);
@@ -231,9 +238,10 @@ static void test_sync_bn(void) {
   size_t off = (size_t)lo * plane, nn = (size_t)nl * plane;
   float *ys = malloc(nn * 4 + 4), *dxs = malloc(nn * 4 + 4);
   float smean[3], svar[3], srm[3] = {0, 0, 0}, srv[3] = {1, 1, 1}, sdw[3] = {0}, sdb[3] = {0};
-  batchnorm_forward_sync(&ctx, &comm, ys, smean, svar, srm, srv, x + off, wt, bs, nl, C, H, W, 1,
+  trainer_bind_reduce(&ctx, &comm);
+  batchnorm_forward_sync(&ctx, ys, smean, svar, srm, srv, x + off, wt, bs, nl, C, H, W, 1,
                          mom, eps);
-  batchnorm_backward_sync(&ctx, &comm, dxs, sdw, sdb, dy + off, x + off, smean, svar, wt, nl, C, H,
+  batchnorm_backward_sync(&ctx, dxs, sdw, sdb, dy + off, x + off, smean, svar, wt, nl, C, H,
                           W, 1, eps);
   comm_allreduce_sum(&comm, sdw, 3);
   comm_allreduce_sum(&comm, sdb, 3);
@@ -309,10 +317,11 @@ static double mlp_step(Mlp *m, Comm *c, GradSync *gs, const float *x, const floa
   if (bad_row >= 0 && bad_row < N && !isfinite(x[bad_row * IN]))
     comm_abort(c, "bad input: row %d of this rank's batch is not finite", bad_row);
   params_zero_grad(&m->p);
+  trainer_bind_reduce(&ctx, c);  // synchronized BatchNorm sums over c's ranks
   if (gs) gradsync_begin(gs);
   linear_forward(&ctx, h, x, P + m->w1, P + m->b1, N, IN, HID);
   if (m->bn)
-    batchnorm_forward_sync(&ctx, c, z, mean, var, m->rm, m->rv, h, P + m->g, P + m->be, N, HID, 1,
+    batchnorm_forward_sync(&ctx, z, mean, var, m->rm, m->rv, h, P + m->g, P + m->be, N, HID, 1,
                            1, 1, 0.1f, 1e-5f);
   else
     memcpy(z, h, sizeof(float) * (size_t)N * HID);
@@ -321,17 +330,17 @@ static double mlp_step(Mlp *m, Comm *c, GradSync *gs, const float *x, const floa
   double loss = mse_loss_forward(&ctx, y, t, (size_t)N * OUT);
   mse_loss_backward(&ctx, dy, y, t, (size_t)N * OUT, 1.0f);
   linear_backward(&ctx, da, G + m->w2, G + m->b2, dy, a, P + m->w2, N, HID, OUT);
-  if (gs) gradsync_ready(gs, "fc2.bias"), gradsync_ready(gs, "fc2.weight");
+  if (gs) ready_name(gs, &m->p, "fc2.bias"), ready_name(gs, &m->p, "fc2.weight");
   act_backward(&ctx, ACT_TANH, 0, dz, da, a, (size_t)N * HID);
   if (m->bn) {
-    batchnorm_backward_sync(&ctx, c, dh, G + m->g, G + m->be, dz, h, mean, var, P + m->g, N, HID,
+    batchnorm_backward_sync(&ctx, dh, G + m->g, G + m->be, dz, h, mean, var, P + m->g, N, HID,
                             1, 1, 1, 1e-5f);
-    if (gs) gradsync_ready(gs, "bn.bias"), gradsync_ready(gs, "bn.weight");
+    if (gs) ready_name(gs, &m->p, "bn.bias"), ready_name(gs, &m->p, "bn.weight");
   } else {
     memcpy(dh, dz, sizeof(float) * (size_t)N * HID);
   }
   linear_backward(&ctx, NULL, G + m->w1, G + m->b1, dh, x, P + m->w1, N, IN, HID);
-  if (gs) gradsync_ready(gs, "fc1.bias"), gradsync_ready(gs, "fc1.weight");
+  if (gs) ready_name(gs, &m->p, "fc1.bias"), ready_name(gs, &m->p, "fc1.weight");
   if (gs) gradsync_finish(gs);
   sgd_step(&ctx, &m->sgd, P, G, &SGD);
   return loss;
@@ -352,7 +361,7 @@ static void test_equivalence(int bn) {
   // The data-parallel run: every rank starts from its own init; rank 0's is broadcast.
   mlp_init(&m, bn, 1000 + 77 * (uint64_t)r);
   sgd_init(&m.sgd, m.p.total, &SGD);
-  GradSync *gs = gradsync_create(&comm, &m.p, 64);  // several buckets
+  GradSync *gs = trainer_gradsync_create(&comm, &m.p, 64);  // several buckets
   gradsync_broadcast_params(gs);
   const int rows = B / w, lo = r * rows;
   for (int k = 0; k < STEPS; k++)
@@ -403,7 +412,7 @@ static void run_failing(int bad, int sigkill) {
   Mlp m;
   mlp_init(&m, 1, 1000);
   sgd_init(&m.sgd, m.p.total, &SGD);
-  GradSync *gs = gradsync_create(&comm, &m.p, 64);
+  GradSync *gs = trainer_gradsync_create(&comm, &m.p, 64);
   gradsync_broadcast_params(gs);
   const int rows = B / comm.size, lo = comm.rank * rows;
   for (long k = 0;; k++) {

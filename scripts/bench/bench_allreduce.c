@@ -30,6 +30,7 @@
 #include "core/params.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "train/trainer.h"
 
 #ifdef GENET_HAVE_CUDA
 #include <cuda_runtime.h>
@@ -110,7 +111,7 @@ static double step(Ctx *ctx, const OverlapCfg *o, Params *p, GradSync *gs, float
     }
     float *gr = p->grad + p->info[l].offset;  // "the layer's gradient": touched, as backward would
     gr[0] += Cm[l];
-    if (mode == M_OVERLAP) gradsync_ready(gs, p->info[l].name);
+    if (mode == M_OVERLAP) gradsync_ready_offset(gs, p->info[l].offset, p->info[l].numel);
   }
   if (mode == M_BLOCKING) comm_allreduce_mean(&comm, p->grad, p->total);
   if (mode >= M_BUCKETS_AT_END) gradsync_finish(gs);
@@ -137,7 +138,7 @@ static void overlap(const OverlapCfg *o) {
   rng_fill_uniform(&r, A, gg, -1, 1);
   rng_fill_uniform(&r, Bm, gg, -1, 1);
   rng_fill_uniform(&r, p.grad, p.total, -1, 1);
-  GradSync *gs = gradsync_create(&comm, &p, o->bucket_bytes);
+  GradSync *gs = trainer_gradsync_create(&comm, &p, o->bucket_bytes);
   const char *names[4] = {"backward only (no communication)", "backward, then one blocking all-reduce",
                           "backward, then GradSync buckets at the end", "backward overlapped with GradSync buckets"};
   double med[4];

@@ -112,9 +112,12 @@ int trainer_add_params(Trainer *t, Params *p) {
 
 int trainer_micro_batch(Trainer *t, int batch, const char *what) {
   int parts = t->comm.size * t->accumulate;
+  if (batch % parts && t->accumulate == 1)
+    trainer_fail(t, "batch = %d does not divide among %d ranks: use a multiple of %d (%s)", batch,
+                 t->comm.size, parts, what);
   if (batch % parts)
-    trainer_fail(t, "batch = %d does not divide into %d ranks x accumulate %d: use a multiple of %d "
-                    "(%s)", batch, t->comm.size, t->accumulate, parts, what);
+    trainer_fail(t, "batch = %d does not divide among %d ranks x accumulate = %d micro-batches: use "
+                    "a multiple of %d (%s)", batch, t->comm.size, t->accumulate, parts, what);
   return batch / parts;
 }
 
@@ -344,8 +347,8 @@ static int load_one(Run *r, const char *path, char *err, size_t errlen) {
                "epoch)", path, (long long)t->epoch, (long long)t->batch, (long long)t->steps_per_epoch);
       return -2;
     }
-    trainer_log(t, "| resumed from %s: step %lld (epoch %lld, batch %lld), written by %d rank%s\n",
-                path, (long long)step, (long long)t->epoch, (long long)t->batch, ws, ws == 1 ? "" : "s");
+    trainer_log(t, "| resumed from %s: step %lld, written by %d rank%s (epoch %lld, batch %lld)\n",
+                path, (long long)step, ws, ws == 1 ? "" : "s", (long long)t->epoch, (long long)t->batch);
     report_changed_keys(t);
   }
   return rc;
