@@ -12,7 +12,7 @@
 
 #include "data/h5io.h"
 #include "data/image.h"
-#include "cmd/prepare.h"
+#include "data/prepare.h"
 #include "testlib.h"
 
 static char dir[] = "/tmp/genet_test_image_XXXXXX";

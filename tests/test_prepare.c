@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "data/h5io.h"
-#include "cmd/prepare.h"
+#include "data/prepare.h"
 #include "testlib.h"
 #include "data/utf8.h"
 #include "core/util.h"

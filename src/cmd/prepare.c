@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/prepare.h"
+#include "data/prepare.h"
 
 static const char *usage =
     "usage: genet prepare KIND ...\n"

@@ -1,20 +1,4 @@
-// prepare.h: `genet prepare KIND ...`: official downloads and generated data into HDF5.
-// Each returns a process exit code after printing what it wrote (or one error line).
+// prepare.h: `genet prepare KIND ...` (the datasets themselves: src/data/prepare.h).
 #pragma once
 
-int prepare_main(int argc, char **argv);  // argv[0] = "prepare"
-
-// WikiText-2 layout: SRC_DIR/{train,valid,test}.txt into OUT.h5 (docs/DATASETS.md).
-int prepare_text(const char *src_dir, const char *out_path);
-// CIFAR-10 binary batches: SRC_DIR/data_batch_{1..5}.bin, test_batch.bin into OUT.h5.
-int prepare_cifar10(const char *src_dir, const char *out_path);
-// Text from a fixed Markov chain with a known entropy rate: OUT_DIR/{train,valid,test}.txt.
-// entropy_out (may be NULL) receives the entropy rate in nats per token.
-int prepare_synthetic_text(const char *out_dir, long long train_tokens, unsigned long long seed,
-                           double *entropy_out);
-// A folder of .png/.jpg/.jpeg files (sorted by name) into OUT.h5: `images` (N, 3, size,
-// size) uint8, each resized as torchvision Resize(size) + CenterCrop(size), and `names`.
-int prepare_images(const char *src_dir, const char *out_path, int size);
-// Coloured shapes (a class per shape) on plain or gradient backgrounds, n train and n / 5
-// test images of size x size, in exactly the CIFAR-10 layout; the same seed, the same data.
-int prepare_synthetic_images(const char *out_path, long long n, int size, unsigned long long seed);
+int prepare_main(int argc, char **argv);  // argv[0] = "prepare"; returns the exit status

@@ -9,7 +9,7 @@
 
 #include "train/ckpt.h"
 #include "data/h5io.h"
-#include "cmd/prepare.h"
+#include "data/prepare.h"
 #include "core/util.h"
 
 #define CIFAR_REC 3073

@@ -13,7 +13,7 @@
 #include "train/ckpt.h"
 #include "data/h5io.h"
 #include "data/image.h"
-#include "cmd/prepare.h"
+#include "data/prepare.h"
 #include "core/util.h"
 
 static int is_image_name(const char *name) {

@@ -11,7 +11,7 @@
 
 #include "train/ckpt.h"
 #include "data/h5io.h"
-#include "cmd/prepare.h"
+#include "data/prepare.h"
 #include "data/utf8.h"
 #include "core/util.h"
 

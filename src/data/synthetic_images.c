@@ -12,7 +12,7 @@
 
 #include "train/ckpt.h"
 #include "data/h5io.h"
-#include "cmd/prepare.h"
+#include "data/prepare.h"
 #include "core/rng.h"
 #include "core/util.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cmd/prepare.h"
+#include "data/prepare.h"
 #include "core/rng.h"
 #include "core/util.h"
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "fuzz_util.h"
-#include "cmd/prepare.h"
+#include "data/prepare.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   static const char *names[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",

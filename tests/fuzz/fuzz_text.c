@@ -2,7 +2,7 @@
 #include <stdint.h>
 
 #include "fuzz_util.h"
-#include "cmd/prepare.h"
+#include "data/prepare.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   fuzz_write("train.txt", data, n);
