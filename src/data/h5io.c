@@ -11,11 +11,49 @@
 
 static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+// What h5_reason keeps of HDF5's error stack: the API call's words and the innermost ones.
+typedef struct {
+  char api[128], inner[160];
+} H5Reason;
+
+static herr_t reason_cb(unsigned n, const H5E_error2_t *e, void *arg) {
+  H5Reason *r = arg;
+  const char *desc = e->desc ? e->desc : "";
+  if (n == 0) {
+    // The POSIX driver's failures hold the system's words ("File too large") amid the time, the
+    // file name and byte counts: keep the words.
+    const char *sys = strstr(desc, "error message = '");
+    const char *words = sys ? strchr(sys, '\'') + 1 : desc;
+    int len = sys ? (int)strcspn(words, "'") : (int)strlen(desc);
+    snprintf(r->inner, sizeof r->inner, "%.*s", len, words);
+  }
+  snprintf(r->api, sizeof r->api, "%s", desc);  // walking upward, the API call comes last
+  return 0;
+}
+
+// HDF5's reason for the call that has just failed, from its error stack (kept even with
+// printing off): the API call's words, then in parentheses the innermost, most specific ones
+// ("unable to create dataset (no write intent on file)"). Must run before any other HDF5 call,
+// which clears the stack; `step` stands in when the stack is empty.
+static void h5_reason(char *why, size_t len, const char *step) {
+  H5Reason r = {"", ""};
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, reason_cb, &r);
+  if (!r.api[0])
+    snprintf(why, len, "cannot %s", step);
+  else if (r.inner[0] && strcmp(r.inner, r.api) != 0)
+    snprintf(why, len, "%s (%s)", r.api, r.inner);
+  else
+    snprintf(why, len, "%s", r.api);
+  for (char *c = why; *c; c++)  // one line, whatever HDF5 wrote
+    if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
+}
+
 void h5_no_atexit(void) { H5dont_atexit(); }
 
 int h5_create(H5File *f, const char *path, char *err, size_t errlen) {
   quiet();
   snprintf(f->path, sizeof f->path, "%s", path);
+  f->write_err[0] = 0;
   f->id = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   return f->id < 0 ? genet_err(err, errlen, "%s: cannot create HDF5 file", path) : 0;
 }
@@ -23,6 +61,7 @@ int h5_create(H5File *f, const char *path, char *err, size_t errlen) {
 static int open_read(H5File *f, const char *path, int verified, char *err, size_t errlen) {
   quiet();
   snprintf(f->path, sizeof f->path, "%s", path);
+  f->write_err[0] = 0;
   f->id = -1;
   FILE *probe = fopen(path, "rb");
   if (!probe) return genet_err(err, errlen, "%s: cannot open (no such file or not readable)", path);
@@ -43,28 +82,50 @@ int h5_open_read_verified(H5File *f, const char *path, char *err, size_t errlen)
 
 int h5_close(H5File *f, char *err, size_t errlen) {
   if (f->id < 0) return 0;
-  herr_t a = H5Fflush((hid_t)f->id, H5F_SCOPE_GLOBAL);
-  herr_t b = H5Fclose((hid_t)f->id);
+  char why[320] = "";
+  if (H5Fflush((hid_t)f->id, H5F_SCOPE_GLOBAL) < 0) h5_reason(why, sizeof why, "flush the file");
+  if (H5Fclose((hid_t)f->id) < 0 && !why[0]) h5_reason(why, sizeof why, "close the file");
   f->id = -1;
-  return (a < 0 || b < 0) ? genet_err(err, errlen, "%s: flush/close failed (disk full?)", f->path) : 0;
+  return why[0] ? genet_err(err, errlen, "%s: flush/close failed: %s", f->path, why) : 0;
 }
 
 // ---- writing
 
+// Keeps the first failure only: what follows it is usually its consequence.
+static int write_failed(H5File *f, const char *name, const char *why) {
+  if (f && !f->write_err[0])
+    snprintf(f->write_err, sizeof f->write_err, "%s: cannot write %s: %s", f->path, name, why);
+  return -1;
+}
+
+const char *h5_write_error(const H5File *f) { return f && f->write_err[0] ? f->write_err : NULL; }
+
 static int write_ds(H5File *f, const char *name, hid_t mem_type, hid_t file_type, const void *x,
                     int ndim, const int64_t *dims) {
+  if (!f) return -1;
+  if (f->id < 0) return write_failed(f, name, "the file is not open");
   hsize_t d[8];
   GENET_ASSERT(ndim >= 0 && ndim <= 8);
   for (int i = 0; i < ndim; i++) d[i] = (hsize_t)dims[i];
-  hid_t space = ndim ? H5Screate_simple(ndim, d, NULL) : H5Screate(H5S_SCALAR);
-  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-  H5Pset_create_intermediate_group(lcpl, 1);
-  hid_t ds = H5Dcreate2((hid_t)f->id, name, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  int rc = ds < 0 ? -1 : (H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0 ? -1 : 0);
-  if (ds >= 0) H5Dclose(ds);
-  H5Pclose(lcpl);
-  H5Sclose(space);
-  return rc;
+  hid_t space = -1, lcpl = -1, ds = -1;
+  const char *step = NULL;
+  if ((space = ndim ? H5Screate_simple(ndim, d, NULL) : H5Screate(H5S_SCALAR)) < 0)
+    step = "create the dataspace";
+  else if ((lcpl = H5Pcreate(H5P_LINK_CREATE)) < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0)
+    step = "set up the link creation";
+  else if ((ds = H5Dcreate2((hid_t)f->id, name, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+    step = "create the dataset";
+  else if (H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0)
+    step = "write the data";
+  char why[320];
+  if (step) h5_reason(why, sizeof why, step);  // before the closes below clear the stack
+  if (ds >= 0 && H5Dclose(ds) < 0 && !step) {
+    step = "close the dataset";
+    h5_reason(why, sizeof why, step);
+  }
+  if (lcpl >= 0) H5Pclose(lcpl);
+  if (space >= 0) H5Sclose(space);
+  return step ? write_failed(f, name, why) : 0;
 }
 
 int h5_write_f32(H5File *f, const char *name, const float *x, int ndim, const int64_t *dims) {
@@ -90,10 +151,14 @@ int h5_write_scalar_i64(H5File *f, const char *name, int64_t v) {
 }
 
 int h5_write_str(H5File *f, const char *name, const char *s) {
-  hid_t t = H5Tcopy(H5T_C_S1);
   size_t n = strlen(s);
-  H5Tset_size(t, n ? n : 1);
-  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  hid_t t = H5Tcopy(H5T_C_S1);
+  if (t < 0 || H5Tset_size(t, n ? n : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0) {
+    char why[320];
+    h5_reason(why, sizeof why, "make the string type");
+    if (t >= 0) H5Tclose(t);
+    return write_failed(f, name, why);
+  }
   int rc = write_ds(f, name, t, t, n ? s : "", 0, NULL);
   H5Tclose(t);
   return rc;
