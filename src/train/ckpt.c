@@ -222,7 +222,8 @@ int ckpt_begin_path(CkptWriter *w, const char *path, char *err, size_t errlen) {
 int ckpt_finish(CkptWriter *w, int write_failed) {
   char err[GENET_ERR_MAX];
   if (write_failed) {
-    fprintf(stderr, "genet: %s: write failed\n", w->final);
+    const char *why = h5_write_error(&w->f);
+    fprintf(stderr, "genet: %s: write failed%s%s\n", w->final, why ? ": " : "", why ? why : "");
     ckpt_abort(w);
     return 1;
   }
