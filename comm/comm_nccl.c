@@ -45,8 +45,8 @@ CommNccl *comm_nccl_new(Comm *c, int device) {
 
 void comm_nccl_free(CommNccl *n) {
   if (!n) return;
-  ncclCommDestroy(n->comm);
-  cudaStreamDestroy(n->stream);
+  NCCL_CHECK_RANK(n->c, ncclCommDestroy(n->comm));
+  CUDA_CHECK_RANK(n->c, cudaStreamDestroy(n->stream));
   free(n);
 }
 

@@ -1,20 +1,16 @@
 // cuda_check.cuh: one checking macro per GPU library, each naming the call, file and line and
 // the library's own message, then aborting (a device error is not a user's mistake).
 #pragma once
-#include <cstdio>
-#include <cstdlib>
-
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
 #include <nccl.h>
 
-#define GENET_GPU_FAIL(lib, call, msg)                                                   \
-  do {                                                                                   \
-    fprintf(stderr, "genet: %s:%d: %s call failed: %s: %s\n", __FILE__, __LINE__, lib,   \
-            #call, msg);                                                                 \
-    exit(1);                                                                             \
-  } while (0)
+#include "core/util.h"
+
+// genet_die: one line, then MPI_Abort under a launcher, so the other ranks do not hang.
+#define GENET_GPU_FAIL(lib, call, msg) \
+  genet_die("%s:%d: %s call failed: %s: %s", __FILE__, __LINE__, lib, #call, msg)
 
 #define CUDA_CHECK(call)                                                                 \
   do {                                                                                   \

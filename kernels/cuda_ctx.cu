@@ -1,6 +1,6 @@
 // cuda_ctx.cu: device query and the per-process CUDA context (stream, cuBLAS, cuDNN).
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 
 #include "cuda_check.cuh"
 #include "cuda_ctx.h"
@@ -25,7 +25,12 @@ extern "C" void cuda_describe_devices(char *buf, size_t len) {
   buf[0] = 0;
   for (int i = 0; i < n && used < len; i++) {
     cudaDeviceProp p;
-    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
+    cudaError_t e = cudaGetDeviceProperties(&p, i);
+    if (e != cudaSuccess) {  // a listing, not a use: say why and go on
+      used += (size_t)snprintf(buf + used, len - used, "  cuda:%d unreadable: %s\n", i,
+                               cudaGetErrorString(e));
+      continue;
+    }
     used += (size_t)snprintf(buf + used, len - used, "  cuda:%d %s, sm_%d%d, %.1f GiB\n", i, p.name,
                              p.major, p.minor, (double)p.totalGlobalMem / (1 << 30));
   }
@@ -33,10 +38,10 @@ extern "C" void cuda_describe_devices(char *buf, size_t len) {
 
 extern "C" void cuda_versions(char *buf, size_t len) {
   int drv = 0, rt = 0;
-  cudaDriverGetVersion(&drv);
-  cudaRuntimeGetVersion(&rt);
+  CUDA_CHECK(cudaDriverGetVersion(&drv));  // no driver is not a failure: it reports 0
+  CUDA_CHECK(cudaRuntimeGetVersion(&rt));
   int nccl = 0;
-  ncclGetVersion(&nccl);
+  NCCL_CHECK(ncclGetVersion(&nccl));
   snprintf(buf, len, "CUDA runtime %d.%d (built %d.%d, driver %d.%d), cuBLAS %d, cuDNN %zu (built %d), NCCL %d (built %d)",
            rt / 1000, rt % 1000 / 10, CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10, drv / 1000,
            drv % 1000 / 10, CUBLAS_VERSION, cudnnGetVersion(), CUDNN_VERSION, nccl, NCCL_VERSION_CODE);
@@ -45,15 +50,9 @@ extern "C" void cuda_versions(char *buf, size_t len) {
 extern "C" CudaCtx *cuda_ctx_new(int device) {
   char why[128];
   int n = cuda_device_count(why, sizeof why);
-  if (n == 0) {
-    fprintf(stderr, "genet: device cuda requested but no CUDA device is usable: %s\n", why);
-    exit(1);
-  }
-  if (device < 0 || device >= n) {
-    fprintf(stderr, "genet: CUDA device %d requested but only %d visible\n", device, n);
-    exit(1);
-  }
-  CudaCtx *c = (CudaCtx *)calloc(1, sizeof(CudaCtx));
+  if (n == 0) genet_die("device cuda requested but no CUDA device is usable: %s", why);
+  if (device < 0 || device >= n) genet_die("CUDA device %d requested but only %d visible", device, n);
+  CudaCtx *c = (CudaCtx *)xcalloc(1, sizeof(CudaCtx));
   c->device = device;
   CUDA_CHECK(cudaSetDevice(device));
   CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));

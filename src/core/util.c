@@ -25,6 +25,16 @@ void genet_die(const char *fmt, ...) {
   exit(1);
 }
 
+int genet_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
 void *xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);
   if (!p) genet_die("out of memory allocating %zu bytes", n);

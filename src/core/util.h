@@ -6,8 +6,15 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {  // the CUDA kernels (C++) report through genet_die too
+#endif
+
 // Prints "genet: <message>" and exits non-zero. Under MPI the exit takes every rank down.
 void genet_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+// The error return of a user's mistake: formats one line into err (when err is not NULL and
+// errlen > 0) and returns -1, so a check reads `return genet_err(err, errlen, "%s: ...", path);`.
+int genet_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // Invariant check that stays on in release builds.
 #define GENET_ASSERT(cond)                                                              \
@@ -40,3 +47,7 @@ void *xrealloc(void *p, size_t n);
 // 64-byte aligned, for SIMD and oneDNN buffers; free with free().
 float *xmalloc_floats(size_t n);
 char *xstrdup(const char *s);
+
+#ifdef __cplusplus
+}
+#endif

@@ -3,46 +3,74 @@
 #include "data/h5io.h"
 
 #include <hdf5.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/h5probe.h"
 #include "core/util.h"
 
-static int fail(char *err, size_t len, const char *fmt, ...) {
-  if (err && len) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
+static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+// What h5_reason keeps of HDF5's error stack: the API call's words and the innermost ones.
+typedef struct {
+  char api[128], inner[160];
+} H5Reason;
+
+static herr_t reason_cb(unsigned n, const H5E_error2_t *e, void *arg) {
+  H5Reason *r = arg;
+  const char *desc = e->desc ? e->desc : "";
+  if (n == 0) {
+    // The POSIX driver's failures hold the system's words ("File too large") amid the time, the
+    // file name and byte counts: keep the words.
+    const char *sys = strstr(desc, "error message = '");
+    const char *words = sys ? strchr(sys, '\'') + 1 : desc;
+    int len = sys ? (int)strcspn(words, "'") : (int)strlen(desc);
+    snprintf(r->inner, sizeof r->inner, "%.*s", len, words);
   }
-  return -1;
+  snprintf(r->api, sizeof r->api, "%s", desc);  // walking upward, the API call comes last
+  return 0;
 }
 
-static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+// HDF5's reason for the call that has just failed, from its error stack (kept even with
+// printing off): the API call's words, then in parentheses the innermost, most specific ones
+// ("unable to create dataset (no write intent on file)"). Must run before any other HDF5 call,
+// which clears the stack; `step` stands in when the stack is empty.
+static void h5_reason(char *why, size_t len, const char *step) {
+  H5Reason r = {"", ""};
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, reason_cb, &r);
+  if (!r.api[0])
+    snprintf(why, len, "cannot %s", step);
+  else if (r.inner[0] && strcmp(r.inner, r.api) != 0)
+    snprintf(why, len, "%s (%s)", r.api, r.inner);
+  else
+    snprintf(why, len, "%s", r.api);
+  for (char *c = why; *c; c++)  // one line, whatever HDF5 wrote
+    if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
+}
 
 void h5_no_atexit(void) { H5dont_atexit(); }
 
 int h5_create(H5File *f, const char *path, char *err, size_t errlen) {
   quiet();
   snprintf(f->path, sizeof f->path, "%s", path);
+  f->write_err[0] = 0;
   f->id = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  return f->id < 0 ? fail(err, errlen, "%s: cannot create HDF5 file", path) : 0;
+  return f->id < 0 ? genet_err(err, errlen, "%s: cannot create HDF5 file", path) : 0;
 }
 
 static int open_read(H5File *f, const char *path, int verified, char *err, size_t errlen) {
   quiet();
   snprintf(f->path, sizeof f->path, "%s", path);
+  f->write_err[0] = 0;
   f->id = -1;
   FILE *probe = fopen(path, "rb");
-  if (!probe) return fail(err, errlen, "%s: cannot open (no such file or not readable)", path);
+  if (!probe) return genet_err(err, errlen, "%s: cannot open (no such file or not readable)", path);
   fclose(probe);
   if (H5Fis_hdf5(path) <= 0)
-    return fail(err, errlen, "%s: not an HDF5 file (or truncated / corrupt)", path);
+    return genet_err(err, errlen, "%s: not an HDF5 file (or truncated / corrupt)", path);
   if (!verified && h5probe_file(path, H5PROBE_MAX_MB, H5PROBE_MAX_S, err, errlen)) return -1;
   f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  return f->id < 0 ? fail(err, errlen, "%s: HDF5 file cannot be opened (truncated or corrupt)", path) : 0;
+  return f->id < 0 ? genet_err(err, errlen, "%s: HDF5 file cannot be opened (truncated or corrupt)", path) : 0;
 }
 
 int h5_open_read(H5File *f, const char *path, char *err, size_t errlen) {
@@ -54,28 +82,50 @@ int h5_open_read_verified(H5File *f, const char *path, char *err, size_t errlen)
 
 int h5_close(H5File *f, char *err, size_t errlen) {
   if (f->id < 0) return 0;
-  herr_t a = H5Fflush((hid_t)f->id, H5F_SCOPE_GLOBAL);
-  herr_t b = H5Fclose((hid_t)f->id);
+  char why[320] = "";
+  if (H5Fflush((hid_t)f->id, H5F_SCOPE_GLOBAL) < 0) h5_reason(why, sizeof why, "flush the file");
+  if (H5Fclose((hid_t)f->id) < 0 && !why[0]) h5_reason(why, sizeof why, "close the file");
   f->id = -1;
-  return (a < 0 || b < 0) ? fail(err, errlen, "%s: flush/close failed (disk full?)", f->path) : 0;
+  return why[0] ? genet_err(err, errlen, "%s: flush/close failed: %s", f->path, why) : 0;
 }
 
 // ---- writing
 
+// Keeps the first failure only: what follows it is usually its consequence.
+static int write_failed(H5File *f, const char *name, const char *why) {
+  if (f && !f->write_err[0])
+    snprintf(f->write_err, sizeof f->write_err, "%s: cannot write %s: %s", f->path, name, why);
+  return -1;
+}
+
+const char *h5_write_error(const H5File *f) { return f && f->write_err[0] ? f->write_err : NULL; }
+
 static int write_ds(H5File *f, const char *name, hid_t mem_type, hid_t file_type, const void *x,
                     int ndim, const int64_t *dims) {
+  if (!f) return -1;
+  if (f->id < 0) return write_failed(f, name, "the file is not open");
   hsize_t d[8];
   GENET_ASSERT(ndim >= 0 && ndim <= 8);
   for (int i = 0; i < ndim; i++) d[i] = (hsize_t)dims[i];
-  hid_t space = ndim ? H5Screate_simple(ndim, d, NULL) : H5Screate(H5S_SCALAR);
-  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-  H5Pset_create_intermediate_group(lcpl, 1);
-  hid_t ds = H5Dcreate2((hid_t)f->id, name, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  int rc = ds < 0 ? -1 : (H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0 ? -1 : 0);
-  if (ds >= 0) H5Dclose(ds);
-  H5Pclose(lcpl);
-  H5Sclose(space);
-  return rc;
+  hid_t space = -1, lcpl = -1, ds = -1;
+  const char *step = NULL;
+  if ((space = ndim ? H5Screate_simple(ndim, d, NULL) : H5Screate(H5S_SCALAR)) < 0)
+    step = "create the dataspace";
+  else if ((lcpl = H5Pcreate(H5P_LINK_CREATE)) < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0)
+    step = "set up the link creation";
+  else if ((ds = H5Dcreate2((hid_t)f->id, name, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+    step = "create the dataset";
+  else if (H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0)
+    step = "write the data";
+  char why[320];
+  if (step) h5_reason(why, sizeof why, step);  // before the closes below clear the stack
+  if (ds >= 0 && H5Dclose(ds) < 0 && !step) {
+    step = "close the dataset";
+    h5_reason(why, sizeof why, step);
+  }
+  if (lcpl >= 0) H5Pclose(lcpl);
+  if (space >= 0) H5Sclose(space);
+  return step ? write_failed(f, name, why) : 0;
 }
 
 int h5_write_f32(H5File *f, const char *name, const float *x, int ndim, const int64_t *dims) {
@@ -101,10 +151,14 @@ int h5_write_scalar_i64(H5File *f, const char *name, int64_t v) {
 }
 
 int h5_write_str(H5File *f, const char *name, const char *s) {
-  hid_t t = H5Tcopy(H5T_C_S1);
   size_t n = strlen(s);
-  H5Tset_size(t, n ? n : 1);
-  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  hid_t t = H5Tcopy(H5T_C_S1);
+  if (t < 0 || H5Tset_size(t, n ? n : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0) {
+    char why[320];
+    h5_reason(why, sizeof why, "make the string type");
+    if (t >= 0) H5Tclose(t);
+    return write_failed(f, name, why);
+  }
   int rc = write_ds(f, name, t, t, n ? s : "", 0, NULL);
   H5Tclose(t);
   return rc;
@@ -128,11 +182,11 @@ int h5_exists(H5File *f, const char *name) {
 
 static hid_t open_ds(H5File *f, const char *name, char *err, size_t errlen) {
   if (!h5_exists(f, name)) {
-    fail(err, errlen, "%s: missing dataset '%s'", f->path, name);
+    genet_err(err, errlen, "%s: missing dataset '%s'", f->path, name);
     return -1;
   }
   hid_t ds = H5Dopen2((hid_t)f->id, name, H5P_DEFAULT);
-  if (ds < 0) fail(err, errlen, "%s: '%s' is not a dataset", f->path, name);
+  if (ds < 0) genet_err(err, errlen, "%s: '%s' is not a dataset", f->path, name);
   return ds;
 }
 
@@ -144,7 +198,7 @@ int h5_shape(H5File *f, const char *name, int64_t *dims, int maxdims, char *err,
   hsize_t d[32];
   int rc = nd;
   if (nd < 0 || nd > maxdims || nd > 32) {
-    rc = fail(err, errlen, "%s: dataset '%s' has rank %d, expected at most %d", f->path, name, nd, maxdims);
+    rc = genet_err(err, errlen, "%s: dataset '%s' has rank %d, expected at most %d", f->path, name, nd, maxdims);
   } else {
     H5Sget_simple_extent_dims(sp, d, NULL);
     for (int i = 0; i < nd; i++) dims[i] = (int64_t)d[i];
@@ -166,13 +220,13 @@ static void fmt_dims(char *buf, size_t len, int nd, const int64_t *d) {
 // the library itself allocates or copies according to the file's claims.
 static int check_storage(H5File *f, hid_t ds, const char *name, char *err, size_t errlen) {
   hid_t dcpl = H5Dget_create_plist(ds);
-  if (dcpl < 0) return fail(err, errlen, "%s: dataset '%s' has no readable layout (corrupt?)", f->path, name);
+  if (dcpl < 0) return genet_err(err, errlen, "%s: dataset '%s' has no readable layout (corrupt?)", f->path, name);
   H5D_layout_t layout = H5Pget_layout(dcpl);
   int nfilters = H5Pget_nfilters(dcpl);
   H5Pclose(dcpl);
   if ((layout != H5D_CONTIGUOUS && layout != H5D_COMPACT) || nfilters != 0)
-    return fail(err, errlen, "%s: dataset '%s' is chunked or filtered; genet reads plain contiguous datasets",
-                f->path, name);
+    return genet_err(err, errlen, "%s: dataset '%s' is chunked or filtered; genet reads plain contiguous datasets",
+                     f->path, name);
   hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
   hssize_t npoints = H5Sget_simple_extent_npoints(sp);
   size_t tsize = H5Tget_size(t);
@@ -180,10 +234,10 @@ static int check_storage(H5File *f, hid_t ds, const char *name, char *err, size_
   H5Tclose(t);
   hsize_t stored = H5Dget_storage_size(ds);
   if (npoints < 0 || stored != (hsize_t)npoints * tsize)
-    return fail(err, errlen, "%s: dataset '%s' stores %llu bytes, its shape and type hold %llu (corrupt or never written)",
-                f->path, name, (unsigned long long)stored, (unsigned long long)(npoints < 0 ? 0 : npoints) * tsize);
+    return genet_err(err, errlen, "%s: dataset '%s' stores %llu bytes, its shape and type hold %llu (corrupt or never written)",
+                     f->path, name, (unsigned long long)stored, (unsigned long long)(npoints < 0 ? 0 : npoints) * tsize);
   if (layout == H5D_CONTIGUOUS && H5Dget_offset(ds) == HADDR_UNDEF)
-    return fail(err, errlen, "%s: dataset '%s' has no data address (corrupt)", f->path, name);
+    return genet_err(err, errlen, "%s: dataset '%s' has no data address (corrupt)", f->path, name);
   return 0;
 }
 
@@ -200,13 +254,13 @@ static hid_t open_checked(H5File *f, const char *name, H5T_class_t cls, int ndim
   // gigabytes per element, and HDF5 would allocate a conversion buffer of that size).
   if (got == cls && cls != H5T_STRING && (tsize == 0 || tsize > 8)) {
     H5Dclose(ds);
-    fail(err, errlen, "%s: dataset '%s' has %zu-byte elements, expected at most 8", f->path, name, tsize);
+    genet_err(err, errlen, "%s: dataset '%s' has %zu-byte elements, expected at most 8", f->path, name, tsize);
     return -1;
   }
   if (got != cls) {
     H5Dclose(ds);
-    fail(err, errlen, "%s: dataset '%s' has the wrong type (expected %s)", f->path, name,
-         cls == H5T_FLOAT ? "float" : cls == H5T_INTEGER ? "integer" : "string");
+    genet_err(err, errlen, "%s: dataset '%s' has the wrong type (expected %s)", f->path, name,
+              cls == H5T_FLOAT ? "float" : cls == H5T_INTEGER ? "integer" : "string");
     return -1;
   }
   hid_t sp = H5Dget_space(ds);
@@ -227,7 +281,7 @@ static hid_t open_checked(H5File *f, const char *name, H5T_class_t cls, int ndim
     fmt_dims(a, sizeof a, nd < 0 || nd > 32 ? 0 : nd, got_dims);
     fmt_dims(b, sizeof b, ndim, dims);
     H5Dclose(ds);
-    fail(err, errlen, "%s: dataset '%s' has shape %s, expected %s", f->path, name, a, b);
+    genet_err(err, errlen, "%s: dataset '%s' has shape %s, expected %s", f->path, name, a, b);
     return -1;
   }
   if (check_storage(f, ds, name, err, errlen)) {
@@ -243,7 +297,7 @@ static int read_checked(H5File *f, const char *name, H5T_class_t cls, hid_t mem_
   if (ds < 0) return -1;
   herr_t r = H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
   H5Dclose(ds);
-  return r < 0 ? fail(err, errlen, "%s: dataset '%s' cannot be read (truncated or corrupt)", f->path, name) : 0;
+  return r < 0 ? genet_err(err, errlen, "%s: dataset '%s' cannot be read (truncated or corrupt)", f->path, name) : 0;
 }
 
 int h5_read_f32(H5File *f, const char *name, float *out, int ndim, const int64_t *dims, char *err, size_t errlen) {
@@ -275,7 +329,7 @@ int h5_read_str(H5File *f, const char *name, char **out, size_t maxlen, char *er
   size_t n = H5Tget_size(t);
   int rc = 0;
   if (H5Tis_variable_str(t) > 0 || n == 0 || n > maxlen) {
-    rc = fail(err, errlen, "%s: string '%s' is variable-length or longer than %zu bytes", f->path, name, maxlen);
+    rc = genet_err(err, errlen, "%s: string '%s' is variable-length or longer than %zu bytes", f->path, name, maxlen);
   } else {
     hid_t mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, n);
@@ -283,7 +337,7 @@ int h5_read_str(H5File *f, const char *name, char **out, size_t maxlen, char *er
     char *s = xcalloc(n + 1, 1);
     if (H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0) {
       free(s);
-      rc = fail(err, errlen, "%s: string '%s' cannot be read (truncated or corrupt)", f->path, name);
+      rc = genet_err(err, errlen, "%s: string '%s' cannot be read (truncated or corrupt)", f->path, name);
     } else {
       *out = s;
     }
@@ -305,11 +359,11 @@ static int read_rows(H5File *f, const char *name, hid_t mem_type, void *out, int
     char a[160], b[160];
     fmt_dims(a, sizeof a, nd, dims);
     fmt_dims(b, sizeof b, nrest, rest);
-    return fail(err, errlen, "%s: dataset '%s' has shape %s, expected (rows) + %s", f->path, name, a, b);
+    return genet_err(err, errlen, "%s: dataset '%s' has shape %s, expected (rows) + %s", f->path, name, a, b);
   }
   if (row0 < 0 || nrows < 0 || row0 + nrows > dims[0])
-    return fail(err, errlen, "%s: dataset '%s' has %lld rows, asked for [%lld, %lld)", f->path, name,
-                (long long)dims[0], (long long)row0, (long long)(row0 + nrows));
+    return genet_err(err, errlen, "%s: dataset '%s' has %lld rows, asked for [%lld, %lld)", f->path, name,
+                     (long long)dims[0], (long long)row0, (long long)(row0 + nrows));
   hid_t ds = H5Dopen2((hid_t)f->id, name, H5P_DEFAULT);
   hid_t fs = H5Dget_space(ds);
   hsize_t start[8] = {0}, count[8];
@@ -322,7 +376,7 @@ static int read_rows(H5File *f, const char *name, hid_t mem_type, void *out, int
   H5Sclose(ms);
   H5Sclose(fs);
   H5Dclose(ds);
-  return r < 0 ? fail(err, errlen, "%s: dataset '%s' rows cannot be read (truncated or corrupt)", f->path, name) : 0;
+  return r < 0 ? genet_err(err, errlen, "%s: dataset '%s' rows cannot be read (truncated or corrupt)", f->path, name) : 0;
 }
 
 int h5_read_rows_u8(H5File *f, const char *name, uint8_t *out, int64_t row0, int64_t nrows,

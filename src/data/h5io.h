@@ -10,6 +10,9 @@
 typedef struct {
   int64_t id;      // hid_t of the open file, < 0 when closed
   char path[GENET_PATH_MAX + 64];
+  // The first failed write, "PATH: cannot write NAME: why" ("" while none): the writers return
+  // only -1, so that a caller writing many datasets can still report which one failed and why.
+  char write_err[GENET_PATH_MAX + 512];
 } H5File;
 
 // All return 0 on success, -1 with a one-line message in err.
@@ -26,7 +29,9 @@ int h5_open_read_verified(H5File *f, const char *path, char *err, size_t errlen)
 // Flushes and closes; a failed close is an error (the file may be incomplete).
 int h5_close(H5File *f, char *err, size_t errlen);
 
-// Writers create intermediate groups ("opt/adam/exp_avg"). Datasets are contiguous.
+// Writers create intermediate groups ("opt/adam/exp_avg"). Datasets are contiguous. They return
+// 0, or -1 with the first failure kept in the file (h5_write_error); a NULL or closed file is
+// refused.
 int h5_write_f32(H5File *f, const char *name, const float *x, int ndim, const int64_t *dims);
 int h5_write_i32(H5File *f, const char *name, const int32_t *x, int ndim, const int64_t *dims);
 int h5_write_u8(H5File *f, const char *name, const uint8_t *x, int ndim, const int64_t *dims);
@@ -35,6 +40,9 @@ int h5_write_f64(H5File *f, const char *name, const double *x, int64_t n);
 int h5_write_str(H5File *f, const char *name, const char *s);  // fixed-length string dataset
 int h5_write_scalar_f64(H5File *f, const char *name, double v);
 int h5_write_scalar_i64(H5File *f, const char *name, int64_t v);
+// The first failed write's line, naming the file, the dataset and HDF5's reason; NULL while no
+// write has failed (since h5_create).
+const char *h5_write_error(const H5File *f);
 
 int h5_exists(H5File *f, const char *name);
 // Shape of a dataset; returns its rank (<= maxdims) or -1 with err.

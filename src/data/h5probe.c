@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/util.h"
+
 // ---- the child
 
 static herr_t attr_cb(hid_t obj, const char *name, const H5A_info_t *ainfo, void *op) {
@@ -126,9 +128,8 @@ static double now_s(void) {
 }
 
 static int fail(char *err, size_t errlen, const char *path, const char *why) {
-  snprintf(err, errlen, "%s: unreadable HDF5 file (%s while reading it); it is damaged or not written by genet",
-           path, why);
-  return -1;
+  return genet_err(err, errlen, "%s: unreadable HDF5 file (%s while reading it); it is damaged or not written by genet",
+                   path, why);
 }
 
 int h5probe_file(const char *path, int max_mb, double max_s, char *err, size_t errlen) {
@@ -136,10 +137,9 @@ int h5probe_file(const char *path, int max_mb, double max_s, char *err, size_t e
   // parent's resident size now plus max_mb.
   long limit = resident_pages("/proc/self/statm") + ((long)max_mb << 20) / sysconf(_SC_PAGESIZE);
   pid_t parent = getpid(), pid = fork();
-  if (pid < 0) {
-    snprintf(err, errlen, "%s: cannot check the HDF5 file before reading it (fork: %s)", path, strerror(errno));
-    return -1;
-  }
+  if (pid < 0)
+    return genet_err(err, errlen, "%s: cannot check the HDF5 file before reading it (fork: %s)", path,
+                     strerror(errno));
   if (pid == 0) child(path, parent);
   char statm[64], why[96] = "";
   snprintf(statm, sizeof statm, "/proc/%d/statm", (int)pid);
@@ -148,10 +148,9 @@ int h5probe_file(const char *path, int max_mb, double max_s, char *err, size_t e
   for (long us = 100;; us = us < 5000 ? 2 * us : 5000) {
     pid_t w = waitpid(pid, &st, WNOHANG);
     if (w == pid) break;
-    if (w < 0 && errno != EINTR) {
-      snprintf(err, errlen, "%s: cannot check the HDF5 file before reading it (waitpid: %s)", path, strerror(errno));
-      return -1;
-    }
+    if (w < 0 && errno != EINTR)
+      return genet_err(err, errlen, "%s: cannot check the HDF5 file before reading it (waitpid: %s)", path,
+                       strerror(errno));
     if (resident_pages(statm) > limit)
       snprintf(why, sizeof why, "libhdf5 needed more than %d MB", max_mb);
     else if (now_s() - t0 > max_s)

@@ -7,7 +7,6 @@
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stdio.h>
 // after stdio.h: jpeglib.h uses FILE
 #include <jpeglib.h>
@@ -20,15 +19,6 @@
 #include "core/util.h"
 
 #define IMAGE_MAX_FILE (1ll << 30)  // bytes; a file larger than this is refused before reading
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 void image_free(Image *img) {
   free(img->px);
@@ -69,7 +59,7 @@ static void png_mem_read(png_structp png, png_bytep out, size_t len) {
 static int decode_png(Image *img, const uint8_t *data, size_t n, const char *name, char *err, size_t errlen) {
   PngCtx c = {.p = data, .n = n, .off = 0, .msg = "", .warn = ""};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, png_err_fn, png_warn_fn);
-  if (!png) return fail(err, errlen, "%s: cannot start the PNG decoder", name);
+  if (!png) return genet_err(err, errlen, "%s: cannot start the PNG decoder", name);
   png_infop info = png_create_info_struct(png);
   uint8_t *volatile px = NULL;
   png_bytep *volatile rows = NULL;
@@ -77,8 +67,8 @@ static int decode_png(Image *img, const uint8_t *data, size_t n, const char *nam
     free(px);
     free(rows);
     png_destroy_read_struct(&png, info ? &info : NULL, NULL);
-    return fail(err, errlen, "%s: bad PNG: %s%s%s%s", name, c.msg[0] ? c.msg : "out of memory",
-                c.warn[0] ? " (" : "", c.warn, c.warn[0] ? ")" : "");
+    return genet_err(err, errlen, "%s: bad PNG: %s%s%s%s", name, c.msg[0] ? c.msg : "out of memory",
+                     c.warn[0] ? " (" : "", c.warn, c.warn[0] ? ")" : "");
   }
   png_set_read_fn(png, NULL, png_mem_read);
   png_set_user_limits(png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
@@ -141,7 +131,7 @@ static int decode_jpeg(Image *img, const uint8_t *data, size_t n, const char *na
   if (setjmp(e.jb)) {
     jpeg_destroy_decompress(&cinfo);
     free(px);
-    return fail(err, errlen, "%s: bad JPEG: %s", name, e.msg[0] ? e.msg : "unknown error");
+    return genet_err(err, errlen, "%s: bad JPEG: %s", name, e.msg[0] ? e.msg : "unknown error");
   }
   jpeg_create_decompress(&cinfo);
   cinfo.mem->max_memory_to_use = 1l << 31;
@@ -159,13 +149,13 @@ static int decode_jpeg(Image *img, const uint8_t *data, size_t n, const char *na
   }
   if (why) {
     jpeg_destroy_decompress(&cinfo);
-    return fail(err, errlen, "%s: bad JPEG: %s (%ux%u)", name, why, cinfo.image_width, cinfo.image_height);
+    return genet_err(err, errlen, "%s: bad JPEG: %s (%ux%u)", name, why, cinfo.image_width, cinfo.image_height);
   }
   int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
   px = malloc((size_t)w * h * 3);
   if (!px) {
     jpeg_destroy_decompress(&cinfo);
-    return fail(err, errlen, "%s: out of memory for %dx%d pixels", name, w, h);
+    return genet_err(err, errlen, "%s: out of memory for %dx%d pixels", name, w, h);
   }
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row = px + (size_t)cinfo.output_scanline * w * 3;
@@ -183,38 +173,38 @@ int image_decode(Image *img, const uint8_t *data, size_t n, const char *name, ch
   static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   img->h = img->w = 0;
   img->px = NULL;
-  if (n == 0) return fail(err, errlen, "%s: empty file, expected a PNG or JPEG image", name);
+  if (n == 0) return genet_err(err, errlen, "%s: empty file, expected a PNG or JPEG image", name);
   if (n >= 8 && !memcmp(data, png_sig, 8)) return decode_png(img, data, n, name, err, errlen);
   if (n >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
     return decode_jpeg(img, data, n, name, err, errlen);
-  return fail(err, errlen, "%s: not a PNG or JPEG file (no PNG signature or JPEG SOI marker)", name);
+  return genet_err(err, errlen, "%s: not a PNG or JPEG file (no PNG signature or JPEG SOI marker)", name);
 }
 
 int image_read(Image *img, const char *path, char *err, size_t errlen) {
   img->h = img->w = 0;
   img->px = NULL;
   FILE *f = fopen(path, "rb");
-  if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  if (!f) return genet_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
   if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
     fclose(f);
-    return fail(err, errlen, "%s: not a regular file", path);
+    return genet_err(err, errlen, "%s: not a regular file", path);
   }
   if (st.st_size > IMAGE_MAX_FILE) {
     fclose(f);
-    return fail(err, errlen, "%s: %lld bytes, more than an image file may have (%lld)", path,
-                (long long)st.st_size, IMAGE_MAX_FILE);
+    return genet_err(err, errlen, "%s: %lld bytes, more than an image file may have (%lld)", path,
+                     (long long)st.st_size, IMAGE_MAX_FILE);
   }
   size_t n = (size_t)st.st_size;
   uint8_t *buf = malloc(n ? n : 1);
   if (!buf) {
     fclose(f);
-    return fail(err, errlen, "%s: out of memory reading %zu bytes", path, n);
+    return genet_err(err, errlen, "%s: out of memory reading %zu bytes", path, n);
   }
   size_t got = fread(buf, 1, n, f);
   fclose(f);
   int rc = got == n ? image_decode(img, buf, n, path, err, errlen)
-                    : fail(err, errlen, "%s: short read (%zu of %zu bytes)", path, got, n);
+                    : genet_err(err, errlen, "%s: short read (%zu of %zu bytes)", path, got, n);
   free(buf);
   return rc;
 }
@@ -234,11 +224,11 @@ static void fsync_dir_of(const char *path) {
 }
 
 int image_write_png(const char *path, const Image *img, char *err, size_t errlen) {
-  if (!dims_ok(img->w, img->h)) return fail(err, errlen, "%s: cannot write a %dx%d image", path, img->w, img->h);
+  if (!dims_ok(img->w, img->h)) return genet_err(err, errlen, "%s: cannot write a %dx%d image", path, img->w, img->h);
   char tmp[GENET_PATH_MAX + 64];
   snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
   int fd = mkstemp(tmp);
-  if (fd < 0) return fail(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+  if (fd < 0) return genet_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
   mode_t mask = umask(0);
   umask(mask);
   fchmod(fd, 0666 & ~mask);  // mkstemp makes 0600; give the file the usual permissions
@@ -246,7 +236,7 @@ int image_write_png(const char *path, const Image *img, char *err, size_t errlen
   if (!f) {
     close(fd);
     unlink(tmp);
-    return fail(err, errlen, "%s: cannot open the temporary file: %s", path, strerror(errno));
+    return genet_err(err, errlen, "%s: cannot open the temporary file: %s", path, strerror(errno));
   }
   PngCtx c = {.msg = "", .warn = ""};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, png_err_fn, png_warn_fn);
@@ -255,7 +245,7 @@ int image_write_png(const char *path, const Image *img, char *err, size_t errlen
     png_destroy_write_struct(&png, &info);
     fclose(f);
     unlink(tmp);
-    return fail(err, errlen, "%s: PNG write failed: %s", path, c.msg[0] ? c.msg : "out of memory");
+    return genet_err(err, errlen, "%s: PNG write failed: %s", path, c.msg[0] ? c.msg : "out of memory");
   }
   png_init_io(png, f);
   png_set_IHDR(png, info, (png_uint_32)img->w, (png_uint_32)img->h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
@@ -269,7 +259,7 @@ int image_write_png(const char *path, const Image *img, char *err, size_t errlen
   if (bad || rename(tmp, path) != 0) {
     int e = errno;
     unlink(tmp);
-    return fail(err, errlen, "%s: write failed: %s", path, strerror(e));
+    return genet_err(err, errlen, "%s: write failed: %s", path, strerror(e));
   }
   fsync_dir_of(path);
   return 0;
@@ -421,7 +411,7 @@ int image_grid_png(const char *path, const float *batch, int n, int c, int h, in
   if (n == 1) padding = 0;  // make_grid returns a single image as it is
   int ch = h + padding, cw = w + padding;
   Image g = {.h = rows * ch + padding, .w = cols * cw + padding};
-  if (!dims_ok(g.w, g.h)) return fail(err, errlen, "%s: a %dx%d grid is too large", path, g.w, g.h);
+  if (!dims_ok(g.w, g.h)) return genet_err(err, errlen, "%s: a %dx%d grid is too large", path, g.w, g.h);
   g.px = xcalloc((size_t)g.h * g.w * 3, 1);  // the padding value 0
   for (int k = 0; k < n; k++) {
     int y0 = (k / cols) * ch + padding, x0 = (k % cols) * cw + padding;

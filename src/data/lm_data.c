@@ -20,10 +20,8 @@ int vocab_from_text(Vocab *v, const char *text, char *err, size_t errlen) {
     if (!e) break;
     *e = 0;
   }
-  if (v->n < 2) {
-    snprintf(err, errlen, "vocabulary of %d words: expected at least 2", v->n);
-    return -1;
-  }
+  if (v->n < 2)
+    return genet_err(err, errlen, "vocabulary of %d words: expected at least 2", v->n);
   return 0;
 }
 
@@ -35,10 +33,8 @@ int vocab_read(H5File *f, Vocab *v, char *err, size_t errlen) {
   int rc = vocab_from_text(v, text, err, errlen);
   free(text);
   if (rc) return -1;
-  if (v->n != size) {
-    snprintf(err, errlen, "%s: vocab holds %d words, vocab_size says %lld", f->path, v->n, (long long)size);
-    return -1;
-  }
+  if (v->n != size)
+    return genet_err(err, errlen, "%s: vocab holds %d words, vocab_size says %lld", f->path, v->n, (long long)size);
   return 0;
 }
 
@@ -71,11 +67,9 @@ int lm_read_split(H5File *f, const char *split, int batch, int c0, int c1, int V
   }
   g->rows = len / batch;
   g->cols = c1 - c0;
-  if (g->rows < 2) {
-    snprintf(err, errlen, "%s: %s has %lld tokens, too few for %d columns of at least 2", f->path,
-             split, (long long)len, batch);
-    return -1;
-  }
+  if (g->rows < 2)
+    return genet_err(err, errlen, "%s: %s has %lld tokens, too few for %d columns of at least 2", f->path,
+                     split, (long long)len, batch);
   size_t n = (size_t)g->rows * (size_t)g->cols;
   int32_t *cols = xmalloc(sizeof(int32_t) * (n ? n : 1));
   if (n && h5_read_rows_i32(f, split, cols, (int64_t)c0 * g->rows, (int64_t)n, 0, NULL, err, errlen)) {

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,24 +14,16 @@
 
 #include "core/util.h"
 
-static int fail(char *err, size_t len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 // mkdir -p (also for out_dir and the prepare commands).
 int make_dirs(const char *dir, char *err, size_t errlen) {
   char p[GENET_PATH_MAX];
-  if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return fail(err, errlen, "%s: path too long", dir);
+  if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return genet_err(err, errlen, "%s: path too long", dir);
   for (char *s = p + 1;; s++) {
     if (*s == '/' || *s == 0) {
       char c = *s;
       *s = 0;
       if (mkdir(p, 0775) != 0 && errno != EEXIST)
-        return fail(err, errlen, "%s: cannot create directory: %s", p, strerror(errno));
+        return genet_err(err, errlen, "%s: cannot create directory: %s", p, strerror(errno));
       *s = c;
       if (!c) break;
     }
@@ -42,7 +33,7 @@ int make_dirs(const char *dir, char *err, size_t errlen) {
 
 int dir_check_writable(const char *dir, char *err, size_t errlen) {
   struct stat st;
-  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return fail(err, errlen, "%s: not a directory", dir);
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return genet_err(err, errlen, "%s: not a directory", dir);
   if (make_dirs(dir, err, errlen)) return -1;
   size_t n = strlen(dir) + 32;
   char *probe = xmalloc(n);
@@ -50,7 +41,7 @@ int dir_check_writable(const char *dir, char *err, size_t errlen) {
   int fd = mkstemp(probe);
   if (fd < 0) {
     free(probe);
-    return fail(err, errlen, "%s: cannot create files there: %s", dir, strerror(errno));
+    return genet_err(err, errlen, "%s: cannot create files there: %s", dir, strerror(errno));
   }
   close(fd);
   unlink(probe);
@@ -62,7 +53,7 @@ int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen) {
   char path[GENET_PATH_MAX + 64];
   snprintf(path, sizeof path, "%s/.lock", dir);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
-  if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  if (fd < 0) return genet_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int busy = errno == EWOULDBLOCK;
     char holder[300] = "";
@@ -71,9 +62,9 @@ int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen) {
     holder[strcspn(holder, "\n")] = 0;
     int e = errno;
     close(fd);
-    if (!busy) return fail(err, errlen, "%s: cannot lock: %s", path, strerror(e));
-    return fail(err, errlen, "checkpoint_dir %s is in use by another run (%s); wait for it to end or "
-                "choose another checkpoint_dir", dir, holder[0] ? holder : "holder unknown");
+    if (!busy) return genet_err(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+    return genet_err(err, errlen, "checkpoint_dir %s is in use by another run (%s); wait for it to end or "
+                     "choose another checkpoint_dir", dir, holder[0] ? holder : "holder unknown");
   }
   char host[256] = "?", when[64];
   gethostname(host, sizeof host - 1);
@@ -84,7 +75,7 @@ int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen) {
   if (ftruncate(fd, 0) != 0 || pwrite(fd, line, strlen(line), 0) < 0) {
     int e = errno;
     close(fd);
-    return fail(err, errlen, "%s: cannot write: %s", path, strerror(e));
+    return genet_err(err, errlen, "%s: cannot write: %s", path, strerror(e));
   }
   return fd;
 }
@@ -126,7 +117,7 @@ static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
 static int hash_file(const char *path, uint64_t *hash, uint64_t *size, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
-  if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  if (!f) return genet_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
   const uint64_t P1 = 0x9E3779B185EBCA87ull, P2 = 0xC2B2AE3D27D4EB4Full;
   uint64_t h = 0x27D4EB2F165667C5ull, n = 0;
   uint64_t *buf = xmalloc(1 << 20);
@@ -139,7 +130,7 @@ static int hash_file(const char *path, uint64_t *hash, uint64_t *size, char *err
   int bad = ferror(f);
   fclose(f);
   free(buf);
-  if (bad) return fail(err, errlen, "%s: read error", path);
+  if (bad) return genet_err(err, errlen, "%s: read error", path);
   h ^= n;
   h ^= h >> 33;
   h *= P2;
@@ -161,9 +152,9 @@ static int write_sum(const char *data, const char *final, char *err, size_t errl
       fflush(f) != 0 || fsync(fileno(f)) != 0) {
     if (f) fclose(f);
     unlink(tmp);
-    return fail(err, errlen, "%s: cannot write: %s", sum, strerror(errno));
+    return genet_err(err, errlen, "%s: cannot write: %s", sum, strerror(errno));
   }
-  if (fclose(f) != 0 || rename(tmp, sum) != 0) return fail(err, errlen, "%s: cannot write: %s", sum, strerror(errno));
+  if (fclose(f) != 0 || rename(tmp, sum) != 0) return genet_err(err, errlen, "%s: cannot write: %s", sum, strerror(errno));
   return 0;
 }
 
@@ -171,7 +162,7 @@ int ckpt_open(H5File *f, const char *path, char *err, size_t errlen) {
   struct stat st;
   f->id = -1;  // callers test f->id after a failure, also one found by the checks below
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-    return fail(err, errlen, "%s: is a directory, expected an HDF5 file", path);
+    return genet_err(err, errlen, "%s: is a directory, expected an HDF5 file", path);
   char sum[GENET_PATH_MAX + 64];
   snprintf(sum, sizeof sum, "%s.sum", path);
   FILE *s = fopen(sum, "r");
@@ -180,14 +171,14 @@ int ckpt_open(H5File *f, const char *path, char *err, size_t errlen) {
     unsigned long long want_h = 0, want_n = 0;
     int ok = fscanf(s, "genet-hash64 %llx %llu", &want_h, &want_n) == 2;
     fclose(s);
-    if (!ok) return fail(err, errlen, "%s: unreadable (expected 'genet-hash64 HASH SIZE')", sum);
+    if (!ok) return genet_err(err, errlen, "%s: unreadable (expected 'genet-hash64 HASH SIZE')", sum);
     uint64_t h, n;
     if (hash_file(path, &h, &n, err, errlen)) return -1;
     if (n != want_n)
-      return fail(err, errlen, "%s: %llu bytes, %llu were written (truncated or damaged)", path,
-                  (unsigned long long)n, want_n);
+      return genet_err(err, errlen, "%s: %llu bytes, %llu were written (truncated or damaged)", path,
+                       (unsigned long long)n, want_n);
     if (h != want_h)
-      return fail(err, errlen, "%s: checksum mismatch against %s (damaged after it was written)", path, sum);
+      return genet_err(err, errlen, "%s: checksum mismatch against %s (damaged after it was written)", path, sum);
   }
   return verified ? h5_open_read_verified(f, path, err, errlen) : h5_open_read(f, path, err, errlen);
 }
@@ -218,7 +209,7 @@ int ckpt_begin_path(CkptWriter *w, const char *path, char *err, size_t errlen) {
   const char *slash = strrchr(path, '/');
   if (slash) {
     size_t n = (size_t)(slash - path);
-    if (n >= sizeof dir) return fail(err, errlen, "%s: path too long", path);
+    if (n >= sizeof dir) return genet_err(err, errlen, "%s: path too long", path);
     memcpy(dir, path, n);
     dir[n] = 0;
     if (!n) strcpy(dir, "/");
@@ -231,7 +222,8 @@ int ckpt_begin_path(CkptWriter *w, const char *path, char *err, size_t errlen) {
 int ckpt_finish(CkptWriter *w, int write_failed) {
   char err[GENET_ERR_MAX];
   if (write_failed) {
-    fprintf(stderr, "genet: %s: write failed\n", w->final);
+    const char *why = h5_write_error(&w->f);
+    fprintf(stderr, "genet: %s: write failed%s%s\n", w->final, why ? ": " : "", why ? why : "");
     ckpt_abort(w);
     return 1;
   }
@@ -294,7 +286,7 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen) {
     return -1;
   }
   if (fsync_path(w->tmp, 0) != 0) {
-    fail(err, errlen, "%s: cannot sync: %s", w->tmp, strerror(errno));
+    genet_err(err, errlen, "%s: cannot sync: %s", w->tmp, strerror(errno));
     unlink(w->tmp);
     return -1;
   }
@@ -303,7 +295,7 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen) {
     return -1;
   }
   if (rename(w->tmp, w->final) != 0) {
-    fail(err, errlen, "%s: cannot move checkpoint into place: %s", w->final, strerror(errno));
+    genet_err(err, errlen, "%s: cannot move checkpoint into place: %s", w->final, strerror(errno));
     unlink(w->tmp);
     return -1;
   }
@@ -318,10 +310,10 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen) {
   if (!f || fprintf(f, "%s\n", base) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
     if (f) fclose(f);
     unlink(lt);
-    return fail(err, errlen, "%s: cannot write the latest pointer: %s", lf, strerror(errno));
+    return genet_err(err, errlen, "%s: cannot write the latest pointer: %s", lf, strerror(errno));
   }
   if (fclose(f) != 0 || rename(lt, lf) != 0)
-    return fail(err, errlen, "%s: cannot update the latest pointer: %s", lf, strerror(errno));
+    return genet_err(err, errlen, "%s: cannot update the latest pointer: %s", lf, strerror(errno));
   fsync_path(w->dir, 1);
   char **v;
   int n = list_files(w->dir, &v);
@@ -354,14 +346,14 @@ int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, int *version, char
   int64_t v = 0, ws = 0;
   if (h5_read_scalar_i64(f, "meta/format_version", &v, err, errlen)) return -1;
   if (v < 1 || v > CKPT_FORMAT_VERSION)
-    return fail(err, errlen, "%s: checkpoint format version %lld, this genet reads 1 to %d", f->path,
-                (long long)v, CKPT_FORMAT_VERSION);
+    return genet_err(err, errlen, "%s: checkpoint format version %lld, this genet reads 1 to %d", f->path,
+                     (long long)v, CKPT_FORMAT_VERSION);
   *version = (int)v;
   if (h5_read_scalar_i64(f, "meta/step", step, err, errlen)) return -1;
   if (h5_read_scalar_i64(f, "meta/world_size", &ws, err, errlen)) return -1;
   if (*step < 0 || ws < 1 || ws > 1 << 20)
-    return fail(err, errlen, "%s: meta/step %lld or meta/world_size %lld out of range", f->path,
-                (long long)*step, (long long)ws);
+    return genet_err(err, errlen, "%s: meta/step %lld or meta/world_size %lld out of range", f->path,
+                     (long long)*step, (long long)ws);
   *world_size = (int)ws;
   return 0;
 }

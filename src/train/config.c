@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,14 +40,6 @@ void config_free(Config *c) {
 static int find(const Config *c, const char *key) {
   for (int i = 0; i < c->nspec; i++)
     if (strcmp(c->spec[i]->key, key) == 0) return i;
-  return -1;
-}
-
-static int fail(char *err, size_t len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, len, fmt, ap);
-  va_end(ap);
   return -1;
 }
 
@@ -95,26 +86,26 @@ static int validate(const CfgSpec *s, const char *v, char *why, size_t len) {
   switch (s->type) {
     case CFG_INT: {
       long long x;
-      if (parse_ll(v, &x)) return fail(why, len, "expected an integer");
+      if (parse_ll(v, &x)) return genet_err(why, len, "expected an integer");
       if (bounded && (x < s->min || x > s->max))
-        return fail(why, len, "expected an integer in [%.15g, %.15g]", s->min, s->max);
+        return genet_err(why, len, "expected an integer in [%.15g, %.15g]", s->min, s->max);
       return 0;
     }
     case CFG_FLOAT: {
       double x;
-      if (parse_double(v, &x)) return fail(why, len, "expected a number");
+      if (parse_double(v, &x)) return genet_err(why, len, "expected a number");
       if (bounded && (x < s->min || x > s->max))
-        return fail(why, len, "expected a number in [%.15g, %.15g]", s->min, s->max);
+        return genet_err(why, len, "expected a number in [%.15g, %.15g]", s->min, s->max);
       return 0;
     }
     case CFG_BOOL: {
       int b;
-      return parse_bool(v, &b) ? fail(why, len, "expected true or false") : 0;
+      return parse_bool(v, &b) ? genet_err(why, len, "expected true or false") : 0;
     }
     case CFG_CHOICE:
-      return in_choices(s->choices, v) ? 0 : fail(why, len, "expected one of %s", s->choices);
+      return in_choices(s->choices, v) ? 0 : genet_err(why, len, "expected one of %s", s->choices);
     case CFG_STRING:  // empty only where the default is empty (an optional path)
-      return *v || (s->def && !*s->def) ? 0 : fail(why, len, "expected a non-empty value");
+      return *v || (s->def && !*s->def) ? 0 : genet_err(why, len, "expected a non-empty value");
   }
   return -1;
 }
@@ -123,10 +114,10 @@ int config_set(Config *c, const char *key, const char *value, const char *origin
                size_t errlen) {
   int i = find(c, key);
   if (i < 0 && c->ignore_unknown) return 0;
-  if (i < 0) return fail(err, errlen, "%s: unknown key '%.60s'", origin, key);
+  if (i < 0) return genet_err(err, errlen, "%s: unknown key '%.60s'", origin, key);
   char why[160];
   if (validate(c->spec[i], value, why, sizeof why))
-    return fail(err, errlen, "%s: %s = '%.80s': %s", origin, key, value, why);
+    return genet_err(err, errlen, "%s: %s = '%.80s': %s", origin, key, value, why);
   free(c->value[i]);
   free(c->origin[i]);
   c->value[i] = xstrdup(value);
@@ -143,7 +134,7 @@ static char *trim(char *s) {
 
 int config_load_file(Config *c, const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "r");
-  if (!f) return fail(err, errlen, "%s: cannot open job file: %s", path, strerror(errno));
+  if (!f) return genet_err(err, errlen, "%s: cannot open job file: %s", path, strerror(errno));
   int rc = config_load_stream(c, f, path, err, errlen);
   fclose(f);
   return rc;
@@ -151,7 +142,7 @@ int config_load_file(Config *c, const char *path, char *err, size_t errlen) {
 
 int config_load_text(Config *c, const char *text, const char *name, char *err, size_t errlen) {
   FILE *f = fmemopen((void *)text, strlen(text), "r");
-  if (!f) return fail(err, errlen, "%s: cannot read job text", name);
+  if (!f) return genet_err(err, errlen, "%s: cannot read job text", name);
   int rc = config_load_stream(c, f, name, err, errlen);
   fclose(f);
   return rc;
@@ -166,11 +157,11 @@ int config_load_stream(Config *c, FILE *f, const char *path, char *err, size_t e
     lineno++;
     snprintf(origin, sizeof origin, "%s:%d", path, lineno);
     if ((size_t)n != strlen(line)) {
-      rc = fail(err, errlen, "%s: NUL byte in job file (not a text file?)", origin);
+      rc = genet_err(err, errlen, "%s: NUL byte in job file (not a text file?)", origin);
       break;
     }
     if (n > 65536) {
-      rc = fail(err, errlen, "%s: line of %zd characters, longer than 65536", origin, n);
+      rc = genet_err(err, errlen, "%s: line of %zd characters, longer than 65536", origin, n);
       break;
     }
     char *hash = strchr(line, '#');
@@ -179,24 +170,24 @@ int config_load_stream(Config *c, FILE *f, const char *path, char *err, size_t e
     if (!*s) continue;
     char *eq = strchr(s, '=');
     if (!eq) {
-      rc = fail(err, errlen, "%s: expected 'key = value', got '%.80s'", origin, s);
+      rc = genet_err(err, errlen, "%s: expected 'key = value', got '%.80s'", origin, s);
       break;
     }
     *eq = 0;
     char *key = trim(s), *val = trim(eq + 1);
     if (!*key) {
-      rc = fail(err, errlen, "%s: missing key before '='", origin);
+      rc = genet_err(err, errlen, "%s: missing key before '='", origin);
       break;
     }
     int k = find(c, key);
     if (k >= 0 && first_line[k]) {  // the last one winning silently hides a typo or a stale line
-      rc = fail(err, errlen, "%s: %s set twice (first at line %d): keep one", origin, key, first_line[k]);
+      rc = genet_err(err, errlen, "%s: %s set twice (first at line %d): keep one", origin, key, first_line[k]);
       break;
     }
     if (k >= 0) first_line[k] = lineno;
     if ((rc = config_set(c, key, val, origin, err, errlen))) break;
   }
-  if (!rc && ferror(f)) rc = fail(err, errlen, "%s: read error", path);
+  if (!rc && ferror(f)) rc = genet_err(err, errlen, "%s: read error", path);
   free(line);
   return rc;
 }
@@ -206,15 +197,15 @@ int config_apply_overrides(Config *c, int n, char **kv, char *err, size_t errlen
   for (int i = 0; i < n; i++) {
     char *eq = strchr(kv[i], '=');
     if (!eq || eq == kv[i])
-      return fail(err, errlen, "command line: expected key=value, got '%s'", kv[i]);
+      return genet_err(err, errlen, "command line: expected key=value, got '%s'", kv[i]);
     char key[128];
     size_t klen = (size_t)(eq - kv[i]);
-    if (klen >= sizeof key) return fail(err, errlen, "command line: key too long in '%s'", kv[i]);
+    if (klen >= sizeof key) return genet_err(err, errlen, "command line: key too long in '%s'", kv[i]);
     memcpy(key, kv[i], klen);
     key[klen] = 0;
     int k = find(c, key);
     if (k >= 0 && seen[k]++)
-      return fail(err, errlen, "command line: %s given twice: keep one", key);
+      return genet_err(err, errlen, "command line: %s given twice: keep one", key);
     if (config_set(c, key, eq + 1, "command line", err, errlen)) return -1;
   }
   return 0;
@@ -222,7 +213,7 @@ int config_apply_overrides(Config *c, int n, char **kv, char *err, size_t errlen
 
 int config_check_required(const Config *c, char *err, size_t errlen) {
   for (int i = 0; i < c->nspec; i++)
-    if (!c->value[i]) return fail(err, errlen, "missing required key '%s' (%s)", c->spec[i]->key, c->spec[i]->help);
+    if (!c->value[i]) return genet_err(err, errlen, "missing required key '%s' (%s)", c->spec[i]->key, c->spec[i]->help);
   return 0;
 }
 

@@ -166,7 +166,8 @@ static void save_to(Trainer *t, CkptWriter *w, int ok, const char *err, TrainSav
     return;
   }
   if (ok) ckpt_abort(w);
-  comm_abort(&t->comm, "checkpoint not written: %s", ok ? w->tmp : err);
+  const char *werr = h5_write_error(&w->f);  // the dataset and HDF5's reason, when a write failed
+  comm_abort(&t->comm, "checkpoint not written: %s", !ok ? err : werr ? werr : w->tmp);
 }
 
 void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg) {
