@@ -19,10 +19,10 @@ static int write_ckpt(int64_t step, int keep, float fill) {
   if (ckpt_begin(&w, dir, step, err, sizeof err)) return -1;
   float x[15];
   for (int i = 0; i < 15; i++) x[i] = fill + (float)i;
-  int rc = ckpt_write_meta(&w.f, step, 4, "task = lm\nlr = 20\n");
-  rc |= h5_write_f32(&w.f, "model/encoder.weight", x, 2, wdims);
+  int rc = ckpt_write_meta(&w.s.f, step, 4, "task = lm\nlr = 20\n");
+  rc |= h5_write_f32(&w.s.f, "model/encoder.weight", x, 2, wdims);
   if (rc) {
-    ckpt_abort(&w);
+    h5safe_abort(&w.s);
     return -1;
   }
   return ckpt_commit(&w, keep, err, sizeof err);
@@ -32,7 +32,7 @@ static int write_ckpt(int64_t step, int keep, float fill) {
 static int load(const char *path, int64_t *step, float *x, char *err, size_t errlen) {
   H5File f;
   int ws, version;
-  if (ckpt_open(&f, path, err, errlen)) return -1;
+  if (h5safe_open(&f, path, err, errlen)) return -1;
   int rc = ckpt_read_meta(&f, step, &ws, &version, err, errlen);
   if (!rc) rc = h5_read_f32(&f, "model/encoder.weight", x, 2, wdims, err, errlen);
   char e2[256];
@@ -99,8 +99,8 @@ int main(void) {
   // An interrupted write: the temporary file exists, nothing else changed.
   CkptWriter w;
   ckpt_begin(&w, dir, 50, err, sizeof err);
-  h5_write_scalar_i64(&w.f, "meta/step", 50);
-  h5_close(&w.f, err, sizeof err);  // "crash" before commit: the .tmp stays behind
+  h5_write_scalar_i64(&w.s.f, "meta/step", 50);
+  h5_close(&w.s.f, err, sizeof err);  // "crash" before commit: the .tmp stays behind
   test_check(resume_step(err, sizeof err) == 40, "interrupted write at step 50: resume takes step 40");
 
   // The newest file damaged in each of several ways; resume falls back to step 30.
@@ -165,8 +165,8 @@ int main(void) {
     ckpt_begin(&w2, dir, 40, err, sizeof err);
     float y[12] = {0};
     const int64_t bad[2] = {3, 4};
-    ckpt_write_meta(&w2.f, 40, 1, "");
-    h5_write_f32(&w2.f, "model/encoder.weight", y, 2, bad);
+    ckpt_write_meta(&w2.s.f, 40, 1, "");
+    h5_write_f32(&w2.s.f, "model/encoder.weight", y, 2, bad);
     ckpt_commit(&w2, 0, err, sizeof err);
   }
   s = resume_step(err, sizeof err);

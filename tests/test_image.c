@@ -324,7 +324,7 @@ static void prepare_images_round_trip(void) {
   stat(out, &st0);
   test_check(prepare_images(sub, out, 8) == 1, "a bad image fails the whole run (message above)");
   stat(out, &st1);
-  snprintf(tmpname, sizeof tmpname, "%s/.set.h5.tmp", dir);  // ckpt_begin_path's temporary
+  snprintf(tmpname, sizeof tmpname, "%s/.set.h5.tmp", dir);  // h5safe_begin_path's temporary
   test_check(st0.st_size == st1.st_size && st0.st_mtime == st1.st_mtime && access(tmpname, F_OK) != 0,
              "previous output untouched, no temporary left");
   snprintf(out, sizeof out, "%s/none.h5", dir);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/ckpt.h"
+#include "data/h5safe.h"
 #include "data/h5io.h"
 
 static const char *type_name(hid_t t) {
@@ -75,7 +75,7 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *o
 int inspect_main(const char *path) {
   H5File f;
   char err[GENET_ERR_MAX];
-  if (ckpt_open(&f, path, err, sizeof err)) {
+  if (h5safe_open(&f, path, err, sizeof err)) {
     fprintf(stderr, "genet: %s\n", err);
     return 1;
   }

@@ -82,7 +82,7 @@ int lm_generate_main(int argc, char **argv) {
   char *job = NULL;
   int64_t step;
   int ws, version;
-  if (ckpt_open(&f, path, err, sizeof err) || ckpt_read_meta(&f, &step, &ws, &version, err, sizeof err) ||
+  if (h5safe_open(&f, path, err, sizeof err) || ckpt_read_meta(&f, &step, &ws, &version, err, sizeof err) ||
       h5_read_str(&f, "meta/job", &job, 1 << 20, err, sizeof err))
     return fail2("%s%s", err, "");
   Config cfg;

@@ -3,7 +3,7 @@
 // tests/fixtures/hdf5_oom.h5, takes 15 GB while its groups are listed). A child opens the file
 // and walks what genet reads (every link, object header, attribute and dataset layout, small
 // datasets' values, one element of each larger one); the parent kills it past a memory or
-// time budget. Files whose .sum verified (ckpt_open) skip this.
+// time budget. Files whose .sum verified (h5safe_open) skip this.
 #pragma once
 #include <stddef.h>
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "train/ckpt.h"
+#include "data/h5safe.h"
 #include "data/h5io.h"
 #include "data/prepare.h"
 #include "core/util.h"
@@ -80,14 +80,14 @@ int prepare_cifar10(const char *src_dir, const char *out_path) {
     rc = read_batch(path, &img[1], &lab[1], &n[1], &cap[1]) < 0;
   }
   if (!rc) {
-    CkptWriter cw;
+    H5SafeWriter cw;
     char err[600];
-    if (ckpt_begin_path(&cw, out_path, err, sizeof err)) {
+    if (h5safe_begin_path(&cw, out_path, err, sizeof err)) {
       fprintf(stderr, "genet: %s\n", err);
       rc = 1;
     } else {
       int w = write_split(&cw.f, "train", img[0], lab[0], n[0]) | write_split(&cw.f, "test", img[1], lab[1], n[1]);
-      if (ckpt_finish(&cw, w)) {
+      if (h5safe_finish(&cw, w)) {
         rc = 1;
       } else {
         printf("wrote %s: train %ld images, test %ld images, uint8 (N, 3, 32, 32) + labels\n",

@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "train/ckpt.h"
+#include "data/h5safe.h"
 #include "data/h5io.h"
 #include "data/image.h"
 #include "data/prepare.h"
@@ -94,14 +94,14 @@ int prepare_images(const char *src_dir, const char *out_path, int size) {
   if (!rc) {
     char *all = xmalloc(joined + 1), *p = all;
     for (long i = 0; i < n; i++) p += sprintf(p, i ? "\n%s" : "%s", names[i]);
-    CkptWriter cw;
+    H5SafeWriter cw;
     int64_t dims[4] = {n, 3, size, size};
-    if (ckpt_begin_path(&cw, out_path, err, sizeof err)) {
+    if (h5safe_begin_path(&cw, out_path, err, sizeof err)) {
       fprintf(stderr, "genet: %s\n", err);
       rc = 1;
     } else {
       int w = h5_write_u8(&cw.f, "images", pix, 4, dims) | h5_write_str(&cw.f, "names", all);
-      if (ckpt_finish(&cw, w)) {
+      if (h5safe_finish(&cw, w)) {
         rc = 1;
       } else {
         printf("wrote %s: %ld images from %s, uint8 (%ld, 3, %d, %d) + names (short side resized to %d, "

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "train/ckpt.h"
+#include "data/h5safe.h"
 #include "data/h5io.h"
 #include "data/prepare.h"
 #include "data/utf8.h"
@@ -152,9 +152,9 @@ int prepare_text(const char *src_dir, const char *out_path) {
     }
   }
   if (!rc) {
-    CkptWriter cw;
+    H5SafeWriter cw;
     char err[600];
-    if (ckpt_begin_path(&cw, out_path, err, sizeof err)) {
+    if (h5safe_begin_path(&cw, out_path, err, sizeof err)) {
       fprintf(stderr, "genet: %s\n", err);
       rc = -1;
     } else {
@@ -169,7 +169,7 @@ int prepare_text(const char *src_dir, const char *out_path) {
       rc |= h5_write_str(&cw.f, "vocab", words);
       rc |= h5_write_scalar_i64(&cw.f, "vocab_size", v.n);
       free(words);
-      if (ckpt_finish(&cw, rc)) rc = -1;
+      if (h5safe_finish(&cw, rc)) rc = -1;
     }
   }
   if (!rc) {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "train/ckpt.h"
+#include "data/h5safe.h"
 #include "data/h5io.h"
 #include "data/prepare.h"
 #include "core/rng.h"
@@ -90,10 +90,10 @@ int prepare_synthetic_images(const char *out_path, long long n, int size, unsign
   uint8_t *img[2] = {xmalloc(per * ntr), xmalloc(per * nte)}, *lab[2] = {xmalloc(ntr), xmalloc(nte)};
   draw_split(img[0], lab[0], ntr, size, seed, 0);
   draw_split(img[1], lab[1], nte, size, seed, 1ull << 40);  // test streams never meet train's
-  CkptWriter cw;
+  H5SafeWriter cw;
   char err[600];
   int rc = 0;
-  if (ckpt_begin_path(&cw, out_path, err, sizeof err)) {
+  if (h5safe_begin_path(&cw, out_path, err, sizeof err)) {
     fprintf(stderr, "genet: %s\n", err);
     rc = 1;
   } else {
@@ -107,7 +107,7 @@ int prepare_synthetic_images(const char *out_path, long long n, int size, unsign
       snprintf(name, sizeof name, "%s/labels", groups[s]);
       w |= h5_write_u8(&cw.f, name, lab[s], 1, dims);
     }
-    if (ckpt_finish(&cw, w)) {
+    if (h5safe_finish(&cw, w)) {
       rc = 1;
     } else {
       long count[NSHAPES] = {0};

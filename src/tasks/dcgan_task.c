@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/ckpt.h"
+#include "data/h5safe.h"
 #include "models/dcgan_model.h"
 #include "data/image.h"
 #include "ops/loss.h"
@@ -107,7 +107,7 @@ static void open_data(Gan *s, const char *path) {
   H5File f;
   char err[GENET_ERR_MAX];
   int64_t dims[4] = {0};
-  if (ckpt_open(&f, path, err, sizeof err) || h5_shape(&f, "train/images", dims, 4, err, sizeof err) != 4)
+  if (h5safe_open(&f, path, err, sizeof err) || h5_shape(&f, "train/images", dims, 4, err, sizeof err) != 4)
     trainer_fail(s->t, "data = %s: %s", path, err[0] ? err : "train/images must be (n, 3, h, w) uint8");
   if (dims[1] != 3 || dims[2] < 1 || dims[3] < 1 || dims[2] > 4096 || dims[3] > 4096)
     trainer_fail(s->t, "data = %s: train/images is (%lld, %lld, %lld, %lld), expected (n, 3, h, w)",

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "data/lm_data.h"
-#include "train/ckpt.h"
+#include "data/h5safe.h"
 #include "models/lm_model.h"
 #include "optim/optim.h"
 #include "data/params_io.h"
@@ -105,7 +105,7 @@ static void lm_setup(Trainer *t, void *task) {
   s->best_val = INFINITY;
   H5File f;
   char err[GENET_ERR_MAX];
-  if (ckpt_open(&f, path, err, sizeof err) || vocab_read(&f, &s->vocab, err, sizeof err))
+  if (h5safe_open(&f, path, err, sizeof err) || vocab_read(&f, &s->vocab, err, sizeof err))
     trainer_fail(t, "data = %s: %s", path, err);
   LmConfig mc;
   lm_config_from(cfg, s->vocab.n, &mc);
@@ -285,7 +285,7 @@ static void lm_end(Trainer *t, void *task) {
   char best[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
   snprintf(best, sizeof best, "%s/best.h5", t->ckpt_dir);
   H5File f;
-  if (ckpt_open(&f, best, err, sizeof err) || params_read(&f, P, P->data, "params", err, sizeof err))
+  if (h5safe_open(&f, best, err, sizeof err) || params_read(&f, P, P->data, "params", err, sizeof err))
     trainer_fail(t, "best model: %s", err);
   h5_close(&f, err, sizeof err);
   double test_loss = evaluate(t, s, &s->test);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/ckpt.h"
+#include "data/h5safe.h"
 #include "ops/gram.h"
 #include "data/image.h"
 #include "optim/lbfgs.h"

@@ -157,25 +157,28 @@ static void report_sync(Trainer *t) {
 
 // ---- checkpoints
 
-static void save_to(Trainer *t, CkptWriter *w, int ok, const char *err, TrainSaveFn fn,
-                    void *arg) {
+// Writes meta/ and fn's datasets into w (begun when ok, else err says why not), then commits it
+// into the rotation (cw, whose writer w is) or as a file of its own (cw NULL).
+static void save_to(Trainer *t, H5SafeWriter *w, CkptWriter *cw, int ok, const char *err,
+                    TrainSaveFn fn, void *arg) {
   if (ok && ckpt_write_meta(&w->f, t->step, t->comm.size, t->job_text) == 0 && fn(&w->f, arg) == 0) {
     char e[GENET_ERR_MAX];
-    if (ckpt_commit(w, t->keep, e, sizeof e)) comm_abort(&t->comm, "checkpoint not written: %s", e);
+    if (cw ? ckpt_commit(cw, t->keep, e, sizeof e) : h5safe_commit(w, e, sizeof e))
+      comm_abort(&t->comm, "checkpoint not written: %s", e);
     trainer_log(t, "| checkpoint %s (step %lld)\n", w->final, (long long)t->step);
     return;
   }
-  if (ok) ckpt_abort(w);
+  if (ok) h5safe_abort(w);
   const char *werr = h5_write_error(&w->f);  // the dataset and HDF5's reason, when a write failed
   comm_abort(&t->comm, "checkpoint not written: %s", !ok ? err : werr ? werr : w->tmp);
 }
 
 void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg) {
   if (t->comm.rank == 0) {
-    CkptWriter w;
+    H5SafeWriter w;
     char err[GENET_ERR_MAX];
-    int ok = ckpt_begin_named(&w, t->ckpt_dir, name, err, sizeof err) == 0;
-    save_to(t, &w, ok, err, fn, arg);
+    int ok = h5safe_begin(&w, t->ckpt_dir, name, err, sizeof err) == 0;
+    save_to(t, &w, NULL, ok, err, fn, arg);
   }
   comm_barrier(&t->comm);
 }
@@ -212,7 +215,7 @@ static void checkpoint(Run *r) {
     CkptWriter w;
     char err[GENET_ERR_MAX];
     int ok = ckpt_begin(&w, t->ckpt_dir, t->step, err, sizeof err) == 0;
-    save_to(t, &w, ok, err, save_run, r);
+    save_to(t, &w.s, &w, ok, err, save_run, r);
   }
   comm_barrier(&t->comm);
   if (r->ops->on_checkpoint) r->ops->on_checkpoint(t, r->task);
@@ -310,7 +313,7 @@ static const char *finished(Trainer *t, const TaskOps *ops, void *task) {
 static int load_one(Run *r, const char *path, char *err, size_t errlen) {
   Trainer *t = r->t;
   H5File f;
-  if (ckpt_open(&f, path, err, errlen)) return -1;
+  if (h5safe_open(&f, path, err, errlen)) return -1;
   int64_t step, seed = 0, epoch = 0, batch = 0;
   int ws, version;
   char *job = NULL;
@@ -409,7 +412,7 @@ static void load_init_weights(Run *r, const char *path) {
   Trainer *t = r->t;
   H5File f;
   char err[GENET_ERR_MAX], e2[GENET_ERR_MAX];
-  int rc = ckpt_open(&f, path, err, sizeof err);
+  int rc = h5safe_open(&f, path, err, sizeof err);
   if (!rc) rc = r->ops->load_weights(t, r->task, &f, err, sizeof err);
   if (f.id >= 0) h5_close(&f, e2, sizeof e2);
   if (rc) trainer_fail(t, "init_weights = %s: %s", path, err);
