@@ -24,27 +24,40 @@ allowed() {
   esac
 }
 
-bad=0
-for dir in src/core src/ops src/data src/models src/optim src/train src/tasks src/cmd comm; do
-  ok=$(allowed "$dir")
-  while IFS= read -r hit; do
-    inc=$(sed 's/.*#include "\([^"]*\)".*/\1/' <<< "$hit")
-    top=${inc%%/*}
-    [ "$inc" = "$top" ] && continue  # a header of the same folder, by bare name (comm/)
-    fine=0
-    for a in $ok; do [ "$a" = "$top" ] || [ "$a" = "$inc" ] && fine=1; done
-    if [ $fine = 0 ]; then echo "layer rule: $hit ($dir may include: $ok)"; bad=1; fi
-  done < <(grep -Hn '#include "' "$dir"/*.[ch] || true)
+# Prints each include in ROOT that breaks the rules; returns 1 if there is one.
+check_tree() {
+  local bad=0 dir ok hit inc top fine a
+  for dir in src/core src/ops src/data src/models src/optim src/train src/tasks src/cmd comm; do
+    [ -d "$1/$dir" ] || continue
+    ok=$(allowed "$dir")
+    while IFS= read -r hit; do
+      inc=$(sed 's/.*#include "\([^"]*\)".*/\1/' <<< "$hit")
+      top=${inc%%/*}
+      [ "$inc" = "$top" ] && continue  # a header of the same folder, by bare name (comm/)
+      fine=0
+      for a in $ok; do if [ "$a" = "$top" ] || [ "$a" = "$inc" ]; then fine=1; fi; done
+      if [ $fine = 0 ]; then echo "layer rule: ${hit#$1/} ($dir may include: $ok)"; bad=1; fi
+    done < <(grep -Hn '#include "' "$1/$dir"/*.[ch] 2>/dev/null || true)
+  done
+  # MPI and NCCL themselves: only comm/ and the fatal path (core/util.c: MPI_Abort) see them.
+  for dir in src/ops src/models src/optim src/data src/tasks src/train; do
+    [ -d "$1/$dir" ] || continue
+    if grep -Hn '#include <\(mpi\|nccl\)\.h>' "$1/$dir"/*.[ch] 2>/dev/null; then
+      echo "layer rule: MPI/NCCL header above, outside comm/"; bad=1
+    fi
+  done
+  return $bad
+}
+
+check_tree . || fail "includes that break the layering (see above)"
+# The check itself must be able to fail: planted trees, each with one violation.
+p=$w/planted
+for plant in 'src/ops/x.c:#include "comm/ddp.h"' 'src/models/x.c:#include <mpi.h>' \
+             'src/data/x.c:#include "train/ckpt.h"' 'comm/x.c:#include "core/params.h"' \
+             'src/train/x.c:#include "tasks/lm_task.h"'; do
+  rm -rf "$p"
+  mkdir -p "$p/$(dirname "${plant%%:*}")"
+  echo "${plant#*:}" > "$p/${plant%%:*}"
+  if check_tree "$p" > /dev/null; then fail "planted '${plant}' was not caught"; fi
 done
-# MPI and NCCL themselves: only comm/ and the fatal path (core/util.c: MPI_Abort) see them.
-if grep -Hn '#include <\(mpi\|nccl\)\.h>' src/ops/* src/models/* src/optim/* src/data/* src/tasks/* src/train/*; then
-  echo "layer rule: MPI/NCCL headers above are outside comm/"; bad=1
-fi
-[ $bad = 0 ] || fail "includes that break the layering (see above)"
-# The check itself must be able to fail: a planted include of comm/ in an op.
-planted=$(mktemp -d)
-mkdir -p "$planted/src/ops"
-printf '#include "comm/ddp.h"\n' > "$planted/src/ops/x.c"
-(cd "$planted" && grep -Hn '#include "comm/' src/ops/*.c) > /dev/null || fail "planted comm include in ops not found by grep"
-rm -rf "$planted"
-pass "src/ folders include only the layers below them; ops, models, optim, data, tasks, train include no MPI/NCCL header; comm/ only core/util.h"
+pass "src/ folders include only the layers below them; ops, models, optim, data, tasks, train include no MPI/NCCL header; comm/ only core/util.h (5 planted violations caught)"
