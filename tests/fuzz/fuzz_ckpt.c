@@ -17,11 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     return 0;
   }
   int64_t step;
-  int ws;
+  int ws, version;
   float w[15];
   const int64_t dims[2] = {3, 5};
   char *job = NULL;
-  if (ckpt_read_meta(&f, &step, &ws, err, sizeof err) == 0) {
+  if (ckpt_read_meta(&f, &step, &ws, &version, err, sizeof err) == 0) {
     h5_read_f32(&f, "model/encoder.weight", w, 2, dims, err, sizeof err);
     if (h5_read_str(&f, "meta/job", &job, 1 << 16, err, sizeof err) == 0) free(job);
   }
