@@ -50,6 +50,8 @@ static void act_backward_cpu(Ctx *ctx, ActKind kind, float slope, float *dx, con
   }
 }
 
+// ---- entries (core/dispatch.h)
+
 void act_forward(Ctx *ctx, ActKind kind, float slope, float *y, const float *x, size_t n) {
   DISPATCH(ctx, act_forward_cpu(ctx, kind, slope, y, x, n),
            act_forward_cuda(ctx->cuda, (int)kind, slope, y, x, n));

@@ -11,6 +11,8 @@ static void gemm_cpu(Ctx *ctx, int transa, int transb, int M, int N, int K, floa
                         beta, C, ldc));
 }
 
+// ---- entry (core/dispatch.h)
+
 void gemm(Ctx *ctx, int transa, int transb, int M, int N, int K, float alpha, const float *A,
           int lda, const float *B, int ldb, float beta, float *C, int ldc) {
   DISPATCH(ctx, gemm_cpu(ctx, transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc),
