@@ -2,20 +2,10 @@
 #include "ops/activations.h"
 
 #include "ops/elementwise.h"
-#include "core/util.h"
-#ifdef GENET_HAVE_CUDA
-#include "kernels/cuda_ops.h"
-#endif
+#include "core/dispatch.h"
 
-void act_forward(Ctx *ctx, ActKind kind, float slope, float *y, const float *x, size_t n) {
-  if (ctx->dev == DEV_CUDA) {
-#ifdef GENET_HAVE_CUDA
-    act_forward_cuda(ctx->cuda, (int)kind, slope, y, x, n);
-    return;
-#else
-    genet_die("act_forward: CUDA context in a build without CUDA");
-#endif
-  }
+static void act_forward_cpu(Ctx *ctx, ActKind kind, float slope, float *y, const float *x,
+                            size_t n) {
   long long nn = (long long)n;
   switch (kind) {
     case ACT_RELU:
@@ -37,16 +27,8 @@ void act_forward(Ctx *ctx, ActKind kind, float slope, float *y, const float *x, 
   }
 }
 
-void act_backward(Ctx *ctx, ActKind kind, float slope, float *dx, const float *dy, const float *y,
-                  size_t n) {
-  if (ctx->dev == DEV_CUDA) {
-#ifdef GENET_HAVE_CUDA
-    act_backward_cuda(ctx->cuda, (int)kind, slope, dx, dy, y, n);
-    return;
-#else
-    genet_die("act_backward: CUDA context in a build without CUDA");
-#endif
-  }
+static void act_backward_cpu(Ctx *ctx, ActKind kind, float slope, float *dx, const float *dy,
+                             const float *y, size_t n) {
   long long nn = (long long)n;
   switch (kind) {
     case ACT_RELU:
@@ -66,4 +48,17 @@ void act_backward(Ctx *ctx, ActKind kind, float slope, float *dx, const float *d
       for (long long i = 0; i < nn; i++) dx[i] = sigmoid_bwd(y[i], dy[i]);
       break;
   }
+}
+
+// ---- entries (core/dispatch.h)
+
+void act_forward(Ctx *ctx, ActKind kind, float slope, float *y, const float *x, size_t n) {
+  DISPATCH(ctx, act_forward_cpu(ctx, kind, slope, y, x, n),
+           act_forward_cuda(ctx->cuda, (int)kind, slope, y, x, n));
+}
+
+void act_backward(Ctx *ctx, ActKind kind, float slope, float *dx, const float *dy, const float *y,
+                  size_t n) {
+  DISPATCH(ctx, act_backward_cpu(ctx, kind, slope, dx, dy, y, n),
+           act_backward_cuda(ctx->cuda, (int)kind, slope, dx, dy, y, n));
 }

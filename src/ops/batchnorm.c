@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
 
 // Sum over the N planes of channel c of x, and of (x - m)^2.
@@ -61,10 +62,10 @@ static void bn_normalize(float *y, float *save_mean, float *save_var, float *run
   }
 }
 
-void batchnorm_forward(Ctx *ctx, float *y, float *save_mean, float *save_var, float *running_mean,
-                       float *running_var, const float *x, const float *weight, const float *bias,
-                       int N, int C, int H, int W, int training, float momentum, float eps) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void batchnorm_forward_cpu(Ctx *ctx, float *y, float *save_mean, float *save_var,
+                                  float *running_mean, float *running_var, const float *x,
+                                  const float *weight, const float *bias, int N, int C, int H,
+                                  int W, int training, float momentum, float eps) {
   const size_t hw = (size_t)H * W;
   const size_t cnt = (size_t)N * hw;
   if (training) GENET_ASSERT(cnt > 1);  // PyTorch: "Expected more than 1 value per channel"
@@ -107,10 +108,10 @@ static void bn_bwd_sums(const float *x, const float *dy, double ms, int N, int C
   *sx_ = sx;
 }
 
-void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const float *dy,
-                        const float *x, const float *save_mean, const float *save_var,
-                        const float *weight, int N, int C, int H, int W, int training, float eps) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void batchnorm_backward_cpu(Ctx *ctx, float *dx, float *dweight, float *dbias,
+                                   const float *dy, const float *x, const float *save_mean,
+                                   const float *save_var, const float *weight, int N, int C, int H,
+                                   int W, int training, float eps) {
   const size_t hw = (size_t)H * W;
   const size_t cnt = (size_t)N * hw;
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
@@ -149,16 +150,15 @@ void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const
 
 // ---- synchronized statistics (sync_bn)
 
-void batchnorm_forward_sync(Ctx *ctx, float *y, float *save_mean, float *save_var,
-                            float *running_mean, float *running_var, const float *x,
-                            const float *weight, const float *bias, int N, int C, int H, int W,
-                            int training, float momentum, float eps) {
+static void batchnorm_forward_sync_cpu(Ctx *ctx, float *y, float *save_mean, float *save_var,
+                                       float *running_mean, float *running_var, const float *x,
+                                       const float *weight, const float *bias, int N, int C, int H,
+                                       int W, int training, float momentum, float eps) {
   if (!training || ctx->reduce.ranks == 1) {
     batchnorm_forward(ctx, y, save_mean, save_var, running_mean, running_var, x, weight, bias, N,
                       C, H, W, training, momentum, eps);
     return;
   }
-  GENET_ASSERT(ctx->dev == DEV_CPU);
   const size_t hw = (size_t)H * W;
   const size_t cnt = (size_t)N * hw;
   double *s = xmalloc(sizeof(double) * ((size_t)C + 1));  // per-channel sums, then the count
@@ -181,16 +181,15 @@ void batchnorm_forward_sync(Ctx *ctx, float *y, float *save_mean, float *save_va
   free(ss);
 }
 
-void batchnorm_backward_sync(Ctx *ctx, float *dx, float *dweight, float *dbias,
-                             const float *dy, const float *x, const float *save_mean,
-                             const float *save_var, const float *weight, int N, int C, int H,
-                             int W, int training, float eps) {
+static void batchnorm_backward_sync_cpu(Ctx *ctx, float *dx, float *dweight, float *dbias,
+                                        const float *dy, const float *x, const float *save_mean,
+                                        const float *save_var, const float *weight, int N, int C,
+                                        int H, int W, int training, float eps) {
   if (!training || ctx->reduce.ranks == 1) {
     batchnorm_backward(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, N, C, H, W,
                        training, eps);
     return;
   }
-  GENET_ASSERT(ctx->dev == DEV_CPU);
   const size_t hw = (size_t)H * W;
   const size_t cnt = (size_t)N * hw;
   // Local sums about the float save_mean (as batchnorm_backward): [sdy | sdyx | sx | count],
@@ -234,4 +233,37 @@ void batchnorm_backward_sync(Ctx *ctx, float *dx, float *dweight, float *dbias,
   }
   free(loc);
   free(glob);
+}
+
+// ---- entries (core/dispatch.h)
+
+void batchnorm_forward(Ctx *ctx, float *y, float *save_mean, float *save_var, float *running_mean,
+                       float *running_var, const float *x, const float *weight, const float *bias,
+                       int N, int C, int H, int W, int training, float momentum, float eps) {
+  DISPATCH_CPU(ctx, batchnorm_forward_cpu(ctx, y, save_mean, save_var, running_mean, running_var,
+                                          x, weight, bias, N, C, H, W, training, momentum, eps));
+}
+
+void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const float *dy,
+                        const float *x, const float *save_mean, const float *save_var,
+                        const float *weight, int N, int C, int H, int W, int training, float eps) {
+  DISPATCH_CPU(ctx, batchnorm_backward_cpu(ctx, dx, dweight, dbias, dy, x, save_mean, save_var,
+                                           weight, N, C, H, W, training, eps));
+}
+
+void batchnorm_forward_sync(Ctx *ctx, float *y, float *save_mean, float *save_var,
+                            float *running_mean, float *running_var, const float *x,
+                            const float *weight, const float *bias, int N, int C, int H, int W,
+                            int training, float momentum, float eps) {
+  DISPATCH_CPU(ctx, batchnorm_forward_sync_cpu(ctx, y, save_mean, save_var, running_mean,
+                                               running_var, x, weight, bias, N, C, H, W, training,
+                                               momentum, eps));
+}
+
+void batchnorm_backward_sync(Ctx *ctx, float *dx, float *dweight, float *dbias,
+                             const float *dy, const float *x, const float *save_mean,
+                             const float *save_var, const float *weight, int N, int C, int H,
+                             int W, int training, float eps) {
+  DISPATCH_CPU(ctx, batchnorm_backward_sync_cpu(ctx, dx, dweight, dbias, dy, x, save_mean,
+                                                save_var, weight, N, C, H, W, training, eps));
 }

@@ -2,6 +2,7 @@
 #include "ops/conv_transpose.h"
 
 #include "ops/convplan.h"
+#include "core/dispatch.h"
 #include "core/util.h"
 
 int conv_transpose2d_out_size(int H, int K, int stride, int pad) {
@@ -18,15 +19,32 @@ static ConvShape deconv_shape(int N, int Cin, int H, int W, int Cout, int K,
   return s;
 }
 
-void conv_transpose2d_forward(Ctx *ctx, float *y, const float *x, const float *w, const float *b,
-                              int N, int Cin, int H, int W, int Cout, int K, int stride, int pad) {
+static void conv_transpose2d_forward_cpu(Ctx *ctx, float *y, const float *x, const float *w,
+                                         const float *b, int N, int Cin, int H, int W, int Cout,
+                                         int K, int stride, int pad) {
   ConvShape s = deconv_shape(N, Cin, H, W, Cout, K, stride, pad);
   convplan_forward(ctx, &s, y, x, w, b);
+}
+
+static void conv_transpose2d_backward_cpu(Ctx *ctx, float *dx, float *dw, float *db,
+                                          const float *dy, const float *x, const float *w, int N,
+                                          int Cin, int H, int W, int Cout, int K, int stride,
+                                          int pad) {
+  ConvShape s = deconv_shape(N, Cin, H, W, Cout, K, stride, pad);
+  convplan_backward(ctx, &s, dx, dw, db, dy, x, w);
+}
+
+// ---- entries (core/dispatch.h)
+
+void conv_transpose2d_forward(Ctx *ctx, float *y, const float *x, const float *w, const float *b,
+                              int N, int Cin, int H, int W, int Cout, int K, int stride, int pad) {
+  DISPATCH_CPU(ctx, conv_transpose2d_forward_cpu(ctx, y, x, w, b, N, Cin, H, W, Cout, K, stride,
+                                                 pad));
 }
 
 void conv_transpose2d_backward(Ctx *ctx, float *dx, float *dw, float *db, const float *dy,
                                const float *x, const float *w, int N, int Cin, int H, int W,
                                int Cout, int K, int stride, int pad) {
-  ConvShape s = deconv_shape(N, Cin, H, W, Cout, K, stride, pad);
-  convplan_backward(ctx, &s, dx, dw, db, dy, x, w);
+  DISPATCH_CPU(ctx, conv_transpose2d_backward_cpu(ctx, dx, dw, db, dy, x, w, N, Cin, H, W, Cout, K,
+                                                  stride, pad));
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dispatch.h"
 #include "core/dnnl_util.h"
 #include "core/primcache.h"
 #include "core/util.h"
@@ -209,9 +210,8 @@ static void arg_out_finish(Ctx *ctx, dnnl_memory_t m, const dnnl_memory_desc_t *
   dnnl_memory_destroy(m);
 }
 
-void convplan_forward(Ctx *ctx, const ConvShape *s, float *y, const float *x, const float *w,
-                      const float *b) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void convplan_forward_cpu(Ctx *ctx, const ConvShape *s, float *y, const float *x,
+                                 const float *w, const float *b) {
   ConvPlan *p = plan_get(ctx, s);
   int bias = b != NULL;
   if (!p->fwd[bias]) plan_make_fwd_bias(ctx, p);
@@ -229,9 +229,8 @@ void convplan_forward(Ctx *ctx, const ConvShape *s, float *y, const float *x, co
   if (bm) dnnl_memory_destroy(bm);
 }
 
-void convplan_backward(Ctx *ctx, const ConvShape *s, float *dx, float *dw, float *db,
-                       const float *dy, const float *x, const float *w) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void convplan_backward_cpu(Ctx *ctx, const ConvShape *s, float *dx, float *dw, float *db,
+                                  const float *dy, const float *x, const float *w) {
   GENET_ASSERT(dw || !db);
   ConvPlan *p = plan_get(ctx, s);
   int bias = db != NULL;
@@ -281,4 +280,17 @@ void convplan_backward(Ctx *ctx, const ConvShape *s, float *dx, float *dw, float
     dnnl_memory_destroy(wm);
   }
   if (dym) dnnl_memory_destroy(dym);
+}
+
+// ---- entries (core/dispatch.h). oneDNN is the CPU's: a CUDA convolution belongs in
+// kernels/ and is chosen by conv2d_* / conv_transpose2d_*, so these stay CPU only.
+
+void convplan_forward(Ctx *ctx, const ConvShape *s, float *y, const float *x, const float *w,
+                      const float *b) {
+  DISPATCH_CPU(ctx, convplan_forward_cpu(ctx, s, y, x, w, b));
+}
+
+void convplan_backward(Ctx *ctx, const ConvShape *s, float *dx, float *dw, float *db,
+                       const float *dy, const float *x, const float *w) {
+  DISPATCH_CPU(ctx, convplan_backward_cpu(ctx, s, dx, dw, db, dy, x, w));
 }

@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "ops/fastmath.h"
+#include "core/dispatch.h"
 #include "core/util.h"
 
 static void ce_check_targets(const int32_t *targets, int N, int V) {
@@ -20,9 +21,8 @@ static void ce_check_targets(const int32_t *targets, int N, int V) {
                 __FILE__, __LINE__, (int)targets[n], n, V);
 }
 
-double cross_entropy_forward(Ctx *ctx, float *lse, const float *logits, const int32_t *targets,
-                             int N, int V) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static double cross_entropy_forward_cpu(Ctx *ctx, float *lse, const float *logits,
+                                        const int32_t *targets, int N, int V) {
   GENET_ASSERT(N > 0 && V > 0);
   ce_check_targets(targets, N, V);
   double total = 0.0;
@@ -44,9 +44,9 @@ double cross_entropy_forward(Ctx *ctx, float *lse, const float *logits, const in
   return total / N;
 }
 
-void cross_entropy_backward(Ctx *ctx, float *dlogits, const float *logits, const float *lse,
-                            const int32_t *targets, float dloss, int N, int V) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void cross_entropy_backward_cpu(Ctx *ctx, float *dlogits, const float *logits,
+                                       const float *lse, const int32_t *targets, float dloss, int N,
+                                       int V) {
   ce_check_targets(targets, N, V);
   const float scale = dloss / (float)N;
 #pragma omp parallel for schedule(static)
@@ -59,4 +59,16 @@ void cross_entropy_backward(Ctx *ctx, float *dlogits, const float *logits, const
     for (int j = 0; j < V; j++) d[j] = scale * fastmath_expf(x[j] - l);
     d[targets[n]] -= scale;
   }
+}
+
+// ---- entries (core/dispatch.h)
+
+double cross_entropy_forward(Ctx *ctx, float *lse, const float *logits, const int32_t *targets,
+                             int N, int V) {
+  return DISPATCH_CPU(ctx, cross_entropy_forward_cpu(ctx, lse, logits, targets, N, V));
+}
+
+void cross_entropy_backward(Ctx *ctx, float *dlogits, const float *logits, const float *lse,
+                            const int32_t *targets, float dloss, int N, int V) {
+  DISPATCH_CPU(ctx, cross_entropy_backward_cpu(ctx, dlogits, logits, lse, targets, dloss, N, V));
 }

@@ -2,11 +2,11 @@
 // gives the same mask whatever the thread count.
 #include "ops/dropout.h"
 
+#include "core/dispatch.h"
 #include "core/util.h"
 
-void dropout_forward_cols(Ctx *ctx, float *y, float *mask, const float *x, int T, int B, int Bg,
-                          int b0, int D, float p, Rng *rng) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void dropout_forward_cols_cpu(Ctx *ctx, float *y, float *mask, const float *x, int T, int B,
+                                     int Bg, int b0, int D, float p, Rng *rng) {
   GENET_ASSERT(p >= 0.0f && p < 1.0f);
   GENET_ASSERT(T >= 0 && B >= 0 && D >= 0 && b0 >= 0 && b0 + B <= Bg);
   const float scale = 1.0f / (1.0f - p);
@@ -24,14 +24,30 @@ void dropout_forward_cols(Ctx *ctx, float *y, float *mask, const float *x, int T
   }
 }
 
-void dropout_forward(Ctx *ctx, float *y, float *mask, const float *x, size_t n, float p, Rng *rng) {
+static void dropout_forward_any(Ctx *ctx, float *y, float *mask, const float *x, size_t n, float p,
+                                Rng *rng) {
   GENET_ASSERT(n <= (size_t)1 << 31);  // one row of n columns of width 1: the whole tensor
   dropout_forward_cols(ctx, y, mask, x, 1, (int)n, (int)n, 0, 1, p, rng);
 }
 
-void dropout_backward(Ctx *ctx, float *dx, const float *dy, const float *mask, size_t n) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void dropout_backward_cpu(Ctx *ctx, float *dx, const float *dy, const float *mask,
+                                 size_t n) {
   long long nn = (long long)n;
 #pragma omp parallel for schedule(static) if (nn > 32768)
   for (long long i = 0; i < nn; i++) dx[i] = dy[i] * mask[i];
+}
+
+// ---- entries (core/dispatch.h)
+
+void dropout_forward_cols(Ctx *ctx, float *y, float *mask, const float *x, int T, int B, int Bg,
+                          int b0, int D, float p, Rng *rng) {
+  DISPATCH_CPU(ctx, dropout_forward_cols_cpu(ctx, y, mask, x, T, B, Bg, b0, D, p, rng));
+}
+
+void dropout_forward(Ctx *ctx, float *y, float *mask, const float *x, size_t n, float p, Rng *rng) {
+  DISPATCH_ANY(ctx, dropout_forward_any(ctx, y, mask, x, n, p, rng));
+}
+
+void dropout_backward(Ctx *ctx, float *dx, const float *dy, const float *mask, size_t n) {
+  DISPATCH_CPU(ctx, dropout_backward_cpu(ctx, dx, dy, mask, n));
 }

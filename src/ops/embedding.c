@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
 
 static void embedding_check(const int32_t *idx, int n, int V) {
@@ -14,18 +15,16 @@ static void embedding_check(const int32_t *idx, int n, int V) {
       genet_die("embedding: index %d at position %d is outside the vocabulary of %d", (int)idx[i], i, V);
 }
 
-void embedding_forward(Ctx *ctx, float *y, const int32_t *idx, const float *table, int n, int V,
-                       int D) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void embedding_forward_cpu(Ctx *ctx, float *y, const int32_t *idx, const float *table, int n,
+                                  int V, int D) {
   embedding_check(idx, n, V);
 #pragma omp parallel for schedule(static) if ((long long)n * D > 32768)
   for (int i = 0; i < n; i++)
     memcpy(y + (size_t)i * D, table + (size_t)idx[i] * D, sizeof(float) * (size_t)D);
 }
 
-void embedding_backward(Ctx *ctx, float *dtable, const float *dy, const int32_t *idx, int n, int V,
-                        int D) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void embedding_backward_cpu(Ctx *ctx, float *dtable, const float *dy, const int32_t *idx,
+                                   int n, int V, int D) {
   embedding_check(idx, n, V);
 #pragma omp parallel if ((long long)n * D > 32768)
   {
@@ -41,4 +40,16 @@ void embedding_backward(Ctx *ctx, float *dtable, const float *dy, const int32_t 
       for (int d = d0; d < d1; d++) dst[d] += src[d];
     }
   }
+}
+
+// ---- entries (core/dispatch.h)
+
+void embedding_forward(Ctx *ctx, float *y, const int32_t *idx, const float *table, int n, int V,
+                       int D) {
+  DISPATCH_CPU(ctx, embedding_forward_cpu(ctx, y, idx, table, n, V, D));
+}
+
+void embedding_backward(Ctx *ctx, float *dtable, const float *dy, const int32_t *idx, int n, int V,
+                        int D) {
+  DISPATCH_CPU(ctx, embedding_backward_cpu(ctx, dtable, dy, idx, n, V, D));
 }

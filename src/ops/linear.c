@@ -2,11 +2,11 @@
 #include "ops/linear.h"
 
 #include "ops/gemm.h"
+#include "core/dispatch.h"
 #include "core/util.h"
 
-void linear_forward(Ctx *ctx, float *y, const float *x, const float *w, const float *b, int N,
-                    int in, int out) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);  // the bias broadcast below is a CPU loop
+static void linear_forward_cpu(Ctx *ctx, float *y, const float *x, const float *w, const float *b,
+                               int N, int in, int out) {
   if (b) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++)
@@ -15,9 +15,8 @@ void linear_forward(Ctx *ctx, float *y, const float *x, const float *w, const fl
   gemm(ctx, 0, 1, N, out, in, 1.0f, x, in, w, in, b ? 1.0f : 0.0f, y, out);
 }
 
-void linear_backward(Ctx *ctx, float *dx, float *dw, float *db, const float *dy, const float *x,
-                     const float *w, int N, int in, int out) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void linear_backward_cpu(Ctx *ctx, float *dx, float *dw, float *db, const float *dy,
+                                const float *x, const float *w, int N, int in, int out) {
   if (dx) gemm(ctx, 0, 0, N, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);
   gemm(ctx, 1, 0, out, in, N, 1.0f, dy, out, x, in, 1.0f, dw, in);
   if (db) {
@@ -36,4 +35,17 @@ void linear_backward(Ctx *ctx, float *dx, float *dw, float *db, const float *dy,
       for (int j = 0; j < nb; j++) db[o0 + j] += acc[j];
     }
   }
+}
+
+// ---- entries (core/dispatch.h). CPU only for now: the bias broadcast and the column sum
+// are CPU loops around the GEMMs.
+
+void linear_forward(Ctx *ctx, float *y, const float *x, const float *w, const float *b, int N,
+                    int in, int out) {
+  DISPATCH_CPU(ctx, linear_forward_cpu(ctx, y, x, w, b, N, in, out));
+}
+
+void linear_backward(Ctx *ctx, float *dx, float *dw, float *db, const float *dy, const float *x,
+                     const float *w, int N, int in, int out) {
+  DISPATCH_CPU(ctx, linear_backward_cpu(ctx, dx, dw, db, dy, x, w, N, in, out));
 }

@@ -4,10 +4,10 @@
 
 #include <math.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
 
-float mse_loss_forward(Ctx *ctx, const float *x, const float *t, size_t n) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static float mse_loss_forward_cpu(Ctx *ctx, const float *x, const float *t, size_t n) {
   GENET_ASSERT(n > 0);
   double s = 0.0;
   long long nn = (long long)n;
@@ -19,8 +19,8 @@ float mse_loss_forward(Ctx *ctx, const float *x, const float *t, size_t n) {
   return (float)(s / (double)n);
 }
 
-void mse_loss_backward(Ctx *ctx, float *dx, const float *x, const float *t, size_t n, float dloss) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void mse_loss_backward_cpu(Ctx *ctx, float *dx, const float *x, const float *t, size_t n,
+                                  float dloss) {
   const float k = (float)(2.0 * dloss / (double)n);
   long long nn = (long long)n;
 #pragma omp parallel for schedule(static) if (nn > 65536)
@@ -30,8 +30,7 @@ void mse_loss_backward(Ctx *ctx, float *dx, const float *x, const float *t, size
 // PyTorch clamps each log at -100 so that p = 0 or p = 1 gives a finite loss.
 static double bce_log(double v) { return v > 0.0 ? fmax(log(v), -100.0) : -100.0; }
 
-float bce_loss_forward(Ctx *ctx, const float *p, const float *t, size_t n) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static float bce_loss_forward_cpu(Ctx *ctx, const float *p, const float *t, size_t n) {
   GENET_ASSERT(n > 0);
   double s = 0.0;
   for (size_t i = 0; i < n; i++) {
@@ -43,11 +42,29 @@ float bce_loss_forward(Ctx *ctx, const float *p, const float *t, size_t n) {
   return (float)(-s / (double)n);
 }
 
-void bce_loss_backward(Ctx *ctx, float *dp, const float *p, const float *t, size_t n, float dloss) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void bce_loss_backward_cpu(Ctx *ctx, float *dp, const float *p, const float *t, size_t n,
+                                  float dloss) {
   const double k = (double)dloss / (double)n;
   for (size_t i = 0; i < n; i++) {
     double pi = p[i];
     dp[i] = (float)(k * (pi - t[i]) / fmax((1.0 - pi) * pi, 1e-12));
   }
+}
+
+// ---- entries (core/dispatch.h)
+
+float mse_loss_forward(Ctx *ctx, const float *x, const float *t, size_t n) {
+  return DISPATCH_CPU(ctx, mse_loss_forward_cpu(ctx, x, t, n));
+}
+
+void mse_loss_backward(Ctx *ctx, float *dx, const float *x, const float *t, size_t n, float dloss) {
+  DISPATCH_CPU(ctx, mse_loss_backward_cpu(ctx, dx, x, t, n, dloss));
+}
+
+float bce_loss_forward(Ctx *ctx, const float *p, const float *t, size_t n) {
+  return DISPATCH_CPU(ctx, bce_loss_forward_cpu(ctx, p, t, n));
+}
+
+void bce_loss_backward(Ctx *ctx, float *dp, const float *p, const float *t, size_t n, float dloss) {
+  DISPATCH_CPU(ctx, bce_loss_backward_cpu(ctx, dp, p, t, n, dloss));
 }

@@ -13,6 +13,7 @@
 #include "ops/dropout.h"
 #include "ops/gemm.h"
 #include "ops/lstm_cell.h"
+#include "core/dispatch.h"
 #include "core/util.h"
 
 // Below this many cells per step a parallel region costs more than it saves.
@@ -86,10 +87,9 @@ static void lstm_bwd_row(float *restrict dg, float *restrict dc, const float *re
                   &dg[j], &dg[H + j], &dg[2 * H + j], &dg[3 * H + j], &dc[j]);
 }
 
-void lstm_forward(Ctx *ctx, float *out, float *hn, float *cn, LstmWork *w, const float *x,
-                  const float *h0, const float *c0, const LstmLayer *layers, const LstmDims *d,
-                  int train, Rng *rng) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void lstm_forward_cpu(Ctx *ctx, float *out, float *hn, float *cn, LstmWork *w,
+                             const float *x, const float *h0, const float *c0,
+                             const LstmLayer *layers, const LstmDims *d, int train, Rng *rng) {
   lstm_check_dims(d);
   const int T = d->T, B = d->B, H = d->H, H4 = 4 * H, TB = T * B, BH = B * H;
   const size_t TBH = (size_t)TB * H;
@@ -150,10 +150,9 @@ static void lstm_bias_grad(float *db_ih, float *db_hh, const float *dG, int R, i
   }
 }
 
-void lstm_backward(Ctx *ctx, float *dx, float *dh0, float *dc0, LstmLayerGrad *grads,
-                   LstmWork *w, const float *dout, const float *dhn, const float *dcn,
-                   const float *x, const LstmLayer *layers, const LstmDims *d) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void lstm_backward_cpu(Ctx *ctx, float *dx, float *dh0, float *dc0, LstmLayerGrad *grads,
+                              LstmWork *w, const float *dout, const float *dhn, const float *dcn,
+                              const float *x, const LstmLayer *layers, const LstmDims *d) {
   lstm_check_dims(d);
   const int T = d->T, B = d->B, H = d->H, H4 = 4 * H, TB = T * B, BH = B * H;
   const size_t TBH = (size_t)TB * H;
@@ -204,4 +203,18 @@ void lstm_backward(Ctx *ctx, float *dx, float *dh0, float *dc0, LstmLayerGrad *g
       if (w->dropped) dropout_backward(ctx, dH, dH, w->mask + (size_t)(l - 1) * TBH, TBH);
     }
   }
+}
+
+// ---- entries (core/dispatch.h)
+
+void lstm_forward(Ctx *ctx, float *out, float *hn, float *cn, LstmWork *w, const float *x,
+                  const float *h0, const float *c0, const LstmLayer *layers, const LstmDims *d,
+                  int train, Rng *rng) {
+  DISPATCH_CPU(ctx, lstm_forward_cpu(ctx, out, hn, cn, w, x, h0, c0, layers, d, train, rng));
+}
+
+void lstm_backward(Ctx *ctx, float *dx, float *dh0, float *dc0, LstmLayerGrad *grads,
+                   LstmWork *w, const float *dout, const float *dhn, const float *dcn,
+                   const float *x, const LstmLayer *layers, const LstmDims *d) {
+  DISPATCH_CPU(ctx, lstm_backward_cpu(ctx, dx, dh0, dc0, grads, w, dout, dhn, dcn, x, layers, d));
 }

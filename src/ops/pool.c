@@ -11,6 +11,7 @@
 // the same result, in planes small enough for the JIT kernel.
 #include "ops/pool.h"
 
+#include "core/dispatch.h"
 #include "core/dnnl_util.h"
 #include "core/primcache.h"
 #include "core/util.h"
@@ -80,14 +81,14 @@ static PrimEntry *pool_fwd(Ctx *ctx, int train, int N, int C, int H, int W, int 
   return primcache_add(ctx->prims, key, 7, pd);
 }
 
-size_t maxpool2d_workspace_size(Ctx *ctx, int N, int C, int H, int W, int K, int stride) {
+static size_t maxpool2d_workspace_size_cpu(Ctx *ctx, int N, int C, int H, int W, int K,
+                                           int stride) {
   PrimEntry *e = pool_fwd(ctx, 1, N, C, H, W, K, stride);
   return dnnl_memory_desc_get_size(dn_pd_md(e->pd, dnnl_query_workspace_md));
 }
 
-void maxpool2d_forward(Ctx *ctx, float *y, void *ws, const float *x, int N, int C, int H, int W,
-                       int K, int stride) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void maxpool2d_forward_cpu(Ctx *ctx, float *y, void *ws, const float *x, int N, int C, int H,
+                                  int W, int K, int stride) {
   PrimEntry *e = pool_fwd(ctx, ws != NULL, N, C, H, W, K, stride);
   PoolMds m = pool_mds(N, C, H, W, K, stride);
   dnnl_memory_t xm = dn_mem(ctx, &m.x, (void *)x), ym = dn_mem(ctx, &m.y, y);
@@ -99,9 +100,8 @@ void maxpool2d_forward(Ctx *ctx, float *y, void *ws, const float *x, int N, int 
   if (wm) dnnl_memory_destroy(wm);
 }
 
-void maxpool2d_backward(Ctx *ctx, float *dx, const float *dy, const void *ws, int N, int C, int H,
-                        int W, int K, int stride) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static void maxpool2d_backward_cpu(Ctx *ctx, float *dx, const float *dy, const void *ws, int N,
+                                   int C, int H, int W, int K, int stride) {
   GENET_ASSERT(ws != NULL);
   int key[7] = {POOL_BWD, N, C, H, W, K, stride};
   PrimEntry *e = primcache_find(ctx->prims, key, 7);
@@ -121,4 +121,20 @@ void maxpool2d_backward(Ctx *ctx, float *dx, const float *dy, const void *ws, in
   dnnl_memory_destroy(dxm);
   dnnl_memory_destroy(dym);
   dnnl_memory_destroy(wm);
+}
+
+// ---- entries (core/dispatch.h)
+
+size_t maxpool2d_workspace_size(Ctx *ctx, int N, int C, int H, int W, int K, int stride) {
+  return DISPATCH_CPU(ctx, maxpool2d_workspace_size_cpu(ctx, N, C, H, W, K, stride));
+}
+
+void maxpool2d_forward(Ctx *ctx, float *y, void *ws, const float *x, int N, int C, int H, int W,
+                       int K, int stride) {
+  DISPATCH_CPU(ctx, maxpool2d_forward_cpu(ctx, y, ws, x, N, C, H, W, K, stride));
+}
+
+void maxpool2d_backward(Ctx *ctx, float *dx, const float *dy, const void *ws, int N, int C, int H,
+                        int W, int K, int stride) {
+  DISPATCH_CPU(ctx, maxpool2d_backward_cpu(ctx, dx, dy, ws, N, C, H, W, K, stride));
 }
