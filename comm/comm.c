@@ -203,15 +203,11 @@ int comm_pick_device(Comm *c, int ndevices) {
 }
 
 void comm_abort(Comm *c, const char *fmt, ...) {
-  // One write for the whole line, so another rank's output cannot land inside it.
+  (void)c;  // the world is MPI_COMM_WORLD: genet_die names the rank and aborts it
   char msg[GENET_ERR_MAX];
-  int k = snprintf(msg, sizeof msg, "genet: rank %d: ", c->rank);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg + k, sizeof msg - (size_t)k - 1, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  fflush(stdout);
-  fprintf(stderr, "%s\n", msg);
-  if (c->mpi_inited && c->size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
-  exit(1);
+  genet_die("%s", msg);
 }

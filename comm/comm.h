@@ -56,5 +56,5 @@ void comm_allreduce_sum_double(Comm *c, double *buf, size_t n);
 // every rank, through comm_abort, when a node has fewer GPUs than the ranks sharing them (a
 // clear error instead of silent oversubscription).
 int comm_pick_device(Comm *c, int ndevices);
-// Prints "genet: rank R: <message>" and takes every rank down.
+// Prints "genet: rank R: <message>" and takes every rank down (through genet_die).
 void comm_abort(Comm *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));

@@ -8,19 +8,23 @@
 #include <mpi.h>
 
 void genet_die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fflush(stdout);
-  fputs("genet: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  // Under a launcher the other ranks would wait forever in their next collective.
-  int inited = 0, finalized = 0;
+  int inited = 0, finalized = 0, size = 1, rank = 0;
   MPI_Initialized(&inited);
   MPI_Finalized(&finalized);
-  int size = 1;
-  if (inited && !finalized) MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (inited && !finalized) {
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  }
+  // One write for the whole line, so another rank's output cannot land inside it.
+  char msg[GENET_ERR_MAX];
+  int k = size > 1 ? snprintf(msg, sizeof msg, "genet: rank %d: ", rank) : snprintf(msg, sizeof msg, "genet: ");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + k, sizeof msg - (size_t)k, fmt, ap);
+  va_end(ap);
+  fflush(stdout);
+  fprintf(stderr, "%s\n", msg);
+  // Under a launcher the other ranks would wait forever in their next collective.
   if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
   exit(1);
 }

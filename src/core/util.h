@@ -10,7 +10,8 @@
 extern "C" {  // the CUDA kernels (C++) report through genet_die too
 #endif
 
-// Prints "genet: <message>" and exits non-zero. Under MPI the exit takes every rank down.
+// The one fatal path: prints "genet: [rank R: ]<message>" as one line (the rank when there are
+// several) and exits non-zero; under MPI it takes every rank down (MPI_Abort), so none hangs.
 void genet_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 // The error return of a user's mistake: formats one line into err (when err is not NULL and
 // errlen > 0) and returns -1, so a check reads `return genet_err(err, errlen, "%s: ...", path);`.
