@@ -5,7 +5,8 @@
 #     BatchNorm batches are the same images), and a different batch is caught by the same bound;
 #     a run stopped mid-way with accumulate resumes bit for bit;
 #   the epoch position (train/epoch, train/batch) is 0-based and means the same in every task;
-#   a version-1 LM checkpoint (1-based epoch) resumes at the right epoch and finishes;
+#   version-1 checkpoints resume at the right position and finish (the LM's epoch was 1-based,
+#     style had none);
 #   accumulate on a task without a batch is refused.
 # Usage: test_trainer.sh GENET H5CMP MPIEXEC FIXTURES
 set -euo pipefail
@@ -79,11 +80,12 @@ JOB
 # 96 images / 8 = 12 batches an epoch.
 "$genet" train gan.job checkpoint_dir=G out_dir=og max_steps=14 > g.log
 [ "$(position G/ckpt_0000000014.h5)" = "1 2" ] || fail "DCGAN at step 14 (12 an epoch): position $(position G/ckpt_0000000014.h5), want 1 2"
+ln -s "$fx" fx  # relative paths: the version-1 style checkpoint below names them so
 cat > style.job <<JOB
 task = style
-content = $fx/image_rgb.jpg
-style = $fx/image_palette.png
-vgg = $fx/vgg_tiny_weights.h5
+content = fx/image_rgb.jpg
+style = fx/image_palette.png
+vgg = fx/vgg_tiny_weights.h5
 size = 24
 max_evals = 30
 max_iter = 3
@@ -116,6 +118,16 @@ grep -q "resumed from V/ckpt_0000000050.h5: step 50, written by 1 rank (epoch 1,
 grep -q 'End of training' v.log || fail "version 1: no end of training"
 [ "$(position V/ckpt_0000000080.h5)" = "2 0" ] || fail "version 1: end position $(position V/ckpt_0000000080.h5)"
 pass "a version-1 LM checkpoint at epoch 2 (1-based) resumes in the second epoch and finishes"
+# Version-1 style checkpoints had no epoch position: one endless epoch, batch = step.
+mkdir VS
+cp "$fx/style_v1_step2.h5" VS/ckpt_0000000002.h5
+"$genet" train style.job checkpoint_dir=VS out_dir=ovs > vs.log || { cat vs.log; fail "version-1 style checkpoint not resumed"; }
+grep -q "resumed from VS/ckpt_0000000002.h5: step 2, written by 1 rank (epoch 0, batch 2)" vs.log || { cat vs.log; fail "style version 1: wrong position"; }
+grep -q '| done: ' vs.log || fail "style version 1: no end"
+last=$(ls VS/ckpt_*.h5 | tail -1)
+n=$((10#$(basename "$last" .h5 | tr -dc 0-9)))  # its step
+[ "$(position "$last")" = "0 $n" ] || fail "style version 1: end position $(position "$last") at step $n"
+pass "a version-1 style checkpoint (no position) resumes at (0, 2) and finishes"
 
 # ---- accumulate where there is no batch
 if "$genet" train style.job accumulate=2 checkpoint_dir=X out_dir=ox > x.log 2> x.err; then fail "style accepted accumulate=2"; fi
