@@ -6,7 +6,7 @@
 #include "cmd/buildinfo.h"
 #include "data/h5io.h"
 #include "cmd/inspect.h"
-#include "cmd/lm_generate.h"
+#include "tasks/lm_generate.h"
 #include "cmd/prepare.h"
 #include "cmd/train_cmd.h"
 #include "train/trainer.h"

@@ -9,7 +9,7 @@
 
 #include "train/ckpt.h"
 #include "data/lm_data.h"
-#include "cmd/lm_generate.h"
+#include "tasks/lm_generate.h"
 #include "tasks/lm_task.h"
 #include "data/params_io.h"
 #include "core/rng.h"
