@@ -103,6 +103,7 @@ static void lm_setup(Trainer *t, void *task) {
   s->decay = config_float(cfg, "lr_decay");
   s->sgd_cfg = (SgdConfig){.lr = config_float(cfg, "lr")};
   s->best_val = INFINITY;
+  s->t_epoch = s->t_log = now_s();  // an epoch's end may come first (resumed at its last step)
   H5File f;
   char err[GENET_ERR_MAX];
   if (h5safe_open(&f, path, err, sizeof err) || vocab_read(&f, &s->vocab, err, sizeof err))
