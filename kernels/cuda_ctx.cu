@@ -60,7 +60,13 @@ extern "C" CudaCtx *cuda_ctx_new(int device) {
   CUBLAS_CHECK(cublasSetStream(c->cublas, c->stream));
   CUDNN_CHECK(cudnnCreate(&c->cudnn));
   CUDNN_CHECK(cudnnSetStream(c->cudnn, c->stream));
+  cuda_ctx_set_tf32(c, 1);
   return c;
+}
+
+extern "C" void cuda_ctx_set_tf32(CudaCtx *c, int tf32) {
+  c->tf32 = tf32 != 0;
+  CUBLAS_CHECK(cublasSetMathMode(c->cublas, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 
 extern "C" void cuda_ctx_free(CudaCtx *c) {

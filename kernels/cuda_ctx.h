@@ -16,6 +16,9 @@ void cuda_describe_devices(char *buf, size_t len);
 void cuda_versions(char *buf, size_t len);
 CudaCtx *cuda_ctx_new(int device);
 void cuda_ctx_free(CudaCtx *c);
+// precision = tf32 (1, the default, as PyTorch allows for convolutions) or fp32 (0): whether
+// cuBLAS and cuDNN may use TF32 tensor cores. The GPU tests compare in fp32.
+void cuda_ctx_set_tf32(CudaCtx *c, int tf32);
 
 #ifdef __cplusplus
 }

@@ -7,4 +7,5 @@ struct CudaCtx {
   cudaStream_t stream;     // every op of this context runs on it, in order
   cublasHandle_t cublas;
   cudnnHandle_t cudnn;
+  int tf32;                // 1: TF32 tensor cores for GEMMs and convolutions (precision = tf32)
 };

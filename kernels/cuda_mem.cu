@@ -1,5 +1,6 @@
 // cuda_mem.cu: cudaMalloc/cudaFree/cudaMemcpy behind checked calls.
 #include "cuda_check.cuh"
+#include "cuda_internal.cuh"
 #include "cuda_mem.h"
 
 extern "C" float *cuda_alloc_zeroed(size_t bytes) {
@@ -13,9 +14,13 @@ extern "C" void cuda_free(void *p) {
   if (p) CUDA_CHECK(cudaFree(p));
 }
 
-extern "C" void cuda_copy(void *dst, int dst_on_device, const void *src, int src_on_device,
-                          size_t bytes) {
+extern "C" void cuda_copy(CudaCtx *c, void *dst, int dst_on_device, const void *src,
+                          int src_on_device, size_t bytes) {
   cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                                       : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
-  CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+  // The context's stream is non-blocking: a plain cudaMemcpy would not wait for its kernels.
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, c->stream));
+  CUDA_CHECK(cudaStreamSynchronize(c->stream));
 }
+
+extern "C" void cuda_sync(CudaCtx *c) { CUDA_CHECK(cudaStreamSynchronize(c->stream)); }

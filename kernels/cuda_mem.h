@@ -2,14 +2,21 @@
 #pragma once
 #include <stddef.h>
 
+#include "kernels/cuda_ctx.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 float *cuda_alloc_zeroed(size_t bytes);
 void cuda_free(void *p);
-// Synchronous copy; the flags say which side is device memory.
-void cuda_copy(void *dst, int dst_on_device, const void *src, int src_on_device, size_t bytes);
+// Copy ordered after everything queued on c's stream (and finished when it returns): the way
+// to move data in and out around ops, whose kernels run on that stream. The flags say which
+// side is device memory.
+void cuda_copy(CudaCtx *c, void *dst, int dst_on_device, const void *src, int src_on_device,
+               size_t bytes);
+// Waits for everything queued on c's stream.
+void cuda_sync(CudaCtx *c);
 
 #ifdef __cplusplus
 }

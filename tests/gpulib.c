@@ -1,0 +1,72 @@
+// gpulib.c: see gpulib.h.
+#include "gpulib.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/util.h"
+#ifdef GENET_HAVE_CUDA
+#include "kernels/cuda_ctx.h"
+#include "kernels/cuda_mem.h"
+#endif
+
+#ifdef GENET_HAVE_CUDA
+void gpu_test_begin(const char *name, Ctx *gpu, Ctx *cpu) {
+  char why[256];
+  if (cuda_device_count(why, sizeof why) == 0) {
+    printf("SKIP %s: no usable CUDA device (%s); this test runs on a GPU machine (scripts/gpu-check.sh)\n",
+           name, why);
+    exit(GPU_SKIP);
+  }
+  ctx_init(cpu, DEV_CPU, 0);
+  ctx_init(gpu, DEV_CUDA, 0);
+  cuda_ctx_set_tf32(gpu->cuda, 0);
+}
+
+void gpu_set_tf32(Ctx *gpu, int on) { cuda_ctx_set_tf32(gpu->cuda, on); }
+
+float *gpu_upload(Ctx *gpu, const float *x, size_t n) {
+  float *d = cuda_alloc_zeroed(n * sizeof(float));
+  cuda_copy(gpu->cuda, d, 1, x, 0, n * sizeof(float));
+  return d;
+}
+
+int32_t *gpu_upload_i32(Ctx *gpu, const int32_t *x, size_t n) {
+  int32_t *d = (int32_t *)cuda_alloc_zeroed(n * sizeof(int32_t));
+  cuda_copy(gpu->cuda, d, 1, x, 0, n * sizeof(int32_t));
+  return d;
+}
+
+float *gpu_nan(Ctx *gpu, size_t n) {
+  float *h = xmalloc(n * sizeof(float) + 1);
+  for (size_t i = 0; i < n; i++) h[i] = NAN;
+  float *d = gpu_upload(gpu, h, n);
+  free(h);
+  return d;
+}
+
+void gpu_download(Ctx *gpu, float *dst, const float *dev, size_t n) {
+  cuda_copy(gpu->cuda, dst, 0, dev, 1, n * sizeof(float));
+}
+
+void gpu_free(void *dev) { cuda_free(dev); }
+#else
+void gpu_test_begin(const char *name, Ctx *gpu, Ctx *cpu) {
+  (void)gpu;
+  (void)cpu;
+  printf("SKIP %s: this genet was built without CUDA (GENET_CUDA=OFF or no toolkit)\n", name);
+  exit(GPU_SKIP);
+}
+void gpu_set_tf32(Ctx *gpu, int on) { (void)gpu, (void)on; }
+float *gpu_upload(Ctx *gpu, const float *x, size_t n) { (void)gpu, (void)x, (void)n; return NULL; }
+int32_t *gpu_upload_i32(Ctx *gpu, const int32_t *x, size_t n) { (void)gpu, (void)x, (void)n; return NULL; }
+float *gpu_nan(Ctx *gpu, size_t n) { (void)gpu, (void)n; return NULL; }
+void gpu_download(Ctx *gpu, float *dst, const float *dev, size_t n) { (void)gpu, (void)dst, (void)dev, (void)n; }
+void gpu_free(void *dev) { (void)dev; }
+#endif
+
+void gpu_test_end(Ctx *gpu, Ctx *cpu) {
+  ctx_free(gpu);
+  ctx_free(cpu);
+}
