@@ -124,3 +124,12 @@ grep -q "removed 3 temporary files of an interrupted write from S" s.log || { ca
 [ -e S/keep.txt ] || fail "removed a file that is not genet's"
 [ -d S_out ] || fail "out_dir not created"
 pass "stale temporary files are removed under the lock; out_dir is created"
+
+# ---- the device: auto falls back to the CPU; cuda says why it cannot be had, before any work
+"$genet" train job checkpoint_dir=DA out_dir=DA_out max_steps=1 device=auto > da.log
+grep -q "^# genet train job: task lm, 1 rank, [0-9]* threads each, device cpu$" da.log || { cat da.log; fail "device = auto: no cpu line"; }
+st=0; "$genet" train job checkpoint_dir=DC out_dir=DC_out max_steps=1 device=cuda > dc.log 2> dc.err || st=$?
+[ "$st" = 1 ] && [ "$(wc -l < dc.err)" = 1 ] && grep -q "^genet: device = cuda: .*; use device = cpu or auto$" dc.err ||
+  { cat dc.err; fail "device = cuda without a usable GPU: status $st"; }
+[ -e DC ] && [ -n "$(ls DC)" ] && fail "device = cuda refused but wrote into checkpoint_dir"
+pass "device = auto runs on the CPU here; device = cuda is refused in one line ($(cut -c1-90 dc.err)...)"

@@ -52,6 +52,8 @@ void buildinfo_print_info(FILE *f) {
     char buf[2048];
     cuda_describe_devices(buf, sizeof buf);
     fprintf(f, "GPU: %d CUDA device%s\n%s", n, n == 1 ? "" : "s", buf);
+    cuda_versions(buf, sizeof buf);
+    fprintf(f, "  %s\n", buf);
   }
 #else
   fprintf(f, "GPU: no CUDA device (genet built without CUDA)\n");

@@ -85,7 +85,7 @@ int train_main(int argc, char **argv) {
     comm_finalize(&t.comm);
     return 2;
   }
-  trainer_open(&t, argv[1], ops->name);
+  trainer_open(&t, argv[1], ops);
   int rc = trainer_run(&t, ops);
   trainer_close(&t);
   config_free(&t.cfg);

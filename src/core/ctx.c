@@ -2,6 +2,7 @@
 #include "core/ctx.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/primcache.h"
@@ -10,7 +11,9 @@
 #include "kernels/cuda_ctx.h"
 #endif
 
-void ctx_init(Ctx *ctx, Device dev, int nthreads) {
+void ctx_init(Ctx *ctx, Device dev, int nthreads) { ctx_init_on(ctx, dev, 0, nthreads); }
+
+void ctx_init_on(Ctx *ctx, Device dev, int cuda_device, int nthreads) {
   memset(ctx, 0, sizeof *ctx);
   ctx->dev = dev;
   ctx->reduce.ranks = 1;
@@ -21,11 +24,28 @@ void ctx_init(Ctx *ctx, Device dev, int nthreads) {
   ctx->prims = primcache_new();
   if (dev == DEV_CUDA) {
 #ifdef GENET_HAVE_CUDA
-    ctx->cuda = cuda_ctx_new(0);
+    ctx->cuda = cuda_ctx_new(cuda_device);
 #else
     genet_die("device cuda requested, but this genet was built without CUDA (see `genet version`)");
 #endif
   }
+}
+
+int ctx_cuda_devices(char *why, size_t len) {
+#ifdef GENET_HAVE_CUDA
+  return cuda_device_count(why, len);
+#else
+  snprintf(why, len, "this genet was built without CUDA (see `genet version`)");
+  return 0;
+#endif
+}
+
+void ctx_set_tf32(Ctx *ctx, int tf32) {
+#ifdef GENET_HAVE_CUDA
+  if (ctx->cuda) cuda_ctx_set_tf32(ctx->cuda, tf32);
+#else
+  (void)ctx, (void)tf32;
+#endif
 }
 
 void ctx_free(Ctx *ctx) {

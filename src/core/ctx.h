@@ -30,9 +30,17 @@ typedef struct {
   CtxReduce reduce;        // over the ranks (ctx_init: unbound, one rank)
 } Ctx;
 
-// Creates a context for `dev`. DEV_CUDA dies with a clear message when genet was built
-// without CUDA or no GPU is visible. nthreads <= 0 keeps OpenMP's default.
+// Creates a context for `dev` (on CUDA: device 0). DEV_CUDA dies with a clear message when
+// genet was built without CUDA or no GPU is visible. nthreads <= 0 keeps OpenMP's default.
 void ctx_init(Ctx *ctx, Device dev, int nthreads);
+// The same on CUDA device `cuda_device` (an index among the visible ones; comm_pick_device).
+void ctx_init_on(Ctx *ctx, Device dev, int cuda_device, int nthreads);
+// How many CUDA devices this process can use: 0 with the reason in why (no driver, none
+// visible, or genet built without CUDA).
+int ctx_cuda_devices(char *why, size_t len);
+// precision = tf32 (1) or fp32 (0): whether GEMMs and convolutions may use TF32 tensor cores
+// (CUDA only: the CPU computes in fp32 either way).
+void ctx_set_tf32(Ctx *ctx, int tf32);
 void ctx_free(Ctx *ctx);
 // buf (n doubles) summed over the ranks in place; nothing to do on one rank.
 void ctx_sum_double(Ctx *ctx, double *buf, size_t n);

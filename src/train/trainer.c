@@ -17,6 +17,7 @@ const CfgSpec train_shared_keys[] = {
     {"task", CFG_CHOICE, NULL, 0, -1, "lm|dcgan|style", "the workload", CFG_RESUME_FIXED},
     {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of every random stream", CFG_RESUME_FIXED},
     {"device", CFG_CHOICE, "auto", 0, -1, "auto|cpu|cuda", "where to run (auto: a GPU if the task has CUDA kernels and one is visible)", CFG_RESUME_APPLIES},
+    {"precision", CFG_CHOICE, "tf32", 0, -1, "tf32|fp32", "on a GPU: TF32 tensor cores for GEMMs and convolutions (as PyTorch allows), or strict fp32", CFG_RESUME_APPLIES},
     {"threads", CFG_INT, "0", 0, 1024, NULL, "OpenMP threads per rank (0: the node's cores shared among its ranks, or OMP_NUM_THREADS when set)", CFG_RESUME_APPLIES},
     {"checkpoint_dir", CFG_STRING, "checkpoints", 0, -1, NULL, "where checkpoints are written and found", CFG_RESUME_APPLIES},
     {"checkpoint_every", CFG_INT, "1000", 0, 1e12, NULL, "optimizer steps between checkpoints (0: only at the end and on stop)", CFG_RESUME_APPLIES},
@@ -491,7 +492,29 @@ done:
 
 // ---- the Trainer of a resolved job
 
-void trainer_open(Trainer *t, const char *job_path, const char *task) {
+// device = cpu | cuda | auto (CUDA when genet has it, a GPU is visible and the task has a CUDA
+// step). On CUDA the local rank picks its GPU (comm_pick_device: per-rank devices under Slurm's
+// --gpus-per-task, else the node's GPUs shared in rank order). Returns the device and its index.
+static Device pick_device(Trainer *t, const TaskOps *ops, int *index) {
+  const char *want = config_str(&t->cfg, "device");
+  *index = 0;
+  if (!strcmp(want, "cpu")) return DEV_CPU;
+  char why[256] = "", e[200] = "";
+  int n = ctx_cuda_devices(e, sizeof e);
+  if (n == 0) snprintf(why, sizeof why, "no usable CUDA device (%s)", e);
+  if (n > 0 && !ops->cuda)
+    snprintf(why, sizeof why, "task %s has no CUDA step yet in this genet (the CUDA backend's ops "
+             "are arriving op by op)", ops->name);
+  if (n == 0 || !ops->cuda) {
+    if (!strcmp(want, "auto")) return DEV_CPU;
+    trainer_fail(t, "device = cuda: %s; use device = cpu or auto", why);
+  }
+  *index = comm_pick_device(&t->comm, n);
+  return DEV_CUDA;
+}
+
+void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops) {
+  const char *task = ops->name;
   t->task = task;
   t->job_path = job_path;
   t->lock_fd = -1;
@@ -512,10 +535,8 @@ void trainer_open(Trainer *t, const char *job_path, const char *task) {
     if (make_dirs(t->out_dir, err, sizeof err) || !(t->log = fopen(path, "w")))
       comm_abort(&t->comm, "out_dir = %s: cannot write %s", t->out_dir, path);
   }
-  const char *dev = config_str(&t->cfg, "device");
-  if (!strcmp(dev, "cuda"))
-    trainer_fail(t, "device = cuda: task %s has no CUDA kernels yet in this genet (the CUDA "
-                    "backend is a later issue); use device = cpu or auto", t->task);
+  int cuda_index;
+  Device dev = pick_device(t, ops, &cuda_index);
   // Ranks on one node share its cores: several ranks each spinning up every core's worth of
   // OpenMP threads wait on each other's barriers (measured: a 6 s test took 60 s).
   int threads = (int)config_int(&t->cfg, "threads");
@@ -523,7 +544,8 @@ void trainer_open(Trainer *t, const char *job_path, const char *task) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     threads = cores / t->comm.local_size > 1 ? (int)(cores / t->comm.local_size) : 1;
   }
-  ctx_init(&t->ctx, DEV_CPU, threads);
+  ctx_init_on(&t->ctx, dev, cuda_index, threads);
+  ctx_set_tf32(&t->ctx, !strcmp(config_str(&t->cfg, "precision"), "tf32"));
   trainer_bind_reduce(&t->ctx, &t->comm);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -533,8 +555,11 @@ void trainer_open(Trainer *t, const char *job_path, const char *task) {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
-  trainer_log(t, "# genet train %s: task %s, %d rank%s, %d threads each, device cpu\n", job_path,
-              t->task, t->comm.size, t->comm.size == 1 ? "" : "s", t->ctx.nthreads);
+  char where[64];
+  if (dev == DEV_CUDA) snprintf(where, sizeof where, "cuda:%d, %s", cuda_index, config_str(&t->cfg, "precision"));
+  else snprintf(where, sizeof where, "cpu");
+  trainer_log(t, "# genet train %s: task %s, %d rank%s, %d threads each, device %s\n", job_path,
+              t->task, t->comm.size, t->comm.size == 1 ? "" : "s", t->ctx.nthreads, where);
   trainer_log(t, "# resolved job:\n%s", t->job_text);
 }
 

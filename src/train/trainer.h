@@ -63,6 +63,7 @@ typedef struct TaskOps {
   size_t size;
   const char *rng_scheme;  // how the task's random streams derive from the seed (rng/scheme)
   int accumulates;         // its step runs t->accumulate micro-batches (else accumulate must be 1)
+  int cuda;                // its step runs on a CUDA context (device = cuda | auto may pick a GPU)
   // Reads the data and builds the models; registers each parameter set (trainer_add_params);
   // sets t->steps_per_epoch and t->epochs. A bad job or file: trainer_fail.
   void (*setup)(Trainer *t, void *task);
@@ -98,8 +99,8 @@ extern const CfgSpec train_shared_keys[];
 extern const int train_nshared_keys;
 
 // Fills t from its resolved job (t->cfg, t->comm set): stop conditions, directories, log,
-// context, signal handlers. trainer_close frees what it made.
-void trainer_open(Trainer *t, const char *job_path, const char *task);
+// the device and its context, signal handlers. trainer_close frees what it made.
+void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops);
 void trainer_close(Trainer *t);
 
 // printf to this rank's log (rank 0: stdout), flushed.
