@@ -23,4 +23,8 @@ extern "C" void cuda_copy(CudaCtx *c, void *dst, int dst_on_device, const void *
   CUDA_CHECK(cudaStreamSynchronize(c->stream));
 }
 
+extern "C" void cuda_zero(CudaCtx *c, void *p, size_t bytes) {
+  CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, c->stream));
+}
+
 extern "C" void cuda_sync(CudaCtx *c) { CUDA_CHECK(cudaStreamSynchronize(c->stream)); }

@@ -15,6 +15,8 @@ void cuda_free(void *p);
 // side is device memory.
 void cuda_copy(CudaCtx *c, void *dst, int dst_on_device, const void *src, int src_on_device,
                size_t bytes);
+// bytes zeros at p, ordered on c's stream.
+void cuda_zero(CudaCtx *c, void *p, size_t bytes);
 // Waits for everything queued on c's stream.
 void cuda_sync(CudaCtx *c);
 

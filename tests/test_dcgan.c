@@ -88,8 +88,8 @@ static void train_iteration(Fixture *fx) {
                    (int)fx_attr_int(fx, t, "ndf"), (int)fx_attr_int(fx, t, "nc")};
   int N = (int)fx_attr_int(fx, t, "N");
   DcganNet G, D;
-  dcgan_build_g(&G, &c);
-  dcgan_build_d(&D, &c);
+  dcgan_build_g(&G, &c, NULL);
+  dcgan_build_d(&D, &c, NULL);
   load_params(fx, "train/G/init", &G.params);
   load_params(fx, "train/G/init", &G.buffers);
   load_params(fx, "train/D/init", &D.params);
@@ -237,8 +237,8 @@ static void finite_differences(void) {
   DcganConfig c = {3, 1, 1, 2};  // nz 3, ngf = ndf = 1, nc 2
   int N = 2;
   DcganNet G, D;
-  dcgan_build_g(&G, &c);
-  dcgan_build_d(&D, &c);
+  dcgan_build_g(&G, &c, NULL);
+  dcgan_build_d(&D, &c, NULL);
   gc_weights(&G, 100);
   gc_weights(&D, 200);
   // Smooth activations for the finite differences: with ReLU kinks in 64x64 maps, any step moves

@@ -41,7 +41,7 @@ static void parity(Ctx *ctx, const char *g) {
   int steps = (int)fx_attr_int(&fx, g, "steps");
   double lr = fx_attr_double(&fx, g, "lr"), clip = fx_attr_double(&fx, g, "clip");
   LmModel m;
-  lm_model_build(&m, &c);
+  lm_model_build(&m, &c, NULL);
   char name[256], err[600];
   H5File f;
   snprintf(name, sizeof name, "%s/lm.h5", GENET_FIXTURES);
@@ -135,7 +135,7 @@ static double fd_loss(void *p) {
 static void finite_differences(Ctx *ctx, int tied) {
   LmConfig c = {.ntoken = 13, .emsize = tied ? 7 : 5, .nhid = 7, .nlayers = 2, .tied = tied};
   LmModel m;
-  lm_model_build(&m, &c);
+  lm_model_build(&m, &c, NULL);
   Rng r;
   rng_init(&r, 99, 0);
   lm_init_weights(&m, &r);

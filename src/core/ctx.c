@@ -3,12 +3,14 @@
 
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/primcache.h"
 #include "core/util.h"
 #ifdef GENET_HAVE_CUDA
 #include "kernels/cuda_ctx.h"
+#include "kernels/cuda_mem.h"
 #endif
 
 void ctx_init(Ctx *ctx, Device dev, int nthreads) { ctx_init_on(ctx, dev, 0, nthreads); }
@@ -61,3 +63,53 @@ void ctx_free(Ctx *ctx) {
 void ctx_sum_double(Ctx *ctx, double *buf, size_t n) {
   if (ctx->reduce.sum_double) ctx->reduce.sum_double(ctx->reduce.arg, buf, n);
 }
+
+// ---- buffers
+
+static int on_gpu(const Ctx *ctx) { return ctx && ctx->dev == DEV_CUDA; }
+
+void *ctx_alloc(const Ctx *ctx, size_t bytes) {
+#ifdef GENET_HAVE_CUDA
+  if (on_gpu(ctx)) return cuda_alloc_zeroed(bytes);
+#endif
+  GENET_ASSERT(!on_gpu(ctx));
+  void *p = xmalloc_floats((bytes + sizeof(float) - 1) / sizeof(float));
+  memset(p, 0, bytes);
+  return p;
+}
+
+void ctx_release(const Ctx *ctx, void *p) {
+#ifdef GENET_HAVE_CUDA
+  if (on_gpu(ctx)) {
+    cuda_free(p);
+    return;
+  }
+#endif
+  free(p);
+}
+
+void ctx_zero(const Ctx *ctx, void *p, size_t bytes) {
+#ifdef GENET_HAVE_CUDA
+  if (on_gpu(ctx)) {
+    cuda_zero(ctx->cuda, p, bytes);
+    return;
+  }
+#endif
+  memset(p, 0, bytes);
+}
+
+// Both sides given as on-device flags; the CPU copies with memcpy.
+static void copy(const Ctx *ctx, void *dst, int dst_dev, const void *src, int src_dev, size_t bytes) {
+#ifdef GENET_HAVE_CUDA
+  if (on_gpu(ctx)) {
+    cuda_copy(ctx->cuda, dst, dst_dev, src, src_dev, bytes);
+    return;
+  }
+#endif
+  (void)dst_dev, (void)src_dev;
+  if (bytes) memmove(dst, src, bytes);
+}
+
+void ctx_copy(const Ctx *ctx, void *dst, const void *src, size_t bytes) { copy(ctx, dst, 1, src, 1, bytes); }
+void ctx_upload(const Ctx *ctx, void *dst, const void *host, size_t bytes) { copy(ctx, dst, 1, host, 0, bytes); }
+void ctx_download(const Ctx *ctx, void *host, const void *src, size_t bytes) { copy(ctx, host, 0, src, 1, bytes); }

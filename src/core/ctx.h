@@ -42,5 +42,15 @@ int ctx_cuda_devices(char *why, size_t len);
 // (CUDA only: the CPU computes in fp32 either way).
 void ctx_set_tf32(Ctx *ctx, int tf32);
 void ctx_free(Ctx *ctx);
+
+// ---- buffers on the context's device, the one place host and device memory differ (ctx NULL
+// or on the CPU: 64-byte aligned host memory and memcpy). Everything is ordered on the
+// context's stream; downloads and uploads have finished when they return.
+void *ctx_alloc(const Ctx *ctx, size_t bytes);  // zeroed
+void ctx_release(const Ctx *ctx, void *p);
+void ctx_zero(const Ctx *ctx, void *p, size_t bytes);
+void ctx_copy(const Ctx *ctx, void *dst, const void *src, size_t bytes);       // on the device
+void ctx_upload(const Ctx *ctx, void *dst, const void *host, size_t bytes);    // host -> device
+void ctx_download(const Ctx *ctx, void *host, const void *src, size_t bytes);  // device -> host
 // buf (n doubles) summed over the ranks in place; nothing to do on one rank.
 void ctx_sum_double(Ctx *ctx, double *buf, size_t n);

@@ -32,13 +32,27 @@ size_t params_add(Params *p, const char *name, int ndim, const int *shape) {
   return pi->offset;
 }
 
-void params_alloc(Params *p) {
+void params_alloc(Params *p) { params_alloc_on(p, NULL); }
+
+void params_alloc_on(Params *p, const Ctx *ctx) {
   GENET_ASSERT(!p->data);
-  p->dev = DEV_CPU;
-  p->data = xmalloc_floats(p->total);
-  p->grad = xmalloc_floats(p->total);
-  memset(p->data, 0, sizeof(float) * p->total);
-  memset(p->grad, 0, sizeof(float) * p->total);
+  p->ctx = ctx && ctx->dev != DEV_CPU ? ctx : NULL;
+  p->dev = p->ctx ? p->ctx->dev : DEV_CPU;
+  p->data = ctx_alloc(p->ctx, sizeof(float) * p->total);
+  p->grad = ctx_alloc(p->ctx, sizeof(float) * p->total);
+}
+
+float *params_staging(Params *p) {
+  if (!p->ctx) return p->data;
+  float *h = xmalloc_floats(p->total);
+  memset(h, 0, sizeof(float) * p->total);
+  return h;
+}
+
+void params_staged(Params *p, float *host) {
+  if (!p->ctx) return;
+  ctx_upload(p->ctx, p->data, host, sizeof(float) * p->total);
+  free(host);
 }
 
 const ParamInfo *params_find(const Params *p, const char *name) {
@@ -47,12 +61,12 @@ const ParamInfo *params_find(const Params *p, const char *name) {
   return NULL;
 }
 
-void params_zero_grad(Params *p) { memset(p->grad, 0, sizeof(float) * p->total); }
+void params_zero_grad(Params *p) { ctx_zero(p->ctx, p->grad, sizeof(float) * p->total); }
 
 void params_free(Params *p) {
   free(p->info);
-  free(p->data);
-  free(p->grad);
+  ctx_release(p->ctx, p->data);
+  ctx_release(p->ctx, p->grad);
   memset(p, 0, sizeof *p);
 }
 

@@ -23,6 +23,7 @@ typedef struct {
   int n, cap;
   size_t total;   // floats in data and in grad, padding included
   Device dev;
+  const Ctx *ctx; // where data and grad live (params_alloc_on); NULL: the CPU
   float *data;    // (total) parameters
   float *grad;    // (total) gradients, same layout; backward accumulates (+=) into it
 } Params;
@@ -32,6 +33,12 @@ void params_init(Params *p);
 size_t params_add(Params *p, const char *name, int ndim, const int *shape);
 // Allocates data and grad (zeroed) on the CPU; each tensor starts 64-byte aligned.
 void params_alloc(Params *p);
+// The same on ctx's device (the CPU when ctx is NULL or a CPU context).
+void params_alloc_on(Params *p, const Ctx *ctx);
+// Host floats to fill the parameters from (weight init): p->data itself on the CPU, a host
+// buffer on a GPU; params_staged uploads it there (and frees it). Padding must stay zero.
+float *params_staging(Params *p);
+void params_staged(Params *p, float *host);
 const ParamInfo *params_find(const Params *p, const char *name);
 void params_zero_grad(Params *p);
 void params_free(Params *p);

@@ -2,9 +2,24 @@
 #include "data/params_io.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+
+// A buffer laid out like p lives where p's parameters live: on a GPU it goes through a host
+// copy (made at checkpoint time, never in a training step).
 int params_write(H5File *f, const Params *p, const float *buf, const char *group) {
+  if (p->ctx && p->ctx->dev != DEV_CPU) {
+    float *host = xmalloc_floats(p->total);
+    ctx_download(p->ctx, host, buf, sizeof(float) * p->total);
+    Params cpu = *p;  // the same layout, on the CPU
+    cpu.ctx = NULL;
+    cpu.dev = DEV_CPU;
+    int rc = params_write(f, &cpu, host, group);
+    free(host);
+    return rc;
+  }
   char name[256];
   for (int i = 0; i < p->n; i++) {
     const ParamInfo *pi = &p->info[i];
@@ -24,6 +39,17 @@ static void shape_text(char *s, size_t n, const int64_t *d, int nd) {
 
 int params_read(H5File *f, const Params *p, float *buf, const char *group, char *err,
                 size_t errlen) {
+  if (p->ctx && p->ctx->dev != DEV_CPU) {
+    Params cpu = *p;
+    cpu.ctx = NULL;
+    cpu.dev = DEV_CPU;
+    float *host = xmalloc_floats(p->total);
+    ctx_download(p->ctx, host, buf, sizeof(float) * p->total);  // keeps the padding as it was
+    int rc = params_read(f, &cpu, host, group, err, errlen);
+    if (!rc) ctx_upload(p->ctx, buf, host, sizeof(float) * p->total);
+    free(host);
+    return rc;
+  }
   char name[256];
   for (int i = 0; i < p->n; i++) {
     const ParamInfo *pi = &p->info[i];

@@ -7,7 +7,9 @@
 #include "data/h5io.h"
 #include "core/params.h"
 
-// Writes each tensor of buf (laid out as p) as GROUP/<name>. Returns 0 or -1.
+// buf is laid out as p and lives where p's parameters live (p->ctx: on a GPU the data goes
+// through a host copy).
+// Writes each tensor of buf as GROUP/<name>. Returns 0 or -1.
 int params_write(H5File *f, const Params *p, const float *buf, const char *group);
 // Reads GROUP/<name> of every tensor into buf. Returns 0; -2 with err naming the first tensor
 // whose shape or presence does not match the model (the checkpoint belongs to another job);

@@ -31,7 +31,7 @@ static void dcgan_set_layer(DcganLayer *L, int Cin, int Cout, int Hin, int Hout,
 
 // Registers the layers' tensors in the reference's parameters() order (Sequential order: conv
 // weight, BN weight, BN bias per layer) and allocates both buffers.
-static void dcgan_register(DcganNet *n) {
+static void dcgan_register(DcganNet *n, const Ctx *ctx) {
   params_init(&n->params);
   params_init(&n->buffers);
   char name[PARAM_NAME_LEN];
@@ -51,11 +51,11 @@ static void dcgan_register(DcganNet *n) {
     snprintf(name, sizeof name, "main.%d.running_var", L->bn_idx);
     L->rvar = params_add(&n->buffers, name, 1, &L->Cout);
   }
-  params_alloc(&n->params);
-  params_alloc(&n->buffers);
+  params_alloc_on(&n->params, ctx);
+  params_alloc_on(&n->buffers, ctx);
 }
 
-void dcgan_build_g(DcganNet *g, const DcganConfig *c) {
+void dcgan_build_g(DcganNet *g, const DcganConfig *c, const Ctx *ctx) {
   GENET_ASSERT(c->nz > 0 && c->ngf > 0 && c->nc > 0);
   memset(g, 0, sizeof *g);
   g->cfg = *c;
@@ -67,10 +67,10 @@ void dcgan_build_g(DcganNet *g, const DcganConfig *c) {
   dcgan_set_layer(&g->layer[2], 4 * f, 2 * f, 8, 16, 2, 1, 6, 7, ACT_RELU, 0);
   dcgan_set_layer(&g->layer[3], 2 * f, f, 16, 32, 2, 1, 9, 10, ACT_RELU, 0);
   dcgan_set_layer(&g->layer[4], f, c->nc, 32, 64, 2, 1, 12, -1, ACT_TANH, 0);
-  dcgan_register(g);
+  dcgan_register(g, ctx);
 }
 
-void dcgan_build_d(DcganNet *d, const DcganConfig *c) {
+void dcgan_build_d(DcganNet *d, const DcganConfig *c, const Ctx *ctx) {
   GENET_ASSERT(c->ndf > 0 && c->nc > 0);
   memset(d, 0, sizeof *d);
   d->cfg = *c;
@@ -82,7 +82,7 @@ void dcgan_build_d(DcganNet *d, const DcganConfig *c) {
   dcgan_set_layer(&d->layer[2], 2 * f, 4 * f, 16, 8, 2, 1, 5, 6, ACT_LEAKY_RELU, 0.2f);
   dcgan_set_layer(&d->layer[3], 4 * f, 8 * f, 8, 4, 2, 1, 8, 9, ACT_LEAKY_RELU, 0.2f);
   dcgan_set_layer(&d->layer[4], 8 * f, 1, 4, 1, 1, 0, 11, -1, ACT_SIGMOID, 0);
-  dcgan_register(d);
+  dcgan_register(d, ctx);
 }
 
 void dcgan_net_free(DcganNet *n) {
@@ -99,7 +99,7 @@ size_t dcgan_in_size(const DcganNet *n) { return dcgan_map_size(&n->layer[0], 0)
 size_t dcgan_out_size(const DcganNet *n) { return dcgan_map_size(&n->layer[DCGAN_LAYERS - 1], 1); }
 
 void dcgan_init_weights(DcganNet *n, Rng *rng) {
-  float *p = n->params.data, *b = n->buffers.data;
+  float *p = params_staging(&n->params), *b = params_staging(&n->buffers);
   for (int l = 0; l < DCGAN_LAYERS; l++) {
     DcganLayer *L = &n->layer[l];
     rng_fill_normal(rng, p + L->w, (size_t)L->Cin * L->Cout * DCGAN_K * DCGAN_K, 0.0f, 0.02f);
@@ -112,38 +112,41 @@ void dcgan_init_weights(DcganNet *n, Rng *rng) {
     }
     L->num_batches_tracked = 0;
   }
+  params_staged(&n->params, p);
+  params_staged(&n->buffers, b);
 }
 
 void dcgan_acts_alloc(DcganActs *a, const DcganNet *n, int Nmax) {
   GENET_ASSERT(Nmax >= 1);
   memset(a, 0, sizeof *a);
+  a->ctx = n->params.ctx;
   a->Nmax = Nmax;
   size_t N = (size_t)Nmax, big = dcgan_in_size(n);
-  a->in = xmalloc_floats(N * dcgan_in_size(n));
+  a->in = ctx_alloc(a->ctx, sizeof(float) * (N * dcgan_in_size(n)));
   for (int l = 0; l < DCGAN_LAYERS; l++) {
     const DcganLayer *L = &n->layer[l];
     size_t sz = dcgan_map_size(L, 1);
     if (sz > big) big = sz;
-    a->y[l] = xmalloc_floats(N * sz);
+    a->y[l] = ctx_alloc(a->ctx, sizeof(float) * (N * sz));
     if (L->bn_idx < 0) continue;
-    a->pre[l] = xmalloc_floats(N * sz);
-    a->mean[l] = xmalloc_floats((size_t)L->Cout);
-    a->var[l] = xmalloc_floats((size_t)L->Cout);
+    a->pre[l] = ctx_alloc(a->ctx, sizeof(float) * (N * sz));
+    a->mean[l] = ctx_alloc(a->ctx, sizeof(float) * ((size_t)L->Cout));
+    a->var[l] = ctx_alloc(a->ctx, sizeof(float) * ((size_t)L->Cout));
   }
-  a->g0 = xmalloc_floats(N * big);
-  a->g1 = xmalloc_floats(N * big);
+  a->g0 = ctx_alloc(a->ctx, sizeof(float) * (N * big));
+  a->g1 = ctx_alloc(a->ctx, sizeof(float) * (N * big));
 }
 
 void dcgan_acts_free(DcganActs *a) {
-  free(a->in);
+  ctx_release(a->ctx, a->in);
   for (int l = 0; l < DCGAN_LAYERS; l++) {
-    free(a->pre[l]);
-    free(a->y[l]);
-    free(a->mean[l]);
-    free(a->var[l]);
+    ctx_release(a->ctx, a->pre[l]);
+    ctx_release(a->ctx, a->y[l]);
+    ctx_release(a->ctx, a->mean[l]);
+    ctx_release(a->ctx, a->var[l]);
   }
-  free(a->g0);
-  free(a->g1);
+  ctx_release(a->ctx, a->g0);
+  ctx_release(a->ctx, a->g1);
   memset(a, 0, sizeof *a);
 }
 
@@ -152,7 +155,7 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
   GENET_ASSERT(N >= 1 && N <= a->Nmax);
   a->N = N;
   a->train = train != 0;
-  memcpy(a->in, in, sizeof(float) * (size_t)N * dcgan_in_size(n));
+  ctx_copy(ctx, a->in, in, sizeof(float) * (size_t)N * dcgan_in_size(n));
   float *p = n->params.data, *b = n->buffers.data;
   const float *x = a->in;
   for (int l = 0; l < DCGAN_LAYERS; l++) {
@@ -180,7 +183,7 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
     act_forward(ctx, L->act, L->slope, a->y[l], a->y[l], sz);
     x = a->y[l];
   }
-  memcpy(out, a->y[DCGAN_LAYERS - 1], sizeof(float) * (size_t)N * dcgan_out_size(n));
+  ctx_copy(ctx, out, a->y[DCGAN_LAYERS - 1], sizeof(float) * (size_t)N * dcgan_out_size(n));
 }
 
 void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
@@ -189,7 +192,7 @@ void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, flo
   float *p = n->params.data, *gp = n->params.grad;
   // dy: gradient w.r.t. the current layer's output; the other scratch buffer takes the next.
   float *dy = a->g0, *other = a->g1;
-  memcpy(dy, d_out, sizeof(float) * (size_t)N * dcgan_out_size(n));
+  ctx_copy(ctx, dy, d_out, sizeof(float) * (size_t)N * dcgan_out_size(n));
   for (int l = DCGAN_LAYERS - 1; l >= 0; l--) {
     DcganLayer *L = &n->layer[l];
     size_t sz = (size_t)N * dcgan_map_size(L, 1);

@@ -54,8 +54,10 @@ typedef struct DcganNet {
   int sync_bn;                  // BatchNorm statistics over all ranks (sync_bn), summed by ctx->reduce
 } DcganNet;
 
-void dcgan_build_g(DcganNet *g, const DcganConfig *c);
-void dcgan_build_d(DcganNet *d, const DcganConfig *c);
+// Parameters and buffers on ctx's device (NULL: the CPU); activations, inputs and outputs given
+// to the network live there too.
+void dcgan_build_g(DcganNet *g, const DcganConfig *c, const Ctx *ctx);
+void dcgan_build_d(DcganNet *d, const DcganConfig *c, const Ctx *ctx);
 void dcgan_net_free(DcganNet *n);
 // Floats per sample of the input (G: nz, D: nc*64*64) and of the output (G: nc*64*64, D: 1).
 size_t dcgan_in_size(const DcganNet *n);
@@ -73,6 +75,7 @@ void dcgan_init_weights(DcganNet *n, Rng *rng);
 // As in PyTorch, the G pass's D backward also accumulates into D's params.grad: zero D's grads
 // (params_zero_grad) at the start of each iteration, as the reference's netD.zero_grad().
 typedef struct DcganActs {
+  const Ctx *ctx;                // the network's device: every buffer below lives there
   int Nmax;
   int N, train;                  // of the last forward
   float *in;                     // (N, in_size) copy of the input

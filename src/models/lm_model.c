@@ -34,7 +34,7 @@ int lm_config_check(const LmConfig *c, char *err, size_t errlen) {
   return 0;
 }
 
-void lm_model_build(LmModel *m, const LmConfig *c) {
+void lm_model_build(LmModel *m, const LmConfig *c, const Ctx *ctx) {
   memset(m, 0, sizeof *m);
   m->cfg = *c;
   Params *p = &m->params;
@@ -56,14 +56,14 @@ void lm_model_build(LmModel *m, const LmConfig *c) {
   }
   m->dec_w = c->tied ? m->enc_w : params_add(p, "decoder.weight", 2, (int[]){V, H});
   m->dec_b = params_add(p, "decoder.bias", 1, (int[]){V});
-  params_alloc(p);
+  params_alloc_on(p, ctx);
 }
 
 void lm_model_free(LmModel *m) { params_free(&m->params); }
 
 void lm_init_weights(LmModel *m, Rng *rng) {
   const LmConfig *c = &m->cfg;
-  float *d = m->params.data;
+  float *d = params_staging(&m->params);
   size_t VE = (size_t)c->ntoken * c->emsize, VH = (size_t)c->ntoken * c->nhid;
   rng_fill_uniform(rng, d + m->enc_w, VE, -0.1f, 0.1f);
   float k = 1.0f / sqrtf((float)c->nhid);
@@ -76,6 +76,7 @@ void lm_init_weights(LmModel *m, Rng *rng) {
   }
   if (!c->tied) rng_fill_uniform(rng, d + m->dec_w, VH, -0.1f, 0.1f);
   memset(d + m->dec_b, 0, sizeof(float) * (size_t)c->ntoken);
+  params_staged(&m->params, d);
 }
 
 static LstmDims lm_dims(const LmModel *m, int T, int B) {
@@ -85,20 +86,21 @@ static LstmDims lm_dims(const LmModel *m, int T, int B) {
 
 void lm_acts_alloc(LmActs *a, const LmModel *m, int Tmax, int B) {
   memset(a, 0, sizeof *a);
+  a->ctx = m->params.ctx;
   a->Tmax = Tmax;
   a->B = B;
   a->Bg = B;
   size_t TB = (size_t)Tmax * B, E = (size_t)m->cfg.emsize, H = (size_t)m->cfg.nhid;
-  a->emb = xmalloc_floats(TB * E);
-  a->emb_mask = xmalloc_floats(TB * E);
-  a->out = xmalloc_floats(TB * H);
-  a->out_mask = xmalloc_floats(TB * H);
-  a->logits = xmalloc_floats(TB * (size_t)m->cfg.ntoken);
-  a->lse = xmalloc_floats(TB);
-  a->dout = xmalloc_floats(TB * H);
-  a->demb = xmalloc_floats(TB * E);
+  a->emb = ctx_alloc(a->ctx, sizeof(float) * (TB * E));
+  a->emb_mask = ctx_alloc(a->ctx, sizeof(float) * (TB * E));
+  a->out = ctx_alloc(a->ctx, sizeof(float) * (TB * H));
+  a->out_mask = ctx_alloc(a->ctx, sizeof(float) * (TB * H));
+  a->logits = ctx_alloc(a->ctx, sizeof(float) * (TB * (size_t)m->cfg.ntoken));
+  a->lse = ctx_alloc(a->ctx, sizeof(float) * (TB));
+  a->dout = ctx_alloc(a->ctx, sizeof(float) * (TB * H));
+  a->demb = ctx_alloc(a->ctx, sizeof(float) * (TB * E));
   LstmDims d = lm_dims(m, Tmax, B);  // the workspace only grows with T
-  a->work_buf = xmalloc_floats(lstm_work_floats(&d));
+  a->work_buf = ctx_alloc(a->ctx, sizeof(float) * (lstm_work_floats(&d)));
 }
 
 void lm_acts_set_columns(LmActs *a, int Bg, int b0) {
@@ -110,7 +112,7 @@ void lm_acts_set_columns(LmActs *a, int Bg, int b0) {
 void lm_acts_free(LmActs *a) {
   float *bufs[] = {a->emb, a->emb_mask, a->out, a->out_mask, a->logits,
                    a->lse, a->dout,     a->demb, a->work_buf};
-  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ctx_release(a->ctx, bufs[i]);
   memset(a, 0, sizeof *a);
 }
 

@@ -31,6 +31,7 @@ typedef struct {
 
 // Activations of one forward pass kept for backward, for up to T steps of B columns.
 typedef struct {
+  const Ctx *ctx;           // the model's device: every buffer below lives there
   int Tmax, B;
   int Bg, b0;               // these B columns are [b0, b0 + B) of the global batch Bg (dropout
                             // masks are drawn for the global batch): lm_acts_alloc sets Bg = B
@@ -47,8 +48,10 @@ typedef struct {
 
 // Checks the configuration; returns 0 or -1 with a one-line reason.
 int lm_config_check(const LmConfig *c, char *err, size_t errlen);
-// Registers the parameters and allocates them (zeroed); lm_init_weights fills them.
-void lm_model_build(LmModel *m, const LmConfig *c);
+// Registers the parameters and allocates them (zeroed) on ctx's device (NULL: the CPU);
+// lm_init_weights fills them. Activations, tokens, targets and the carried state given to the
+// model live on the same device.
+void lm_model_build(LmModel *m, const LmConfig *c, const Ctx *ctx);
 void lm_model_free(LmModel *m);
 // As the reference: encoder (and an untied decoder) weight U(-0.1, 0.1), decoder bias 0, LSTM
 // weights and biases U(-1/sqrt(nhid), 1/sqrt(nhid)) (PyTorch's default), drawn from rng.

@@ -139,8 +139,8 @@ static void dcgan_setup(Trainer *t, void *task) {
   if (t->steps_per_epoch < 1)
     trainer_fail(t, "data = %s: %lld images, fewer than one batch of %d", config_str(cfg, "data"),
                  (long long)s->n, s->B);
-  dcgan_build_g(&s->g, &s->mc);
-  dcgan_build_d(&s->d, &s->mc);
+  dcgan_build_g(&s->g, &s->mc, &t->ctx);
+  dcgan_build_d(&s->d, &s->mc, &t->ctx);
   s->g.sync_bn = s->d.sync_bn = config_bool(cfg, "sync_bn");
   s->set_g = trainer_add_params(t, &s->g.params);
   s->set_d = trainer_add_params(t, &s->d.params);

@@ -105,7 +105,7 @@ int lm_generate_main(int argc, char **argv) {
   LmConfig mc;
   lm_config_from(&cfg, vocab.n, &mc);
   LmModel m;
-  lm_model_build(&m, &mc);
+  lm_model_build(&m, &mc, NULL);  // sampling runs on the CPU
   if (params_read(&f, &m.params, m.params.data, "params", err, sizeof err))
     return fail2("%s%s", err, "");
   h5_close(&f, err, sizeof err);

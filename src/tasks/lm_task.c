@@ -118,7 +118,7 @@ static void lm_setup(Trainer *t, void *task) {
       lm_read_split(&f, "test", eb, e0, e1, mc.ntoken, &s->test, err, sizeof err))
     trainer_fail(t, "data = %s: %s", path, err);
   h5_close(&f, err, sizeof err);
-  lm_model_build(&s->m, &mc);
+  lm_model_build(&s->m, &mc, &t->ctx);
   trainer_add_params(t, &s->m.params);
   sgd_init(&s->sgd, s->m.params.total, &s->sgd_cfg);
   size_t L = (size_t)mc.nlayers, H = (size_t)mc.nhid;
