@@ -15,6 +15,9 @@ void act_forward_cuda(CudaCtx *c, int kind, float slope, float *y, const float *
 void act_backward_cuda(CudaCtx *c, int kind, float slope, float *dx, const float *dy,
                        const float *y, size_t n);
 
+// x *= s (src/ops/scale.h)
+void scale_inplace_cuda(CudaCtx *c, float *x, size_t n, float s);
+
 #ifdef __cplusplus
 }
 #endif

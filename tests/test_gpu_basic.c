@@ -1,5 +1,5 @@
 // test_gpu_basic.c (label gpu): the CUDA ops genet has had since the start, against the CPU
-// ones on random inputs: the four activations forward and backward (the shared per-element
+// ones on random inputs: x *= s (exact), the four activations forward and backward (the shared per-element
 // functions of src/ops/elementwise.h, so equal up to the device's libm: 1e-5), and GEMM in its
 // four transpose cases (fp32: 1e-5 of testlib's rule with K the inner length; TF32: 2e-3).
 // Device outputs start as NaN, so an element a kernel never writes fails.
@@ -9,6 +9,7 @@
 #include "gpulib.h"
 #include "ops/activations.h"
 #include "ops/gemm.h"
+#include "ops/scale.h"
 #include "testlib.h"
 
 static Ctx gpu, cpu;
@@ -64,9 +65,24 @@ static void test_gemm(int tf32) {
   free(A), free(B), free(C), free(got);
 }
 
+// x *= s: one multiply per element, exact on both sides.
+static void test_scale(void) {
+  const size_t n = 70001;
+  float *x = malloc(n * 4), *got = malloc(n * 4);
+  fill_uniform(x, n, -3.0f, 3.0f, 6);
+  float *dX = gpu_upload(&gpu, x, n);
+  scale_inplace(&cpu, x, n, 0.25f);
+  scale_inplace(&gpu, dX, n, 0.25f);
+  gpu_download(&gpu, got, dX, n);
+  check_close("scale_inplace", got, x, n, 1, 0);
+  gpu_free(dX);
+  free(x), free(got);
+}
+
 int main(void) {
   gpu_test_begin("gpu_basic", &gpu, &cpu);
   test_activations();
+  test_scale();
   test_gemm(0);
   test_gemm(1);
   gpu_test_end(&gpu, &cpu);

@@ -17,7 +17,7 @@ allowed() {
     src/data) echo "core data" ;;
     src/models) echo "core ops data models" ;;
     src/optim) echo "core ops data optim" ;;
-    src/train) echo "core data train comm" ;;
+    src/train) echo "core ops data train comm" ;;
     src/tasks) echo "core ops data models optim train tasks comm" ;;
     src/cmd) echo "core ops data models optim train tasks comm cmd kernels" ;;
     comm) echo "comm core/util.h" ;;

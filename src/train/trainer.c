@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "ops/scale.h"
 #include "train/ckpt.h"
 
 const CfgSpec train_shared_keys[] = {
@@ -138,11 +139,8 @@ void trainer_grads_reduce(Trainer *t, int set) {
   t->sync_buckets += st.buckets;
   t->sync_early += st.buckets_early;
   if (set == 0) t->sync_steps++;
-  if (t->accumulate > 1) {  // the sum of k micro-batch means -> the mean over the batch
-    Params *p = t->set[set];
-    float inv = 1.0f / (float)t->accumulate;
-    for (size_t i = 0; i < p->total; i++) p->grad[i] *= inv;
-  }
+  if (t->accumulate > 1)  // the sum of k micro-batch means -> the mean over the batch
+    scale_inplace(&t->ctx, t->set[set]->grad, t->set[set]->total, 1.0f / (float)t->accumulate);
 }
 
 double trainer_mean(Trainer *t, double v) { return comm_sum_double(&t->comm, v) / t->comm.size; }
