@@ -58,9 +58,11 @@ typedef struct {
   double log_loss;         // sum of batch losses since the last progress line
   int64_t log_batches;
   double t_epoch, t_log;
-  float *h, *c;            // (L, Bl, H) carried state of this rank's columns
-  float *hm, *cm;          // (L, Bm, H) one micro-batch's (accumulate > 1)
-  int32_t *xm;             // (bptt + 1, Bm) one micro-batch's tokens (accumulate > 1)
+  const Ctx *dev;          // the model's device (NULL: the CPU); the buffers marked [dev] live there
+  float *h, *c;            // [dev] (L, Bl, H) carried state of this rank's columns
+  float *hm, *cm;          // [dev] (L, Bm, H) one micro-batch's (accumulate > 1)
+  int32_t *xm;             // (bptt + 1, Bm) one micro-batch's tokens, gathered (accumulate > 1)
+  int32_t *xd;             // [dev] (bptt + 1, Bm) the tokens of a micro-batch (GPU only)
   float *gh, *gc;          // (L, B, H) all columns, for checkpoints
 } Lm;
 
@@ -122,15 +124,17 @@ static void lm_setup(Trainer *t, void *task) {
   trainer_add_params(t, &s->m.params);
   sgd_init(&s->sgd, s->m.params.total, &s->sgd_cfg);
   size_t L = (size_t)mc.nlayers, H = (size_t)mc.nhid;
-  s->h = xcalloc(L * s->Bl * H, sizeof(float));
-  s->c = xcalloc(L * s->Bl * H, sizeof(float));
+  s->dev = s->m.params.ctx;
+  s->h = ctx_alloc(s->dev, sizeof(float) * L * s->Bl * H);
+  s->c = ctx_alloc(s->dev, sizeof(float) * L * s->Bl * H);
   s->gh = xcalloc(L * s->B * H, sizeof(float));
   s->gc = xcalloc(L * s->B * H, sizeof(float));
   if (t->accumulate > 1) {
-    s->hm = xcalloc(L * s->Bm * H, sizeof(float));
-    s->cm = xcalloc(L * s->Bm * H, sizeof(float));
+    s->hm = ctx_alloc(s->dev, sizeof(float) * L * s->Bm * H);
+    s->cm = ctx_alloc(s->dev, sizeof(float) * L * s->Bm * H);
     s->xm = xcalloc((size_t)(s->bptt + 1) * s->Bm, sizeof(int32_t));
   }
+  if (s->dev) s->xd = ctx_alloc(s->dev, sizeof(int32_t) * (size_t)(s->bptt + 1) * s->Bm);
   lm_acts_alloc(&s->a, &s->m, s->bptt, s->Bm);
   t->steps_per_epoch = (s->train.rows - 1 + s->bptt - 1) / s->bptt;
   t->epochs = config_int(cfg, "epochs");
@@ -156,8 +160,8 @@ static void state_cols(const Lm *s, float *dst, const float *src, int col, int t
   for (size_t l = 0; l < (size_t)s->m.cfg.nlayers; l++) {
     float *whole = (float *)(to_micro ? src : dst) + (l * s->Bl + (size_t)col) * H;
     float *part = (float *)(to_micro ? dst : src) + l * n;
-    if (to_micro) memcpy(part, whole, sizeof(float) * n);
-    else memcpy(whole, part, sizeof(float) * n);
+    if (to_micro) ctx_copy(s->dev, part, whole, sizeof(float) * n);
+    else ctx_copy(s->dev, whole, part, sizeof(float) * n);
   }
 }
 
@@ -180,6 +184,10 @@ static void lm_step(Trainer *t, void *task) {
       state_cols(s, s->cm, s->c, col, 1);
       h = s->hm;
       c = s->cm;
+    }
+    if (s->dev) {  // the tokens to the model's device
+      ctx_upload(s->dev, s->xd, x, sizeof(int32_t) * (size_t)(T + 1) * s->Bm);
+      x = s->xd;
     }
     const int32_t *y = x + s->Bm;
     lm_acts_set_columns(&s->a, s->B, s->c0 + col);
@@ -219,16 +227,23 @@ static double evaluate(Trainer *t, Lm *s, const TokenGrid *g) {
     LmActs a;
     lm_acts_alloc(&a, &s->m, s->bptt, g->cols);
     size_t n = (size_t)c->nlayers * g->cols * c->nhid;
-    float *h = xcalloc(n, sizeof(float)), *cc = xcalloc(n, sizeof(float));
+    float *h = ctx_alloc(s->dev, sizeof(float) * n), *cc = ctx_alloc(s->dev, sizeof(float) * n);
+    int32_t *xd = s->dev ? ctx_alloc(s->dev, sizeof(int32_t) * (size_t)(s->bptt + 1) * g->cols) : NULL;
     for (int64_t row = 0; row < g->rows - 1; row += s->bptt) {
       int T = (int)(g->rows - 1 - row < s->bptt ? g->rows - 1 - row : s->bptt);
-      const int32_t *x = g->data + row * g->cols, *y = x + g->cols;
+      const int32_t *x = g->data + row * g->cols;
+      if (xd) {
+        ctx_upload(s->dev, xd, x, sizeof(int32_t) * (size_t)(T + 1) * g->cols);
+        x = xd;
+      }
+      const int32_t *y = x + g->cols;
       double loss = lm_forward(&t->ctx, &s->m, &a, x, y, T, h, cc, 0, NULL);
       sum += loss * T * g->cols;
       count += (double)T * g->cols;
     }
-    free(h);
-    free(cc);
+    ctx_release(s->dev, h);
+    ctx_release(s->dev, cc);
+    ctx_release(s->dev, xd);
     lm_acts_free(&a);
   }
   return comm_sum_double(&t->comm, sum) / comm_sum_double(&t->comm, count);
@@ -242,8 +257,8 @@ static void lm_epoch_begin(Trainer *t, void *task) {
   if (t->batch == 0) {  // a new epoch starts from a zero state and loss sum, as the reference
     s->log_loss = 0;
     s->log_batches = 0;
-    memset(s->h, 0, sizeof(float) * (size_t)s->m.cfg.nlayers * s->Bl * s->m.cfg.nhid);
-    memset(s->c, 0, sizeof(float) * (size_t)s->m.cfg.nlayers * s->Bl * s->m.cfg.nhid);
+    ctx_zero(s->dev, s->h, sizeof(float) * (size_t)s->m.cfg.nlayers * s->Bl * s->m.cfg.nhid);
+    ctx_zero(s->dev, s->c, sizeof(float) * (size_t)s->m.cfg.nlayers * s->Bl * s->m.cfg.nhid);
   }
 }
 
@@ -304,8 +319,8 @@ static void lm_before_save(Trainer *t, void *task) {
   memset(s->gh, 0, sizeof(float) * n);
   memset(s->gc, 0, sizeof(float) * n);
   for (size_t l = 0; l < L; l++) {
-    memcpy(s->gh + (l * s->B + (size_t)s->c0) * H, s->h + l * s->Bl * H, sizeof(float) * s->Bl * H);
-    memcpy(s->gc + (l * s->B + (size_t)s->c0) * H, s->c + l * s->Bl * H, sizeof(float) * s->Bl * H);
+    ctx_download(s->dev, s->gh + (l * s->B + (size_t)s->c0) * H, s->h + l * s->Bl * H, sizeof(float) * s->Bl * H);
+    ctx_download(s->dev, s->gc + (l * s->B + (size_t)s->c0) * H, s->c + l * s->Bl * H, sizeof(float) * s->Bl * H);
   }
   comm_allreduce_sum(&t->comm, s->gh, n);
   comm_allreduce_sum(&t->comm, s->gc, n);
@@ -348,8 +363,8 @@ static int lm_load(Trainer *t, void *task, H5File *f, int version, char *err, si
   if (version == 1) t->epoch -= 1;  // version 1 counted the LM's epochs from 1
   size_t H = (size_t)c->nhid;
   for (size_t l = 0; l < (size_t)c->nlayers; l++) {
-    memcpy(s->h + l * s->Bl * H, s->gh + (l * s->B + (size_t)s->c0) * H, sizeof(float) * s->Bl * H);
-    memcpy(s->c + l * s->Bl * H, s->gc + (l * s->B + (size_t)s->c0) * H, sizeof(float) * s->Bl * H);
+    ctx_upload(s->dev, s->h + l * s->Bl * H, s->gh + (l * s->B + (size_t)s->c0) * H, sizeof(float) * s->Bl * H);
+    ctx_upload(s->dev, s->c + l * s->Bl * H, s->gc + (l * s->B + (size_t)s->c0) * H, sizeof(float) * s->Bl * H);
   }
   if (trainer_key_changed(t, "lr")) {  // the checkpoint's lr is the annealed one
     trainer_log(t, "| lr = %g from the job replaces the checkpoint's lr %g\n", config_float(&t->cfg, "lr"),
@@ -370,8 +385,11 @@ static void lm_free(Trainer *t, void *task) {
   token_grid_free(&s->train);
   token_grid_free(&s->valid);
   token_grid_free(&s->test);
-  float *bufs[] = {s->h, s->c, s->hm, s->cm, s->gh, s->gc};
-  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+  float *dev[] = {s->h, s->c, s->hm, s->cm};
+  for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) ctx_release(s->dev, dev[i]);
+  ctx_release(s->dev, s->xd);
+  free(s->gh);
+  free(s->gc);
   free(s->xm);
   sgd_free(&s->sgd);
   vocab_free(&s->vocab);
