@@ -61,10 +61,16 @@ typedef struct {
   int64_t log_interval, sample_every;
   DcganActs *actg;           // (accumulate) G's passes, kept until G's backward
   DcganActs actd;            // D's (each backward follows its forward)
-  float *real, *fake, *dfake, *img;  // (Bl, 3, 64, 64)
+  // Host buffers, and [dev] ones on the networks' device (s->dev; on the CPU the [dev] twin of
+  // a host buffer is the buffer itself).
+  const Ctx *dev;
+  float *real, *img;         // (Bl, 3, 64, 64) this step's images as loaded; a grid's rows
   float *z, *fixed;          // (B, nz) this step's noise, the grids' fixed noise
   float *all;                // (B, 3, 64, 64) a grid gathered
-  float *out, *dout, *ones, *zeros;  // (Bm)
+  float *outh;               // (Bm) D's output, for the printed means
+  float *reald, *imgd, *zd, *fixedd;  // [dev] twins of real, img, z, fixed
+  float *fake, *dfake;       // [dev] (Bl, 3, 64, 64)
+  float *out, *dout, *ones, *zeros;  // [dev] (Bm)
 } Gan;
 
 // ---- data: the epoch's order is a permutation from (seed, epoch); rank r takes its slice
@@ -156,21 +162,30 @@ static void dcgan_setup(Trainer *t, void *task) {
   s->actg = xcalloc((size_t)t->accumulate, sizeof(DcganActs));
   for (int k = 0; k < t->accumulate; k++) dcgan_acts_alloc(&s->actg[k], &s->g, s->Bm);
   dcgan_acts_alloc(&s->actd, &s->d, s->Bm);
+  s->dev = s->g.params.ctx;
+  size_t zn = (size_t)s->mc.nz * s->B;
   s->real = xcalloc(isz * s->Bl, sizeof(float));  // zero: a grid before the first batch
-  s->fake = xmalloc_floats(isz * s->Bl);
-  s->dfake = xmalloc_floats(isz * s->Bl);
   s->img = xmalloc_floats(isz * s->Bl);
-  s->z = xmalloc_floats((size_t)s->mc.nz * s->B);
-  s->fixed = xmalloc_floats((size_t)s->mc.nz * s->B);
+  s->z = xmalloc_floats(zn);
+  s->fixed = xmalloc_floats(zn);
   s->all = xmalloc_floats(isz * s->B);
-  s->out = xmalloc_floats(s->Bm);
-  s->dout = xmalloc_floats(s->Bm);
-  s->ones = xmalloc_floats(s->Bm);
-  s->zeros = xmalloc_floats(s->Bm);
-  for (int i = 0; i < s->Bm; i++) s->ones[i] = 1.0f, s->zeros[i] = 0.0f;
+  s->outh = xmalloc_floats(s->Bm);
+  s->reald = s->dev ? ctx_alloc(s->dev, sizeof(float) * isz * s->Bl) : s->real;
+  s->imgd = s->dev ? ctx_alloc(s->dev, sizeof(float) * isz * s->Bl) : s->img;
+  s->zd = s->dev ? ctx_alloc(s->dev, sizeof(float) * zn) : s->z;
+  s->fixedd = s->dev ? ctx_alloc(s->dev, sizeof(float) * zn) : s->fixed;
+  s->fake = ctx_alloc(s->dev, sizeof(float) * isz * s->Bl);
+  s->dfake = ctx_alloc(s->dev, sizeof(float) * isz * s->Bl);
+  s->out = ctx_alloc(s->dev, sizeof(float) * s->Bm);
+  s->dout = ctx_alloc(s->dev, sizeof(float) * s->Bm);
+  s->ones = ctx_alloc(s->dev, sizeof(float) * s->Bm);
+  s->zeros = ctx_alloc(s->dev, sizeof(float) * s->Bm);
+  for (int i = 0; i < s->Bm; i++) s->outh[i] = 1.0f;
+  ctx_upload(s->dev, s->ones, s->outh, sizeof(float) * s->Bm);  // zeros: zeroed already
   Rng fr;
   rng_init(&fr, t->seed, RNG_FIXED);
-  rng_fill_normal(&fr, s->fixed, (size_t)s->mc.nz * s->B, 0.0f, 1.0f);
+  rng_fill_normal(&fr, s->fixed, zn, 0.0f, 1.0f);
+  if (s->dev) ctx_upload(s->dev, s->fixedd, s->fixed, sizeof(float) * zn);
   s->perm = xmalloc(sizeof(int64_t) * (size_t)s->n);
   trainer_log(t, "| data %s: %lld images %dx%d -> 64x64, %lld batches of %d an epoch\n",
               config_str(cfg, "data"), (long long)s->n, s->h, s->w, (long long)t->steps_per_epoch, s->B);
@@ -189,10 +204,16 @@ static void dcgan_init(Trainer *t, void *task) {
 
 // ---- one step of the reference loop, in k micro-batches
 
-static double mean_of(const float *x, int n) {
-  double s = 0;
-  for (int i = 0; i < n; i++) s += x[i];
-  return s / n;
+// The mean of D's n outputs (on the device: copied back first, n floats).
+static double mean_of(Gan *s, const float *out, int n) {
+  const float *x = out;
+  if (s->dev) {
+    ctx_download(s->dev, s->outh, out, sizeof(float) * (size_t)n);
+    x = s->outh;
+  }
+  double sum = 0;
+  for (int i = 0; i < n; i++) sum += x[i];
+  return sum / n;
 }
 
 // Grids as the reference: the real batch, and G(fixed noise) with G in training mode, as
@@ -211,8 +232,9 @@ static void save_samples(Gan *s) {
   if (t->comm.rank == 0 && image_grid_png(path, s->all, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
     comm_abort(&t->comm, "%s", err);
   for (int k = 0; k < t->accumulate; k++)
-    dcgan_forward(&t->ctx, &s->g, &s->actg[k], s->fixed + ((size_t)t->comm.rank * s->Bl + (size_t)k * s->Bm) * s->mc.nz,
-                  s->img + isz * k * s->Bm, s->Bm, 1);
+    dcgan_forward(&t->ctx, &s->g, &s->actg[k], s->fixedd + ((size_t)t->comm.rank * s->Bl + (size_t)k * s->Bm) * s->mc.nz,
+                  s->imgd + isz * k * s->Bm, s->Bm, 1);
+  if (s->dev) ctx_download(s->dev, s->img, s->imgd, sizeof(float) * mine);
   memset(s->all, 0, sizeof(float) * isz * s->B);
   memcpy(s->all + off, s->img, sizeof(float) * mine);
   comm_allreduce_sum(&t->comm, s->all, isz * s->B);
@@ -236,21 +258,25 @@ static void dcgan_step(Trainer *t, void *task) {
   Rng r;
   rng_init(&r, t->seed, RNG_NOISE(t->step));
   rng_fill_normal(&r, s->z, (size_t)s->B * nz, 0.0f, 1.0f);  // the global batch's noise
+  if (s->dev) {  // to the networks' device: the images and the noise
+    ctx_upload(s->dev, s->reald, s->real, sizeof(float) * isz * s->Bl);
+    ctx_upload(s->dev, s->zd, s->z, sizeof(float) * (size_t)s->B * nz);
+  }
   double err_d = 0, err_g = 0, d_x = 0, d_g_z1 = 0, d_g_z2 = 0;
   // (1) D: real with label 1, G(z) detached with label 0.
   trainer_grads_zero(t, s->set_d);
   for (int k = 0; k < K; k++) {
-    float *real = s->real + isz * k * N, *fake = s->fake + isz * k * N;
+    float *real = s->reald + isz * k * N, *fake = s->fake + isz * k * N;
     dcgan_forward(ctx, &s->d, &s->actd, real, s->out, N, 1);
     err_d += bce_loss_forward(ctx, s->out, s->ones, (size_t)N);
-    d_x += mean_of(s->out, N);
+    d_x += mean_of(s, s->out, N);
     bce_loss_backward(ctx, s->dout, s->out, s->ones, (size_t)N, 1.0f);
     dcgan_backward(ctx, &s->d, &s->actd, s->dout, NULL, N, NULL);
-    dcgan_forward(ctx, &s->g, &s->actg[k], s->z + ((size_t)t->comm.rank * s->Bl + (size_t)k * N) * nz,
+    dcgan_forward(ctx, &s->g, &s->actg[k], s->zd + ((size_t)t->comm.rank * s->Bl + (size_t)k * N) * nz,
                   fake, N, 1);
     dcgan_forward(ctx, &s->d, &s->actd, fake, s->out, N, 1);
     err_d += bce_loss_forward(ctx, s->out, s->zeros, (size_t)N);
-    d_g_z1 += mean_of(s->out, N);
+    d_g_z1 += mean_of(s, s->out, N);
     bce_loss_backward(ctx, s->dout, s->out, s->zeros, (size_t)N, 1.0f);
     // D's gradients are final layer by layer in the last micro-batch's backward.
     dcgan_backward(ctx, &s->d, &s->actd, s->dout, NULL, N, trainer_grad_ready(t, s->set_d, k));
@@ -263,7 +289,7 @@ static void dcgan_step(Trainer *t, void *task) {
     float *fake = s->fake + isz * k * N, *dfake = s->dfake + isz * k * N;
     dcgan_forward(ctx, &s->d, &s->actd, fake, s->out, N, 1);
     err_g += bce_loss_forward(ctx, s->out, s->ones, (size_t)N);
-    d_g_z2 += mean_of(s->out, N);
+    d_g_z2 += mean_of(s, s->out, N);
     bce_loss_backward(ctx, s->dout, s->out, s->ones, (size_t)N, 1.0f);
     dcgan_backward(ctx, &s->d, &s->actd, s->dout, dfake, N, NULL);
     dcgan_backward(ctx, &s->g, &s->actg[k], dfake, NULL, N, trainer_grad_ready(t, s->set_g, k));
@@ -346,8 +372,14 @@ static int dcgan_load_weights(Trainer *t, void *task, H5File *f, char *err, size
 
 static void dcgan_free(Trainer *t, void *task) {
   Gan *s = task;
-  float *bufs[] = {s->real, s->fake, s->dfake, s->img, s->z, s->fixed, s->out, s->dout, s->ones, s->zeros, s->all};
-  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+  if (s->dev) {
+    float *twins[] = {s->reald, s->imgd, s->zd, s->fixedd};
+    for (size_t i = 0; i < sizeof twins / sizeof *twins; i++) ctx_release(s->dev, twins[i]);
+  }
+  float *dev[] = {s->fake, s->dfake, s->out, s->dout, s->ones, s->zeros};
+  for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) ctx_release(s->dev, dev[i]);
+  float *host[] = {s->real, s->img, s->z, s->fixed, s->all, s->outh};
+  for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
   free(s->perm);
   char err[GENET_ERR_MAX];
   if (s->row) h5_close(&s->data, err, sizeof err);
