@@ -1,5 +1,6 @@
-// test_rng.c: Philox against the published Random123 known-answer vectors; stream independence;
-// moments of the uniform and normal draws.
+// test_rng.c: Philox (the exported function and the inline one the CUDA kernels compile) against
+// the published Random123 known-answer vectors; reservations against sequential draws; stream
+// independence; moments of the uniform and normal draws.
 #include <math.h>
 #include <stdlib.h>
 
@@ -12,6 +13,35 @@ static void kat(const char *name, uint32_t c0, uint32_t c1, uint32_t c2, uint32_
   philox4x32(out, ctr, key);
   test_check(out[0] == e0 && out[1] == e1 && out[2] == e2 && out[3] == e3,
              "philox4x32-10 known answer %s: %08x %08x %08x %08x", name, out[0], out[1], out[2], out[3]);
+  // The inline form the CUDA kernels compile (core/rng.h), on the same vectors.
+  uint32_t in[4];
+  philox4x32_10(in, c0, c1, c2, c3, k0, k1);
+  test_check(in[0] == e0 && in[1] == e1 && in[2] == e2 && in[3] == e3,
+             "inline philox4x32_10 known answer %s: %08x %08x %08x %08x", name, in[0], in[1], in[2], in[3]);
+}
+
+// Word i of a reservation (rng_word_at, rng_key_word_at: what dropout's loop and kernel draw)
+// is word i of a sequential draw from the same stream position, across block and 2^32 counter
+// boundaries; the stream continues after the reservation as if the words had been drawn.
+static void reservation(uint64_t start) {
+  Rng r, seq;
+  rng_init(&r, 1234, 5);
+  r.counter = start;  // a stream far along: the counter's high word is used
+  seq = r;
+  const size_t n = 4099;  // not a multiple of 4: the last block is partly used
+  uint64_t first = rng_reserve(&r, n);
+  int same = first == start, same_key = 1;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t w = rng_u32(&seq);
+    same &= rng_word_at(&r, first, i) == w;
+    same_key &= rng_key_word_at(r.key[0], r.key[1], first, i) == w;
+  }
+  test_check(same && same_key, "reservation of %zu words at block %llu equals the sequential draw", n,
+             (unsigned long long)start);
+  // A sequential draw after the reservation starts at the next unused block.
+  for (size_t i = n; i % 4; i++) rng_u32(&seq);
+  test_check(rng_u32(&r) == rng_u32(&seq) && r.counter == seq.counter,
+             "the stream continues after the reservation at block %llu", (unsigned long long)r.counter - 1);
 }
 
 int main(void) {
@@ -22,6 +52,8 @@ int main(void) {
   kat("pi", 0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09,
       0x94fdcceb, 0x5001e420, 0x24126ea1);
 
+  reservation(0);
+  reservation(0xFFFFFF00ull);  // crosses 2^32: the high counter word changes inside
   Rng a, b, a2;
   rng_init(&a, 42, 0);
   rng_init(&b, 42, 1);

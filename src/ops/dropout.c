@@ -1,24 +1,24 @@
 // dropout.c: the mask comes from a Philox reservation, so the loop runs in parallel and
-// gives the same mask whatever the thread count.
+// gives the same mask whatever the thread count; kernels/dropout.cu draws the same masks from
+// the same inline functions (core/rng.h, ops/elementwise.h).
 #include "ops/dropout.h"
 
 #include "core/dispatch.h"
 #include "core/util.h"
+#include "ops/elementwise.h"
 
 static void dropout_forward_cols_cpu(Ctx *ctx, float *y, float *mask, const float *x, int T, int B,
                                      int Bg, int b0, int D, float p, Rng *rng) {
   GENET_ASSERT(p >= 0.0f && p < 1.0f);
   GENET_ASSERT(T >= 0 && B >= 0 && D >= 0 && b0 >= 0 && b0 + B <= Bg);
   const float scale = 1.0f / (1.0f - p);
-  // keep when the 24-bit uniform u satisfies u >= p, i.e. with probability 1 - p
-  const uint32_t threshold = (uint32_t)((double)p * 16777216.0);
+  const uint32_t threshold = dropout_threshold(p);
   uint64_t first = rng_reserve(rng, (size_t)T * Bg * D);
-  long long nn = (long long)T * B * D, row = (long long)B * D;
+  long long nn = (long long)T * B * D;
 #pragma omp parallel for schedule(static) if (nn > 16384)
   for (long long i = 0; i < nn; i++) {
-    long long t = i / row, k = i % row;  // k: offset inside this call's columns of row t
-    size_t g = (size_t)t * Bg * D + (size_t)b0 * D + (size_t)k;
-    float m = (rng_word_at(rng, first, g) >> 8) >= threshold ? scale : 0.0f;
+    uint64_t g = dropout_global_index((uint64_t)i, B, Bg, b0, D);
+    float m = dropout_mask(rng_word_at(rng, first, g), threshold, scale);
     mask[i] = m;
     y[i] = x[i] * m;
   }

@@ -2,10 +2,11 @@
 // over them vectorize (glibc's expf/tanhf are scalar calls) and a CUDA kernel can run the
 // same arithmetic. Accuracy: a few float ulps (tests sweep them against double libm).
 #pragma once
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "ops/elementwise.h"  // GENET_HD
+#include "core/hd.h"  // GENET_HD
 
 // exp(x): x = n ln2 + r with |r| <= ln2/2, a degree-7 polynomial for exp(r) (Cephes' expf
 // coefficients, evaluated with fmaf so every backend rounds alike), times 2^(n-1) * 2 built in
