@@ -1,6 +1,6 @@
 // cross_entropy.c: rows in parallel; forward reads each row twice (max, then sum of exp; the
 // second read hits the cache), backward reads and writes it once. exp is src/ops/fastmath.h's,
-// which vectorizes where expf does not.
+// which vectorizes where expf does not; the per-element steps are ops/elementwise.h's ce_*.
 // GCC keeps fastmath's selects as branches (no vectorization) when float operations may trap;
 // genet never enables FP traps.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -10,13 +10,13 @@
 
 #include <math.h>
 
-#include "ops/fastmath.h"
 #include "core/dispatch.h"
 #include "core/util.h"
+#include "ops/elementwise.h"  // the per-row arithmetic, shared with kernels/cross_entropy.cu
 
 static void ce_check_targets(const int32_t *targets, int N, int V) {
   for (int n = 0; n < N; n++)
-    if (targets[n] < 0 || targets[n] >= V)
+    if (!index_in_range(targets[n], V))
       genet_die("%s:%d: cross_entropy: target %d at row %d is outside the vocabulary [0, %d)",
                 __FILE__, __LINE__, (int)targets[n], n, V);
 }
@@ -31,15 +31,15 @@ static double cross_entropy_forward_cpu(Ctx *ctx, float *lse, const float *logit
     const float *x = logits + (size_t)n * V;
     float m = -INFINITY;
 #pragma omp simd reduction(max : m)
-    for (int j = 0; j < V; j++) m = x[j] > m ? x[j] : m;
+    for (int j = 0; j < V; j++) m = ce_max(m, x[j]);
     // Summed in double: then a change of one logit moves lse by that term alone (the finite-
     // difference check relies on it), and lse - x_t keeps its digits when both are large.
     double s = 0.0;
 #pragma omp simd reduction(+ : s)
-    for (int j = 0; j < V; j++) s += (double)fastmath_expf(x[j] - m);
-    double l = (double)m + log(s);
+    for (int j = 0; j < V; j++) s += ce_exp_term(x[j], m);
+    double l = ce_lse(m, s);
     lse[n] = (float)l;
-    total += l - (double)x[targets[n]];
+    total += ce_row_loss(l, x[targets[n]]);
   }
   return total / N;
 }
@@ -56,7 +56,7 @@ static void cross_entropy_backward_cpu(Ctx *ctx, float *dlogits, const float *lo
     const float l = lse[n];
     // No restrict: d may be x; each element is read before it is written.
 #pragma omp simd
-    for (int j = 0; j < V; j++) d[j] = scale * fastmath_expf(x[j] - l);
+    for (int j = 0; j < V; j++) d[j] = ce_grad(x[j], l, scale);
     d[targets[n]] -= scale;
   }
 }

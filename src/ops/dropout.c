@@ -11,7 +11,7 @@ static void dropout_forward_cols_cpu(Ctx *ctx, float *y, float *mask, const floa
                                      int Bg, int b0, int D, float p, Rng *rng) {
   GENET_ASSERT(p >= 0.0f && p < 1.0f);
   GENET_ASSERT(T >= 0 && B >= 0 && D >= 0 && b0 >= 0 && b0 + B <= Bg);
-  const float scale = 1.0f / (1.0f - p);
+  const float scale = dropout_scale(p);
   const uint32_t threshold = dropout_threshold(p);
   uint64_t first = rng_reserve(rng, (size_t)T * Bg * D);
   long long nn = (long long)T * B * D;

@@ -8,10 +8,11 @@
 
 #include "core/dispatch.h"
 #include "core/util.h"
+#include "ops/elementwise.h"
 
 static void embedding_check(const int32_t *idx, int n, int V) {
   for (int i = 0; i < n; i++)
-    if (idx[i] < 0 || idx[i] >= V)
+    if (!index_in_range(idx[i], V))
       genet_die("embedding: index %d at position %d is outside the vocabulary of %d", (int)idx[i], i, V);
 }
 
