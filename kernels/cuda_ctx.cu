@@ -71,6 +71,7 @@ extern "C" void cuda_ctx_set_tf32(CudaCtx *c, int tf32) {
 
 extern "C" void cuda_ctx_free(CudaCtx *c) {
   if (!c) return;
+  if (c->scalars) CUDA_CHECK(cudaFree(c->scalars));
   CUDNN_CHECK(cudnnDestroy(c->cudnn));
   CUBLAS_CHECK(cublasDestroy(c->cublas));
   CUDA_CHECK(cudaStreamDestroy(c->stream));

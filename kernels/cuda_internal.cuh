@@ -8,4 +8,6 @@ struct CudaCtx {
   cublasHandle_t cublas;
   cudnnHandle_t cudnn;
   int tf32;                // 1: TF32 tensor cores for GEMMs and convolutions (precision = tf32)
+  void *scalars;           // genet's own kernels' scalars read back and reduction partials
+                           // (kernels/cuda_reduce.cuh); made on first use, fixed size
 };

@@ -2,7 +2,9 @@
 // with the CudaCtx (stream, handles) in place of Ctx. Pointers are device memory.
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
+#include "core/rng.h"  // Rng: dropout's stream, host state passed by pointer
 #include "cuda_ctx.h"
 
 #ifdef __cplusplus
@@ -17,6 +19,32 @@ void act_backward_cuda(CudaCtx *c, int kind, float slope, float *dx, const float
 
 // x *= s (src/ops/scale.h)
 void scale_inplace_cuda(CudaCtx *c, float *x, size_t n, float s);
+
+// genet's own kernels for what the libraries lack (issue 11): ids, targets and the Rng are as
+// in the CPU ops; ids and targets are device int32. An id or target outside its range, or a
+// BCE input outside [0, 1], dies with the CPU op's message (checked on the device, read back
+// once per call). Scalar results are reduced on the device.
+void dropout_forward_cols_cuda(CudaCtx *c, float *y, float *mask, const float *x, int T, int B,
+                               int Bg, int b0, int D, float p, Rng *rng);
+void dropout_backward_cuda(CudaCtx *c, float *dx, const float *dy, const float *mask, size_t n);
+void embedding_forward_cuda(CudaCtx *c, float *y, const int32_t *idx, const float *table, int n,
+                            int V, int D);
+void embedding_backward_cuda(CudaCtx *c, float *dtable, const float *dy, const int32_t *idx, int n,
+                             int V, int D);
+double cross_entropy_forward_cuda(CudaCtx *c, float *lse, const float *logits,
+                                  const int32_t *targets, int N, int V);
+void cross_entropy_backward_cuda(CudaCtx *c, float *dlogits, const float *logits, const float *lse,
+                                 const int32_t *targets, float dloss, int N, int V);
+float mse_loss_forward_cuda(CudaCtx *c, const float *x, const float *t, size_t n);
+void mse_loss_backward_cuda(CudaCtx *c, float *dx, const float *x, const float *t, size_t n,
+                            float dloss);
+float bce_loss_forward_cuda(CudaCtx *c, const float *p, const float *t, size_t n);
+void bce_loss_backward_cuda(CudaCtx *c, float *dp, const float *p, const float *t, size_t n,
+                            float dloss);
+void linear_forward_cuda(CudaCtx *c, float *y, const float *x, const float *w, const float *b,
+                         int N, int in, int out);
+void linear_backward_cuda(CudaCtx *c, float *dx, float *dw, float *db, const float *dy,
+                          const float *x, const float *w, int N, int in, int out);
 
 #ifdef __cplusplus
 }

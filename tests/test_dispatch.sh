@@ -138,7 +138,7 @@ new_op() {  # a new op whose entry does the work itself
     '  for (size_t i = 0; i < n; i++) y[i] = 0.0f;' '}' >> loss.c
 }
 extra_stmt() {  # a device-independent shortcut slipped in before the dispatch line
-  sed -i 's/^  DISPATCH_CPU(ctx, mse_loss_backward_cpu/  if (n == 0) return;\n&/' loss.c
+  sed -i 's/^  DISPATCH[_A-Z]*(ctx, mse_loss_backward_cpu/  if (n == 0) return;\n&/' loss.c
 }
 ad_hoc_dev() {  # the old ad-hoc test inside an implementation
   sed -i 's/^static float mse_loss_forward_cpu(.*{$/&\n  if (ctx->dev == DEV_CUDA) return 0.0f;/' loss.c
@@ -147,7 +147,7 @@ decl_only() {  # declared with a Ctx * but never defined in src/ops
   echo 'float planted_norm(const float *x, Ctx *ctx, size_t n);' >> gemm.h
 }
 wrong_impl() {  # the entry runs another op's implementation
-  sed -i 's/DISPATCH_CPU(ctx, bce_loss_backward_cpu(/DISPATCH_CPU(ctx, mse_loss_backward_cpu(/' loss.c
+  sed -i 's/(ctx, bce_loss_backward_cpu(/(ctx, mse_loss_backward_cpu(/' loss.c
 }
 wrong_cuda() {  # the CUDA arm does not get the CUDA context
   sed -i 's/gemm_cuda(ctx->cuda, /gemm_cuda(NULL, /' gemm.c
