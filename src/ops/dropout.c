@@ -41,7 +41,8 @@ static void dropout_backward_cpu(Ctx *ctx, float *dx, const float *dy, const flo
 
 void dropout_forward_cols(Ctx *ctx, float *y, float *mask, const float *x, int T, int B, int Bg,
                           int b0, int D, float p, Rng *rng) {
-  DISPATCH_CPU(ctx, dropout_forward_cols_cpu(ctx, y, mask, x, T, B, Bg, b0, D, p, rng));
+  DISPATCH(ctx, dropout_forward_cols_cpu(ctx, y, mask, x, T, B, Bg, b0, D, p, rng),
+           dropout_forward_cols_cuda(ctx->cuda, y, mask, x, T, B, Bg, b0, D, p, rng));
 }
 
 void dropout_forward(Ctx *ctx, float *y, float *mask, const float *x, size_t n, float p, Rng *rng) {
@@ -49,5 +50,5 @@ void dropout_forward(Ctx *ctx, float *y, float *mask, const float *x, size_t n, 
 }
 
 void dropout_backward(Ctx *ctx, float *dx, const float *dy, const float *mask, size_t n) {
-  DISPATCH_CPU(ctx, dropout_backward_cpu(ctx, dx, dy, mask, n));
+  DISPATCH(ctx, dropout_backward_cpu(ctx, dx, dy, mask, n), dropout_backward_cuda(ctx->cuda, dx, dy, mask, n));
 }
