@@ -47,10 +47,12 @@ static void embedding_backward_cpu(Ctx *ctx, float *dtable, const float *dy, con
 
 void embedding_forward(Ctx *ctx, float *y, const int32_t *idx, const float *table, int n, int V,
                        int D) {
-  DISPATCH_CPU(ctx, embedding_forward_cpu(ctx, y, idx, table, n, V, D));
+  DISPATCH(ctx, embedding_forward_cpu(ctx, y, idx, table, n, V, D),
+           embedding_forward_cuda(ctx->cuda, y, idx, table, n, V, D));
 }
 
 void embedding_backward(Ctx *ctx, float *dtable, const float *dy, const int32_t *idx, int n, int V,
                         int D) {
-  DISPATCH_CPU(ctx, embedding_backward_cpu(ctx, dtable, dy, idx, n, V, D));
+  DISPATCH(ctx, embedding_backward_cpu(ctx, dtable, dy, idx, n, V, D),
+           embedding_backward_cuda(ctx->cuda, dtable, dy, idx, n, V, D));
 }
