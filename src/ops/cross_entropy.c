@@ -65,10 +65,12 @@ static void cross_entropy_backward_cpu(Ctx *ctx, float *dlogits, const float *lo
 
 double cross_entropy_forward(Ctx *ctx, float *lse, const float *logits, const int32_t *targets,
                              int N, int V) {
-  return DISPATCH_CPU(ctx, cross_entropy_forward_cpu(ctx, lse, logits, targets, N, V));
+  return DISPATCH(ctx, cross_entropy_forward_cpu(ctx, lse, logits, targets, N, V),
+                  cross_entropy_forward_cuda(ctx->cuda, lse, logits, targets, N, V));
 }
 
 void cross_entropy_backward(Ctx *ctx, float *dlogits, const float *logits, const float *lse,
                             const int32_t *targets, float dloss, int N, int V) {
-  DISPATCH_CPU(ctx, cross_entropy_backward_cpu(ctx, dlogits, logits, lse, targets, dloss, N, V));
+  DISPATCH(ctx, cross_entropy_backward_cpu(ctx, dlogits, logits, lse, targets, dloss, N, V),
+           cross_entropy_backward_cuda(ctx->cuda, dlogits, logits, lse, targets, dloss, N, V));
 }
