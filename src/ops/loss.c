@@ -48,17 +48,19 @@ static void bce_loss_backward_cpu(Ctx *ctx, float *dp, const float *p, const flo
 // ---- entries (core/dispatch.h)
 
 float mse_loss_forward(Ctx *ctx, const float *x, const float *t, size_t n) {
-  return DISPATCH_CPU(ctx, mse_loss_forward_cpu(ctx, x, t, n));
+  return DISPATCH(ctx, mse_loss_forward_cpu(ctx, x, t, n), mse_loss_forward_cuda(ctx->cuda, x, t, n));
 }
 
 void mse_loss_backward(Ctx *ctx, float *dx, const float *x, const float *t, size_t n, float dloss) {
-  DISPATCH_CPU(ctx, mse_loss_backward_cpu(ctx, dx, x, t, n, dloss));
+  DISPATCH(ctx, mse_loss_backward_cpu(ctx, dx, x, t, n, dloss),
+           mse_loss_backward_cuda(ctx->cuda, dx, x, t, n, dloss));
 }
 
 float bce_loss_forward(Ctx *ctx, const float *p, const float *t, size_t n) {
-  return DISPATCH_CPU(ctx, bce_loss_forward_cpu(ctx, p, t, n));
+  return DISPATCH(ctx, bce_loss_forward_cpu(ctx, p, t, n), bce_loss_forward_cuda(ctx->cuda, p, t, n));
 }
 
 void bce_loss_backward(Ctx *ctx, float *dp, const float *p, const float *t, size_t n, float dloss) {
-  DISPATCH_CPU(ctx, bce_loss_backward_cpu(ctx, dp, p, t, n, dloss));
+  DISPATCH(ctx, bce_loss_backward_cpu(ctx, dp, p, t, n, dloss),
+           bce_loss_backward_cuda(ctx->cuda, dp, p, t, n, dloss));
 }
