@@ -37,15 +37,17 @@ static void linear_backward_cpu(Ctx *ctx, float *dx, float *dw, float *db, const
   }
 }
 
-// ---- entries (core/dispatch.h). CPU only for now: the bias broadcast and the column sum
-// are CPU loops around the GEMMs.
+// ---- entries (core/dispatch.h). kernels/linear.cu runs the same GEMMs (gemm_cuda) around
+// its own bias broadcast and column sum.
 
 void linear_forward(Ctx *ctx, float *y, const float *x, const float *w, const float *b, int N,
                     int in, int out) {
-  DISPATCH_CPU(ctx, linear_forward_cpu(ctx, y, x, w, b, N, in, out));
+  DISPATCH(ctx, linear_forward_cpu(ctx, y, x, w, b, N, in, out),
+           linear_forward_cuda(ctx->cuda, y, x, w, b, N, in, out));
 }
 
 void linear_backward(Ctx *ctx, float *dx, float *dw, float *db, const float *dy, const float *x,
                      const float *w, int N, int in, int out) {
-  DISPATCH_CPU(ctx, linear_backward_cpu(ctx, dx, dw, db, dy, x, w, N, in, out));
+  DISPATCH(ctx, linear_backward_cpu(ctx, dx, dw, db, dy, x, w, N, in, out),
+           linear_backward_cuda(ctx->cuda, dx, dw, db, dy, x, w, N, in, out));
 }
