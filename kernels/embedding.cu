@@ -53,7 +53,7 @@ static void embedding_finish(CudaCtx *c, const int32_t *idx, int V) {
 
 extern "C" void embedding_forward_cuda(CudaCtx *c, float *y, const int32_t *idx, const float *table,
                                        int n, int V, int D) {
-  GENET_ASSERT(n >= 0 && V > 0 && D >= 0);
+  GENET_ASSERT(n >= 0 && D >= 0);  // V < 1: every id is out of range, and reported
   if (n == 0 || D == 0) return;
   CudaScalars *s = cuda_scalars_begin(c);
   embedding_forward_kernel<<<embedding_grid(n, D), EW_THREADS, 0, c->stream>>>(y, idx, table, n, V, D, s);
@@ -63,7 +63,7 @@ extern "C" void embedding_forward_cuda(CudaCtx *c, float *y, const int32_t *idx,
 
 extern "C" void embedding_backward_cuda(CudaCtx *c, float *dtable, const float *dy,
                                         const int32_t *idx, int n, int V, int D) {
-  GENET_ASSERT(n >= 0 && V > 0 && D >= 0);
+  GENET_ASSERT(n >= 0 && D >= 0);  // V < 1: every id is out of range, and reported
   if (n == 0 || D == 0) return;
   CudaScalars *s = cuda_scalars_begin(c);
   embedding_backward_kernel<<<embedding_grid(n, D), EW_THREADS, 0, c->stream>>>(dtable, dy, idx, n, V, D, s);
