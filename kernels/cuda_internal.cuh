@@ -2,10 +2,13 @@
 #pragma once
 #include "cuda_check.cuh"
 
+struct DnnCache;
+
 struct CudaCtx {
   int device;
   cudaStream_t stream;     // every op of this context runs on it, in order
   cublasHandle_t cublas;
   cudnnHandle_t cudnn;
   int tf32;                // 1: TF32 tensor cores for GEMMs and convolutions (precision = tf32)
+  struct DnnCache *dnn;    // cuDNN plans and the ops' shared scratch (cudnn_cache.cuh)
 };
