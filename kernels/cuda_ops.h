@@ -15,6 +15,22 @@ void act_forward_cuda(CudaCtx *c, int kind, float slope, float *y, const float *
 void act_backward_cuda(CudaCtx *c, int kind, float slope, float *dx, const float *dy,
                        const float *y, size_t n);
 
+// ---- cuDNN convolutions (conv.cu, conv_transpose.cu), BatchNorm and max pooling (batchnorm.cu,
+// pool.cu): the ops of src/ops/{conv,conv_transpose,batchnorm,pool}.h, same arguments and
+// semantics (parameter gradients +=, input gradients =). maxpool2d's workspace on CUDA is one
+// int32 argmax per output element.
+void conv2d_forward_cuda(CudaCtx *c, float *y, const float *x, const float *w, const float *b,
+                         int N, int Cin, int H, int W, int Cout, int K, int stride, int pad);
+void conv2d_backward_cuda(CudaCtx *c, float *dx, float *dw, float *db, const float *dy,
+                          const float *x, const float *w, int N, int Cin, int H, int W, int Cout,
+                          int K, int stride, int pad);
+void conv_transpose2d_forward_cuda(CudaCtx *c, float *y, const float *x, const float *w,
+                                   const float *b, int N, int Cin, int H, int W, int Cout, int K,
+                                   int stride, int pad);
+void conv_transpose2d_backward_cuda(CudaCtx *c, float *dx, float *dw, float *db, const float *dy,
+                                    const float *x, const float *w, int N, int Cin, int H, int W,
+                                    int Cout, int K, int stride, int pad);
+
 #ifdef __cplusplus
 }
 #endif
