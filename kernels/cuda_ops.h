@@ -30,6 +30,14 @@ void conv_transpose2d_forward_cuda(CudaCtx *c, float *y, const float *x, const f
 void conv_transpose2d_backward_cuda(CudaCtx *c, float *dx, float *dw, float *db, const float *dy,
                                     const float *x, const float *w, int N, int Cin, int H, int W,
                                     int Cout, int K, int stride, int pad);
+void batchnorm_forward_cuda(CudaCtx *c, float *y, float *save_mean, float *save_var,
+                            float *running_mean, float *running_var, const float *x,
+                            const float *weight, const float *bias, int N, int C, int H, int W,
+                            int training, float momentum, float eps);
+void batchnorm_backward_cuda(CudaCtx *c, float *dx, float *dweight, float *dbias, const float *dy,
+                             const float *x, const float *save_mean, const float *save_var,
+                             const float *weight, int N, int C, int H, int W, int training,
+                             float eps);
 
 #ifdef __cplusplus
 }
