@@ -38,6 +38,11 @@ void batchnorm_backward_cuda(CudaCtx *c, float *dx, float *dweight, float *dbias
                              const float *x, const float *save_mean, const float *save_var,
                              const float *weight, int N, int C, int H, int W, int training,
                              float eps);
+size_t maxpool2d_workspace_size_cuda(CudaCtx *c, int N, int C, int H, int W, int K, int stride);
+void maxpool2d_forward_cuda(CudaCtx *c, float *y, void *ws, const float *x, int N, int C, int H,
+                            int W, int K, int stride);
+void maxpool2d_backward_cuda(CudaCtx *c, float *dx, const float *dy, const void *ws, int N, int C,
+                             int H, int W, int K, int stride);
 
 #ifdef __cplusplus
 }
