@@ -5,6 +5,7 @@
 #include "cuda_check.cuh"
 #include "cuda_ctx.h"
 #include "cuda_internal.cuh"
+#include "cudnn_cache.cuh"
 
 extern "C" int cuda_device_count(char *why, size_t why_len) {
   int n = 0;
@@ -60,17 +61,22 @@ extern "C" CudaCtx *cuda_ctx_new(int device) {
   CUBLAS_CHECK(cublasSetStream(c->cublas, c->stream));
   CUDNN_CHECK(cudnnCreate(&c->cudnn));
   CUDNN_CHECK(cudnnSetStream(c->cudnn, c->stream));
+  c->dnn = dnncache_new();
   cuda_ctx_set_tf32(c, 1);
   return c;
 }
 
 extern "C" void cuda_ctx_set_tf32(CudaCtx *c, int tf32) {
   c->tf32 = tf32 != 0;
+  // cuDNN's math type belongs to each convolution descriptor, not to the handle: the plans
+  // are cached per precision and take theirs from c->tf32 when made (cudnn_cache.cu).
   CUBLAS_CHECK(cublasSetMathMode(c->cublas, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 
 extern "C" void cuda_ctx_free(CudaCtx *c) {
   if (!c) return;
+  CUDA_CHECK(cudaStreamSynchronize(c->stream));  // nothing queued may still use the scratch
+  dnncache_free(c->dnn);
   if (c->scalars) CUDA_CHECK(cudaFree(c->scalars));
   CUDNN_CHECK(cudnnDestroy(c->cudnn));
   CUBLAS_CHECK(cublasDestroy(c->cublas));

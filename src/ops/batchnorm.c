@@ -240,15 +240,21 @@ static void batchnorm_backward_sync_cpu(Ctx *ctx, float *dx, float *dweight, flo
 void batchnorm_forward(Ctx *ctx, float *y, float *save_mean, float *save_var, float *running_mean,
                        float *running_var, const float *x, const float *weight, const float *bias,
                        int N, int C, int H, int W, int training, float momentum, float eps) {
-  DISPATCH_CPU(ctx, batchnorm_forward_cpu(ctx, y, save_mean, save_var, running_mean, running_var,
-                                          x, weight, bias, N, C, H, W, training, momentum, eps));
+  DISPATCH(ctx,
+           batchnorm_forward_cpu(ctx, y, save_mean, save_var, running_mean, running_var, x,
+                                 weight, bias, N, C, H, W, training, momentum, eps),
+           batchnorm_forward_cuda(ctx->cuda, y, save_mean, save_var, running_mean, running_var, x,
+                                  weight, bias, N, C, H, W, training, momentum, eps));
 }
 
 void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const float *dy,
                         const float *x, const float *save_mean, const float *save_var,
                         const float *weight, int N, int C, int H, int W, int training, float eps) {
-  DISPATCH_CPU(ctx, batchnorm_backward_cpu(ctx, dx, dweight, dbias, dy, x, save_mean, save_var,
-                                           weight, N, C, H, W, training, eps));
+  DISPATCH(ctx,
+           batchnorm_backward_cpu(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, N,
+                                  C, H, W, training, eps),
+           batchnorm_backward_cuda(ctx->cuda, dx, dweight, dbias, dy, x, save_mean, save_var,
+                                   weight, N, C, H, W, training, eps));
 }
 
 void batchnorm_forward_sync(Ctx *ctx, float *y, float *save_mean, float *save_var,

@@ -38,13 +38,18 @@ static void conv_transpose2d_backward_cpu(Ctx *ctx, float *dx, float *dw, float 
 
 void conv_transpose2d_forward(Ctx *ctx, float *y, const float *x, const float *w, const float *b,
                               int N, int Cin, int H, int W, int Cout, int K, int stride, int pad) {
-  DISPATCH_CPU(ctx, conv_transpose2d_forward_cpu(ctx, y, x, w, b, N, Cin, H, W, Cout, K, stride,
-                                                 pad));
+  DISPATCH(ctx,
+           conv_transpose2d_forward_cpu(ctx, y, x, w, b, N, Cin, H, W, Cout, K, stride, pad),
+           conv_transpose2d_forward_cuda(ctx->cuda, y, x, w, b, N, Cin, H, W, Cout, K, stride,
+                                         pad));
 }
 
 void conv_transpose2d_backward(Ctx *ctx, float *dx, float *dw, float *db, const float *dy,
                                const float *x, const float *w, int N, int Cin, int H, int W,
                                int Cout, int K, int stride, int pad) {
-  DISPATCH_CPU(ctx, conv_transpose2d_backward_cpu(ctx, dx, dw, db, dy, x, w, N, Cin, H, W, Cout, K,
-                                                  stride, pad));
+  DISPATCH(ctx,
+           conv_transpose2d_backward_cpu(ctx, dx, dw, db, dy, x, w, N, Cin, H, W, Cout, K,
+                                         stride, pad),
+           conv_transpose2d_backward_cuda(ctx->cuda, dx, dw, db, dy, x, w, N, Cin, H, W, Cout, K,
+                                          stride, pad));
 }

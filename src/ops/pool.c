@@ -126,15 +126,18 @@ static void maxpool2d_backward_cpu(Ctx *ctx, float *dx, const float *dy, const v
 // ---- entries (core/dispatch.h)
 
 size_t maxpool2d_workspace_size(Ctx *ctx, int N, int C, int H, int W, int K, int stride) {
-  return DISPATCH_CPU(ctx, maxpool2d_workspace_size_cpu(ctx, N, C, H, W, K, stride));
+  return DISPATCH(ctx, maxpool2d_workspace_size_cpu(ctx, N, C, H, W, K, stride),
+                  maxpool2d_workspace_size_cuda(ctx->cuda, N, C, H, W, K, stride));
 }
 
 void maxpool2d_forward(Ctx *ctx, float *y, void *ws, const float *x, int N, int C, int H, int W,
                        int K, int stride) {
-  DISPATCH_CPU(ctx, maxpool2d_forward_cpu(ctx, y, ws, x, N, C, H, W, K, stride));
+  DISPATCH(ctx, maxpool2d_forward_cpu(ctx, y, ws, x, N, C, H, W, K, stride),
+           maxpool2d_forward_cuda(ctx->cuda, y, ws, x, N, C, H, W, K, stride));
 }
 
 void maxpool2d_backward(Ctx *ctx, float *dx, const float *dy, const void *ws, int N, int C, int H,
                         int W, int K, int stride) {
-  DISPATCH_CPU(ctx, maxpool2d_backward_cpu(ctx, dx, dy, ws, N, C, H, W, K, stride));
+  DISPATCH(ctx, maxpool2d_backward_cpu(ctx, dx, dy, ws, N, C, H, W, K, stride),
+           maxpool2d_backward_cuda(ctx->cuda, dx, dy, ws, N, C, H, W, K, stride));
 }
