@@ -82,6 +82,11 @@ static void after_compute(NcclGrad *g, int k) {
 
 static void nccl_grad_start(void *self, int k, float *buf, size_t count) {
   NcclGrad *g = self;
+  // A failed peer or network shows here (an atomic read), not as a hang in a later wait.
+  ncclResult_t async = ncclSuccess;
+  NCCL_CHECK_RANK(g->c, ncclCommGetAsyncError(g->n->comm, &async));
+  if (async != ncclSuccess && async != ncclInProgress)
+    comm_abort(g->c, "NCCL communicator failed before bucket %d: %s", k, ncclGetErrorString(async));
   after_compute(g, k);
   NCCL_CHECK_RANK(g->c, ncclAllReduce(buf, buf, count, ncclFloat, ncclAvg, g->n->comm, g->n->stream));
   CUDA_CHECK_RANK(g->c, cudaEventRecord(g->done[k], g->n->stream));
