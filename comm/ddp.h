@@ -30,7 +30,8 @@
 //     "Ready" means: the kernels writing that range have been queued on the compute stream.
 //
 // Rules: a range marked ready must not be written again before gradsync_finish (its bucket may
-// already be on the wire; on a GPU: by any kernel queued before finish). Marking a range twice
+// already be on the wire; on a GPU, by any kernel queued before finish, which must not read it
+// either: the all-reduce works in place). Marking a range twice
 // in a step is harmless (a float counts once). Ranges never marked are fine too:
 // gradsync_finish starts every bucket not yet started (so a step without any ready call is a
 // plain all-reduce in buckets). Offsets are in floats into b->grad; ranges past b->total are
