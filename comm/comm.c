@@ -77,6 +77,7 @@ void comm_finalize(Comm *c) {
 }
 
 void comm_use_nccl(Comm *c, int device) {
+  GENET_ASSERT(c->kind != COMM_NCCL);  // once per communicator
   c->nccl = comm_nccl_new(c, device);
   c->kind = COMM_NCCL;
 }

@@ -32,9 +32,27 @@ typedef struct {
 // PMIX_RANK, SLURM_STEP_NUM_TASKS with SLURM_PROCID), else runs single-process.
 void comm_init(Comm *c, int *argc, char ***argv);
 void comm_finalize(Comm *c);
-// Switches collectives on device buffers to NCCL (GPU ranks). Dies when built without CUDA.
+// Makes this rank's NCCL communicator on `device` (cudaSetDevice(device), a non-blocking NCCL
+// stream, ncclCommInitRank with an id rank 0 makes and MPI broadcasts) and switches the float
+// all-reduces below to device buffers over NCCL. The way a GPU rank gets its communicator; a
+// collective: every rank calls it, once, before any GradSync of device buffers is made. Dies
+// when built without CUDA. How the trainer uses it (device = cuda):
+//   comm_init(&c, &argc, &argv);                  // MPI when launched by mpirun/srun
+//   int dev = comm_pick_device(&c, ndevices);     // the local rank's GPU (cuda_device_count);
+//                                                 // too few GPUs stops every rank
+//   ... the Ctx on `dev` (its stream is the compute stream) ...
+//   if (c.size > 1) comm_use_nccl(&c, dev);       // one GPU needs no communicator
+//   GradBuffer b = {..., .stream = the Ctx's cudaStream_t};  // device buffers
+//   GradSync *s = gradsync_create(&c, &b, bucket_bytes);    // NCCL transport (ddp.h)
+//   ... train ...; gradsync_free(s) before comm_finalize(&c) (which destroys the communicator).
+// The Ctx and the communicator must be on the same device (gradsync_create checks it). After
+// this call comm_bcast, comm_barrier, comm_sum_double and comm_allreduce_sum_double still run
+// over MPI on host memory; comm_iallreduce stays CPU-only (GradSync's CPU path).
 void comm_use_nccl(Comm *c, int device);
 
+// In place over the ranks. Host buffers over MPI; device buffers once comm_use_nccl was called
+// (NCCL's stream, waited for on the host before returning; the buffer's writers must have
+// finished: these calls do not order themselves after a compute stream, GradSync does).
 void comm_allreduce_sum(Comm *c, float *buf, size_t n);
 void comm_allreduce_mean(Comm *c, float *buf, size_t n);
 // Non-blocking all-reduce of a CPU buffer (one gradient bucket); finish with comm_wait.

@@ -1,4 +1,8 @@
-// comm_nccl.c: NCCL communicator from an ncclUniqueId that rank 0 makes and MPI broadcasts.
+// comm_nccl.c: NCCL communicator from an ncclUniqueId that rank 0 makes and MPI broadcasts,
+// and GradSync's transport for device buffers: all the CUDA and NCCL code of comm/ lives here.
+// Every NCCL operation of a communicator goes on its one stream (n->stream), so they run in the
+// order they were issued, which is the same on every rank; NCCL gives no such order between
+// operations of one communicator on different streams.
 #include "comm_nccl.h"
 
 #include <mpi.h>
@@ -12,7 +16,8 @@
 
 struct CommNccl {
   ncclComm_t comm;
-  cudaStream_t stream;
+  cudaStream_t stream;  // every NCCL operation of comm, in issue order
+  int device;
   Comm *c;
 };
 
@@ -40,6 +45,7 @@ CommNccl *comm_nccl_new(Comm *c, int device) {
   CUDA_CHECK_RANK(c, cudaSetDevice(device));
   CUDA_CHECK_RANK(c, cudaStreamCreateWithFlags(&n->stream, cudaStreamNonBlocking));
   NCCL_CHECK_RANK(c, ncclCommInitRank(&n->comm, c->size, id, c->rank));
+  n->device = device;
   return n;
 }
 
@@ -53,6 +59,96 @@ void comm_nccl_free(CommNccl *n) {
 void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean) {
   NCCL_CHECK_RANK(n->c, ncclAllReduce(buf, buf, count, ncclFloat, mean ? ncclAvg : ncclSum, n->comm, n->stream));
   CUDA_CHECK_RANK(n->c, cudaStreamSynchronize(n->stream));
+}
+
+// ---- GradSync's transport (ddp.h): events order the NCCL stream after the compute stream's
+// backward kernels (bucket start) and the compute stream after the all-reduces (finish). The
+// host never waits. Event k (0 <= k < nb) belongs to bucket k; event nb to the broadcast.
+
+typedef struct {
+  Comm *c;
+  CommNccl *n;
+  cudaStream_t compute;  // backward's and the optimizer's stream
+  int nev;               // nb + 1
+  cudaEvent_t *ready;    // (nev) recorded on compute when bucket k starts
+  cudaEvent_t *done;     // (nev) recorded on n->stream after bucket k's all-reduce
+} NcclGrad;
+
+// NCCL's stream waits for everything queued so far on the compute stream (event k).
+static void after_compute(NcclGrad *g, int k) {
+  CUDA_CHECK_RANK(g->c, cudaEventRecord(g->ready[k], g->compute));
+  CUDA_CHECK_RANK(g->c, cudaStreamWaitEvent(g->n->stream, g->ready[k], 0));
+}
+
+static void nccl_grad_start(void *self, int k, float *buf, size_t count) {
+  NcclGrad *g = self;
+  // A failed peer or network shows here (an atomic read), not as a hang in a later wait.
+  ncclResult_t async = ncclSuccess;
+  NCCL_CHECK_RANK(g->c, ncclCommGetAsyncError(g->n->comm, &async));
+  if (async != ncclSuccess && async != ncclInProgress)
+    comm_abort(g->c, "NCCL communicator failed before bucket %d: %s", k, ncclGetErrorString(async));
+  after_compute(g, k);
+  NCCL_CHECK_RANK(g->c, ncclAllReduce(buf, buf, count, ncclFloat, ncclAvg, g->n->comm, g->n->stream));
+  CUDA_CHECK_RANK(g->c, cudaEventRecord(g->done[k], g->n->stream));
+}
+
+static void nccl_grad_wait(void *self, int k) {
+  NcclGrad *g = self;
+  CUDA_CHECK_RANK(g->c, cudaStreamWaitEvent(g->compute, g->done[k], 0));
+}
+
+static void nccl_grad_bcast(void *self, float *data, size_t count) {
+  NcclGrad *g = self;
+  int k = g->nev - 1;
+  after_compute(g, k);
+  NCCL_CHECK_RANK(g->c, ncclBroadcast(data, data, count, ncclFloat, 0, g->n->comm, g->n->stream));
+  CUDA_CHECK_RANK(g->c, cudaEventRecord(g->done[k], g->n->stream));
+  CUDA_CHECK_RANK(g->c, cudaStreamWaitEvent(g->compute, g->done[k], 0));
+}
+
+static void nccl_grad_free(void *self) {
+  NcclGrad *g = self;
+  // Destroying an event whose work is still queued is allowed: CUDA releases it when done.
+  for (int k = 0; k < g->nev; k++) {
+    CUDA_CHECK_RANK(g->c, cudaEventDestroy(g->ready[k]));
+    CUDA_CHECK_RANK(g->c, cudaEventDestroy(g->done[k]));
+  }
+  free(g->ready);
+  free(g->done);
+  free(g);
+}
+
+void comm_nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport *t) {
+  GENET_ASSERT(c->kind == COMM_NCCL && c->nccl && stream && nbuckets >= 0);
+  CommNccl *n = c->nccl;
+  int version = 0, dev = -1;
+  NCCL_CHECK_RANK(c, ncclGetVersion(&version));
+  if (version < 21000)  // NCCL_VERSION(2, 10, 0): the first with ncclAvg
+    comm_abort(c, "NCCL %d found at run time: GradSync needs 2.10 or later (ncclAvg)", version);
+  // Events, the compute stream and the communicator must all be on one device.
+  CUDA_CHECK_RANK(c, cudaGetDevice(&dev));
+  if (dev != n->device)
+    comm_abort(c, "GradSync made on CUDA device %d, but this rank's NCCL communicator is on "
+                  "device %d (comm_use_nccl): select the device before creating either", dev, n->device);
+#if CUDART_VERSION >= 12080
+  int sdev = -1;
+  CUDA_CHECK_RANK(c, cudaStreamGetDevice((cudaStream_t)stream, &sdev));
+  if (sdev != n->device)
+    comm_abort(c, "GradSync's compute stream is on CUDA device %d, this rank's NCCL communicator on "
+                  "device %d", sdev, n->device);
+#endif
+  NcclGrad *g = xcalloc(1, sizeof *g);
+  g->c = c;
+  g->n = n;
+  g->compute = (cudaStream_t)stream;
+  g->nev = nbuckets + 1;
+  g->ready = xcalloc((size_t)g->nev, sizeof(cudaEvent_t));
+  g->done = xcalloc((size_t)g->nev, sizeof(cudaEvent_t));
+  for (int k = 0; k < g->nev; k++) {  // ordering only: no timing, so recording is cheap
+    CUDA_CHECK_RANK(c, cudaEventCreateWithFlags(&g->ready[k], cudaEventDisableTiming));
+    CUDA_CHECK_RANK(c, cudaEventCreateWithFlags(&g->done[k], cudaEventDisableTiming));
+  }
+  *t = (GradTransport){g, nccl_grad_start, NULL, nccl_grad_wait, nccl_grad_bcast, nccl_grad_free};
 }
 
 #else
@@ -70,5 +166,9 @@ void comm_nccl_free(CommNccl *n) { free(n); }
 void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean) {
   (void)n; (void)buf; (void)count; (void)mean;
   genet_die("comm_nccl_allreduce: NCCL is not built in");
+}
+void comm_nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport *t) {
+  (void)stream; (void)nbuckets; (void)t;
+  comm_abort(c, "device gradients need NCCL, but this genet was built without CUDA");
 }
 #endif

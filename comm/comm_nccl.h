@@ -4,8 +4,14 @@
 #include <stddef.h>
 
 #include "comm.h"
+#include "ddp.h"
 
 CommNccl *comm_nccl_new(Comm *c, int device);
 void comm_nccl_free(CommNccl *n);
 // In-place all-reduce of a device buffer on NCCL's stream, waited for before returning.
 void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean);
+// GradSync's transport for device buffers (ddp.h) on c's NCCL communicator: bucket k starts by
+// recording an event on `stream` (the compute stream, a cudaStream_t), which NCCL's stream
+// waits for before ncclAllReduce(ncclAvg) of the bucket; wait(k) makes `stream` wait for that
+// all-reduce (an event recorded after it). nbuckets: the plan's bucket count.
+void comm_nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport *t);

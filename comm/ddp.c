@@ -1,6 +1,8 @@
-// ddp.c: bucketed, overlapped gradient averaging (see ddp.h). Readiness is a bitmap over the
-// floats of p->grad, so any mix of ranges, repeats included, is counted exactly; padding bits
-// start set, so a bucket is complete when all hi - lo bits of its range are set.
+// ddp.c: bucketed, overlapped gradient averaging (see ddp.h): the bucket plan, the readiness
+// bitmap and the schedule, shared by every transport, and the MPI transport for CPU buffers.
+// Readiness is a bitmap over the floats of p->grad, so any mix of ranges, repeats included, is
+// counted exactly; padding bits start set, so a bucket is complete when all hi - lo bits of its
+// range are set.
 #include "ddp.h"
 
 #include <limits.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "comm_nccl.h"
 #include "core/util.h"
 
 typedef struct {
@@ -16,11 +19,11 @@ typedef struct {
   size_t have0;      // bits set at begin (padding)
   size_t have;       // bits set now; complete when have == hi - lo
   int started, done;
-  CommRequest req;
 } Bucket;
 
 struct GradSync {
-  Comm *c;
+  int active;          // 0: nothing to average (one rank), every call a no-op
+  GradTransport t;     // moves the buckets (active only)
   float *data, *grad;  // (total) the buffers described at create
   size_t total;
   int nb;
@@ -79,11 +82,10 @@ static void add_bucket(GradSync *s, int *cap, size_t lo, size_t hi) {
   k->hi = hi;
 }
 
-GradSync *gradsync_create(Comm *c, const GradBuffer *p, size_t bucket_bytes) {
-  GENET_ASSERT(p->data && p->grad);
-  GENET_ASSERT(c->kind != COMM_NCCL);  // CPU gradients go over MPI (see ddp.h)
+// The plan and the bitmaps; no transport yet (inactive).
+static GradSync *plan(const GradBuffer *p, size_t bucket_bytes) {
+  GENET_ASSERT(p->grad);
   GradSync *s = xcalloc(1, sizeof *s);
-  s->c = c;
   s->data = p->data;
   s->grad = p->grad;
   s->total = p->total;
@@ -130,10 +132,72 @@ GradSync *gradsync_create(Comm *c, const GradBuffer *p, size_t bucket_bytes) {
   return s;
 }
 
+// ---- the MPI transport: CPU buffers, one MPI_Iallreduce per bucket (the mean applied by
+// comm_test or comm_wait as the bucket lands).
+
+typedef struct {
+  Comm *c;
+  CommRequest *req;  // (nb)
+} MpiGrad;
+
+static void mpi_start(void *self, int k, float *buf, size_t n) {
+  MpiGrad *m = self;
+  comm_iallreduce(m->c, buf, n, 1, &m->req[k]);
+}
+static int mpi_test(void *self, int k) {
+  MpiGrad *m = self;
+  return comm_test(m->c, &m->req[k]);
+}
+static void mpi_wait(void *self, int k) {
+  MpiGrad *m = self;
+  comm_wait(m->c, &m->req[k]);
+}
+static void mpi_bcast(void *self, float *data, size_t n) {
+  MpiGrad *m = self;
+  comm_bcast(m->c, data, n * sizeof(float), 0);
+}
+static void mpi_free(void *self) {
+  MpiGrad *m = self;
+  free(m->req);
+  free(m);
+}
+
+GradSync *gradsync_create(Comm *c, const GradBuffer *p, size_t bucket_bytes) {
+  GENET_ASSERT(p->data);
+  GradSync *s = plan(p, bucket_bytes);
+  if (!p->stream) {
+    GENET_ASSERT(c->kind != COMM_NCCL);  // CPU gradients go over MPI (see ddp.h)
+    if (c->size == 1) return s;
+    MpiGrad *m = xcalloc(1, sizeof *m);
+    m->c = c;
+    m->req = xcalloc((size_t)(s->nb ? s->nb : 1), sizeof(CommRequest));
+    s->t = (GradTransport){m, mpi_start, mpi_test, mpi_wait, mpi_bcast, mpi_free};
+  } else if (c->kind == COMM_NCCL) {
+    comm_nccl_grad_transport(c, p->stream, s->nb, &s->t);
+  } else if (c->size == 1) {
+    return s;  // one GPU and no NCCL communicator: the mean of one is the gradient itself
+  } else {
+    comm_abort(c, "gradsync_create: device gradients over %d ranks need NCCL (comm_use_nccl "
+                  "before the GradSync is made)", c->size);
+  }
+  s->active = 1;
+  return s;
+}
+
+GradSync *gradsync_create_transport(const GradBuffer *p, size_t bucket_bytes, const GradTransport *t) {
+  GENET_ASSERT(t->start && t->wait);
+  GradSync *s = plan(p, bucket_bytes);
+  s->t = *t;
+  s->active = 1;
+  return s;
+}
+
 void gradsync_free(GradSync *s) {
   if (!s) return;
-  for (int k = 0; k < s->nb; k++)  // a step left unfinished: complete it rather than leak MPI state
-    if (s->b[k].started) comm_wait(s->c, &s->b[k].req);
+  // A step left unfinished: complete it rather than leave MPI requests or device work behind.
+  for (int k = 0; s->active && k < s->nb; k++)
+    if (s->b[k].started && !s->b[k].done) s->t.wait(s->t.self, k);
+  if (s->active && s->t.free) s->t.free(s->t.self);
   free(s->b);
   free(s->ready);
   free(s->ready0);
@@ -141,7 +205,7 @@ void gradsync_free(GradSync *s) {
 }
 
 void gradsync_begin(GradSync *s) {
-  if (s->c->size == 1) return;
+  if (!s->active) return;
   GENET_ASSERT(!s->in_step);  // every begin needs its finish
   s->in_step = 1;
   memcpy(s->ready, s->ready0, s->nwords * sizeof(uint64_t));
@@ -154,28 +218,30 @@ void gradsync_begin(GradSync *s) {
   memset(&s->st, 0, sizeof s->st);
 }
 
-static void start_bucket(GradSync *s, Bucket *b) {
+static void start_bucket(GradSync *s, int k) {
+  Bucket *b = &s->b[k];
   if (s->st.buckets == 0) s->t_first = now_s();
-  comm_iallreduce(s->c, s->grad + b->lo, b->hi - b->lo, 1, &b->req);
+  s->t.start(s->t.self, k, s->grad + b->lo, b->hi - b->lo);
   b->started = 1;
   s->st.buckets++;
   s->st.bytes += (b->hi - b->lo) * sizeof(float);
 }
 
 void gradsync_progress(GradSync *s) {
-  if (s->c->size == 1) return;
+  if (!s->active || !s->t.test) return;
   // One MPI_Test drives Open MPI's progress engine for every request; testing each also
   // finishes (scales) buckets as soon as they land, off the critical path of finish.
-  while (s->first_open < s->next && comm_test(s->c, &s->b[s->first_open].req)) {
+  void *t = s->t.self;
+  while (s->first_open < s->next && (s->b[s->first_open].done || s->t.test(t, s->first_open))) {
     s->b[s->first_open].done = 1;
     s->first_open++;
   }
   for (int k = s->first_open + 1; k < s->next; k++)
-    if (!s->b[k].done && comm_test(s->c, &s->b[k].req)) s->b[k].done = 1;
+    if (!s->b[k].done && s->t.test(t, k)) s->b[k].done = 1;
 }
 
 void gradsync_ready_offset(GradSync *s, size_t offset, size_t n) {
-  if (s->c->size == 1) return;
+  if (!s->active) return;
   GENET_ASSERT(s->in_step);
   size_t a = offset < s->total ? offset : s->total;
   size_t e = n < s->total - a ? a + n : s->total;
@@ -195,20 +261,20 @@ void gradsync_ready_offset(GradSync *s, size_t offset, size_t n) {
     }
   }
   while (s->next < s->nb && s->b[s->next].have == s->b[s->next].hi - s->b[s->next].lo) {
-    start_bucket(s, &s->b[s->next++]);
+    start_bucket(s, s->next++);
     s->st.buckets_early++;
   }
   gradsync_progress(s);
 }
 
 void gradsync_finish(GradSync *s) {
-  if (s->c->size == 1) return;
+  if (!s->active) return;
   GENET_ASSERT(s->in_step);
   double t0 = now_s();
-  while (s->next < s->nb) start_bucket(s, &s->b[s->next++]);
+  while (s->next < s->nb) start_bucket(s, s->next++);
   for (int k = 0; k < s->nb; k++)
     if (!s->b[k].done) {
-      comm_wait(s->c, &s->b[k].req);
+      s->t.wait(s->t.self, k);
       s->b[k].done = 1;
     }
   double t1 = now_s();
@@ -218,7 +284,7 @@ void gradsync_finish(GradSync *s) {
 }
 
 void gradsync_broadcast_params(GradSync *s) {
-  comm_bcast(s->c, s->data, s->total * sizeof(float), 0);
+  if (s->active && s->t.bcast) s->t.bcast(s->t.self, s->data, s->total);
 }
 
 GradSyncStats gradsync_stats(const GradSync *s) { return s->st; }
