@@ -21,7 +21,7 @@ h5cmp=$2
 src=$3
 skip() { echo "SKIP: slurm: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root to run slurmd (CI runs as root)"
-for c in munged slurmctld slurmd sbatch srun scontrol scancel squeue; do
+for c in munged slurmctld slurmd sbatch srun scontrol scancel squeue sinfo; do
   command -v "$c" > /dev/null ||
     skip "$c not installed (scripts/install-deps.sh installs munge slurmctld slurmd slurm-client)"
 done
@@ -34,6 +34,7 @@ t_start=$SECONDS
 # shell does not: what they leave behind (slurmstepd detaches from slurmd) is found by it and
 # ended by PID.
 tag="GENET_SLURM_TEST=$w"
+# shellcheck disable=SC2046  # word splitting wanted: one name each
 unset $(compgen -e | grep -E '^(SLURM_|SBATCH_|SRUN_|SALLOC_)') 2> /dev/null || true
 leftovers() {
   local p
@@ -63,6 +64,7 @@ cleanup() {
   exit "$st"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT HUP  # through cleanup: a Ctrl-C or a timeout leaves nothing running
 dump() {  # the daemons' logs, for a failure
   for f in munged.log slurmctld.log slurmd.log; do echo "---- $f"; tail -n 30 "$w/$f" 2> /dev/null || true; done
 }
