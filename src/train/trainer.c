@@ -549,15 +549,23 @@ void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   // SA_RESTART: a signal landing in a write or fsync of a checkpoint must not fail that call
-  // with EINTR; the loop looks at the flag at the next step boundary.
+  // with EINTR; the loop looks at the flag at the next step boundary. SIGUSR1 is Slurm's
+  // warning before a time limit or preemption (sbatch --signal=USR1@N, or forwarded by the
+  // batch script of --signal=B:USR1@N, scripts/slurm/): stop and checkpoint, like SIGTERM.
   sa.sa_flags = SA_RESTART;
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
   char where[64];
   if (dev == DEV_CUDA) snprintf(where, sizeof where, "cuda:%d, %s", cuda_index, config_str(&t->cfg, "precision"));
   else snprintf(where, sizeof where, "cpu");
   trainer_log(t, "# genet train %s: task %s, %d rank%s, %d threads each, device %s\n", job_path,
               t->task, t->comm.size, t->comm.size == 1 ? "" : "s", t->ctx.nthreads, where);
+  // Under Slurm, which job this is and how often it was requeued (unset on the first run).
+  const char *job = getenv("SLURM_JOB_ID"), *restarts = getenv("SLURM_RESTART_COUNT");
+  if (job)
+    trainer_log(t, "# slurm: SLURM_JOB_ID=%s%s%s\n", job, restarts ? " SLURM_RESTART_COUNT=" : "",
+                restarts ? restarts : " (not requeued)");
   trainer_log(t, "# resolved job:\n%s", t->job_text);
 }
 
