@@ -74,6 +74,7 @@ int train_main(int argc, char **argv) {
   // argv[0] = "train"
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return help();
   if (argc < 2 || argv[1][0] == '-') return usage();
+  trainer_block_stop_signals();  // before MPI's and OpenMP's threads exist, so they inherit it
   Trainer t;
   memset(&t, 0, sizeof t);
   comm_init(&t.comm, &argc, &argv);

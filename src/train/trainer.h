@@ -89,7 +89,12 @@ typedef struct TaskOps {
 // Runs the task; returns the process's exit status (0, or GENET_EXIT_STOPPED after a signal).
 int trainer_run(Trainer *t, const TaskOps *ops);
 
-// Exit status of a run stopped by SIGTERM/SIGINT after writing its checkpoint: "stopped,
+// Blocks SIGTERM, SIGINT and SIGUSR1 in the calling thread and the threads it makes later: the
+// loop takes them between steps and stops with a checkpoint. Call it first thing, before MPI
+// and OpenMP start threads (train_main does).
+void trainer_block_stop_signals(void);
+
+// Exit status of a run stopped by SIGTERM/SIGINT/SIGUSR1 after writing its checkpoint: "stopped,
 // resumable" (sysexits' EX_TEMPFAIL), as opposed to 0 (finished, or stopped at max_steps as
 // asked), 1 (an error) and 2 (a bad job or command line). A Slurm script requeues on it.
 #define GENET_EXIT_STOPPED 75
