@@ -74,6 +74,16 @@ void maxpool2d_forward_cuda(CudaCtx *c, float *y, void *ws, const float *x, int 
 void maxpool2d_backward_cuda(CudaCtx *c, float *dx, const float *dy, const void *ws, int N, int C,
                              int H, int W, int K, int stride);
 
+// ---- issue 11: the LSTM's pieces (kernels/lstm.cu; the loops are src/ops/lstm.c's).
+void lstm_fill_cuda(CudaCtx *c, float *dst, const float *src, size_t n);  // src NULL: zeros
+void lstm_add_cuda(CudaCtx *c, float *y, const float *x, size_t n);
+void lstm_bias_rows_cuda(CudaCtx *c, float *G, const float *b_ih, const float *b_hh, int R, int C);
+void lstm_bias_grad_cuda(CudaCtx *c, float *db_ih, float *db_hh, const float *dG, int R, int C);
+void lstm_step_fwd_cuda(CudaCtx *c, float *G, const float *cprev, float *cc, float *tc, float *h,
+                        int B, int H);
+void lstm_step_bwd_cuda(CudaCtx *c, float *dG, float *dc, const float *G, const float *cprev,
+                        const float *tc, const float *dh, int B, int H);
+
 #ifdef __cplusplus
 }
 #endif
