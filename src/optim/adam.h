@@ -2,14 +2,13 @@
 // over a flat buffer (Params.data / Params.grad / Params.total), its state saved and loaded
 // next to the step.
 #pragma once
-#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/ctx.h"
 #include "core/params.h"
 #include "data/h5io.h"
-#include "ops/elementwise.h"
+#include "optim/optim_elem.h"  // adam_elem, the arithmetic of one element
 
 // With t = step after increment, g = grad + weight_decay * param,
 //   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
@@ -42,16 +41,3 @@ int adam_save(H5File *f, const AdamState *s, const Params *layout, const char *g
 // cannot be read or the step is negative. On failure s is partly overwritten.
 int adam_load(H5File *f, AdamState *s, const Params *layout, const char *group, char *err,
               size_t errlen);
-
-// One element of Adam, shared by the CPU loop and the CUDA kernel. The scalars come from the
-// host, computed in double and rounded once as PyTorch does: omb1 = 1 - beta1, omb2 = 1 - beta2,
-// step_size = lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t).
-GENET_HD static inline void adam_elem(float *p, float *m, float *v, float g, float beta1,
-                                      float omb1, float beta2, float omb2, float eps,
-                                      float weight_decay, float step_size, float bc2_sqrt) {
-  if (weight_decay != 0.0f) g = g + weight_decay * *p;
-  *m = *m * beta1 + omb1 * g;
-  *v = *v * beta2 + omb2 * (g * g);
-  float denom = sqrtf(*v) / bc2_sqrt + eps;
-  *p = *p - step_size * (*m / denom);
-}
