@@ -1,4 +1,4 @@
-// adam.c: Adam over a flat buffer (the CPU loop here, OpenMP)
+// adam.c: Adam over a flat buffer (the CPU loop here, OpenMP; the CUDA one in kernels/optim.cu)
 // and its checkpoint state (adam.h).
 #include "optim/adam.h"
 
@@ -43,8 +43,11 @@ static void adam_update_cpu(Ctx *ctx, float *param, float *m, float *v, const fl
 static void adam_update(Ctx *ctx, float *param, float *m, float *v, const float *grad, size_t n,
                         float b1, float omb1, float b2, float omb2, float eps, float wd,
                         float step_size, float bc2_sqrt) {
-  DISPATCH_CPU(ctx, adam_update_cpu(ctx, param, m, v, grad, n, b1, omb1, b2, omb2, eps, wd,
-                                    step_size, bc2_sqrt));
+  DISPATCH(ctx,
+           adam_update_cpu(ctx, param, m, v, grad, n, b1, omb1, b2, omb2, eps, wd, step_size,
+                           bc2_sqrt),
+           adam_update_cuda(ctx->cuda, param, m, v, grad, n, b1, omb1, b2, omb2, eps, wd,
+                            step_size, bc2_sqrt));
 }
 
 // The host half, written once for both devices: the step count and the scalars.

@@ -28,7 +28,10 @@ typedef struct {
 
 void adam_config_default(AdamConfig *c);
 void adam_init(AdamState *s, size_t n);
-// param (n) updated in place from grad (n); increments s->step first, as PyTorch.
+// param (n) updated in place from grad (n); increments s->step first, as PyTorch. On a CUDA
+// context param, grad and the moments are device memory (s itself and cfg stay on the host);
+// adam_init, adam_save and adam_load work on host memory only, so a CUDA caller places the
+// moments itself for now.
 void adam_step(Ctx *ctx, AdamState *s, float *param, const float *grad, const AdamConfig *cfg);
 void adam_free(AdamState *s);
 

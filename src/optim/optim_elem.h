@@ -1,6 +1,6 @@
 // optim_elem.h: the per-element arithmetic of the optimizers, shared by the CPU loops
-// (src/optim/sgd.c, adam.c) and the CUDA kernels (kernels/optim.cu, to come), so the CPU tests
-// check the GPU's arithmetic too. Plain C with no genet types: the kernels include it. The scalars come
+// (src/optim/sgd.c, adam.c) and the CUDA kernels (kernels/optim.cu), so the CPU tests check the
+// GPU's arithmetic too. Plain C with no genet types: the kernels include it. The scalars come
 // from the host (sgd_step, adam_step), each rounded to float once from PyTorch's doubles.
 #pragma once
 #include <math.h>

@@ -1,4 +1,5 @@
-// reduce.c: reductions over flat buffers (CPU, OpenMP) and gradient clipping.
+// reduce.c: reductions over flat buffers (CPU, OpenMP) and gradient clipping (CPU, or CUDA
+// through kernels/optim.cu and ops/scale.h).
 #include "optim/reduce.h"
 
 #include <math.h>
@@ -77,9 +78,10 @@ float optim_amax(const float *a, size_t n) {
 
 static double optim_sumsq_cpu(Ctx *ctx, const float *x, size_t n) { return optim_dot(x, x, n); }
 
-// sum x_i^2 in double: optim_dot on the CPU.
+// sum x_i^2 in double: optim_dot on the CPU; on CUDA blockwise partial sums and one final pass
+// (kernels/optim.cu), the one scalar copied back.
 static double optim_sumsq(Ctx *ctx, const float *x, size_t n) {
-  return DISPATCH_CPU(ctx, optim_sumsq_cpu(ctx, x, n));
+  return DISPATCH(ctx, optim_sumsq_cpu(ctx, x, n), optim_sumsq_cuda(ctx->cuda, x, n));
 }
 
 static double clip_grad_norm_any(Ctx *ctx, float *grad, size_t n, double max_norm) {

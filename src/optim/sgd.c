@@ -1,4 +1,4 @@
-// sgd.c: SGD over a flat buffer (the CPU loop here, OpenMP)
+// sgd.c: SGD over a flat buffer (the CPU loop here, OpenMP; the CUDA one in kernels/optim.cu)
 // and its checkpoint state (sgd.h).
 #include "optim/sgd.h"
 
@@ -33,7 +33,8 @@ static void sgd_update_cpu(Ctx *ctx, float *param, float *buf, const float *grad
 
 static void sgd_update(Ctx *ctx, float *param, float *buf, const float *grad, size_t n, float lr,
                        float mom, float omd, float wd, int use_mom, int first, int nest) {
-  DISPATCH_CPU(ctx, sgd_update_cpu(ctx, param, buf, grad, n, lr, mom, omd, wd, use_mom, first, nest));
+  DISPATCH(ctx, sgd_update_cpu(ctx, param, buf, grad, n, lr, mom, omd, wd, use_mom, first, nest),
+           sgd_update_cuda(ctx->cuda, param, buf, grad, n, lr, mom, omd, wd, use_mom, first, nest));
 }
 
 // The host half, written once for both devices: the checks, the scalars and the step count.

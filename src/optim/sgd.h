@@ -27,7 +27,9 @@ typedef struct {
 } SgdState;
 
 void sgd_init(SgdState *s, size_t n, const SgdConfig *cfg);
-// param (n) updated in place from grad (n).
+// param (n) updated in place from grad (n). On a CUDA context param, grad and the momentum
+// buffer are device memory (s itself and cfg stay on the host); sgd_init, sgd_save and
+// sgd_load work on host memory only, so a CUDA caller places the buffer itself for now.
 void sgd_step(Ctx *ctx, SgdState *s, float *param, const float *grad, const SgdConfig *cfg);
 void sgd_free(SgdState *s);
 
