@@ -20,14 +20,18 @@ void adam_config_default(AdamConfig *c) {
   c->weight_decay = 0.0;
 }
 
-void adam_init(AdamState *s, size_t n) {
+// n floats each on ctx's device (ctx NULL: the host).
+static void adam_init_on(AdamState *s, size_t n, const Ctx *ctx) {
   s->n = n;
   s->step = 0;
-  s->exp_avg = xmalloc_floats(n);
-  s->exp_avg_sq = xmalloc_floats(n);
-  memset(s->exp_avg, 0, sizeof(float) * n);
-  memset(s->exp_avg_sq, 0, sizeof(float) * n);
+  s->ctx = ctx;
+  s->exp_avg = ctx_alloc(ctx, sizeof(float) * n);  // zeroed
+  s->exp_avg_sq = ctx_alloc(ctx, sizeof(float) * n);
 }
+
+void adam_init(AdamState *s, size_t n) { adam_init_on(s, n, NULL); }
+
+void adam_init_for(AdamState *s, const Params *p) { adam_init_on(s, p->total, p->ctx); }
 
 // Every element once (optim_elem.h's adam_elem); the scalars as adam_step computed them.
 static void adam_update_cpu(Ctx *ctx, float *param, float *m, float *v, const float *grad,
@@ -70,8 +74,8 @@ void adam_step(Ctx *ctx, AdamState *s, float *param, const float *grad, const Ad
 }
 
 void adam_free(AdamState *s) {
-  free(s->exp_avg);
-  free(s->exp_avg_sq);
+  ctx_release(s->ctx, s->exp_avg);
+  ctx_release(s->ctx, s->exp_avg_sq);
   memset(s, 0, sizeof *s);
 }
 

@@ -12,13 +12,18 @@
 #include "optim/optim_elem.h"
 #include "optim/reduce.h"
 
-void sgd_init(SgdState *s, size_t n, const SgdConfig *cfg) {
+// n floats on ctx's device (ctx NULL: the host).
+static void sgd_init_on(SgdState *s, size_t n, const SgdConfig *cfg, const Ctx *ctx) {
   memset(s, 0, sizeof *s);
   s->n = n;
-  if (cfg->momentum != 0.0) {
-    s->momentum_buf = xmalloc_floats(n);
-    memset(s->momentum_buf, 0, sizeof(float) * n);
-  }
+  s->ctx = ctx;
+  if (cfg->momentum != 0.0) s->momentum_buf = ctx_alloc(ctx, sizeof(float) * n);  // zeroed
+}
+
+void sgd_init(SgdState *s, size_t n, const SgdConfig *cfg) { sgd_init_on(s, n, cfg, NULL); }
+
+void sgd_init_for(SgdState *s, const Params *p, const SgdConfig *cfg) {
+  sgd_init_on(s, p->total, cfg, p->ctx);
 }
 
 // Every element once (optim_elem.h's sgd_elem); the scalars as sgd_step computed them.
@@ -54,7 +59,7 @@ void sgd_step(Ctx *ctx, SgdState *s, float *param, const float *grad, const SgdC
 }
 
 void sgd_free(SgdState *s) {
-  free(s->momentum_buf);
+  ctx_release(s->ctx, s->momentum_buf);
   memset(s, 0, sizeof *s);
 }
 
