@@ -74,6 +74,24 @@ void maxpool2d_forward_cuda(CudaCtx *c, float *y, void *ws, const float *x, int 
 void maxpool2d_backward_cuda(CudaCtx *c, float *dx, const float *dy, const void *ws, int N, int C,
                              int H, int W, int K, int stride);
 
+// ---- issue 11: the LSTM's pieces (kernels/lstm.cu; the loops are src/ops/lstm.c's) and the
+// optimizers' element loops and gradient norm (kernels/optim.cu; the scalars are computed on
+// the host by src/optim/*.c and passed by value).
+void lstm_fill_cuda(CudaCtx *c, float *dst, const float *src, size_t n);  // src NULL: zeros
+void lstm_add_cuda(CudaCtx *c, float *y, const float *x, size_t n);
+void lstm_bias_rows_cuda(CudaCtx *c, float *G, const float *b_ih, const float *b_hh, int R, int C);
+void lstm_bias_grad_cuda(CudaCtx *c, float *db_ih, float *db_hh, const float *dG, int R, int C);
+void lstm_step_fwd_cuda(CudaCtx *c, float *G, const float *cprev, float *cc, float *tc, float *h,
+                        int B, int H);
+void lstm_step_bwd_cuda(CudaCtx *c, float *dG, float *dc, const float *G, const float *cprev,
+                        const float *tc, const float *dh, int B, int H);
+void sgd_update_cuda(CudaCtx *c, float *param, float *buf, const float *grad, size_t n, float lr,
+                     float momentum, float omd, float wd, int use_mom, int first, int nesterov);
+void adam_update_cuda(CudaCtx *c, float *param, float *m, float *v, const float *grad, size_t n,
+                      float beta1, float omb1, float beta2, float omb2, float eps, float wd,
+                      float step_size, float bc2_sqrt);
+double optim_sumsq_cuda(CudaCtx *c, const float *x, size_t n);  // sum x_i^2 in double
+
 #ifdef __cplusplus
 }
 #endif

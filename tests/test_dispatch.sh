@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
 # The dispatch rule of src/core/dispatch.h, kept true as ops are added. Every function that a
-# header in src/ops declares with a Ctx * parameter is defined once in src/ops/*.c, and its
-# body is exactly one statement:
+# header in src/ops or src/optim (the optimizers' steps) declares with a Ctx * parameter is
+# defined once in the .c files of those folders, and its body is exactly one statement:
 #   [return] DISPATCH(ctx, NAME_cpu(ctx, ...), NAME_cuda(ctx->cuda, ...));
 #   [return] DISPATCH_CPU(ctx, NAME_cpu(ctx, ...));
 #   [return] DISPATCH_ANY(ctx, NAME_any(ctx, ...));
-# and no file in src/ops reads ctx->dev (the device is chosen in dispatch.h only).
-# Then the same check runs on copies of src/ops with planted violations, each of which must
+# and no file in those folders reads ctx->dev (the device is chosen in dispatch.h only).
+# Then the same check runs on copies of them with planted violations, each of which must
 # fail naming the op: so the check itself is known to catch what it is for.
 # Usage: test_dispatch.sh SOURCE_ROOT
 set -u
 src=$(cd "$1" && pwd)
 . "$(dirname "$0")/testlib.sh"
 
-# NAME HEADER for each function declared with a Ctx * parameter in the headers under $1/src/ops.
-# Comments and preprocessor lines are dropped; declarations are split at ; { and }.
+# The folders the rule covers, relative to the source root.
+RULE_DIRS="src/ops src/optim"
+
+# NAME HEADER for each function declared with a Ctx * parameter in the headers of RULE_DIRS
+# under $1 (HEADER relative to $1). Comments and preprocessor lines are dropped; declarations
+# are split at ; { and }.
 ops_declared() {
-  for h in "$1"/src/ops/*.h; do
-    awk -v file="${h##*/}" '
+  local dir h
+  for dir in $RULE_DIRS; do for h in "$1/$dir"/*.h; do
+    awk -v file="$dir/${h##*/}" '
       { sub(/\/\/.*/, "") }
       /^[ \t]*#/ { next }
       { buf = buf " " $0 }
@@ -33,15 +38,16 @@ ops_declared() {
           print name, file
         }
       }' "$h"
-  done
+  done; done
 }
 
-# FILE:LINE NAME BODY for each non-static function defined in the .c files under $1/src/ops,
-# BODY with comments dropped and white space collapsed. genet's layout: a definition starts
+# FILE:LINE NAME BODY for each non-static function defined in the .c files of RULE_DIRS under
+# $1, BODY with comments dropped and white space collapsed. genet's layout: a definition starts
 # in column 0 and its body ends at the first line that is just "}".
 ops_defined() {
-  for c in "$1"/src/ops/*.c; do
-    awk -v file="src/ops/${c##*/}" '
+  local dir c
+  for dir in $RULE_DIRS; do for c in "$1/$dir"/*.c; do
+    awk -v file="$dir/${c##*/}" '
       function squeeze(s) { gsub(/[ \t]+/, " ", s); sub(/^ /, "", s); sub(/ $/, "", s); return s }
       { sub(/\/\/.*/, "") }
       state == 0 && /^[A-Za-z_]/ && $0 !~ /^(static|typedef|struct|enum|union)[ \t]/ {
@@ -62,7 +68,7 @@ ops_defined() {
           state = 0
         } else body = body " " $0
       }' "$c"
-  done
+  done; done
 }
 
 # Prints one line per violation under root $1 and a count of the forms; returns 0 when there
@@ -81,7 +87,7 @@ check_tree() {
       for (i = 1; i <= nops; i++) {
         n = ops[i]
         if (ndef[n] != 1) {
-          printf "  %s (src/ops/%s): %d definitions in src/ops/*.c, want 1\n", n, hdr[n], ndef[n] + 0
+          printf "  %s (%s): %d definitions in the .c files, want 1\n", n, hdr[n], ndef[n] + 0
           bad++; continue
         }
         b = body[n]; semis = gsub(/;/, ";", b)
@@ -105,7 +111,7 @@ check_tree() {
       exit (bad > 0)
     }' <(ops_declared "$root") <(ops_defined "$root")
   local rc=$? dev
-  dev=$(grep -n 'ctx->dev' "$root"/src/ops/*.c "$root"/src/ops/*.h)
+  dev=$(cd "$root" && for d in $RULE_DIRS; do grep -Hn 'ctx->dev' "$d"/*.c "$d"/*.h; done)
   if [ -n "$dev" ]; then
     printf '  reads ctx->dev outside src/core/dispatch.h: %s\n' "$dev"; rc=1
   fi
@@ -113,16 +119,18 @@ check_tree() {
 }
 
 echo "the tree:"
-out=$(check_tree "$src") || { echo "$out"; fail "src/ops breaks the dispatch rule"; }
+out=$(check_tree "$src") || { echo "$out"; fail "$RULE_DIRS break the dispatch rule"; }
 echo "$out"
 [ "$(ops_declared "$src" | grep -c .)" -ge 30 ] || fail "found too few ops: the header parsing is broken"
-pass "every op in src/ops goes through one dispatch line"
+ops_declared "$src" | grep -q '^sgd_step src/optim/sgd.h$' || fail "src/optim is not covered"
+pass "every op in src/ops and every optimizer step in src/optim goes through one dispatch line"
 
-# plant NAME EXPECTED-PATTERN EDIT...: a fresh copy of src/ops, the EDIT run inside it, then
-# the check must fail with a line matching the pattern.
+# plant NAME EXPECTED-PATTERN EDIT...: a fresh copy of RULE_DIRS, the EDIT run inside its
+# src/ops, then the check must fail with a line matching the pattern.
 plant() {
-  local what=$1 pat=$2; shift 2
-  rm -rf planted && mkdir -p planted/src && cp -r "$src/src/ops" planted/src/
+  local what=$1 pat=$2 d; shift 2
+  rm -rf planted && mkdir -p planted/src
+  for d in $RULE_DIRS; do cp -r "$src/$d" "planted/$d"; done
   (cd planted/src/ops && "$@") || fail "planting '$what' failed"
   local out
   if out=$(check_tree planted); then
@@ -152,9 +160,13 @@ wrong_impl() {  # the entry runs another op's implementation
 wrong_cuda() {  # the CUDA arm does not get the CUDA context
   sed -i 's/gemm_cuda(ctx->cuda, /gemm_cuda(NULL, /' gemm.c
 }
+optim_assert() {  # an optimizer step back to its old CPU-only assert
+  sed -i 's/^  DISPATCH_ANY(ctx, sgd_step_any/  GENET_ASSERT(ctx->dev == DEV_CPU);\n&/' ../optim/sgd.c
+}
 plant "new op without dispatch" 'planted_zero \(src/ops/loss.c:[0-9]+\): the body is not one'  new_op
 plant "statement before dispatch" 'mse_loss_backward \(src/ops/loss.c:[0-9]+\)'                 extra_stmt
 plant "ad-hoc ctx->dev test"      'reads ctx->dev outside src/core/dispatch.h: .*loss.c'         ad_hoc_dev
 plant "declared, not defined"     'planted_norm \(src/ops/gemm.h\): 0 definitions'             decl_only
 plant "another op's body"         'bce_loss_backward \(src/ops/loss.c:[0-9]+\)'                 wrong_impl
 plant "CUDA arm without ctx->cuda" 'gemm \(src/ops/gemm.c:[0-9]+\)'                             wrong_cuda
+plant "optimizer step with an assert" 'sgd_step \(src/optim/sgd.c:[0-9]+\)'                   optim_assert

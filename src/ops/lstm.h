@@ -5,6 +5,11 @@
 // Speed: the input projection of a layer is one GEMM over all T*B rows; each step then adds
 // h_{t-1} W_hh^T (B x 4H). Backward does one GEMM per step for dh_{t-1}, and dW_hh, dW_ih and
 // d(input) as one GEMM each over all T*B rows once the step loop is done.
+//
+// Devices: both run the same loops (lstm.c); on a CUDA context every pointer below, the work
+// buffer included, is device memory (the LstmDims, LstmLayer/LstmLayerGrad structs, LstmWork
+// and the Rng stay on the host). Dropout between layers goes through dropout_forward_cols and
+// dropout_backward, whose CUDA versions draw the CPU's masks.
 #pragma once
 #include <stddef.h>
 

@@ -1,6 +1,7 @@
 // lstm_cell.h: the element-wise math of one LSTM cell (PyTorch gate order i, f, g, o), shared by
-// the CPU loops (src/ops/lstm.c) and a later CUDA kernel, so the CPU tests check both. The
-// activations are src/ops/fastmath.h's branch-free ones, so the loop over a step vectorizes.
+// the CPU loops (src/ops/lstm.c) and the CUDA kernels (kernels/lstm.cu), so the CPU tests check
+// both. The activations are src/ops/fastmath.h's branch-free ones, so the loop over a step
+// vectorizes.
 //   i = sigmoid(a_i)  f = sigmoid(a_f)  g = tanh(a_g)  o = sigmoid(a_o)
 //   c = f * c_prev + i * g            h = o * tanh(c)
 #pragma once

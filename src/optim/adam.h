@@ -2,14 +2,13 @@
 // over a flat buffer (Params.data / Params.grad / Params.total), its state saved and loaded
 // next to the step.
 #pragma once
-#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/ctx.h"
 #include "core/params.h"
 #include "data/h5io.h"
-#include "ops/elementwise.h"
+#include "optim/optim_elem.h"  // adam_elem, the arithmetic of one element
 
 // With t = step after increment, g = grad + weight_decay * param,
 //   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
@@ -23,35 +22,29 @@ typedef struct {
 typedef struct {
   size_t n;
   int64_t step;       // steps taken so far (0 before the first)
-  float *exp_avg;     // (n) first moment m, zeroed by adam_init
-  float *exp_avg_sq;  // (n) second moment v, zeroed by adam_init
+  float *exp_avg;     // (n) first moment m, zeroed by adam_init; on ctx's device
+  float *exp_avg_sq;  // (n) second moment v, zeroed by adam_init; on ctx's device
+  const Ctx *ctx;     // where the moments live (adam_init_for: the parameters' ctx); NULL: host
 } AdamState;
 
 void adam_config_default(AdamConfig *c);
+// The state in host memory, for parameters on the CPU.
 void adam_init(AdamState *s, size_t n);
-// param (n) updated in place from grad (n); increments s->step first, as PyTorch.
+// The state of p's optimizer: n = p->total, the moments (zeroed) where p's parameters live
+// (p->ctx, params_alloc_on: host memory for the CPU). adam_free releases them there.
+void adam_init_for(AdamState *s, const Params *p);
+// param (n) updated in place from grad (n); increments s->step first, as PyTorch. On a CUDA
+// context param, grad and the moments are device memory (adam_init_for parameters there);
+// s itself and cfg stay on the host.
 void adam_step(Ctx *ctx, AdamState *s, float *param, const float *grad, const AdamConfig *cfg);
 void adam_free(AdamState *s);
 
 // The state into GROUP of an open checkpoint: GROUP/exp_avg/<key> and GROUP/exp_avg_sq/<key>
 // for every tensor of layout (float32, the parameter's shape), GROUP/step (int64). layout is
-// the parameters' Params (n == layout->total). Returns 0 or -1.
+// the parameters' Params (n == layout->total, on the moments' device). Returns 0 or -1.
 int adam_save(H5File *f, const AdamState *s, const Params *layout, const char *group);
 // And back into s (initialized by adam_init for this job). Returns 0; -2 with err naming the
 // file when a moment is absent or of another shape (another model); -1 with err when the file
 // cannot be read or the step is negative. On failure s is partly overwritten.
 int adam_load(H5File *f, AdamState *s, const Params *layout, const char *group, char *err,
               size_t errlen);
-
-// One element of Adam, shared by the CPU loop and the CUDA kernel. The scalars come from the
-// host, computed in double and rounded once as PyTorch does: omb1 = 1 - beta1, omb2 = 1 - beta2,
-// step_size = lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t).
-GENET_HD static inline void adam_elem(float *p, float *m, float *v, float g, float beta1,
-                                      float omb1, float beta2, float omb2, float eps,
-                                      float weight_decay, float step_size, float bc2_sqrt) {
-  if (weight_decay != 0.0f) g = g + weight_decay * *p;
-  *m = *m * beta1 + omb1 * g;
-  *v = *v * beta2 + omb2 * (g * g);
-  float denom = sqrtf(*v) / bc2_sqrt + eps;
-  *p = *p - step_size * (*m / denom);
-}

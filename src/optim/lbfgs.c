@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
 #include "optim/reduce.h"
 
@@ -124,8 +125,8 @@ static void lbfgs_direction(Lbfgs *o, const float *g) {
   }
 }
 
-float lbfgs_step(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure closure, void *arg) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+static float lbfgs_step_cpu(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure closure,
+                            void *arg) {
   const LbfgsConfig *c = &o->cfg;
   const size_t n = o->n;
   const long long nn = (long long)n;
@@ -194,6 +195,12 @@ float lbfgs_step(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure clo
     if (fabs(loss - o->prev_loss) < c->tolerance_change) break;
   }
   return orig_loss;
+}
+
+// ---- entry (core/dispatch.h): the history and its two-loop recursion are host loops for now.
+
+float lbfgs_step(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure closure, void *arg) {
+  return DISPATCH_CPU(ctx, lbfgs_step_cpu(ctx, o, param, grad, closure, arg));
 }
 
 int lbfgs_save(H5File *f, const Lbfgs *o, const char *group) {

@@ -1,9 +1,12 @@
-// reduce.c: reductions and gradient clipping over flat buffers (CPU, OpenMP).
+// reduce.c: reductions over flat buffers (CPU, OpenMP) and gradient clipping (CPU, or CUDA
+// through kernels/optim.cu and ops/scale.h).
 #include "optim/reduce.h"
 
 #include <math.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
+#include "ops/scale.h"
 
 // Reductions split n into OPTIM_BLOCKS blocks whatever the thread count; each block sums in
 // double with four accumulators, then the block sums are added in order.
@@ -70,15 +73,25 @@ float optim_amax(const float *a, size_t n) {
   return nan ? NAN : m;  // torch's max propagates NaN; a NaN gradient must not look optimal
 }
 
-double clip_grad_norm(Ctx *ctx, float *grad, size_t n, double max_norm) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
-  double total = sqrt(optim_dot(grad, grad, n));
+// ---- the gradient norm: the sum of squares dispatched, the scaling by ops/scale.h, the host
+// logic written once
+
+static double optim_sumsq_cpu(Ctx *ctx, const float *x, size_t n) { return optim_dot(x, x, n); }
+
+// sum x_i^2 in double: optim_dot on the CPU; on CUDA blockwise partial sums and one final pass
+// (kernels/optim.cu), the one scalar copied back.
+static double optim_sumsq(Ctx *ctx, const float *x, size_t n) {
+  return DISPATCH(ctx, optim_sumsq_cpu(ctx, x, n), optim_sumsq_cuda(ctx->cuda, x, n));
+}
+
+static double clip_grad_norm_any(Ctx *ctx, float *grad, size_t n, double max_norm) {
+  double total = sqrt(optim_sumsq(ctx, grad, n));
   double scale = max_norm / (total + 1e-6);
-  if (scale < 1.0) {  // PyTorch multiplies by min(scale, 1); times 1 changes nothing
-    const float s = (float)scale;
-    long long nn = (long long)n;
-#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
-    for (long long i = 0; i < nn; i++) grad[i] *= s;
-  }
+  if (scale < 1.0)  // PyTorch multiplies by min(scale, 1); times 1 changes nothing
+    scale_inplace(ctx, grad, n, (float)scale);
   return total;
+}
+
+double clip_grad_norm(Ctx *ctx, float *grad, size_t n, double max_norm) {
+  return DISPATCH_ANY(ctx, clip_grad_norm_any(ctx, grad, n, max_norm));
 }

@@ -1,48 +1,65 @@
-// sgd.c: SGD over a flat buffer on the CPU, OpenMP, and its checkpoint state (sgd.h).
+// sgd.c: SGD over a flat buffer (the CPU loop here, OpenMP; the CUDA one in kernels/optim.cu)
+// and its checkpoint state (sgd.h).
 #include "optim/sgd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
 #include "data/params_io.h"
+#include "optim/optim_elem.h"
 #include "optim/reduce.h"
 
-void sgd_init(SgdState *s, size_t n, const SgdConfig *cfg) {
+// n floats on ctx's device (ctx NULL: the host).
+static void sgd_init_on(SgdState *s, size_t n, const SgdConfig *cfg, const Ctx *ctx) {
   memset(s, 0, sizeof *s);
   s->n = n;
-  if (cfg->momentum != 0.0) {
-    s->momentum_buf = xmalloc_floats(n);
-    memset(s->momentum_buf, 0, sizeof(float) * n);
-  }
+  s->ctx = ctx;
+  if (cfg->momentum != 0.0) s->momentum_buf = ctx_alloc(ctx, sizeof(float) * n);  // zeroed
 }
 
-void sgd_step(Ctx *ctx, SgdState *s, float *param, const float *grad, const SgdConfig *cfg) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
+void sgd_init(SgdState *s, size_t n, const SgdConfig *cfg) { sgd_init_on(s, n, cfg, NULL); }
+
+void sgd_init_for(SgdState *s, const Params *p, const SgdConfig *cfg) {
+  sgd_init_on(s, p->total, cfg, p->ctx);
+}
+
+// Every element once (optim_elem.h's sgd_elem); the scalars as sgd_step computed them.
+static void sgd_update_cpu(Ctx *ctx, float *param, float *buf, const float *grad, size_t n,
+                           float lr, float mom, float omd, float wd, int use_mom, int first,
+                           int nest) {
+  long long nn = (long long)n;
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
+  for (long long i = 0; i < nn; i++)
+    sgd_elem(&param[i], use_mom ? &buf[i] : NULL, grad[i], lr, mom, omd, wd, use_mom, first, nest);
+}
+
+static void sgd_update(Ctx *ctx, float *param, float *buf, const float *grad, size_t n, float lr,
+                       float mom, float omd, float wd, int use_mom, int first, int nest) {
+  DISPATCH(ctx, sgd_update_cpu(ctx, param, buf, grad, n, lr, mom, omd, wd, use_mom, first, nest),
+           sgd_update_cuda(ctx->cuda, param, buf, grad, n, lr, mom, omd, wd, use_mom, first, nest));
+}
+
+// The host half, written once for both devices: the checks, the scalars and the step count.
+static void sgd_step_any(Ctx *ctx, SgdState *s, float *param, const float *grad,
+                         const SgdConfig *cfg) {
   GENET_ASSERT(!cfg->nesterov || (cfg->momentum > 0.0 && cfg->dampening == 0.0));
   const float lr = (float)cfg->lr, mom = (float)cfg->momentum, wd = (float)cfg->weight_decay;
   const float omd = (float)(1.0 - cfg->dampening);
   const int use_mom = cfg->momentum != 0.0, first = s->step == 0, nest = cfg->nesterov;
   GENET_ASSERT(!use_mom || s->momentum_buf);
-  float *buf = s->momentum_buf;
-  long long nn = (long long)s->n;
-#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
-  for (long long i = 0; i < nn; i++) {
-    float d = grad[i];
-    if (wd != 0.0f) d = d + wd * param[i];
-    if (use_mom) {
-      float b = first ? d : buf[i] * mom + omd * d;
-      buf[i] = b;
-      d = nest ? d + mom * b : b;
-    }
-    param[i] = param[i] - lr * d;
-  }
+  sgd_update(ctx, param, s->momentum_buf, grad, s->n, lr, mom, omd, wd, use_mom, first, nest);
   s->step++;
 }
 
+void sgd_step(Ctx *ctx, SgdState *s, float *param, const float *grad, const SgdConfig *cfg) {
+  DISPATCH_ANY(ctx, sgd_step_any(ctx, s, param, grad, cfg));
+}
+
 void sgd_free(SgdState *s) {
-  free(s->momentum_buf);
+  ctx_release(s->ctx, s->momentum_buf);
   memset(s, 0, sizeof *s);
 }
 

@@ -23,11 +23,17 @@ typedef struct {
 typedef struct {
   size_t n;
   int64_t step;         // steps taken; the momentum buffer is initialized on step 0
-  float *momentum_buf;  // (n), NULL when momentum is 0
+  float *momentum_buf;  // (n), NULL when momentum is 0; on ctx's device
+  const Ctx *ctx;       // where momentum_buf lives (sgd_init_for: the parameters' ctx); NULL: host
 } SgdState;
 
+// The state in host memory, for parameters on the CPU.
 void sgd_init(SgdState *s, size_t n, const SgdConfig *cfg);
-// param (n) updated in place from grad (n).
+// The state of p's optimizer: n = p->total, the buffer (zeroed) where p's parameters live
+// (p->ctx, params_alloc_on: host memory for the CPU). sgd_free releases it there.
+void sgd_init_for(SgdState *s, const Params *p, const SgdConfig *cfg);
+// param (n) updated in place from grad (n). On a CUDA context param, grad and the momentum
+// buffer are device memory (sgd_init_for parameters there); s itself and cfg stay on the host.
 void sgd_step(Ctx *ctx, SgdState *s, float *param, const float *grad, const SgdConfig *cfg);
 void sgd_free(SgdState *s);
 
@@ -35,7 +41,7 @@ void sgd_free(SgdState *s);
 // the lr in use, which a task may anneal, so it is saved here rather than taken from the job),
 // GROUP/step (int64) and, when s has a momentum buffer, GROUP/momentum_buffer/<key> for every
 // tensor of layout (float32, the parameter's shape). layout is the parameters' Params (n ==
-// layout->total); it may be NULL without momentum. Returns 0 or -1.
+// layout->total, on the buffer's device); it may be NULL without momentum. Returns 0 or -1.
 int sgd_save(H5File *f, const SgdState *s, double lr, const Params *layout, const char *group);
 // And back into s (initialized by sgd_init for this job), *lr from GROUP/lr. Returns 0; -2 with
 // err naming the file when it does not fit (GROUP/name other than "sgd"; with momentum, a
