@@ -73,6 +73,8 @@ extern "C" void cuda_ctx_set_tf32(CudaCtx *c, int tf32) {
   CUBLAS_CHECK(cublasSetMathMode(c->cublas, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 
+extern "C" void *cuda_ctx_stream(CudaCtx *c) { return (void *)c->stream; }
+
 extern "C" void cuda_ctx_free(CudaCtx *c) {
   if (!c) return;
   CUDA_CHECK(cudaStreamSynchronize(c->stream));  // nothing queued may still use the scratch

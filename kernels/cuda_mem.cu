@@ -7,6 +7,9 @@ extern "C" float *cuda_alloc_zeroed(size_t bytes) {
   void *p = nullptr;
   CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 4));
   CUDA_CHECK(cudaMemset(p, 0, bytes));
+  // cudaMemset runs on the legacy default stream, which the contexts' non-blocking streams do
+  // not wait for: finish it here (allocation is set-up time, never in a step).
+  CUDA_CHECK(cudaDeviceSynchronize());
   return (float *)p;
 }
 

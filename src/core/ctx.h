@@ -41,6 +41,9 @@ int ctx_cuda_devices(char *why, size_t len);
 // precision = tf32 (1) or fp32 (0): whether GEMMs and convolutions may use TF32 tensor cores
 // (CUDA only: the CPU computes in fp32 either way).
 void ctx_set_tf32(Ctx *ctx, int tf32);
+// The CUDA stream every op of ctx runs on (a cudaStream_t), NULL on the CPU: for comm/'s
+// GradSync, which orders its all-reduces after backward's kernels.
+void *ctx_stream(const Ctx *ctx);
 void ctx_free(Ctx *ctx);
 
 // ---- buffers on the context's device, the one place host and device memory differ (ctx NULL

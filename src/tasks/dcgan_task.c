@@ -148,14 +148,17 @@ static void dcgan_setup(Trainer *t, void *task) {
   dcgan_build_g(&s->g, &s->mc, &t->ctx);
   dcgan_build_d(&s->d, &s->mc, &t->ctx);
   s->g.sync_bn = s->d.sync_bn = config_bool(cfg, "sync_bn");
+  if (s->g.sync_bn && t->ctx.dev != DEV_CPU && t->comm.size > 1)
+    trainer_fail(t, "sync_bn = true: synchronized BatchNorm runs on the CPU only in this genet; "
+                    "use device = cpu, or sync_bn = false (statistics per GPU, as DDP)");
   s->set_g = trainer_add_params(t, &s->g.params);
   s->set_d = trainer_add_params(t, &s->d.params);
   adam_config_default(&s->acfg);
   s->acfg.lr = config_float(cfg, "lr");
   s->acfg.beta1 = config_float(cfg, "beta1");
   s->acfg.beta2 = config_float(cfg, "beta2");
-  adam_init(&s->ag, s->g.params.total);
-  adam_init(&s->ad, s->d.params.total);
+  adam_init_for(&s->ag, &s->g.params);
+  adam_init_for(&s->ad, &s->d.params);
   s->log_interval = config_int(cfg, "log_interval");
   s->sample_every = config_int(cfg, "sample_every");
   size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG;
@@ -400,6 +403,7 @@ const TaskOps dcgan_task_ops = {
     .size = sizeof(Gan),
     .rng_scheme = "philox4x32-10; G init 0, D init 1, fixed noise 2, epoch order 3 + epoch, noise of step s 2^40 + s (global batch, rank r takes its rows)",
     .accumulates = 1,
+    .cuda = 1,
     .setup = dcgan_setup,
     .init = dcgan_init,
     .load_weights = dcgan_load_weights,

@@ -122,7 +122,7 @@ static void lm_setup(Trainer *t, void *task) {
   h5_close(&f, err, sizeof err);
   lm_model_build(&s->m, &mc, &t->ctx);
   trainer_add_params(t, &s->m.params);
-  sgd_init(&s->sgd, s->m.params.total, &s->sgd_cfg);
+  sgd_init_for(&s->sgd, &s->m.params, &s->sgd_cfg);
   size_t L = (size_t)mc.nlayers, H = (size_t)mc.nhid;
   s->dev = s->m.params.ctx;
   s->h = ctx_alloc(s->dev, sizeof(float) * L * s->Bl * H);
@@ -403,6 +403,7 @@ const TaskOps lm_task_ops = {
     .size = sizeof(Lm),
     .rng_scheme = "philox4x32-10; weights: stream 0; dropout of step s: stream 1 + s, drawn for the global batch",
     .accumulates = 1,
+    .cuda = 1,
     .setup = lm_setup,
     .init = lm_init,
     .load_weights = lm_load_weights,

@@ -116,15 +116,15 @@ static int checkpoint_due(const Trainer *t) {
 // ---- gradient sets
 
 GradSync *trainer_gradsync_create(Comm *c, Params *p, size_t bucket_bytes) {
-  GENET_ASSERT(p->dev == DEV_CPU);  // GPU buckets come with the CUDA backend
   size_t *off = xmalloc(sizeof(size_t) * (size_t)(p->n ? p->n : 1));
   size_t *num = xmalloc(sizeof(size_t) * (size_t)(p->n ? p->n : 1));
   for (int i = 0; i < p->n; i++) {
     off[i] = p->info[i].offset;
     num[i] = p->info[i].numel;
   }
+  // On a GPU, the stream backward runs on: buckets start after its kernels (comm/ddp.h).
   GradBuffer b = {.data = p->data, .grad = p->grad, .total = p->total, .ntensors = p->n,
-                  .offset = off, .numel = num};
+                  .offset = off, .numel = num, .stream = ctx_stream(p->ctx)};
   GradSync *s = gradsync_create(c, &b, bucket_bytes);
   free(off);
   free(num);
@@ -579,6 +579,8 @@ void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops) {
   }
   ctx_init_on(&t->ctx, dev, cuda_index, threads);
   ctx_set_tf32(&t->ctx, !strcmp(config_str(&t->cfg, "precision"), "tf32"));
+  // GPU ranks average their gradients over NCCL (one GPU needs no communicator).
+  if (dev == DEV_CUDA && t->comm.size > 1) comm_use_nccl(&t->comm, cuda_index);
   trainer_bind_reduce(&t->ctx, &t->comm);
   trainer_block_stop_signals();  // train_main blocked them already; a caller of its own may not
   char where[64];
