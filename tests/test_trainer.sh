@@ -58,6 +58,15 @@ pass "LM: accumulate 2 and 4, and 2 ranks x 2, equal one batch of 8 (2e-5); a ba
 "$genet" train lm.job accumulate=2 checkpoint_dir=R max_steps=20 > r2.log
 "$h5cmp" A2/ckpt_0000000020.h5 R/ckpt_0000000020.h5 0 params state optim/lr optim/step train > r.cmp || { cat r.cmp; fail "LM: accumulate=2 resume is not exact"; }
 pass "LM: accumulate=2 stopped at step 7 resumes bit for bit"
+# The timing line of each run (scripts/bench/gpu_bench.py reads it): the steps this run took
+# (20; 13 after a resume at step 7) and a mean that parses as a positive number of ms.
+for f in a1.log:20 r2.log:13; do
+  tl=$(grep '^| timing: ' "${f%%:*}") || fail "${f%%:*}: no '| timing:' line"
+  [[ $tl =~ ^\|\ timing:\ ${f##*:}\ steps\ in\ [0-9.]+\ s,\ ([0-9.]+)\ ms/step\ after\ the\ first\ 2\ \(warm-up\)$ ]] ||
+    fail "${f%%:*}: timing line not as expected: $tl"
+  awk -v ms="${BASH_REMATCH[1]}" 'BEGIN { exit !(ms + 0 > 0) }' || fail "${f%%:*}: ms/step is not positive: $tl"
+done
+pass "the timing line: steps of this run, ms/step after 2 warm-up steps"
 
 # ---- the epoch position: 0-based, the same meaning in every task
 "$genet" train lm.job checkpoint_dir=E max_steps=55 checkpoint_every=0 > e.log

@@ -58,6 +58,13 @@ void *ctx_stream(const Ctx *ctx) {
   return NULL;
 }
 
+void ctx_sync(const Ctx *ctx) {
+#ifdef GENET_HAVE_CUDA
+  if (ctx && ctx->cuda) cuda_sync(ctx->cuda);
+#endif
+  (void)ctx;
+}
+
 void ctx_free(Ctx *ctx) {
 #ifdef GENET_HAVE_CUDA
   if (ctx->cuda) cuda_ctx_free(ctx->cuda);

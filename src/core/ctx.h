@@ -44,6 +44,9 @@ void ctx_set_tf32(Ctx *ctx, int tf32);
 // The CUDA stream every op of ctx runs on (a cudaStream_t), NULL on the CPU: for comm/'s
 // GradSync, which orders its all-reduces after backward's kernels.
 void *ctx_stream(const Ctx *ctx);
+// Waits until everything queued on the context's device has run (CUDA: its stream); nothing
+// to wait for on the CPU, whose ops have finished when they return. For timing.
+void ctx_sync(const Ctx *ctx);
 void ctx_free(Ctx *ctx);
 
 // ---- buffers on the context's device, the one place host and device memory differ (ctx NULL

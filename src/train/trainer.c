@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -453,6 +454,39 @@ static void load_init_weights(Run *r, const char *path) {
   trainer_log(t, "| initial weights from %s\n", path);
 }
 
+// ---- the time the steps take: ops->step only (no checkpoints, epoch ends or validation),
+// waiting for the device at both ends, so a GPU's queued work is counted in the step that
+// queued it. One line at the end of a run or stop (scripts/bench/gpu_bench.py reads it).
+
+enum { TIMING_WARMUP = 2 };  // steps left out of the mean (first primitives, autotuning)
+
+typedef struct {
+  long long n;                  // steps timed in this run
+  double total;                 // their seconds
+  double first[TIMING_WARMUP];  // the first steps' seconds
+} StepTimes;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void timing_add(StepTimes *st, double s) {
+  if (st->n < TIMING_WARMUP) st->first[st->n] = s;
+  st->n++;
+  st->total += s;
+}
+
+static void timing_report(Trainer *t, const StepTimes *st) {
+  if (st->n == 0) return;
+  int w = st->n > TIMING_WARMUP ? TIMING_WARMUP : (int)st->n - 1;
+  double warm = 0;
+  for (int i = 0; i < w; i++) warm += st->first[i];
+  trainer_log(t, "| timing: %lld steps in %.3f s, %.3f ms/step after the first %d (warm-up)\n", st->n,
+              st->total, 1e3 * (st->total - warm) / (double)(st->n - w), w);
+}
+
 // ---- the loop
 
 int trainer_run(Trainer *t, const TaskOps *ops) {
@@ -489,6 +523,7 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
     gradsync_broadcast_params(t->sync[i]);
   }
   int epoch_started = 0;
+  StepTimes times = {0};
   for (;;) {
     if (t->steps_per_epoch > 0 && t->batch >= t->steps_per_epoch) {
       report_sync(t);
@@ -500,7 +535,11 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
     if (finished(t, ops, r.task)) break;
     if (!epoch_started && ops->epoch_begin) ops->epoch_begin(t, r.task);
     epoch_started = 1;
+    ctx_sync(&t->ctx);
+    double t0 = now_s();
     ops->step(t, r.task);
+    ctx_sync(&t->ctx);
+    timing_add(&times, now_s() - t0);
     t->step++;
     t->batch++;
     int stop = should_stop(t);
@@ -512,6 +551,7 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
       break;
     }
   }
+  timing_report(t, &times);
   if (!stopped) {
     checkpoint(&r);  // the end state, so a later run with more epochs continues from here
     if (ops->end) ops->end(t, r.task);
