@@ -42,7 +42,8 @@
 #   4. NCCL at world size 1: test_gpu_nccl again with NCCL_DEBUG=INFO (GradSync's NCCL path on
 #      device buffers); with an Open MPI mpirun: test_ddp on 2 CPU ranks, and test_gpu_nccl on
 #      2 ranks (a real 2-GPU mean with two GPUs; with one, it must stop at once with "has no GPU").
-#   5. PLACEHOLDER: the GPU benchmarks, scripts/bench/gpu_*.py when they exist.
+#   5. the GPU benchmarks (scripts/bench/gpu_bench.py): DCGAN, LM and style, genet against
+#      PyTorch on this GPU in ratios of time; the table goes into the log and $OUT/gpu-bench.md.
 #   6. the summary; exit 0 when nothing failed or was refused, 1 otherwise, 2 when step 1 failed.
 # Usage: scripts/gpu-check.sh [PACK_DIR]     (default build-gpu, relative to the repository root)
 #        GPU_CHECK_CONTINUE=1 goes on after a failed step 1 (no GPU): to try the later steps'
@@ -377,24 +378,41 @@ step_nccl() {
   fi
 }
 
-# ---------------------------------------------------------------- 5. benchmarks (placeholder)
+# ---------------------------------------------------------------- 5. benchmarks
+# scripts/bench/gpu_*.py (gpu_bench.py: DCGAN, LM and style, genet against PyTorch on this GPU),
+# run by a Python that has PyTorch, with GENET and GENET_LD_LIBRARY_PATH (genet's libraries;
+# Python keeps the machine's own) and --out: their markdown block is appended to
+# $OUT/gpu-bench.md (beside the log). Exit 3 is a genet side that refused the device.
 step_bench() {
-  section "5. benchmarks -- PLACEHOLDER (the GPU benchmarks are another issue)"
-  local benches=() b rc py
+  section "5. benchmarks: genet against PyTorch on this GPU (scripts/bench/gpu_*.py)"
+  local benches=() b rc py="" cand
   for b in "$root"/scripts/bench/gpu_*.py; do [ -f "$b" ] && benches+=("$b"); done
   if [ ${#benches[@]} -eq 0 ]; then
-    record SKIP "benchmarks" "placeholder: no scripts/bench/gpu_*.py yet"
+    record SKIP "benchmarks" "no scripts/bench/gpu_*.py"
     return
   fi
-  py=$(command -v "${PYTHON:-python3}" || echo /opt/torch/.venv/bin/python3)
+  for cand in ${PYTHON:-} /opt/torch/.venv/bin/python3 python3; do
+    command -v "$cand" >/dev/null 2>&1 || continue
+    if LD_LIBRARY_PATH=$orig_ldlp "$cand" -c 'import torch' 2>/dev/null; then py=$(command -v "$cand"); break; fi
+  done
+  if [ -z "$py" ]; then
+    record SKIP "benchmarks" "no python3 with PyTorch (tried ${PYTHON:-} /opt/torch/.venv/bin/python3 python3)"
+    return
+  fi
+  local md
+  md=$(dirname "$log")/gpu-bench.md
   for b in "${benches[@]}"; do
-    echo "-- $b"
-    # Python and PyTorch with the machine's own libraries; genet's through GENET_LD_LIBRARY_PATH.
+    echo "-- $py $b --out $md"
     local genet_ldlp=$LD_LIBRARY_PATH
     (cd "$work" && export GENET="$pack/bin/genet" GENET_LD_LIBRARY_PATH="$genet_ldlp" \
-      LD_LIBRARY_PATH="$orig_ldlp" PYTHONUNBUFFERED=1 && limited 120 "$py" "$b") 2>&1
+      LD_LIBRARY_PATH="$orig_ldlp" PYTHONUNBUFFERED=1 && limited 240 "$py" "$b" --out "$md") 2>&1
     rc=$?
-    if [ $rc -eq 0 ]; then record PASS "bench $(basename "$b")" ""; else record FAIL "bench $(basename "$b")" "exit $rc"; fi
+    case $rc in
+      0) record PASS "bench $(basename "$b")" "table in $(basename "$md")" ;;
+      3) record REFUSED "bench $(basename "$b")" "a genet side refused device=cuda (see the table)" ;;
+      124 | 137) record FAIL "bench $(basename "$b")" "timed out" ;;
+      *) record FAIL "bench $(basename "$b")" "exit $rc" ;;
+    esac
   done
 }
 
