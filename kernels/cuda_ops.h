@@ -19,6 +19,8 @@ void act_backward_cuda(CudaCtx *c, int kind, float slope, float *dx, const float
 
 // x *= s (src/ops/scale.h)
 void scale_inplace_cuda(CudaCtx *c, float *x, size_t n, float s);
+// y += x / d (src/ops/add.h)
+void add_inplace_cuda(CudaCtx *c, float *y, const float *x, size_t n, float d);
 
 // genet's own kernels for what the libraries lack (issue 11): ids, targets and the Rng are as
 // in the CPU ops; ids and targets are device int32. An id or target outside its range, or a
@@ -91,6 +93,19 @@ void adam_update_cuda(CudaCtx *c, float *param, float *m, float *v, const float 
                       float beta1, float omb1, float beta2, float omb2, float eps, float wd,
                       float step_size, float bc2_sqrt);
 double optim_sumsq_cuda(CudaCtx *c, const float *x, size_t n);  // sum x_i^2 in double
+// L-BFGS's vector operations (kernels/lbfgs.cu; the host logic is src/optim/lbfgs.c's): sums in
+// double with fixed-order partials, read back once per call.
+double lbfgs_dot_cuda(CudaCtx *c, const float *a, const float *b, size_t n);
+double lbfgs_asum_cuda(CudaCtx *c, const float *a, size_t n);
+float lbfgs_amax_cuda(CudaCtx *c, const float *a, size_t n);  // NaN when any a_i is NaN
+// mode 0: sum y.s, mode 1: sum y.y, of y = g - pg and s = d * t rounded to float
+double lbfgs_ys_yy_cuda(CudaCtx *c, const float *g, const float *pg, const float *d, float t,
+                        size_t n, int mode);
+void lbfgs_axpy_cuda(CudaCtx *c, float *x, float a, const float *y, size_t n);  // x += a y
+void lbfgs_neg_cuda(CudaCtx *c, float *d, const float *g, size_t n);            // d = -g
+// y = g - pg, s = d * t
+void lbfgs_pair_cuda(CudaCtx *c, float *y, float *s, const float *g, const float *pg,
+                     const float *d, float t, size_t n);
 
 #ifdef __cplusplus
 }

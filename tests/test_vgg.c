@@ -48,7 +48,7 @@ static void names(void) {
 
 static void load_tiny(VggNet *v) {
   char err[512];
-  int rc = vgg19_load(v, weights, err, sizeof err);
+  int rc = vgg19_load(v, NULL, weights, err, sizeof err);
   if (rc) genet_die("%s", err);
   int ch[5] = {4, 8, 16, 32, 32}, ok = v->div == 16, b = 0;
   for (int i = 0; i < VGG19_LAYERS; i++) {
@@ -229,7 +229,7 @@ static void write_copy(const VggNet *v, const char *path, const char *skip, cons
 static void expect_error(const char *what, const char *path, const char *dataset) {
   VggNet v;
   char err[512] = "";
-  int rc = vgg19_load(&v, path, err, sizeof err);
+  int rc = vgg19_load(&v, NULL, path, err, sizeof err);
   int ok = rc == -1 && strstr(err, path) && !strchr(err, '\n') &&
            (!dataset || strstr(err, dataset)) && v.params.data == NULL;
   test_check(ok, "%s refused: %s", what, err);

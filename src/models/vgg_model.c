@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops/activations.h"
+#include "ops/add.h"
 #include "ops/conv.h"
 #include "data/h5io.h"
 #include "ops/pool.h"
@@ -39,7 +40,7 @@ const char *vgg_layer_name(int index) {
   return (index >= 0 && index < VGG19_LAYERS) ? vgg_names[index] : NULL;
 }
 
-void vgg19_build(VggNet *v, int div) {
+void vgg19_build(VggNet *v, int div, const Ctx *ctx) {
   GENET_ASSERT(div >= 1 && 64 % div == 0);
   memset(v, 0, sizeof *v);
   v->div = div;
@@ -64,7 +65,7 @@ void vgg19_build(VggNet *v, int div) {
     cin = cout;
   }
   GENET_ASSERT(i == VGG19_LAYERS);
-  params_alloc(&v->params);
+  params_alloc_on(&v->params, ctx);
 }
 
 void vgg_net_free(VggNet *v) {
@@ -80,13 +81,14 @@ static void vgg_shape_text(char *s, size_t n, const int64_t *d, int nd) {
   if (k < n) snprintf(s + k, n - k, ")");
 }
 
-int vgg19_load(VggNet *v, const char *path, char *err, size_t errlen) {
+int vgg19_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t errlen) {
   static const char *hint = "not a VGG19 features file (scripts/vgg19_to_h5.py writes one)";
   memset(v, 0, sizeof *v);
   H5File f;
   if (h5_open_read(&f, path, err, errlen)) return -1;
   int64_t d[8];
   int nd, rc = -1, built = 0;
+  float *host = NULL;  // params_staging: the weights as read, uploaded at the end
   const char *first = "params/features.0.weight";
   if (!h5_exists(&f, first)) {
     snprintf(err, errlen, "%s: no dataset %s: %s", path, first, hint);
@@ -101,8 +103,9 @@ int vgg19_load(VggNet *v, const char *path, char *err, size_t errlen) {
              path, first, s);
     goto cleanup;
   }
-  vgg19_build(v, (int)(64 / d[0]));
+  vgg19_build(v, (int)(64 / d[0]), ctx);
   built = 1;
+  host = params_staging(&v->params);
   for (int i = 0; i < v->params.n; i++) {
     const ParamInfo *pi = &v->params.info[i];
     char name[128];
@@ -124,10 +127,13 @@ int vgg19_load(VggNet *v, const char *path, char *err, size_t errlen) {
                name, a, b, v->div);
       goto cleanup;
     }
-    if (h5_read_f32(&f, name, v->params.data + pi->offset, nd, d, err, errlen)) goto cleanup;
+    if (h5_read_f32(&f, name, host + pi->offset, nd, d, err, errlen)) goto cleanup;
   }
+  params_staged(&v->params, host);
+  host = NULL;
   rc = 0;
 cleanup:
+  if (host && host != v->params.data) free(host);
   h5_close(&f, NULL, 0);
   if (rc && built) vgg_net_free(v);
   return rc;
@@ -139,7 +145,8 @@ void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {
   a->H = H;
   a->W = W;
   a->last = last;
-  a->in = xmalloc_floats((size_t)3 * H * W);
+  a->ctx = v->params.ctx;
+  a->in = ctx_alloc(a->ctx, sizeof(float) * 3 * (size_t)H * W);
   size_t biggest = (size_t)3 * H * W;
   int h = H, w = W;
   for (int i = 0; i <= last; i++) {
@@ -154,21 +161,21 @@ void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {
     a->Ho[i] = h;
     a->Wo[i] = w;
     size_t n = (size_t)L->Cout * h * w;
-    a->out[i] = xmalloc_floats(n);
+    a->out[i] = ctx_alloc(a->ctx, sizeof(float) * n);
     if (n > biggest) biggest = n;
   }
-  a->g0 = xmalloc_floats(biggest);
-  a->g1 = xmalloc_floats(biggest);
+  a->g0 = ctx_alloc(a->ctx, sizeof(float) * biggest);
+  a->g1 = ctx_alloc(a->ctx, sizeof(float) * biggest);
 }
 
 void vgg_acts_free(VggActs *a) {
-  free(a->in);
+  ctx_release(a->ctx, a->in);
   for (int i = 0; i < VGG19_LAYERS; i++) {
-    free(a->out[i]);
-    free(a->ws[i]);
+    ctx_release(a->ctx, a->out[i]);
+    ctx_release(a->ctx, a->ws[i]);
   }
-  free(a->g0);
-  free(a->g1);
+  ctx_release(a->ctx, a->g0);
+  ctx_release(a->ctx, a->g1);
   memset(a, 0, sizeof *a);
 }
 
@@ -191,7 +198,7 @@ static void vgg_in_shape(const VggActs *a, int i, int *H, int *W) {
 }
 
 void vgg_forward(Ctx *ctx, const VggNet *v, VggActs *a, const float *img) {
-  memcpy(a->in, img, sizeof(float) * 3 * (size_t)a->H * a->W);
+  ctx_copy(ctx, a->in, img, sizeof(float) * 3 * (size_t)a->H * a->W);
   const float *x = a->in;
   for (int i = 0; i <= a->last; i++) {
     const VggLayer *L = &v->layer[i];
@@ -206,8 +213,10 @@ void vgg_forward(Ctx *ctx, const VggNet *v, VggActs *a, const float *img) {
         act_forward(ctx, ACT_RELU, 0.f, a->out[i], x, (size_t)L->Cout * h * w);
         break;
       case VGG_POOL:
-        // The workspace is sized on first use: it depends on oneDNN's choice, hence on ctx.
-        if (!a->ws[i]) a->ws[i] = xmalloc(maxpool2d_workspace_size(ctx, 1, L->Cin, h, w, 2, 2));
+        // The workspace is sized on first use: it depends on the device (oneDNN's choice on
+        // the CPU, one int32 argmax per output on CUDA), hence on ctx.
+        if (!a->ws[i])
+          a->ws[i] = ctx_alloc(a->ctx, maxpool2d_workspace_size(ctx, 1, L->Cin, h, w, 2, 2));
         maxpool2d_forward(ctx, a->out[i], a->ws[i], x, 1, L->Cin, h, w, 2, 2);
         break;
     }
@@ -215,29 +224,22 @@ void vgg_forward(Ctx *ctx, const VggNet *v, VggActs *a, const float *img) {
   }
 }
 
-// g (n) += d (n)
-static void vgg_add(float *g, const float *d, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (size_t k = 0; k < n; k++) g[k] += d[k];
-}
-
 void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, float *dimg) {
-  GENET_ASSERT(ctx->dev == DEV_CPU);
   int top = -1;
   for (int i = a->last; i >= 0 && top < 0; i--)
     if (dtap[i]) top = i;
   if (top < 0) {
-    memset(dimg, 0, sizeof(float) * 3 * (size_t)a->H * a->W);
+    ctx_zero(ctx, dimg, sizeof(float) * 3 * (size_t)a->H * a->W);
     return;
   }
   // g holds the gradient w.r.t. the output of features[i]; each layer writes its input
   // gradient into the other scratch buffer (or dimg for features[0]) and the two swap.
   float *g = a->g0, *other = a->g1;
-  memcpy(g, dtap[top], sizeof(float) * (size_t)a->C[top] * a->Ho[top] * a->Wo[top]);
+  ctx_copy(ctx, g, dtap[top], sizeof(float) * (size_t)a->C[top] * a->Ho[top] * a->Wo[top]);
   for (int i = top; i >= 0; i--) {
     const VggLayer *L = &v->layer[i];
     size_t nout = (size_t)a->C[i] * a->Ho[i] * a->Wo[i];
-    if (i != top && dtap[i]) vgg_add(g, dtap[i], nout);
+    if (i != top && dtap[i]) add_inplace(ctx, g, dtap[i], nout, 1.0f);
     int h, w;
     vgg_in_shape(a, i, &h, &w);
     const float *x = i ? a->out[i - 1] : a->in;

@@ -31,15 +31,17 @@ typedef struct VggNet {
 } VggNet;
 
 // div = 1 is VGG19; div > 1 divides every conv's channel count (64/div, 128/div, ...) for tests
-// (div must divide 64). Weights are zero until loaded or set by the caller.
-void vgg19_build(VggNet *v, int div);
+// (div must divide 64). Weights are zero until loaded or set by the caller (params_staging).
+// The parameters live on ctx's device (NULL: the host), and so do the VggActs made for v.
+void vgg19_build(VggNet *v, int div, const Ctx *ctx);
 void vgg_net_free(VggNet *v);
 
 // Loads params/features.<i>.weight (Cout, Cin, 3, 3) and params/features.<i>.bias (Cout) of the
 // 16 convolutions (the layout scripts/vgg19_to_h5.py writes); infers div from
 // features.0.weight's first dimension (64/div), builds the net and checks every shape; returns
-// 0, or -1 with a one-line message naming file and dataset (v is then left unbuilt).
-int vgg19_load(VggNet *v, const char *path, char *err, size_t errlen);
+// 0, or -1 with a one-line message naming file and dataset (v is then left unbuilt). The net is
+// built on ctx (NULL: the host); the weights are read on the host and uploaded.
+int vgg19_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t errlen);
 
 // Layer names as in the literature -> features index: conv1_1 0, relu1_1 1, conv1_2 2,
 // relu1_2 3, pool1 4, conv2_1 5, relu2_1 6, ..., conv4_2 21, relu4_2 22, ..., relu4_4 26,
@@ -49,13 +51,16 @@ int vgg_layer_index(const char *name);
 const char *vgg_layer_name(int index);
 
 // Buffers for one image (batch 1) of H x W through features[0..last]: every layer's output,
-// the pools' workspaces, a copy of the input, and two gradient scratch buffers.
+// the pools' workspaces, a copy of the input, and two gradient scratch buffers, all on the
+// device of v's parameters (v->params.ctx). Pointers given to and returned by the functions below
+// are memory of that device, and the Ctx given to them must run there.
 typedef struct VggActs {
+  const Ctx *ctx;                   // where the buffers live (NULL: the host)
   int H, W, last;                   // input size, last layer run
   int C[VGG19_LAYERS], Ho[VGG19_LAYERS], Wo[VGG19_LAYERS];  // output shape of features[i]
   float *in;                        // (1, 3, H, W) copy of the input (conv 0's backward needs it)
   float *out[VGG19_LAYERS];         // (1, C[i], Ho[i], Wo[i]) output of features[i], i <= last
-  void *ws[VGG19_LAYERS];           // pools only: oneDNN workspace for backward
+  void *ws[VGG19_LAYERS];           // pools only: the pool's workspace for backward (device's)
   float *g0, *g1;                   // (largest output) gradient scratch for backward
 } VggActs;
 

@@ -1,4 +1,6 @@
-// lbfgs.c: torch.optim.LBFGS.step() without line search, line for line (see lbfgs.h).
+// lbfgs.c: torch.optim.LBFGS.step() without line search, line for line (see lbfgs.h). The host
+// logic (scalars, stopping tests, the history ring) is written once; its vector operations are
+// dispatched (CPU loops here, kernels/lbfgs.cu on CUDA); vectors live where o->ctx says.
 #include "optim/lbfgs.h"
 
 #include <math.h>
@@ -7,6 +9,7 @@
 
 #include "core/dispatch.h"
 #include "core/util.h"
+#include "ops/scale.h"
 #include "optim/reduce.h"
 
 void lbfgs_config_default(LbfgsConfig *c) {
@@ -22,38 +25,108 @@ void lbfgs_config_set_max_iter(LbfgsConfig *c, int max_iter) {
   c->max_eval = max_iter * 5 / 4;
 }
 
-void lbfgs_init(Lbfgs *o, const LbfgsConfig *cfg, size_t n) {
+// History slots, d and prev_flat_grad live on o->ctx's device (NULL: the host).
+static void lbfgs_init_on(Lbfgs *o, const LbfgsConfig *cfg, size_t n, const Ctx *where) {
   GENET_ASSERT(cfg->max_iter >= 1 && cfg->max_eval >= 1 && cfg->history_size >= 1);
   memset(o, 0, sizeof *o);
   o->cfg = *cfg;
   o->n = n;
+  o->ctx = where;
   o->hist = xcalloc((size_t)cfg->history_size, sizeof(float *));
   o->ro = xcalloc((size_t)cfg->history_size, sizeof(double));
   o->al = xcalloc((size_t)cfg->history_size, sizeof(double));
 }
 
+void lbfgs_init(Lbfgs *o, const LbfgsConfig *cfg, size_t n) { lbfgs_init_on(o, cfg, n, NULL); }
+
+static void lbfgs_init_for_any(Ctx *ctx, Lbfgs *o, const LbfgsConfig *cfg, size_t n) {
+  lbfgs_init_on(o, cfg, n, ctx);
+}
+
+void lbfgs_init_for(Ctx *ctx, Lbfgs *o, const LbfgsConfig *cfg, size_t n) {
+  DISPATCH_ANY(ctx, lbfgs_init_for_any(ctx, o, cfg, n));
+}
+
 void lbfgs_free(Lbfgs *o) {
-  for (int k = 0; k < o->cfg.history_size; k++) free(o->hist[k]);
+  for (int k = 0; k < o->cfg.history_size; k++) ctx_release(o->ctx, o->hist[k]);
   free(o->hist);
   free(o->ro);
   free(o->al);
-  free(o->d);
-  free(o->prev_flat_grad);
+  ctx_release(o->ctx, o->d);
+  ctx_release(o->ctx, o->prev_flat_grad);
   memset(o, 0, sizeof *o);
 }
 
+static float *lbfgs_vec(const Lbfgs *o, size_t floats) {
+  return ctx_alloc(o->ctx, sizeof(float) * floats);
+}
+
+// ---- the vector operations, dispatched: CPU loops here (reduce.c's blocked double sums), the
+// CUDA ones in kernels/lbfgs.cu
+
 // x += a * y
-static void axpy(float *x, double a, const float *y, size_t n) {
-  const float af = (float)a;
+static void axpy_cpu(Ctx *ctx, float *x, float af, const float *y, size_t n) {
   long long nn = (long long)n;
 #pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
   for (long long i = 0; i < nn; i++) x[i] = x[i] + af * y[i];
 }
 
+static void axpy(Ctx *ctx, float *x, double a, const float *y, size_t n) {
+  DISPATCH(ctx, axpy_cpu(ctx, x, (float)a, y, n), lbfgs_axpy_cuda(ctx->cuda, x, (float)a, y, n));
+}
+
+// d = -g
+static void neg_cpu(Ctx *ctx, float *d, const float *g, size_t n) {
+  long long nn = (long long)n;
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
+  for (long long i = 0; i < nn; i++) d[i] = -g[i];
+}
+
+static void neg(Ctx *ctx, float *d, const float *g, size_t n) {
+  DISPATCH(ctx, neg_cpu(ctx, d, g, n), lbfgs_neg_cuda(ctx->cuda, d, g, n));
+}
+
+// y = g - pg, s = d * t
+static void pair_cpu(Ctx *ctx, float *y, float *s, const float *g, const float *pg,
+                     const float *d, float t, size_t n) {
+  long long nn = (long long)n;
+#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
+  for (long long i = 0; i < nn; i++) {
+    y[i] = g[i] - pg[i];
+    s[i] = d[i] * t;
+  }
+}
+
+static void pair(Ctx *ctx, float *y, float *s, const float *g, const float *pg, const float *d,
+                 float t, size_t n) {
+  DISPATCH(ctx, pair_cpu(ctx, y, s, g, pg, d, t, n),
+           lbfgs_pair_cuda(ctx->cuda, y, s, g, pg, d, t, n));
+}
+
+static double dot_cpu(Ctx *ctx, const float *a, const float *b, size_t n) {
+  return optim_dot(a, b, n);
+}
+
+static double dot(Ctx *ctx, const float *a, const float *b, size_t n) {
+  return DISPATCH(ctx, dot_cpu(ctx, a, b, n), lbfgs_dot_cuda(ctx->cuda, a, b, n));
+}
+
+static double asum_cpu(Ctx *ctx, const float *a, size_t n) { return optim_asum(a, n); }
+
+static double asum(Ctx *ctx, const float *a, size_t n) {
+  return DISPATCH(ctx, asum_cpu(ctx, a, n), lbfgs_asum_cuda(ctx->cuda, a, n));
+}
+
+static float amax_cpu(Ctx *ctx, const float *a, size_t n) { return optim_amax(a, n); }
+
+static float amax(Ctx *ctx, const float *a, size_t n) {
+  return DISPATCH(ctx, amax_cpu(ctx, a, n), lbfgs_amax_cuda(ctx->cuda, a, n));
+}
+
 // y.s and y.y of y = g - pg and s = d * t, each rounded to float as PyTorch stores them.
 // Block sums in the fixed order of optim_dot, so the result is thread-count independent.
-static void lbfgs_ys_yy(const float *g, const float *pg, const float *d, float t, size_t n,
-                        double *ys, double *yy) {
+static double ys_yy_cpu(Ctx *ctx, const float *g, const float *pg, const float *d, float t,
+                        size_t n, double *yy) {
   double pys[OPTIM_BLOCKS], pyy[OPTIM_BLOCKS];
   size_t chunk = (n + OPTIM_BLOCKS - 1) / OPTIM_BLOCKS;
 #pragma omp parallel for schedule(static) if (n > OPTIM_PAR_MIN)
@@ -68,15 +141,27 @@ static void lbfgs_ys_yy(const float *g, const float *pg, const float *d, float t
     pys[k] = a;
     pyy[k] = b;
   }
-  *ys = *yy = 0;
+  double ys = 0;
+  *yy = 0;
   for (int k = 0; k < OPTIM_BLOCKS; k++) {
-    *ys += pys[k];
+    ys += pys[k];
     *yy += pyy[k];
   }
+  return ys;
 }
 
+// Returns y.s; *yy = y.y (two reductions on CUDA).
+static double ys_yy(Ctx *ctx, const float *g, const float *pg, const float *d, float t, size_t n,
+                    double *yy) {
+  return DISPATCH(ctx, ys_yy_cpu(ctx, g, pg, d, t, n, yy),
+                  (*yy = lbfgs_ys_yy_cuda(ctx->cuda, g, pg, d, t, n, 1),
+                   lbfgs_ys_yy_cuda(ctx->cuda, g, pg, d, t, n, 0)));
+}
+
+// ---- the host logic, written once for both devices
+
 // Stores (y, s) of the last move as the newest history pair, dropping the oldest when full.
-static void lbfgs_push(Lbfgs *o, const float *g, double ys) {
+static void lbfgs_push(Ctx *ctx, Lbfgs *o, const float *g, double ys) {
   const int H = o->cfg.history_size;
   int k;
   if (o->hist_len == H) {  // PyTorch pops old_dirs[0]: the oldest slot becomes the newest
@@ -86,57 +171,44 @@ static void lbfgs_push(Lbfgs *o, const float *g, double ys) {
     k = (o->hist_head + o->hist_len) % H;
     o->hist_len++;
   }
-  if (!o->hist[k]) o->hist[k] = xmalloc_floats(2 * o->n);
-  float *y = o->hist[k], *s = o->hist[k] + o->n;
-  const float *pg = o->prev_flat_grad, *d = o->d;
-  const float t = (float)o->t;
-  long long nn = (long long)o->n;
-#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
-  for (long long i = 0; i < nn; i++) {
-    y[i] = g[i] - pg[i];
-    s[i] = d[i] * t;
-  }
+  if (!o->hist[k]) o->hist[k] = lbfgs_vec(o, 2 * o->n);
+  pair(ctx, o->hist[k], o->hist[k] + o->n, g, o->prev_flat_grad, o->d, (float)o->t, o->n);
   o->ro[k] = 1.0 / ys;
 }
 
 // d = H g by the two-loop recursion over the history, starting from q = -g (PyTorch's
 // "collapsed to one buffer" form: d is q, then r).
-static void lbfgs_direction(Lbfgs *o, const float *g) {
+static void lbfgs_direction(Ctx *ctx, Lbfgs *o, const float *g) {
   const int H = o->cfg.history_size, len = o->hist_len;
   const size_t n = o->n;
   float *q = o->d;
-  long long nn = (long long)n;
-#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
-  for (long long i = 0; i < nn; i++) q[i] = -g[i];
+  neg(ctx, q, g, n);
   for (int j = len - 1; j >= 0; j--) {
     int k = (o->hist_head + j) % H;
     const float *y = o->hist[k], *s = o->hist[k] + n;
-    o->al[k] = optim_dot(s, q, n) * o->ro[k];
-    axpy(q, -o->al[k], y, n);
+    o->al[k] = dot(ctx, s, q, n) * o->ro[k];
+    axpy(ctx, q, -o->al[k], y, n);
   }
-  const float h = (float)o->H_diag;
-#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
-  for (long long i = 0; i < nn; i++) q[i] *= h;
+  scale_inplace(ctx, q, n, (float)o->H_diag);
   for (int j = 0; j < len; j++) {
     int k = (o->hist_head + j) % H;
     const float *y = o->hist[k], *s = o->hist[k] + n;
-    double be = optim_dot(y, q, n) * o->ro[k];
-    axpy(q, o->al[k] - be, s, n);
+    double be = dot(ctx, y, q, n) * o->ro[k];
+    axpy(ctx, q, o->al[k] - be, s, n);
   }
 }
 
-static float lbfgs_step_cpu(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure closure,
+static float lbfgs_step_any(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure closure,
                             void *arg) {
   const LbfgsConfig *c = &o->cfg;
   const size_t n = o->n;
-  const long long nn = (long long)n;
 
   // evaluate initial f(x) and df/dx
   const float orig_loss = closure(arg);
   double loss = orig_loss;
   int current_evals = 1;
   o->func_evals++;
-  int opt_cond = optim_amax(grad, n) <= c->tolerance_grad;
+  int opt_cond = amax(ctx, grad, n) <= c->tolerance_grad;
   if (opt_cond) return orig_loss;
 
   int n_iter = 0;
@@ -146,42 +218,40 @@ static float lbfgs_step_cpu(Ctx *ctx, Lbfgs *o, float *param, float *grad, Lbfgs
 
     // compute the descent direction
     if (o->n_iter == 1) {
-      if (!o->d) o->d = xmalloc_floats(n);
-      if (!o->prev_flat_grad) o->prev_flat_grad = xmalloc_floats(n);
-#pragma omp parallel for schedule(static) if (nn > OPTIM_PAR_MIN)
-      for (long long i = 0; i < nn; i++) o->d[i] = -grad[i];
+      if (!o->d) o->d = lbfgs_vec(o, n);
+      if (!o->prev_flat_grad) o->prev_flat_grad = lbfgs_vec(o, n);
+      neg(ctx, o->d, grad, n);
       o->hist_len = o->hist_head = 0;
       o->H_diag = 1.0;
     } else {
-      double ys, yy;
-      lbfgs_ys_yy(grad, o->prev_flat_grad, o->d, (float)o->t, n, &ys, &yy);
+      double yy, ys = ys_yy(ctx, grad, o->prev_flat_grad, o->d, (float)o->t, n, &yy);
       if (ys > 1e-10) {  // update the memory only with curvature information
-        lbfgs_push(o, grad, ys);
+        lbfgs_push(ctx, o, grad, ys);
         o->H_diag = ys / yy;
       }
-      lbfgs_direction(o, grad);
+      lbfgs_direction(ctx, o, grad);
     }
-    memcpy(o->prev_flat_grad, grad, sizeof(float) * n);
+    ctx_copy(ctx, o->prev_flat_grad, grad, sizeof(float) * n);
     o->prev_loss = loss;
 
     // step length: the very first iteration is scaled by the gradient's 1-norm
     if (o->n_iter == 1) {
-      double inv = 1.0 / optim_asum(grad, n);
+      double inv = 1.0 / asum(ctx, grad, n);
       o->t = (inv < 1.0 ? inv : 1.0) * c->lr;
     } else {
       o->t = c->lr;
     }
 
     // directional derivative below tolerance: no move
-    double gtd = optim_dot(grad, o->d, n);
+    double gtd = dot(ctx, grad, o->d, n);
     if (gtd > -c->tolerance_change) break;
 
     // no line search: a fixed step, then re-evaluate unless this is the last iteration
-    axpy(param, o->t, o->d, n);
+    axpy(ctx, param, o->t, o->d, n);
     int ls_func_evals = 0;
     if (n_iter != c->max_iter) {
       loss = closure(arg);
-      opt_cond = optim_amax(grad, n) <= c->tolerance_grad;
+      opt_cond = amax(ctx, grad, n) <= c->tolerance_grad;
       ls_func_evals = 1;
     }
     current_evals += ls_func_evals;
@@ -191,16 +261,16 @@ static float lbfgs_step_cpu(Ctx *ctx, Lbfgs *o, float *param, float *grad, Lbfgs
     if (n_iter == c->max_iter) break;
     if (current_evals >= c->max_eval) break;
     if (opt_cond) break;
-    if ((double)optim_amax(o->d, n) * fabs(o->t) <= c->tolerance_change) break;  // lack of progress
+    if ((double)amax(ctx, o->d, n) * fabs(o->t) <= c->tolerance_change) break;  // no progress
     if (fabs(loss - o->prev_loss) < c->tolerance_change) break;
   }
   return orig_loss;
 }
 
-// ---- entry (core/dispatch.h): the history and its two-loop recursion are host loops for now.
+// ---- entry (core/dispatch.h): the host logic above runs wherever its vector operations run.
 
 float lbfgs_step(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure closure, void *arg) {
-  return DISPATCH_CPU(ctx, lbfgs_step_cpu(ctx, o, param, grad, closure, arg));
+  return DISPATCH_ANY(ctx, lbfgs_step_any(ctx, o, param, grad, closure, arg));
 }
 
 int lbfgs_save(H5File *f, const Lbfgs *o, const char *group) {
@@ -215,8 +285,12 @@ int lbfgs_save(H5File *f, const Lbfgs *o, const char *group) {
   rc |= h5_write_scalar_i64(f, NAME("history_size"), o->cfg.history_size);
   int64_t n = (int64_t)o->n;
   if (o->d) {  // absent before the first iteration
-    rc |= h5_write_f32(f, NAME("d"), o->d, 1, &n);
-    rc |= h5_write_f32(f, NAME("prev_flat_grad"), o->prev_flat_grad, 1, &n);
+    float *h = xmalloc_floats(o->n);
+    ctx_download(o->ctx, h, o->d, sizeof(float) * o->n);
+    rc |= h5_write_f32(f, NAME("d"), h, 1, &n);
+    ctx_download(o->ctx, h, o->prev_flat_grad, sizeof(float) * o->n);
+    rc |= h5_write_f32(f, NAME("prev_flat_grad"), h, 1, &n);
+    free(h);
   }
   int64_t len = o->hist_len;
   rc |= h5_write_scalar_i64(f, NAME("hist_len"), len);
@@ -226,7 +300,7 @@ int lbfgs_save(H5File *f, const Lbfgs *o, const char *group) {
     double *ro = xmalloc(sizeof(double) * (size_t)len);
     for (int j = 0; j < len; j++) {
       int k = (o->hist_head + j) % o->cfg.history_size;
-      memcpy(h + (size_t)j * 2 * o->n, o->hist[k], sizeof(float) * 2 * o->n);
+      ctx_download(o->ctx, h + (size_t)j * 2 * o->n, o->hist[k], sizeof(float) * 2 * o->n);
       ro[j] = o->ro[k];
     }
     int64_t dims[3] = {len, 2, n};
@@ -264,11 +338,17 @@ int lbfgs_load(H5File *f, Lbfgs *o, const char *group, char *err, size_t errlen)
                (long long)have, (long long)n);
       return -2;
     }
-    if (!o->d) o->d = xmalloc_floats(o->n);
-    if (!o->prev_flat_grad) o->prev_flat_grad = xmalloc_floats(o->n);
-    if (h5_read_f32(f, NAME("d"), o->d, 1, &n, err, errlen) ||
-        h5_read_f32(f, NAME("prev_flat_grad"), o->prev_flat_grad, 1, &n, err, errlen))
-      return -1;
+    if (!o->d) o->d = lbfgs_vec(o, o->n);
+    if (!o->prev_flat_grad) o->prev_flat_grad = lbfgs_vec(o, o->n);
+    float *h = xmalloc_floats(2 * o->n);
+    int rc = h5_read_f32(f, NAME("d"), h, 1, &n, err, errlen) ||
+             h5_read_f32(f, NAME("prev_flat_grad"), h + o->n, 1, &n, err, errlen);
+    if (!rc) {
+      ctx_upload(o->ctx, o->d, h, sizeof(float) * o->n);
+      ctx_upload(o->ctx, o->prev_flat_grad, h + o->n, sizeof(float) * o->n);
+    }
+    free(h);
+    if (rc) return -1;
   }
   o->hist_head = 0;
   o->hist_len = (int)len;
@@ -279,8 +359,8 @@ int lbfgs_load(H5File *f, Lbfgs *o, const char *group, char *err, size_t errlen)
     int rc = h5_read_f32(f, NAME("history"), h, 3, dims, err, errlen) ||
              h5_read_f64(f, NAME("ro"), ro, len, err, errlen);
     for (int j = 0; !rc && j < len; j++) {
-      if (!o->hist[j]) o->hist[j] = xmalloc_floats(2 * o->n);
-      memcpy(o->hist[j], h + (size_t)j * 2 * o->n, sizeof(float) * 2 * o->n);
+      if (!o->hist[j]) o->hist[j] = lbfgs_vec(o, 2 * o->n);
+      ctx_upload(o->ctx, o->hist[j], h + (size_t)j * 2 * o->n, sizeof(float) * 2 * o->n);
       o->ro[j] = ro[j];
     }
     free(h);

@@ -37,6 +37,7 @@ void lbfgs_config_set_max_iter(LbfgsConfig *c, int max_iter);  // also max_eval 
 typedef struct {
   LbfgsConfig cfg;
   size_t n;
+  const Ctx *ctx;          // where d, prev_flat_grad and the history live (NULL: the host)
   int64_t func_evals;      // closure calls over all steps
   int64_t n_iter;          // iterations over all steps
   float *d;                // (n) last direction; NULL before the first iteration
@@ -50,16 +51,22 @@ typedef struct {
   double *al;              // (history_size) scratch of the two-loop recursion
 } Lbfgs;
 
+// State for n parameters; its vectors on the host (lbfgs_init) or on ctx's device
+// (lbfgs_init_for: where the parameters live, as adam_init_for; then lbfgs_step must be given
+// a context of that device).
 void lbfgs_init(Lbfgs *o, const LbfgsConfig *cfg, size_t n);
+void lbfgs_init_for(Ctx *ctx, Lbfgs *o, const LbfgsConfig *cfg, size_t n);
 // One optimizer.step(closure): param (n) is moved in place; grad (n) is the buffer the closure
-// fills. Returns the loss of the first closure call (PyTorch's orig_loss).
+// fills; both on ctx's device. Returns the loss of the first closure call (PyTorch's orig_loss).
+// On CUDA each reduction (dot, sum and max of |x|) is summed on the device and read back.
 float lbfgs_step(Ctx *ctx, Lbfgs *o, float *param, float *grad, LbfgsClosure closure, void *arg);
 void lbfgs_free(Lbfgs *o);
 
 // The state into GROUP of an open checkpoint: GROUP/n_iter, func_evals, history_size,
 // hist_len (int64) and t, H_diag, prev_loss (float64) scalars; d, prev_flat_grad (float32, (n),
 // absent before the first iteration); history (float32, (hist_len, 2, n) oldest first, each y
-// then s) and ro (float64, (hist_len)). Returns 0 or -1.
+// then s) and ro (float64, (hist_len)). Device vectors go through host copies, so the format is
+// the same from either device. Returns 0 or -1.
 int lbfgs_save(H5File *f, const Lbfgs *o, const char *group);
 // And back into o (initialized by lbfgs_init for this job). Returns 0; -2 with err naming the
 // file when its shapes do not fit (another image size or history size); -1 with err when it

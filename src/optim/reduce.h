@@ -16,5 +16,6 @@ float optim_amax(const float *a, size_t n);    // max |a_i| (0 for n == 0)
 // clip_grad_norm_(params, max_norm) of torch.nn.utils, norm type 2: total = |grad|_2 (in
 // double); when scale = max_norm / (total + 1e-6) < 1 the gradient (n) is multiplied by scale
 // in place. Returns total. On a CUDA context grad is device memory; total is summed on the device
-// and copied back (the call waits for the stream). optim_dot/asum/amax are host-only (L-BFGS).
+// and copied back (the call waits for the stream). optim_dot/asum/amax are host
+// loops (L-BFGS on the CPU; kernels/lbfgs.cu has its CUDA reductions).
 double clip_grad_norm(Ctx *ctx, float *grad, size_t n, double max_norm);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "data/h5safe.h"
+#include "ops/add.h"
 #include "ops/gram.h"
 #include "data/image.h"
 #include "optim/lbfgs.h"
@@ -55,8 +56,11 @@ typedef struct {
   float *d;                // (C, HW) this tap's gradient before it joins its layer's
 } Tap;
 
+// Every buffer below lives on the device of the VGG's parameters (dev: NULL on the CPU); the host
+// keeps only the images as loaded and what it writes to files, in short-lived copies.
 typedef struct {
   Trainer *t;
+  const Ctx *dev;          // where the buffers live (s->vgg.params.ctx)
   float *content;          // (1, 3, H, W) the content image, preprocessed
   char *style_list;        // the `style` key, cut into names
   VggNet vgg;
@@ -74,8 +78,8 @@ typedef struct {
 
 // ---- images: Caffe preprocessing and its inverse
 
-// Reads and resizes an image into (1, 3, h, w) preprocessed floats (malloc'd).
-static float *load_image(Trainer *t, const char *path, int size, int *h, int *w) {
+// Reads and resizes an image into (1, 3, h, w) preprocessed floats (malloc'd, host).
+static float *load_image_host(Trainer *t, const char *path, int size, int *h, int *w) {
   Image src, rs;
   char err[GENET_ERR_MAX];
   if (image_read(&src, path, err, sizeof err)) trainer_fail(t, "%s", err);
@@ -92,6 +96,16 @@ static float *load_image(Trainer *t, const char *path, int size, int *h, int *w)
   return x;
 }
 
+// The same on s's device (ctx_alloc'd).
+static float *load_image(Style *s, const char *path, int size, int *h, int *w) {
+  float *x = load_image_host(s->t, path, size, h, w);
+  size_t bytes = sizeof(float) * 3 * (size_t)*h * *w;
+  float *d = ctx_alloc(s->dev, bytes);
+  ctx_upload(s->dev, d, x, bytes);
+  free(x);
+  return d;
+}
+
 // The seed's postp: /255, + mean, back to RGB, clipped to [0, 1], ToPILImage (x 255, truncated).
 static void save_image(Style *s, const char *name) {
   Trainer *t = s->t;
@@ -100,13 +114,16 @@ static void save_image(Style *s, const char *name) {
   if (make_dirs(t->out_dir, err, sizeof err)) trainer_fail(t, "out_dir = %s: %s", t->out_dir, err);
   snprintf(path, sizeof path, "%s/%s", t->out_dir, name);
   size_t hw = (size_t)s->H * s->W;
+  float *img = xmalloc_floats(3 * hw);
+  ctx_download(s->dev, img, s->img, sizeof(float) * 3 * hw);
   Image out = {.h = s->H, .w = s->W, .px = xmalloc(hw * 3)};
   for (int c = 0; c < 3; c++)
     for (size_t i = 0; i < hw; i++) {
-      float v = s->img[c * hw + i] / 255.0f + CAFFE_MEAN_BGR[c];
+      float v = img[c * hw + i] / 255.0f + CAFFE_MEAN_BGR[c];
       v = v > 1.0f ? 1.0f : v < 0.0f ? 0.0f : v;
       out.px[i * 3 + (2 - c)] = (uint8_t)(v * 255.0f);
     }
+  free(img);
   if (image_write_png(path, &out, err, sizeof err)) trainer_fail(t, "%s", err);
   image_free(&out);
 }
@@ -168,18 +185,18 @@ static void make_targets(Style *s, const float *content, int ch, int cw, char **
   for (int k = 0; k < s->ntap; k++) {
     Tap *p = &s->tap[k];
     if (p->style) {
-      p->target = xcalloc((size_t)p->C * p->C, sizeof(float));
-      p->G = xmalloc_floats((size_t)p->C * p->C);
-      p->dG = xmalloc_floats((size_t)p->C * p->C);
+      p->target = ctx_alloc(s->dev, sizeof(float) * p->C * p->C);  // zeroed
+      p->G = ctx_alloc(s->dev, sizeof(float) * p->C * p->C);
+      p->dG = ctx_alloc(s->dev, sizeof(float) * p->C * p->C);
     } else {
-      p->target = xmalloc_floats((size_t)p->C * p->HW);
-      memcpy(p->target, vgg_out(&a, p->layer), sizeof(float) * (size_t)p->C * p->HW);
+      p->target = ctx_alloc(s->dev, sizeof(float) * p->C * p->HW);
+      ctx_copy(ctx, p->target, vgg_out(&a, p->layer), sizeof(float) * (size_t)p->C * p->HW);
     }
   }
   vgg_acts_free(&a);
   for (int i = 0; i < nstyle; i++) {
     int h, w;
-    float *img = load_image(s->t, styles[i], size, &h, &w);
+    float *img = load_image(s, styles[i], size, &h, &w);
     vgg_acts_alloc(&a, &s->vgg, h, w, s->last);
     vgg_forward(ctx, &s->vgg, &a, img);
     for (int k = 0; k < s->ntap; k++) {
@@ -188,10 +205,10 @@ static void make_targets(Style *s, const float *content, int ch, int cw, char **
       int C, H, W;
       vgg_out_shape(&a, p->layer, &C, &H, &W);
       gram_forward(ctx, p->G, vgg_out(&a, p->layer), 1, C, H * W);
-      for (int j = 0; j < C * C; j++) p->target[j] += p->G[j] / (float)nstyle;
+      add_inplace(ctx, p->target, p->G, (size_t)C * C, (float)nstyle);
     }
     vgg_acts_free(&a);
-    free(img);
+    ctx_release(s->dev, img);
   }
 }
 
@@ -206,7 +223,7 @@ static float closure(void *arg) {
     if (s->dtap[i]) {
       int C, H, W;
       vgg_out_shape(&s->acts, i, &C, &H, &W);
-      memset(s->dtap[i], 0, sizeof(float) * (size_t)C * H * W);
+      ctx_zero(ctx, s->dtap[i], sizeof(float) * (size_t)C * H * W);
     }
   for (int k = 0; k < s->ntap; k++) {
     Tap *p = &s->tap[k];
@@ -221,7 +238,7 @@ static float closure(void *arg) {
       loss += p->weight * (double)mse_loss_forward(ctx, F, p->target, n);
       mse_loss_backward(ctx, tmp, F, p->target, n, p->weight);
     }
-    for (size_t i = 0; i < n; i++) dF[i] += tmp[i];
+    add_inplace(ctx, dF, tmp, n, 1.0f);
   }
   vgg_backward(ctx, &s->vgg, &s->acts, s->dtap, s->grad);
   s->evals++;
@@ -236,7 +253,11 @@ static float closure(void *arg) {
 static int style_save(Trainer *t, void *task, H5File *f) {
   Style *s = task;
   int64_t dims[4] = {1, 3, s->H, s->W};
-  int rc = h5_write_f32(f, "state/image", s->img, 4, dims);
+  size_t n = (size_t)3 * s->H * s->W;
+  float *img = xmalloc_floats(n);
+  ctx_download(s->dev, img, s->img, sizeof(float) * n);
+  int rc = h5_write_f32(f, "state/image", img, 4, dims);
+  free(img);
   rc |= lbfgs_save(f, &s->opt, "optim/lbfgs");
   rc |= h5_write_scalar_i64(f, "train/evals", s->evals);
   return rc ? -1 : 0;
@@ -251,7 +272,12 @@ static int style_load(Trainer *t, void *task, H5File *f, int version, char *err,
              (long long)have[2], (long long)have[3], s->H, s->W);
     return -2;
   }
-  if (h5_read_f32(f, "state/image", s->img, 4, dims, err, errlen)) return -1;
+  size_t n = (size_t)3 * s->H * s->W;
+  float *img = xmalloc_floats(n);
+  int bad = h5_read_f32(f, "state/image", img, 4, dims, err, errlen);
+  if (!bad) ctx_upload(s->dev, s->img, img, sizeof(float) * n);
+  free(img);
+  if (bad) return -1;
   int rc = lbfgs_load(f, &s->opt, "optim/lbfgs", err, errlen);
   if (rc) return rc;
   return h5_read_scalar_i64(f, "train/evals", &s->evals, err, errlen) ? -1 : 0;
@@ -268,7 +294,9 @@ static void style_setup(Trainer *t, void *task) {
   const Config *cfg = &t->cfg;
   char err[GENET_ERR_MAX];
   const char *vgg = config_str(cfg, "vgg");
-  if (vgg19_load(&s->vgg, vgg, err, sizeof err)) trainer_fail(t, "vgg = %s: %s", vgg, err);
+  if (vgg19_load(&s->vgg, &t->ctx, vgg, err, sizeof err))
+    trainer_fail(t, "vgg = %s: %s", vgg, err);
+  s->dev = s->vgg.params.ctx;
   char *styles[MAX_STYLES], *save = NULL;
   s->style_list = xstrdup(config_str(cfg, "style"));
   int nstyle = 0;
@@ -279,24 +307,24 @@ static void style_setup(Trainer *t, void *task) {
   }
   if (!nstyle) trainer_fail(t, "style: no image given");
   int size = (int)config_int(cfg, "size");
-  s->content = load_image(t, config_str(cfg, "content"), size, &s->H, &s->W);
+  s->content = load_image(s, config_str(cfg, "content"), size, &s->H, &s->W);
   setup_taps(s);
   make_targets(s, s->content, s->H, s->W, styles, nstyle, size);
   for (int k = 0; k < s->ntap; k++) {
     int L = s->tap[k].layer;
     size_t nk = (size_t)s->tap[k].C * s->tap[k].HW;
-    if (!s->dtap[L]) s->dtap[L] = xmalloc_floats(nk);
-    s->tap[k].d = xmalloc_floats(nk);
+    if (!s->dtap[L]) s->dtap[L] = ctx_alloc(s->dev, sizeof(float) * nk);
+    s->tap[k].d = ctx_alloc(s->dev, sizeof(float) * nk);
   }
   size_t n = (size_t)3 * s->H * s->W;
-  s->img = xmalloc_floats(n);
-  s->grad = xmalloc_floats(n);
+  s->img = ctx_alloc(s->dev, sizeof(float) * n);
+  s->grad = ctx_alloc(s->dev, sizeof(float) * n);
   LbfgsConfig lc;
   lbfgs_config_default(&lc);
   lc.lr = config_float(cfg, "lr");
   lc.history_size = (int)config_int(cfg, "history");
   lbfgs_config_set_max_iter(&lc, (int)config_int(cfg, "max_iter"));
-  lbfgs_init(&s->opt, &lc, n);
+  lbfgs_init_for(&t->ctx, &s->opt, &lc, n);  // its vectors beside the image
   s->show = config_int(cfg, "show_every");
   trainer_log(t, "| content %s (%d x %d), %d style image%s, VGG19 from %s (width 1/%d), %d taps, "
               "features up to %s\n", config_str(cfg, "content"), s->W, s->H, nstyle,
@@ -311,11 +339,14 @@ static void style_init(Trainer *t, void *task) {
   Style *s = task;
   size_t n = (size_t)3 * s->H * s->W;
   if (!strcmp(config_str(&t->cfg, "init"), "content")) {
-    memcpy(s->img, s->content, sizeof(float) * n);
-  } else {
+    ctx_copy(&t->ctx, s->img, s->content, sizeof(float) * n);
+  } else {  // drawn on the host, as on the CPU, then uploaded
     Rng r;
+    float *x = xmalloc_floats(n);
     rng_init(&r, t->seed, 0);
-    rng_fill_normal(&r, s->img, n, 0.0f, 50.0f);  // about the spread of preprocessed pixels
+    rng_fill_normal(&r, x, n, 0.0f, 50.0f);  // about the spread of preprocessed pixels
+    ctx_upload(s->dev, s->img, x, sizeof(float) * n);
+    free(x);
   }
 }
 
@@ -343,18 +374,18 @@ static void style_end(Trainer *t, void *task) {
 static void style_free(Trainer *t, void *task) {
   Style *s = task;
   for (int k = 0; k < s->ntap; k++) {
-    free(s->tap[k].target);
-    free(s->tap[k].G);
-    free(s->tap[k].dG);
-    free(s->tap[k].d);
+    ctx_release(s->dev, s->tap[k].target);
+    ctx_release(s->dev, s->tap[k].G);
+    ctx_release(s->dev, s->tap[k].dG);
+    ctx_release(s->dev, s->tap[k].d);
   }
-  for (int i = 0; i < VGG19_LAYERS; i++) free(s->dtap[i]);
+  for (int i = 0; i < VGG19_LAYERS; i++) ctx_release(s->dev, s->dtap[i]);
   lbfgs_free(&s->opt);
   vgg_acts_free(&s->acts);
+  ctx_release(s->dev, s->img);
+  ctx_release(s->dev, s->grad);
+  ctx_release(s->dev, s->content);
   vgg_net_free(&s->vgg);
-  free(s->img);
-  free(s->grad);
-  free(s->content);
   free(s->style_list);
 }
 
@@ -365,6 +396,7 @@ const TaskOps style_task_ops = {
     .size = sizeof(Style),
     .rng_scheme = "philox4x32-10; noise image (init = noise): stream 0",
     .accumulates = 0,
+    .cuda = 1,
     .setup = style_setup,
     .init = style_init,
     .save = style_save,
