@@ -246,3 +246,129 @@ extern "C" void batchnorm_backward_cuda(CudaCtx *c, float *dx, float *dweight, f
   bn_bwd_apply_kernel<<<bn_blocks(cnt * C), 256, 0, c->stream>>>(dx, x, dy, coef, C, hw, cnt * C);
   CUDA_CHECK_LAUNCH();
 }
+
+// ---- synchronized BatchNorm's pieces (cuda_ops.h; the host logic is src/ops/batchnorm.c's):
+// the same partial-sum kernels, with per-channel totals downloaded as host doubles and the
+// global ones uploaded. bn_mean_kernel with cnt = 1 folds a channel's partial sums in order
+// (dividing by 1 is exact); bn_stats_kernel and bn_bwd_coef_kernel take the global sums as a
+// single slice (P = 1), so the coefficients are the non-synchronized op's.
+
+// dweight[c] += sum dy (x - mean) / sqrt(var + eps) and dbias[c] += sum dy, from this rank's
+// sums loc about the float save_mean moved to the global mean ms + glob sx / gcnt (as the CPU).
+static __global__ void bn_sync_dparam_kernel(float *dweight, float *dbias, const double *loc,
+                                             const double *glob, int C, double gcnt,
+                                             const float *save_mean, const float *save_var,
+                                             float eps) {
+  int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  const double inv = 1.0 / sqrt((double)save_var[c] + (double)eps);
+  const double ms = save_mean[c];
+  const double mean = ms + glob[2 * C + c] / gcnt;
+  if (dweight) dweight[c] += (float)((loc[C + c] - (mean - ms) * loc[c]) * inv);
+  if (dbias) dbias[c] += (float)loc[c];
+}
+
+// From pageable host memory: the call returns once the source is staged, so the caller may
+// free it at once (the copy stays ordered before the stream's next kernels).
+static void bn_upload(CudaCtx *c, double *dst, const double *host, size_t n) {
+  CUDA_CHECK(cudaMemcpyAsync(dst, host, sizeof(double) * n, cudaMemcpyHostToDevice, c->stream));
+}
+
+static void bn_download(CudaCtx *c, double *host, const double *src, size_t n) {
+  CUDA_CHECK(cudaMemcpyAsync(host, src, sizeof(double) * n, cudaMemcpyDeviceToHost, c->stream));
+  CUDA_CHECK(cudaStreamSynchronize(c->stream));
+}
+
+extern "C" void batchnorm_sync_sums_cuda(CudaCtx *c, double *s, const float *x,
+                                         const double *mean, int N, int C, int H, int W) {
+  const size_t hw = (size_t)H * W, cnt = (size_t)N * hw;
+  GENET_ASSERT(C <= 65535);  // the channel is a grid's y index
+  if (C == 0) return;
+  const int P = bn_slices(cnt);
+  // scratch: part (C P doubles) | mean (C) | totals (C)
+  double *part = (double *)dnncache_scratch(c, sizeof(double) * ((size_t)C * P + 2 * (size_t)C));
+  double *dmean = part + (size_t)C * P, *tot = dmean + C;
+  if (mean) bn_upload(c, dmean, mean, (size_t)C);
+  bn_sum_kernel<<<dim3((unsigned)P, (unsigned)C), BN_THREADS, 0, c->stream>>>(
+      part, x, mean ? dmean : nullptr, C, hw, cnt);
+  CUDA_CHECK_LAUNCH();
+  bn_mean_kernel<<<(unsigned)((C + 127) / 128), 128, 0, c->stream>>>(tot, part, P, C, 1.0);
+  CUDA_CHECK_LAUNCH();
+  bn_download(c, s, tot, (size_t)C);
+}
+
+extern "C" void batchnorm_sync_normalize_cuda(CudaCtx *c, float *y, float *save_mean,
+                                              float *save_var, float *running_mean,
+                                              float *running_var, const float *x,
+                                              const float *weight, const float *bias,
+                                              const double *mean, const double *ss, double gcnt,
+                                              int N, int C, int H, int W, float momentum,
+                                              float eps) {
+  const size_t hw = (size_t)H * W, cnt = (size_t)N * hw;
+  if (C == 0) return;
+  // scratch: ss (C doubles) | mean (C doubles) | coef (4 C floats)
+  double *dss = (double *)dnncache_scratch(
+      c, sizeof(double) * 2 * (size_t)C + sizeof(float) * 4 * (size_t)C);
+  double *dmean = dss + C;
+  float *coef = (float *)(dmean + C);
+  bn_upload(c, dss, ss, (size_t)C);
+  bn_upload(c, dmean, mean, (size_t)C);
+  bn_stats_kernel<<<(unsigned)((C + 127) / 128), 128, 0, c->stream>>>(
+      coef, save_mean, save_var, running_mean, running_var, dmean, dss, 1, C, gcnt, weight, bias,
+      1, momentum, eps);
+  CUDA_CHECK_LAUNCH();
+  bn_apply_kernel<<<bn_blocks(cnt * C), 256, 0, c->stream>>>(y, x, coef, C, hw, cnt * C);
+  CUDA_CHECK_LAUNCH();
+}
+
+extern "C" void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, const float *x,
+                                             const float *dy, const float *save_mean, int N,
+                                             int C, int H, int W) {
+  const size_t hw = (size_t)H * W, cnt = (size_t)N * hw;
+  GENET_ASSERT(C <= 65535);  // the channel is a grid's y index
+  if (C == 0) return;
+  const int P = bn_slices(cnt);
+  const size_t cp = (size_t)C * P;
+  // scratch: part (3 C P doubles) | totals (3 C)
+  double *part = (double *)dnncache_scratch(c, sizeof(double) * 3 * (cp + (size_t)C));
+  double *tot = part + 3 * cp;
+  bn_bwd_sum_kernel<<<dim3((unsigned)P, (unsigned)C), BN_THREADS, 0, c->stream>>>(
+      part, x, dy, save_mean, C, hw, cnt);
+  CUDA_CHECK_LAUNCH();
+  for (int k = 0; k < 3; k++) {  // [sdy | sdyx | sx], each C P partial sums -> C totals
+    bn_mean_kernel<<<(unsigned)((C + 127) / 128), 128, 0, c->stream>>>(
+        tot + (size_t)k * C, part + (size_t)k * cp, P, C, 1.0);
+    CUDA_CHECK_LAUNCH();
+  }
+  bn_download(c, loc, tot, 3 * (size_t)C);
+}
+
+extern "C" void batchnorm_sync_bwd_apply_cuda(CudaCtx *c, float *dx, float *dweight,
+                                              float *dbias, const float *dy, const float *x,
+                                              const float *save_mean, const float *save_var,
+                                              const float *weight, const double *loc,
+                                              const double *glob, double gcnt, int N, int C,
+                                              int H, int W, float eps) {
+  const size_t hw = (size_t)H * W, cnt = (size_t)N * hw;
+  if (C == 0) return;
+  // scratch: glob (3 C doubles) | loc (3 C doubles) | coef (5 C floats)
+  double *dglob = (double *)dnncache_scratch(
+      c, sizeof(double) * 6 * (size_t)C + sizeof(float) * 5 * (size_t)C);
+  double *dloc = dglob + 3 * (size_t)C;
+  float *coef = (float *)(dloc + 3 * (size_t)C);
+  const unsigned cb = (unsigned)((C + 127) / 128);
+  bn_upload(c, dglob, glob, 3 * (size_t)C);
+  if (dweight || dbias) {
+    bn_upload(c, dloc, loc, 3 * (size_t)C);
+    bn_sync_dparam_kernel<<<cb, 128, 0, c->stream>>>(dweight, dbias, dloc, dglob, C, gcnt,
+                                                     save_mean, save_var, eps);
+    CUDA_CHECK_LAUNCH();
+  }
+  if (!dx) return;
+  // The global sums as one slice (P = 1, [sdy | sdyx | sx] C each): dx's coefficients.
+  bn_bwd_coef_kernel<<<cb, 128, 0, c->stream>>>(coef, nullptr, nullptr, dglob, 1, C, gcnt,
+                                                save_mean, save_var, weight, 1, eps);
+  CUDA_CHECK_LAUNCH();
+  bn_bwd_apply_kernel<<<bn_blocks(cnt * C), 256, 0, c->stream>>>(dx, x, dy, coef, C, hw, cnt * C);
+  CUDA_CHECK_LAUNCH();
+}

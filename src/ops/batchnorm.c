@@ -149,53 +149,62 @@ static void batchnorm_backward_cpu(Ctx *ctx, float *dx, float *dweight, float *d
 }
 
 // ---- synchronized statistics (sync_bn)
+//
+// The host logic (batchnorm_{forward,backward}_sync_any) is written once for both devices: it
+// asks a dispatched piece for this rank's per-channel sums as host doubles (a few per channel:
+// the CUDA pieces download them), sums them over the ranks with ctx_sum_double, and hands the
+// global sums to a dispatched piece that normalizes (or forms the gradients) on the device.
 
-static void batchnorm_forward_sync_cpu(Ctx *ctx, float *y, float *save_mean, float *save_var,
-                                       float *running_mean, float *running_var, const float *x,
-                                       const float *weight, const float *bias, int N, int C, int H,
-                                       int W, int training, float momentum, float eps) {
-  if (!training || ctx->reduce.ranks == 1) {
-    batchnorm_forward(ctx, y, save_mean, save_var, running_mean, running_var, x, weight, bias, N,
-                      C, H, W, training, momentum, eps);
-    return;
-  }
+// s[c] (host) = the sum over channel c of x (mean NULL), or of (x - mean[c])^2 (mean: host, C).
+static void bn_sync_sums_cpu(Ctx *ctx, double *s, const float *x, const double *mean, int N,
+                             int C, int H, int W) {
   const size_t hw = (size_t)H * W;
   const size_t cnt = (size_t)N * hw;
-  double *s = xmalloc(sizeof(double) * ((size_t)C + 1));  // per-channel sums, then the count
-#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
-  for (int c = 0; c < C; c++) s[c] = bn_sum(x, N, C, c, hw);
-  s[C] = (double)cnt;
-  ctx_sum_double(ctx, s, (size_t)C + 1);
-  const double gcnt = s[C];
-  if (!(gcnt > 1)) genet_die("batchnorm_forward_sync: expected more than 1 value per channel");
-  for (int c = 0; c < C; c++) s[c] /= gcnt;  // global means
-  double *ss = xmalloc(sizeof(double) * (size_t)C);
-#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
-  for (int c = 0; c < C; c++) ss[c] = bn_sqdev(x, s[c], N, C, c, hw);
-  ctx_sum_double(ctx, ss, (size_t)C);
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
   for (int c = 0; c < C; c++)
-    bn_normalize(y, save_mean, save_var, running_mean, running_var, x, weight, bias, s[c],
-                 ss[c] / gcnt, ss[c] / (gcnt - 1.0), 1, N, C, c, hw, momentum, eps);
-  free(s);
-  free(ss);
+    s[c] = mean ? bn_sqdev(x, mean[c], N, C, c, hw) : bn_sum(x, N, C, c, hw);
 }
 
-static void batchnorm_backward_sync_cpu(Ctx *ctx, float *dx, float *dweight, float *dbias,
-                                        const float *dy, const float *x, const float *save_mean,
-                                        const float *save_var, const float *weight, int N, int C,
-                                        int H, int W, int training, float eps) {
-  if (!training || ctx->reduce.ranks == 1) {
-    batchnorm_backward(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, N, C, H, W,
-                       training, eps);
-    return;
-  }
+static void bn_sync_sums(Ctx *ctx, double *s, const float *x, const double *mean, int N, int C,
+                         int H, int W) {
+  DISPATCH(ctx, bn_sync_sums_cpu(ctx, s, x, mean, N, C, H, W),
+           batchnorm_sync_sums_cuda(ctx->cuda, s, x, mean, N, C, H, W));
+}
+
+// The global statistics known (host: mean[c] and ss[c], the summed squared deviations, over
+// gcnt values): y, save_mean, save_var and the running statistics, as bn_normalize.
+static void bn_sync_normalize_cpu(Ctx *ctx, float *y, float *save_mean, float *save_var,
+                                  float *running_mean, float *running_var, const float *x,
+                                  const float *weight, const float *bias, const double *mean,
+                                  const double *ss, double gcnt, int N, int C, int H, int W,
+                                  float momentum, float eps) {
   const size_t hw = (size_t)H * W;
   const size_t cnt = (size_t)N * hw;
-  // Local sums about the float save_mean (as batchnorm_backward): [sdy | sdyx | sx | count],
-  // kept for this rank's parameter gradients, and a copy summed over ranks.
-  double *loc = xmalloc(sizeof(double) * (3 * (size_t)C + 1));
-  double *glob = xmalloc(sizeof(double) * (3 * (size_t)C + 1));
+#pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
+  for (int c = 0; c < C; c++)
+    bn_normalize(y, save_mean, save_var, running_mean, running_var, x, weight, bias, mean[c],
+                 ss[c] / gcnt, ss[c] / (gcnt - 1.0), 1, N, C, c, hw, momentum, eps);
+}
+
+static void bn_sync_normalize(Ctx *ctx, float *y, float *save_mean, float *save_var,
+                              float *running_mean, float *running_var, const float *x,
+                              const float *weight, const float *bias, const double *mean,
+                              const double *ss, double gcnt, int N, int C, int H, int W,
+                              float momentum, float eps) {
+  DISPATCH(ctx,
+           bn_sync_normalize_cpu(ctx, y, save_mean, save_var, running_mean, running_var, x,
+                                 weight, bias, mean, ss, gcnt, N, C, H, W, momentum, eps),
+           batchnorm_sync_normalize_cuda(ctx->cuda, y, save_mean, save_var, running_mean,
+                                         running_var, x, weight, bias, mean, ss, gcnt, N, C, H,
+                                         W, momentum, eps));
+}
+
+// loc (host, 3 C) = [sdy | sdyx | sx]: backward's sums over each channel about the float
+// save_mean (bn_bwd_sums).
+static void bn_sync_bwd_sums_cpu(Ctx *ctx, double *loc, const float *x, const float *dy,
+                                 const float *save_mean, int N, int C, int H, int W) {
+  const size_t hw = (size_t)H * W;
+  const size_t cnt = (size_t)N * hw;
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
   for (int c = 0; c < C; c++) {
     const double ms = save_mean[c];
@@ -205,10 +214,23 @@ static void batchnorm_backward_sync_cpu(Ctx *ctx, float *dx, float *dweight, flo
     loc[C + c] = sdyx;
     loc[2 * C + c] = sx;
   }
-  loc[3 * C] = (double)cnt;
-  memcpy(glob, loc, sizeof(double) * (3 * (size_t)C + 1));
-  ctx_sum_double(ctx, glob, 3 * (size_t)C + 1);
-  const double gcnt = glob[3 * C];
+}
+
+static void bn_sync_bwd_sums(Ctx *ctx, double *loc, const float *x, const float *dy,
+                             const float *save_mean, int N, int C, int H, int W) {
+  DISPATCH(ctx, bn_sync_bwd_sums_cpu(ctx, loc, x, dy, save_mean, N, C, H, W),
+           batchnorm_sync_bwd_sums_cuda(ctx->cuda, loc, x, dy, save_mean, N, C, H, W));
+}
+
+// The sums known (host, [sdy | sdyx | sx], 3 C each: loc this rank's, glob over the ranks, of
+// gcnt values): dweight and dbias (+=) from loc about the global mean, dx from glob.
+static void bn_sync_bwd_apply_cpu(Ctx *ctx, float *dx, float *dweight, float *dbias,
+                                  const float *dy, const float *x, const float *save_mean,
+                                  const float *save_var, const float *weight, const double *loc,
+                                  const double *glob, double gcnt, int N, int C, int H, int W,
+                                  float eps) {
+  const size_t hw = (size_t)H * W;
+  const size_t cnt = (size_t)N * hw;
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
   for (int c = 0; c < C; c++) {
     const double inv = 1.0 / sqrt((double)save_var[c] + (double)eps);
@@ -231,6 +253,65 @@ static void batchnorm_backward_sync_cpu(Ctx *ctx, float *dx, float *dweight, flo
       for (size_t i = 0; i < hw; i++) q[i] = g[i] * k + ((p[i] - mf) - ml) * kx + k0;
     }
   }
+}
+
+static void bn_sync_bwd_apply(Ctx *ctx, float *dx, float *dweight, float *dbias, const float *dy,
+                              const float *x, const float *save_mean, const float *save_var,
+                              const float *weight, const double *loc, const double *glob,
+                              double gcnt, int N, int C, int H, int W, float eps) {
+  DISPATCH(ctx,
+           bn_sync_bwd_apply_cpu(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, loc,
+                                 glob, gcnt, N, C, H, W, eps),
+           batchnorm_sync_bwd_apply_cuda(ctx->cuda, dx, dweight, dbias, dy, x, save_mean,
+                                         save_var, weight, loc, glob, gcnt, N, C, H, W, eps));
+}
+
+static void batchnorm_forward_sync_any(Ctx *ctx, float *y, float *save_mean, float *save_var,
+                                       float *running_mean, float *running_var, const float *x,
+                                       const float *weight, const float *bias, int N, int C, int H,
+                                       int W, int training, float momentum, float eps) {
+  if (!training || ctx->reduce.ranks == 1) {
+    batchnorm_forward(ctx, y, save_mean, save_var, running_mean, running_var, x, weight, bias, N,
+                      C, H, W, training, momentum, eps);
+    return;
+  }
+  const size_t cnt = (size_t)N * H * W;
+  double *s = xmalloc(sizeof(double) * ((size_t)C + 1));  // per-channel sums, then the count
+  bn_sync_sums(ctx, s, x, NULL, N, C, H, W);
+  s[C] = (double)cnt;
+  ctx_sum_double(ctx, s, (size_t)C + 1);
+  const double gcnt = s[C];
+  if (!(gcnt > 1)) genet_die("batchnorm_forward_sync: expected more than 1 value per channel");
+  for (int c = 0; c < C; c++) s[c] /= gcnt;  // global means
+  double *ss = xmalloc(sizeof(double) * (size_t)C);
+  bn_sync_sums(ctx, ss, x, s, N, C, H, W);
+  ctx_sum_double(ctx, ss, (size_t)C);
+  bn_sync_normalize(ctx, y, save_mean, save_var, running_mean, running_var, x, weight, bias, s, ss,
+                    gcnt, N, C, H, W, momentum, eps);
+  free(s);
+  free(ss);
+}
+
+static void batchnorm_backward_sync_any(Ctx *ctx, float *dx, float *dweight, float *dbias,
+                                        const float *dy, const float *x, const float *save_mean,
+                                        const float *save_var, const float *weight, int N, int C,
+                                        int H, int W, int training, float eps) {
+  if (!training || ctx->reduce.ranks == 1) {
+    batchnorm_backward(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, N, C, H, W,
+                       training, eps);
+    return;
+  }
+  const size_t cnt = (size_t)N * H * W;
+  // Local sums about the float save_mean (as batchnorm_backward): [sdy | sdyx | sx | count],
+  // kept for this rank's parameter gradients, and a copy summed over ranks.
+  double *loc = xmalloc(sizeof(double) * (3 * (size_t)C + 1));
+  double *glob = xmalloc(sizeof(double) * (3 * (size_t)C + 1));
+  bn_sync_bwd_sums(ctx, loc, x, dy, save_mean, N, C, H, W);
+  loc[3 * C] = (double)cnt;
+  memcpy(glob, loc, sizeof(double) * (3 * (size_t)C + 1));
+  ctx_sum_double(ctx, glob, 3 * (size_t)C + 1);
+  bn_sync_bwd_apply(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, loc, glob,
+                    glob[3 * C], N, C, H, W, eps);
   free(loc);
   free(glob);
 }
@@ -261,7 +342,7 @@ void batchnorm_forward_sync(Ctx *ctx, float *y, float *save_mean, float *save_va
                             float *running_mean, float *running_var, const float *x,
                             const float *weight, const float *bias, int N, int C, int H, int W,
                             int training, float momentum, float eps) {
-  DISPATCH_CPU(ctx, batchnorm_forward_sync_cpu(ctx, y, save_mean, save_var, running_mean,
+  DISPATCH_ANY(ctx, batchnorm_forward_sync_any(ctx, y, save_mean, save_var, running_mean,
                                                running_var, x, weight, bias, N, C, H, W, training,
                                                momentum, eps));
 }
@@ -270,6 +351,6 @@ void batchnorm_backward_sync(Ctx *ctx, float *dx, float *dweight, float *dbias,
                              const float *dy, const float *x, const float *save_mean,
                              const float *save_var, const float *weight, int N, int C, int H,
                              int W, int training, float eps) {
-  DISPATCH_CPU(ctx, batchnorm_backward_sync_cpu(ctx, dx, dweight, dbias, dy, x, save_mean,
+  DISPATCH_ANY(ctx, batchnorm_backward_sync_any(ctx, dx, dweight, dbias, dy, x, save_mean,
                                                 save_var, weight, N, C, H, W, training, eps));
 }

@@ -1,0 +1,206 @@
+// test_gpu_syncbn.c (label gpu): synchronized BatchNorm (batchnorm_forward_sync and
+// batchnorm_backward_sync) on CUDA against the same op on the CPU, on the same random inputs.
+//
+// One rank (ctx->reduce unbound): the sync op is the plain op, so on the GPU it must give the
+// non-synchronized CUDA op's bits and agree with the CPU sync op by testlib's rule (K = N H W
+// for y and dx, 1 for the per-channel results, which are sums in double rounded once).
+// Several ranks, faked: both contexts get a reduce that multiplies every sum by k, as if k
+// ranks held this same slice (the global statistics are then this slice's, but the count, the
+// unbiased variance and dx's global sums are k times larger). The GPU must call it as the CPU
+// does: the same number of calls, the same lengths, and the same quantities within the
+// rounding of a sum of cnt terms in double (|error| <= cnt * u * sum |term|, taken as
+// 4 cnt^2 u T with T bounding a term); then every output is compared as at one rank. Backward
+// reads the CPU's save_mean and save_var on both devices, so its sums are about the same mean.
+// Device outputs start as NaN; accumulated gradients start at the same non-zero values.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpulib.h"
+#include "ops/batchnorm.h"
+#include "testlib.h"
+
+static Ctx gpu, cpu;
+static uint64_t seed = 300;
+
+static float *rnd(size_t n, float lo, float hi) {
+  float *x = malloc(n * sizeof(float) + 1);
+  fill_uniform(x, n, lo, hi, seed++);
+  return x;
+}
+
+static float *copy_of(const float *x, size_t n) {
+  float *y = malloc(n * sizeof(float) + 1);
+  memcpy(y, x, n * sizeof(float));
+  return y;
+}
+
+static void cmp(const char *tag, const char *name, const float *dev, const float *want, size_t n,
+                double K) {
+  float *got = malloc(n * sizeof(float) + 1);
+  gpu_download(&gpu, got, dev, n);
+  char what[160];
+  snprintf(what, sizeof what, "%.127s %.15s", tag, name);
+  check_close(what, got, want, n, K, 1e-5);
+  free(got);
+}
+
+static int same_bits(const float *a, const float *b, size_t n) {
+  float *ha = malloc(n * sizeof(float) + 1), *hb = malloc(n * sizeof(float) + 1);
+  gpu_download(&gpu, ha, a, n);
+  gpu_download(&gpu, hb, b, n);
+  int same = memcmp(ha, hb, n * sizeof(float)) == 0;
+  free(ha), free(hb);
+  return same;
+}
+
+// ---- the fake reduction: records what it is given, then multiplies it by k.
+enum { MAX_CALLS = 4 };
+typedef struct {
+  int k, calls;
+  size_t n[MAX_CALLS];
+  double *buf[MAX_CALLS];  // copies of the buffers as passed in
+} FakeReduce;
+
+static void fake_sum(void *arg, double *buf, size_t n) {
+  FakeReduce *f = arg;
+  if (f->calls < MAX_CALLS) {
+    f->n[f->calls] = n;
+    f->buf[f->calls] = malloc(n * sizeof(double) + 1);
+    memcpy(f->buf[f->calls], buf, n * sizeof(double));
+  }
+  f->calls++;
+  for (size_t i = 0; i < n; i++) buf[i] *= f->k;
+}
+
+static void bind(Ctx *ctx, FakeReduce *f, int k) {
+  memset(f, 0, sizeof *f);
+  f->k = k;
+  ctx->reduce.sum_double = k > 1 ? fake_sum : NULL;
+  ctx->reduce.arg = k > 1 ? f : NULL;
+  ctx->reduce.ranks = k;
+}
+
+static void unbind(Ctx *ctx, FakeReduce *f) {
+  for (int i = 0; i < f->calls && i < MAX_CALLS; i++) free(f->buf[i]);
+  ctx->reduce.sum_double = NULL;
+  ctx->reduce.arg = NULL;
+  ctx->reduce.ranks = 1;
+}
+
+// The GPU's calls against the CPU's: count, lengths and values.
+static void cmp_reduce(const char *tag, const FakeReduce *g, const FakeReduce *c, double tol) {
+  int ok = g->calls == c->calls && c->calls == 3;
+  double worst = 0.0;
+  for (int i = 0; ok && i < c->calls; i++) {
+    ok = g->n[i] == c->n[i];
+    for (size_t j = 0; ok && j < c->n[i]; j++) {
+      double e = fabs(g->buf[i][j] - c->buf[i][j]);
+      if (e > worst) worst = e;
+      if (!(e <= tol)) ok = 0;
+    }
+  }
+  test_check(ok, "%-52s reduce: %d calls (cpu %d), worst |diff| %.3g <= %.3g", tag, g->calls,
+             c->calls, worst, tol);
+}
+
+typedef struct {
+  int N, C, H, W, affine;
+  float offset;
+} Case;
+
+static void test_case(const Case *k, int ranks) {
+  const size_t n = (size_t)k->N * k->C * k->H * k->W, C = (size_t)k->C;
+  const size_t cnt = (size_t)k->N * k->H * k->W;
+  const float mom = 0.1f, eps = 1e-5f;
+  float *x = rnd(n, -1, 1), *dy = rnd(n, -1, 1);
+  for (size_t i = 0; i < n; i++) x[i] += k->offset;
+  float *w = rnd(C, 0.5f, 1.5f), *b = rnd(C, -0.5f, 0.5f);
+  float *rm0 = rnd(C, -0.2f, 0.2f), *rv0 = rnd(C, 0.5f, 1.5f);
+  float *dw0 = rnd(C, -1, 1), *db0 = rnd(C, -1, 1);
+  const float *wp = k->affine ? w : NULL, *bp = k->affine ? b : NULL;
+
+  // CPU reference
+  FakeReduce fc, fg;
+  bind(&cpu, &fc, ranks);
+  float *y = malloc(n * 4), *dx = malloc(n * 4), *sm = malloc(C * 4), *sv = malloc(C * 4);
+  float *rm = copy_of(rm0, C), *rv = copy_of(rv0, C), *dw = copy_of(dw0, C), *db = copy_of(db0, C);
+  batchnorm_forward_sync(&cpu, y, sm, sv, rm, rv, x, wp, bp, k->N, k->C, k->H, k->W, 1, mom, eps);
+  batchnorm_backward_sync(&cpu, dx, k->affine ? dw : NULL, k->affine ? db : NULL, dy, x, sm, sv,
+                          wp, k->N, k->C, k->H, k->W, 1, eps);
+
+  // GPU
+  bind(&gpu, &fg, ranks);
+  float *dX = gpu_upload(&gpu, x, n), *dDY = gpu_upload(&gpu, dy, n);
+  float *dW = k->affine ? gpu_upload(&gpu, w, C) : NULL;
+  float *dB = k->affine ? gpu_upload(&gpu, b, C) : NULL;
+  float *dRM = gpu_upload(&gpu, rm0, C), *dRV = gpu_upload(&gpu, rv0, C);
+  float *dY = gpu_nan(&gpu, n), *dDX = gpu_nan(&gpu, n);
+  float *dSM = gpu_nan(&gpu, C), *dSV = gpu_nan(&gpu, C);
+  float *cSM = gpu_upload(&gpu, sm, C), *cSV = gpu_upload(&gpu, sv, C);  // the CPU's, for backward
+  float *dDW = gpu_upload(&gpu, dw0, C), *dDB = gpu_upload(&gpu, db0, C);
+  batchnorm_forward_sync(&gpu, dY, dSM, dSV, dRM, dRV, dX, dW, dB, k->N, k->C, k->H, k->W, 1, mom,
+                         eps);
+  batchnorm_backward_sync(&gpu, dDX, k->affine ? dDW : NULL, k->affine ? dDB : NULL, dDY, dX, cSM,
+                          cSV, dW, k->N, k->C, k->H, k->W, 1, eps);
+
+  char tag[128];
+  snprintf(tag, sizeof tag, "sync bn, %d rank%s (%d,%d,%d,%d)%s offset %g", ranks,
+           ranks > 1 ? "s (fake)" : "", k->N, k->C, k->H, k->W, k->affine ? " affine" : "",
+           (double)k->offset);
+  const double K = (double)cnt;
+  cmp(tag, "y", dY, y, n, K);
+  cmp(tag, "save_mean", dSM, sm, C, 1);
+  cmp(tag, "save_var", dSV, sv, C, 1);
+  cmp(tag, "running_mean", dRM, rm, C, 1);
+  cmp(tag, "running_var", dRV, rv, C, 1);
+  cmp(tag, "dx", dDX, dx, n, K);
+  if (k->affine) {
+    cmp(tag, "dweight (+=)", dDW, dw, C, 1);
+    cmp(tag, "dbias (+=)", dDB, db, C, 1);
+  }
+  if (ranks > 1) {
+    double T = fmax(1.0 + fabs((double)k->offset), 4.0);
+    cmp_reduce(tag, &fg, &fc, 4.0 * (double)cnt * (double)cnt * 1.12e-16 * T);
+  } else {
+    // One rank: the non-synchronized CUDA op, bit for bit.
+    float *pY = gpu_nan(&gpu, n), *pDX = gpu_nan(&gpu, n), *pSM = gpu_nan(&gpu, C);
+    float *pSV = gpu_nan(&gpu, C), *pRM = gpu_upload(&gpu, rm0, C), *pRV = gpu_upload(&gpu, rv0, C);
+    float *pDW = gpu_upload(&gpu, dw0, C), *pDB = gpu_upload(&gpu, db0, C);
+    batchnorm_forward(&gpu, pY, pSM, pSV, pRM, pRV, dX, dW, dB, k->N, k->C, k->H, k->W, 1, mom,
+                      eps);
+    batchnorm_backward(&gpu, pDX, k->affine ? pDW : NULL, k->affine ? pDB : NULL, dDY, dX, cSM,
+                       cSV, dW, k->N, k->C, k->H, k->W, 1, eps);
+    test_check(same_bits(dY, pY, n) && same_bits(dSM, pSM, C) && same_bits(dSV, pSV, C) &&
+                   same_bits(dRM, pRM, C) && same_bits(dRV, pRV, C) &&
+                   same_bits(dDX, pDX, n) && same_bits(dDW, pDW, C) && same_bits(dDB, pDB, C),
+               "%-52s the non-sync CUDA op's bits", tag);
+    test_check(fg.calls == 0 && fc.calls == 0, "%-52s no reduction called", tag);
+    gpu_free(pY), gpu_free(pDX), gpu_free(pSM), gpu_free(pSV), gpu_free(pRM), gpu_free(pRV);
+    gpu_free(pDW), gpu_free(pDB);
+  }
+  unbind(&cpu, &fc);
+  unbind(&gpu, &fg);
+
+  gpu_free(dX), gpu_free(dDY), gpu_free(dRM), gpu_free(dRV), gpu_free(dY), gpu_free(dDX);
+  gpu_free(dSM), gpu_free(dSV), gpu_free(cSM), gpu_free(cSV), gpu_free(dDW), gpu_free(dDB);
+  if (dW) gpu_free(dW), gpu_free(dB);
+  free(x), free(dy), free(w), free(b), free(rm0), free(rv0), free(dw0), free(db0);
+  free(y), free(dx), free(sm), free(sv), free(rm), free(rv), free(dw), free(db);
+}
+
+int main(void) {
+  gpu_test_begin("gpu_syncbn", &gpu, &cpu);
+  const Case cases[] = {
+      {4, 5, 7, 3, 1, 0.0f},     // DCGAN-like
+      {3, 4, 5, 6, 1, 1000.0f},  // a large offset: the sums about the global mean in double
+      {16, 2, 64, 64, 1, 0.5f},  // 65536 values a channel (several slices a channel)
+      {5, 3, 4, 4, 0, 0.0f},     // no weight, bias or parameter gradients
+      {1, 3, 1, 2, 1, 0.0f},     // two values a channel on this rank
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (int ranks = 1; ranks <= 3; ranks++) test_case(&cases[i], ranks);
+  gpu_test_end(&gpu, &cpu);
+  return test_finish("gpu_syncbn");
+}
