@@ -148,9 +148,6 @@ static void dcgan_setup(Trainer *t, void *task) {
   dcgan_build_g(&s->g, &s->mc, &t->ctx);
   dcgan_build_d(&s->d, &s->mc, &t->ctx);
   s->g.sync_bn = s->d.sync_bn = config_bool(cfg, "sync_bn");
-  if (s->g.sync_bn && t->ctx.dev != DEV_CPU && t->comm.size > 1)
-    trainer_fail(t, "sync_bn = true: synchronized BatchNorm runs on the CPU only in this genet; "
-                    "use device = cpu, or sync_bn = false (statistics per GPU, as DDP)");
   s->set_g = trainer_add_params(t, &s->g.params);
   s->set_d = trainer_add_params(t, &s->d.params);
   adam_config_default(&s->acfg);
