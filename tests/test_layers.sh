@@ -15,11 +15,12 @@ allowed() {
     src/core) echo "core kernels" ;;
     src/ops) echo "core ops kernels" ;;
     src/data) echo "core data" ;;
+    src/metrics) echo "core data metrics" ;;
     src/models) echo "core ops data models" ;;
     src/optim) echo "core ops data optim" ;;
     src/train) echo "core ops data train comm" ;;
-    src/tasks) echo "core ops data models optim train tasks comm" ;;
-    src/cmd) echo "core ops data models optim train tasks comm cmd kernels" ;;
+    src/tasks) echo "core ops data models optim train tasks comm metrics" ;;
+    src/cmd) echo "core ops data models optim train tasks comm cmd kernels metrics" ;;
     comm) echo "comm core/util.h" ;;
   esac
 }
@@ -27,7 +28,7 @@ allowed() {
 # Prints each include in ROOT that breaks the rules; returns 1 if there is one.
 check_tree() {
   local bad=0 dir ok hit inc top fine a
-  for dir in src/core src/ops src/data src/models src/optim src/train src/tasks src/cmd comm; do
+  for dir in src/core src/ops src/data src/metrics src/models src/optim src/train src/tasks src/cmd comm; do
     [ -d "$1/$dir" ] || continue
     ok=$(allowed "$dir")
     while IFS= read -r hit; do
@@ -40,7 +41,7 @@ check_tree() {
     done < <(grep -Hn '#include "' "$1/$dir"/*.[ch] 2>/dev/null || true)
   done
   # MPI and NCCL themselves: only comm/ and the fatal path (core/util.c: MPI_Abort) see them.
-  for dir in src/ops src/models src/optim src/data src/tasks src/train; do
+  for dir in src/ops src/models src/optim src/data src/metrics src/tasks src/train; do
     [ -d "$1/$dir" ] || continue
     if grep -Hn '#include <\(mpi\|nccl\)\.h>' "$1/$dir"/*.[ch] 2>/dev/null; then
       echo "layer rule: MPI/NCCL header above, outside comm/"; bad=1
