@@ -7,12 +7,16 @@
 #   with sync_bn, 2 and 4 ranks equal 1 rank: within 1e-5 after one step, 5e-5 after three
 #     (Adam divides by sqrt(v), which magnifies the summation-order differences of the small
 #     gradients: measured 2.4e-6, 8.0e-6, 1.4e-5 after 1, 2, 3 steps on 4 ranks), and a 4-rank
-#     checkpoint continues on 2 ranks as the 4-rank run does.
-# Usage: test_dcgan_train.sh GENET H5CMP MPIEXEC
+#     checkpoint continues on 2 ranks as the 4-rank run does;
+#   genet sample: grids of the expected size, the same seed byte-identical and another seed
+#     different, G in evaluation mode (image 0 of n=1 and of n=64 equal), interpolation rows,
+#     one-line refusals of bad arguments (2) and of missing or LM checkpoints (1).
+# Usage: test_dcgan_train.sh GENET H5CMP MPIEXEC PNGCMP
 set -euo pipefail
 genet=$1
 h5cmp=$2
 mpirun="$3 --allow-run-as-root --oversubscribe"
+pngcmp=$4
 . "$(dirname "$0")/testlib.sh"
 
 "$genet" prepare synthetic-images data.h5 n=160 size=32 seed=2 > /dev/null
@@ -42,6 +46,42 @@ same_run() {
 read -r -a b <<< "$(od -An -tu1 -j16 -N8 outA/fake_samples_epoch_001.png)"
 pw=$(( (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3] )); ph=$(( (b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7] ))
 [ "$pw" -eq 530 ] && [ "$ph" -eq 68 ] || fail "grid is ${pw}x${ph}, expected 530x68"
+size() {  # FILE W H: the PNG header's width and height
+  read -r -a b <<< "$(od -An -tu1 -j16 -N8 "$1")"
+  local w=$(( (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3] )) h=$(( (b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7] ))
+  [ "$w" -eq "$2" ] && [ "$h" -eq "$3" ] || fail "$1 is ${w}x${h}, expected $2x$3"
+}
+
+# genet sample on the final checkpoint: 64 images, 8 rows of 8 with 2 px padding: 530 x 530.
+"$genet" sample A/$final out=S/new/s1.png > s.log || fail "sample failed"
+size S/new/s1.png 530 530
+"$genet" sample A/$final seed=1 out=S/s1b.png > /dev/null && cmp -s S/new/s1.png S/s1b.png || fail "same seed, different files"
+"$genet" sample A/$final seed=2 out=S/s2.png > /dev/null && ! cmp -s S/new/s1.png S/s2.png || fail "seeds 1 and 2 gave the same file"
+"$genet" sample A/$final n=20 out=S/s20.png > /dev/null && size S/s20.png 530 200
+# Evaluation mode: image 0 does not depend on the others (BatchNorm's batch statistics would
+# make n=1 and n=64 differ: checked by running G with train = 1, 9420 of 12288 bytes differ).
+"$genet" sample A/$final n=1 out=S/one.png > /dev/null && size S/one.png 64 64
+"$pngcmp" S/new/s1.png 2 2 S/one.png 0 0 64 64 > cmp.out || { cat cmp.out; fail "image 0 of n=64 and n=1 differ: not evaluation mode"; }
+[ "$(cut -d' ' -f1 cmp.out)" -ge 4 ] || { cat cmp.out; fail "image 0 is (nearly) flat: the comparison says nothing"; }
+# interpolate=true: k rows of k steps; the rows' ends are different latent vectors.
+"$genet" sample A/$final n=16 interpolate=true out=S/i.png > /dev/null && size S/i.png 266 266
+! "$pngcmp" S/i.png 2 2 S/i.png 200 2 64 64 > /dev/null || fail "interpolation: a row's ends are equal"
+# Bad arguments (2) and files (1): one line each, no file written.
+bad_sample() {  # STATUS MESSAGE ARGS...: the exit status and the one line
+  local want=$1 msg=$2 st=0; shift 2
+  "$genet" sample "$@" > x.out 2> x.err || st=$?
+  [ "$st" = "$want" ] || fail "sample $*: exit status $st, expected $want"
+  [ "$(wc -l < x.err)" -eq 1 ] && grep -qF "$msg" x.err || { cat x.err; fail "sample $*: message"; }
+  [ ! -e S/bad.png ] || fail "sample $*: wrote a grid"
+}
+bad_sample 2 "n = '0': expected a count from 1 to 1024" A/$final n=0 out=S/bad.png
+bad_sample 2 "n = '1025': expected a count from 1 to 1024" A/$final n=1025 out=S/bad.png
+bad_sample 2 "n = 'x'" A/$final n=x out=S/bad.png
+bad_sample 2 "interpolate = true needs n = k*k with k >= 2" A/$final n=10 interpolate=true out=S/bad.png
+bad_sample 2 "unknown key 'steps'" A/$final steps=3 out=S/bad.png
+bad_sample 2 "usage: genet sample" 
+bad_sample 1 "missing.h5: cannot open" missing.h5 out=S/bad.png
+pass "genet sample: grid sizes, seeds, evaluation mode, interpolation, bad arguments"
 
 "$genet" train job checkpoint_dir=B out_dir=outB max_steps=13 > b1.log
 grep -q 'stopped at step 13 (max_steps)' b1.log || fail "max_steps did not stop at 13"
@@ -98,4 +138,9 @@ for d in missing.h5 text.h5; do
   [ ! -e X ] || fail "data=$d: wrote X"
 done
 pass "bad data files named, nothing written"
+# An LM checkpoint given to genet sample: it says what the checkpoint is.
+printf 'task = lm\ndata = text.h5\nemsize = 8\nnhid = 8\nnlayers = 1\nbatch = 4\nbptt = 5\nthreads = 1\n' > lmjob
+"$genet" train lmjob checkpoint_dir=L max_steps=1 > l.log
+bad_sample 1 "genet: L/ckpt_0000000001.h5: a checkpoint of task = lm; genet sample draws images from a DCGAN checkpoint (task = dcgan)" L/ckpt_0000000001.h5 out=S/bad.png
+pass "genet sample on an LM checkpoint says what it is"
 echo "all passed"

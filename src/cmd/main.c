@@ -6,6 +6,7 @@
 #include "cmd/buildinfo.h"
 #include "data/h5io.h"
 #include "cmd/inspect.h"
+#include "tasks/dcgan_sample.h"
 #include "tasks/lm_generate.h"
 #include "cmd/prepare.h"
 #include "cmd/train_cmd.h"
@@ -18,9 +19,12 @@ static const char *usage =
     "  version    genet's version and commit, and the libraries built in\n"
     "  info       the CPU threads and GPUs genet can use\n"
     "  train JOB [key=value ...]\n"
-    "             train the job's task (lm); resumes from its checkpoints (genet train --help)\n"
+    "             train the job's task (lm, dcgan, style); resumes from its checkpoints (genet train --help)\n"
     "  generate CKPT.h5 [words=N] [temperature=T] [seed=S] [prompt=\"...\"]\n"
     "             sample text from a language-model checkpoint\n"
+    "  sample CKPT.h5 [n=64] [seed=S] [out=samples.png] [interpolate=true]\n"
+    "             a grid of images from a DCGAN checkpoint's generator (evaluation mode), or\n"
+    "             rows of linear interpolations between latent vectors (n = k*k)\n"
     "  prepare KIND ...\n"
     "             datasets into HDF5: text, cifar10, images, synthetic-text, synthetic-images\n"
     "  inspect FILE.h5\n"
@@ -62,6 +66,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "prepare")) return prepare_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "train")) return train_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "generate")) return lm_generate_main(argc - 1, argv + 1);
+  if (!strcmp(cmd, "sample")) return dcgan_sample_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "inspect")) {
     if (argc != 3) {
       fprintf(stderr, "genet: usage: genet inspect FILE.h5\n");
