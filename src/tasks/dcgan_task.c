@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "data/h5safe.h"
+#include "metrics/swd.h"
 #include "models/dcgan_model.h"
 #include "data/image.h"
 #include "ops/loss.h"
@@ -32,6 +33,7 @@ const CfgSpec dcgan_task_keys[] = {
     {"beta2", CFG_FLOAT, "0.999", 0, 0.999999, NULL, "Adam beta2", CFG_RESUME_APPLIES},
     {"log_interval", CFG_INT, "50", 1, 1e9, NULL, "iterations between progress lines (the reference prints every one)", CFG_RESUME_APPLIES},
     {"sample_every", CFG_INT, "100", 0, 1e9, NULL, "iterations between sample grids in out_dir (0: only at epoch ends)", CFG_RESUME_APPLIES},
+    {"swd", CFG_BOOL, "true", 0, -1, NULL, "at each epoch end, the sliced Wasserstein distance (x1e3) between the fixed-noise grid and the last real batch (Karras et al.; lower is better)", CFG_RESUME_APPLIES},
     {"sync_bn", CFG_BOOL, "false", 0, -1, NULL, "BatchNorm statistics over the global batch (default: per rank, as DDP)", CFG_RESUME_APPLIES},
 };
 const int dcgan_task_nkeys = sizeof dcgan_task_keys / sizeof *dcgan_task_keys;
@@ -66,7 +68,7 @@ typedef struct {
   const Ctx *dev;
   float *real, *img;         // (Bl, 3, 64, 64) this step's images as loaded; a grid's rows
   float *z, *fixed;          // (B, nz) this step's noise, the grids' fixed noise
-  float *all;                // (B, 3, 64, 64) a grid gathered
+  float *all, *all_real;     // (B, 3, 64, 64) the generated grid, the real one, gathered
   float *outh;               // (Bm) D's output, for the printed means
   float *reald, *imgd, *zd, *fixedd;  // [dev] twins of real, img, z, fixed
   float *fake, *dfake;       // [dev] (Bl, 3, 64, 64)
@@ -169,6 +171,7 @@ static void dcgan_setup(Trainer *t, void *task) {
   s->z = xmalloc_floats(zn);
   s->fixed = xmalloc_floats(zn);
   s->all = xmalloc_floats(isz * s->B);
+  s->all_real = xmalloc_floats(isz * s->B);
   s->outh = xmalloc_floats(s->Bm);
   s->reald = s->dev ? ctx_alloc(s->dev, sizeof(float) * isz * s->Bl) : s->real;
   s->imgd = s->dev ? ctx_alloc(s->dev, sizeof(float) * isz * s->Bl) : s->img;
@@ -225,11 +228,11 @@ static void save_samples(Gan *s) {
   char path[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
   if (t->comm.rank == 0 && make_dirs(t->out_dir, err, sizeof err))
     comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
-  memset(s->all, 0, sizeof(float) * isz * s->B);
-  memcpy(s->all + off, s->real, sizeof(float) * mine);
-  comm_allreduce_sum(&t->comm, s->all, isz * s->B);
+  memset(s->all_real, 0, sizeof(float) * isz * s->B);
+  memcpy(s->all_real + off, s->real, sizeof(float) * mine);
+  comm_allreduce_sum(&t->comm, s->all_real, isz * s->B);
   snprintf(path, sizeof path, "%s/real_samples.png", t->out_dir);
-  if (t->comm.rank == 0 && image_grid_png(path, s->all, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
+  if (t->comm.rank == 0 && image_grid_png(path, s->all_real, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
     comm_abort(&t->comm, "%s", err);
   for (int k = 0; k < t->accumulate; k++)
     dcgan_forward(&t->ctx, &s->g, &s->actg[k], s->fixedd + ((size_t)t->comm.rank * s->Bl + (size_t)k * s->Bm) * s->mc.nz,
@@ -309,7 +312,24 @@ static void dcgan_step(Trainer *t, void *task) {
   if (s->sample_every > 0 && i % s->sample_every == 0) save_samples(s);
 }
 
-static void dcgan_epoch_end(Trainer *t, void *task) { save_samples(task); }
+// The grids, and their sliced Wasserstein distance (rank 0; it only reads, so resume stays exact).
+static void dcgan_epoch_end(Trainer *t, void *task) {
+  Gan *s = task;
+  save_samples(s);
+  if (t->comm.rank != 0 || !config_bool(&t->cfg, "swd")) return;
+  double per[SWD_MAX_LEVELS], mean;
+  char err[GENET_ERR_MAX], line[256];
+  int nl = swd_compute(per, &mean, s->all, s->all_real, s->B, DCGAN_IMG, DCGAN_IMG, t->seed, err, sizeof err);
+  if (nl < 0) {
+    trainer_log(t, "| SWD not computed: %s\n", err);
+    return;
+  }
+  int k = 0;
+  for (int l = 0; l < nl; l++)
+    k += snprintf(line + k, sizeof line - (size_t)k, "%s%d px %.1f", l ? ", " : "", DCGAN_IMG >> l, per[l]);
+  trainer_log(t, "| epoch %lld: SWD x1e3 (%d generated vs %d real): %s; mean %.1f\n",
+              (long long)t->epoch, s->B, s->B, line, mean);
+}
 
 static void dcgan_end(Trainer *t, void *task) {
   trainer_log(t, "| done: %lld epochs; samples in %s\n", (long long)t->epochs, t->out_dir);
@@ -378,7 +398,7 @@ static void dcgan_free(Trainer *t, void *task) {
   }
   float *dev[] = {s->fake, s->dfake, s->out, s->dout, s->ones, s->zeros};
   for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) ctx_release(s->dev, dev[i]);
-  float *host[] = {s->real, s->img, s->z, s->fixed, s->all, s->outh};
+  float *host[] = {s->real, s->img, s->z, s->fixed, s->all, s->all_real, s->outh};
   for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
   free(s->perm);
   char err[GENET_ERR_MAX];
