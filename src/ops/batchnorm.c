@@ -108,6 +108,19 @@ static void bn_bwd_sums(const float *x, const float *dy, double ms, int N, int C
   *sx_ = sx;
 }
 
+// Channel c of dx = dy k + ((x - mf) - ml) kx + k0 (mf + ml: the mean in two floats), the last
+// pass of every backward.
+static void bn_dx_apply(float *dx, const float *dy, const float *x, int N, int C, int c,
+                        size_t hw, float k, float kx, float k0, float mf, float ml) {
+  for (int n = 0; n < N; n++) {
+    const float *p = x + ((size_t)n * C + c) * hw;
+    const float *g = dy + ((size_t)n * C + c) * hw;
+    float *q = dx + ((size_t)n * C + c) * hw;
+#pragma omp simd
+    for (size_t i = 0; i < hw; i++) q[i] = g[i] * k + ((p[i] - mf) - ml) * kx + k0;
+  }
+}
+
 static void batchnorm_backward_cpu(Ctx *ctx, float *dx, float *dweight, float *dbias,
                                    const float *dy, const float *x, const float *save_mean,
                                    const float *save_var, const float *weight, int N, int C, int H,
@@ -138,13 +151,7 @@ static void batchnorm_backward_cpu(Ctx *ctx, float *dx, float *dweight, float *d
       kx = (float)(-w * inv * inv * inv * sdyx / (double)cnt);
       k0 = (float)(-w * inv * sdy / (double)cnt);
     }
-    for (int n = 0; n < N; n++) {
-      const float *p = x + ((size_t)n * C + c) * hw;
-      const float *g = dy + ((size_t)n * C + c) * hw;
-      float *q = dx + ((size_t)n * C + c) * hw;
-#pragma omp simd
-      for (size_t i = 0; i < hw; i++) q[i] = g[i] * k + ((p[i] - mf) - ml) * kx + k0;
-    }
+    bn_dx_apply(dx, dy, x, N, C, c, hw, k, kx, k0, mf, ml);
   }
 }
 
@@ -245,13 +252,7 @@ static void bn_sync_bwd_apply_cpu(Ctx *ctx, float *dx, float *dweight, float *db
     float kx = (float)(-w * inv * inv * inv * sdyx / gcnt);
     float k0 = (float)(-w * inv * sdy / gcnt);
     float mf = (float)mean, ml = (float)(mean - (double)mf);
-    for (int n = 0; n < N; n++) {
-      const float *p = x + ((size_t)n * C + c) * hw;
-      const float *g = dy + ((size_t)n * C + c) * hw;
-      float *q = dx + ((size_t)n * C + c) * hw;
-#pragma omp simd
-      for (size_t i = 0; i < hw; i++) q[i] = g[i] * k + ((p[i] - mf) - ml) * kx + k0;
-    }
+    bn_dx_apply(dx, dy, x, N, C, c, hw, k, kx, k0, mf, ml);
   }
 }
 
