@@ -4,8 +4,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/util.h"
+#include "testlib.h"
 #ifdef GENET_HAVE_CUDA
 #include "kernels/cuda_ctx.h"
 #include "kernels/cuda_mem.h"
@@ -69,4 +71,25 @@ void gpu_free(void *dev) { (void)dev; }
 void gpu_test_end(Ctx *gpu, Ctx *cpu) {
   ctx_free(gpu);
   ctx_free(cpu);
+}
+
+int gpu_check_close(Ctx *gpu, const char *what, const float *dev, const float *want, size_t n,
+                    double K, double rtol) {
+  float *got = xmalloc(n * sizeof(float) + 4);
+  gpu_download(gpu, got, dev, n);
+  int ok = check_close(what, got, want, n, K, rtol);
+  size_t differ = 0;
+  for (size_t i = 0; i < n; i++) differ += memcmp(&got[i], &want[i], sizeof(float)) != 0;
+  printf("     %zu of %zu elements differ from the CPU's bits\n", differ, n);
+  free(got);
+  return ok;
+}
+
+int gpu_same_bits(Ctx *gpu, const float *a, const float *b, size_t n) {
+  float *ha = xmalloc(n * sizeof(float) + 4), *hb = xmalloc(n * sizeof(float) + 4);
+  gpu_download(gpu, ha, a, n);
+  gpu_download(gpu, hb, b, n);
+  int same = memcmp(ha, hb, n * sizeof(float)) == 0;
+  free(ha), free(hb);
+  return same;
 }

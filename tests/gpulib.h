@@ -24,3 +24,9 @@ int32_t *gpu_upload_i32(Ctx *gpu, const int32_t *x, size_t n);
 float *gpu_nan(Ctx *gpu, size_t n);
 void gpu_download(Ctx *gpu, float *dst, const float *dev, size_t n);
 void gpu_free(void *dev);
+// dev (n floats, downloaded) against want (host) by testlib's check_close; also prints how many
+// elements differ from want's bits. Returns check_close's result.
+int gpu_check_close(Ctx *gpu, const char *what, const float *dev, const float *want, size_t n,
+                    double K, double rtol);
+// 1 when the device buffers a and b (n floats) hold the same bits.
+int gpu_same_bits(Ctx *gpu, const float *a, const float *b, size_t n);

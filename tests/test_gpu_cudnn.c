@@ -29,38 +29,15 @@
 static Ctx gpu, cpu;
 static uint64_t seed = 100;
 
-static float *rnd(size_t n, float lo, float hi) {
-  float *x = malloc(n * sizeof(float) + 1);
-  fill_uniform(x, n, lo, hi, seed++);
-  return x;
-}
-
-static float *copy_of(const float *x, size_t n) {
-  float *y = malloc(n * sizeof(float) + 1);
-  memcpy(y, x, n * sizeof(float));
-  return y;
-}
+static float *rnd(size_t n, float lo, float hi) { return uniform_floats(n, lo, hi, seed++); }
 
 // Downloads dev and compares it with want; NULL dev (not computed) is skipped.
 static void cmp(const char *tag, const char *name, const float *dev, const float *want, size_t n,
                 double K, double rtol) {
   if (!dev) return;
-  float *got = malloc(n * sizeof(float) + 1);
-  gpu_download(&gpu, got, dev, n);
   char what[160];  // tags stay under 128 characters, names under 16
   snprintf(what, sizeof what, "%.127s %.15s", tag, name);
-  check_close(what, got, want, n, K, rtol);
-  free(got);
-}
-
-// 1 when the device buffers a and b (n floats) hold the same bits.
-static int same_bits(const float *a, const float *b, size_t n) {
-  float *ha = malloc(n * sizeof(float) + 1), *hb = malloc(n * sizeof(float) + 1);
-  gpu_download(&gpu, ha, a, n);
-  gpu_download(&gpu, hb, b, n);
-  int same = memcmp(ha, hb, n * sizeof(float)) == 0;
-  free(ha), free(hb);
-  return same;
+  gpu_check_close(&gpu, what, dev, want, n, K, rtol);
 }
 
 // ---- Conv2d and ConvTranspose2d: one case runs forward and backward on both devices.
@@ -130,8 +107,8 @@ static void test_conv_case(const ConvCase *k) {
   float *dy = rnd(ny, -1, 1), *dw0 = rnd(nw, -1, 1), *db0 = rnd((size_t)k->Cout, -1, 1);
 
   // The CPU reference: y, dx written; dw, db accumulated onto dw0, db0.
-  float *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = copy_of(dw0, nw);
-  float *db = copy_of(db0, (size_t)k->Cout);
+  float *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = copy_floats(dw0, nw);
+  float *db = copy_floats(db0, (size_t)k->Cout);
   conv_fwd(&cpu, k, y, x, w, k->bias ? b : NULL);
   conv_bwd(&cpu, k, k->want_dx ? dx : NULL, k->want_dw ? dw : NULL,
            k->want_dw && k->bias ? db : NULL, dy, x, w);
@@ -153,9 +130,9 @@ static void test_conv_case(const ConvCase *k) {
              k->pad, k->bias ? " bias" : "", tf32 ? "tf32" : "fp32");
     ConvOut o = conv_gpu(k, x, w, b, dy, dw0, db0, nx, nw, ny);
     if (pass == 2) {  // the cached fp32 plans again, after TF32 ones: the same bits
-      int same = same_bits(o.y, first.y, ny) && (!o.dx || same_bits(o.dx, first.dx, nx)) &&
-                 (!o.dw || same_bits(o.dw, first.dw, nw)) &&
-                 (!o.db || same_bits(o.db, first.db, (size_t)k->Cout));
+      int same = gpu_same_bits(&gpu, o.y, first.y, ny) && (!o.dx || gpu_same_bits(&gpu, o.dx, first.dx, nx)) &&
+                 (!o.dw || gpu_same_bits(&gpu, o.dw, first.dw, nw)) &&
+                 (!o.db || gpu_same_bits(&gpu, o.db, first.db, (size_t)k->Cout));
       test_check(same, "%-44s second fp32 call identical", tag);
       conv_out_free(&o);
       conv_out_free(&first);
@@ -206,7 +183,7 @@ static void test_bn_case(const BnCase *k, int training) {
   const float *wp = k->affine ? w : NULL, *bp = k->affine ? b : NULL;
 
   float *y = malloc(n * 4), *dx = malloc(n * 4), *sm = malloc(C * 4), *sv = malloc(C * 4);
-  float *rm = copy_of(rm0, C), *rv = copy_of(rv0, C), *dw = copy_of(dw0, C), *db = copy_of(db0, C);
+  float *rm = copy_floats(rm0, C), *rv = copy_floats(rv0, C), *dw = copy_floats(dw0, C), *db = copy_floats(db0, C);
   batchnorm_forward(&cpu, y, sm, sv, track ? rm : NULL, track ? rv : NULL, x, wp, bp, k->N, k->C,
                     k->H, k->W, training, mom, eps);
   batchnorm_backward(&cpu, dx, k->affine ? dw : NULL, k->affine ? db : NULL, dy, x, sm, sv, wp,
@@ -250,7 +227,7 @@ static void test_bn_case(const BnCase *k, int training) {
   batchnorm_forward(&gpu, dY2, dSM2, dSV2, training ? NULL : dRM, training ? NULL : dRV, dY2,
                     k->affine ? dW : NULL, k->affine ? dB : NULL, k->N, k->C, k->H, k->W,
                     training, mom, eps);
-  test_check(same_bits(dY, dY2, n) && same_bits(dSM, dSM2, C) && same_bits(dSV, dSV2, C),
+  test_check(gpu_same_bits(&gpu, dY, dY2, n) && gpu_same_bits(&gpu, dSM, dSM2, C) && gpu_same_bits(&gpu, dSV, dSV2, C),
              "%-44s in place, second call identical", tag);
 
   gpu_free(dX), gpu_free(dDY), gpu_free(dW), gpu_free(dB), gpu_free(dRM), gpu_free(dRV);
@@ -299,9 +276,9 @@ static void test_pool_case(int N, int C, int H, int W, int K, int S, int ties) {
   snprintf(tag, sizeof tag, "maxpool %dx%dx%dx%d k%d s%d%s", N, C, H, W, K, S, ties ? " ties" : "");
   cmp(tag, "y", dY, y, ny, 1, 0.0);  // a maximum is one of the inputs: exact
   cmp(tag, "dx", dDX, dx, nx, (double)K * K, 1e-5);
-  test_check(same_bits(dDX, dDX2, nx), "%-44s second backward identical", tag);
+  test_check(gpu_same_bits(&gpu, dDX, dDX2, nx), "%-44s second backward identical", tag);
   maxpool2d_forward(&gpu, dY2, NULL, dX, N, C, H, W, K, S);  // inference: no workspace
-  test_check(same_bits(dY, dY2, ny), "%-44s inference y identical", tag);
+  test_check(gpu_same_bits(&gpu, dY, dY2, ny), "%-44s inference y identical", tag);
 
   gpu_free(dWS), gpu_free(dX), gpu_free(dDY), gpu_free(dY), gpu_free(dDX);
   gpu_free(dY2), gpu_free(dDX2);

@@ -35,12 +35,6 @@ static size_t pnumel(const LstmDims *d, int l, int k) {
   return k == 0 ? H4 * in : k == 1 ? H4 * d->H : H4;
 }
 
-static float *rnd(size_t n, float lo, float hi, uint64_t seed) {
-  float *x = xmalloc(n * sizeof(float) + 4);
-  fill_uniform(x, n, lo, hi, seed);
-  return x;
-}
-
 static float *up_or_null(const float *x, size_t n) { return x ? gpu_upload(&gpu, x, n) : NULL; }
 
 static void run_case(const Case *cs, uint64_t seed) {
@@ -58,19 +52,19 @@ static void run_case(const Case *cs, uint64_t seed) {
            cs->state ? " h0,c0" : "", cs->dstate ? " dhn,dcn" : "", cs->inplace ? " in-place" : "",
            cs->train ? " train" : " eval", drop, cs->tf32 ? "tf32" : "fp32");
   // ---- inputs (host)
-  float *x = rnd(TBI, -1.5f, 1.5f, seed), *dout = rnd(TBH, -1, 1, seed + 1);
-  float *h0 = cs->state ? rnd(LBH, -1, 1, seed + 2) : NULL;
-  float *c0 = cs->state ? rnd(LBH, -1, 1, seed + 3) : NULL;
-  float *dhn = cs->dstate ? rnd(LBH, -1, 1, seed + 4) : NULL;
-  float *dcn = cs->dstate ? rnd(LBH, -1, 1, seed + 5) : NULL;
+  float *x = uniform_floats(TBI, -1.5f, 1.5f, seed), *dout = uniform_floats(TBH, -1, 1, seed + 1);
+  float *h0 = cs->state ? uniform_floats(LBH, -1, 1, seed + 2) : NULL;
+  float *c0 = cs->state ? uniform_floats(LBH, -1, 1, seed + 3) : NULL;
+  float *dhn = cs->dstate ? uniform_floats(LBH, -1, 1, seed + 4) : NULL;
+  float *dcn = cs->dstate ? uniform_floats(LBH, -1, 1, seed + 5) : NULL;
   float *p[MAXL][4], *g0[MAXL][4], *g[MAXL][4], *dp[MAXL][4], *dg[MAXL][4];
   LstmLayer layers[MAXL], dlayers[MAXL];
   LstmLayerGrad grads[MAXL], dgrads[MAXL];
   for (int l = 0; l < d->L; l++) {
     for (int k = 0; k < 4; k++) {
       size_t n = pnumel(d, l, k);
-      p[l][k] = rnd(n, -0.7f, 0.7f, seed + 10 + 8 * l + k);
-      g0[l][k] = rnd(n, -0.5f, 0.5f, seed + 14 + 8 * l + k);
+      p[l][k] = uniform_floats(n, -0.7f, 0.7f, seed + 10 + 8 * l + k);
+      g0[l][k] = uniform_floats(n, -0.5f, 0.5f, seed + 14 + 8 * l + k);
       g[l][k] = xmalloc(n * sizeof(float));
       memcpy(g[l][k], g0[l][k], n * sizeof(float));
       dp[l][k] = gpu_upload(&gpu, p[l][k], n);

@@ -43,15 +43,6 @@ static int32_t *random_ids(size_t n, int V, uint64_t seed) {
   return id;
 }
 
-// got (device, n) against want (host) by testlib's rule.
-static void check_dev(const char *what, const float *dev, const float *want, size_t n, double K,
-                      double rtol) {
-  float *got = fmalloc(n);
-  gpu_download(&gpu, got, dev, n);
-  check_close(what, got, want, n, K, rtol);
-  free(got);
-}
-
 // ---- dropout: the same Philox words, so the very same masks; the stream moves alike.
 
 static void test_dropout(void) {
@@ -69,8 +60,8 @@ static void test_dropout(void) {
   dropout_forward_cols(&cpu, y, m, x, T, B, BG, B0, D, p, &rc);
   float *dX = gpu_upload(&gpu, x, n), *dY = gpu_nan(&gpu, n), *dM = gpu_nan(&gpu, n);
   dropout_forward_cols(&gpu, dY, dM, dX, T, B, BG, B0, D, p, &rg);
-  check_dev("dropout_forward_cols mask (7, 13 of 29 from 5, 33), p 0.3", dM, m, n, 1, 0);
-  check_dev("dropout_forward_cols y", dY, y, n, 1, 0);
+  gpu_check_close(&gpu, "dropout_forward_cols mask (7, 13 of 29 from 5, 33), p 0.3", dM, m, n, 1, 0);
+  gpu_check_close(&gpu, "dropout_forward_cols y", dY, y, n, 1, 0);
   test_check(rc.counter == rg.counter && rc.pos == rg.pos,
              "dropout_forward_cols: the CUDA op moves the stream as the CPU op (block %llu, %llu)",
              (unsigned long long)rg.counter, (unsigned long long)rc.counter);
@@ -78,10 +69,10 @@ static void test_dropout(void) {
   float *dDY = gpu_upload(&gpu, dy, n), *dDX = gpu_nan(&gpu, n);
   dropout_backward(&cpu, dx, dy, m, n);
   dropout_backward(&gpu, dDX, dDY, dM, n);
-  check_dev("dropout_backward", dDX, dx, n, 1, 0);
+  gpu_check_close(&gpu, "dropout_backward", dDX, dx, n, 1, 0);
   dropout_backward(&cpu, dy, dy, m, n);  // in place (dx = dy)
   dropout_backward(&gpu, dDY, dDY, dM, n);
-  check_dev("dropout_backward in place", dDY, dy, n, 1, 0);
+  gpu_check_close(&gpu, "dropout_backward in place", dDY, dy, n, 1, 0);
   gpu_free(dX), gpu_free(dY), gpu_free(dM), gpu_free(dDY), gpu_free(dDX);
   free(x), free(y), free(m), free(dy), free(dx);
 
@@ -95,12 +86,12 @@ static void test_dropout(void) {
   rg = rc;
   dropout_forward(&cpu, a, ma, a, nn, 0.5f, &rc);
   dropout_forward(&gpu, dA, dMA, dA, nn, 0.5f, &rg);
-  check_dev("dropout_forward mask (100003), p 0.5", dMA, ma, nn, 1, 0);
-  check_dev("dropout_forward y in place", dA, a, nn, 1, 0);
+  gpu_check_close(&gpu, "dropout_forward mask (100003), p 0.5", dMA, ma, nn, 1, 0);
+  gpu_check_close(&gpu, "dropout_forward y in place", dA, a, nn, 1, 0);
   // The next call draws the next masks on both sides.
   dropout_forward(&cpu, a, ma, a, nn, 0.5f, &rc);
   dropout_forward(&gpu, dA, dMA, dA, nn, 0.5f, &rg);
-  check_dev("dropout_forward second mask from the moved stream", dMA, ma, nn, 1, 0);
+  gpu_check_close(&gpu, "dropout_forward second mask from the moved stream", dMA, ma, nn, 1, 0);
   gpu_free(dA), gpu_free(dMA);
   free(a), free(ma);
 }
@@ -121,7 +112,7 @@ static void test_embedding(int n, int V, int D) {
   embedding_forward(&gpu, dY, dID, dTab, n, V, D);
   char what[96];
   snprintf(what, sizeof what, "embedding_forward (%d ids of %d, D %d)", n, V, D);
-  check_dev(what, dY, y, ny, 1, 0);
+  gpu_check_close(&gpu, what, dY, y, ny, 1, 0);
   embedding_backward(&cpu, dtable, dy, id, n, V, D);
   embedding_backward(&gpu, dDT, dDY, dID, n, V, D);
   // Each row sums the initial value and its id's count of rows, in another order on the GPU.
@@ -129,7 +120,7 @@ static void test_embedding(int n, int V, int D) {
   int *count = calloc((size_t)V, sizeof(int));
   for (int i = 0; i < n; i++) most = ++count[id[i]] > most ? count[id[i]] : most;
   snprintf(what, sizeof what, "embedding_backward += (most repeats %d)", most);
-  check_dev(what, dDT, dtable, nt, most + 1, 1e-5);
+  gpu_check_close(&gpu, what, dDT, dtable, nt, most + 1, 1e-5);
   free(count);
   gpu_free(dID), gpu_free(dTab), gpu_free(dY), gpu_free(dDY), gpu_free(dDT);
   free(id), free(table), free(y), free(dy), free(dtable);
@@ -152,15 +143,15 @@ static void test_cross_entropy(int N, int V) {
   snprintf(what, sizeof what, "cross_entropy_forward loss (%d x %d)", N, V);
   check_scalar(what, got, want, 1, 1e-5);
   snprintf(what, sizeof what, "cross_entropy_forward lse (%d x %d)", N, V);
-  check_dev(what, dLSE, lse, (size_t)N, 1, 1e-5);
+  gpu_check_close(&gpu, what, dLSE, lse, (size_t)N, 1, 1e-5);
   // Backward from each side's own lse (what training does).
   cross_entropy_backward(&cpu, d, lg, lse, tg, 0.7f, N, V);
   cross_entropy_backward(&gpu, dD, dLG, dLSE, dTG, 0.7f, N, V);
   snprintf(what, sizeof what, "cross_entropy_backward (%d x %d)", N, V);
-  check_dev(what, dD, d, nl, 1, 1e-5);
+  gpu_check_close(&gpu, what, dD, d, nl, 1, 1e-5);
   cross_entropy_backward(&gpu, dLG, dLG, dLSE, dTG, 0.7f, N, V);  // in place
   snprintf(what, sizeof what, "cross_entropy_backward in place (%d x %d)", N, V);
-  check_dev(what, dLG, d, nl, 1, 1e-5);
+  gpu_check_close(&gpu, what, dLG, d, nl, 1, 1e-5);
   gpu_free(dLG), gpu_free(dLSE), gpu_free(dD), gpu_free(dTG);
   free(lg), free(lse), free(d), free(tg);
 }
@@ -180,7 +171,7 @@ static void test_losses(void) {
   check_scalar("mse_loss_forward (300007)", got, want, 1, 1e-5);
   mse_loss_backward(&cpu, dx, x, t, n, 1.7f);
   mse_loss_backward(&gpu, dDX, dX, dT, n, 1.7f);
-  check_dev("mse_loss_backward", dDX, dx, n, 1, 1e-5);
+  gpu_check_close(&gpu, "mse_loss_backward", dDX, dx, n, 1, 1e-5);
 
   want = bce_loss_forward(&cpu, x, t, n), got = bce_loss_forward(&gpu, dX, dT, n);
   check_scalar("bce_loss_forward (300007, p = 0 and 1 included)", got, want, 1, 1e-5);
@@ -188,7 +179,7 @@ static void test_losses(void) {
   dDX = gpu_nan(&gpu, n);
   bce_loss_backward(&cpu, dx, x, t, n, 0.9f);
   bce_loss_backward(&gpu, dDX, dX, dT, n, 0.9f);
-  check_dev("bce_loss_backward", dDX, dx, n, 1, 1e-5);
+  gpu_check_close(&gpu, "bce_loss_backward", dDX, dx, n, 1, 1e-5);
 
   // One element: a single block with one live thread.
   want = mse_loss_forward(&cpu, x + 7, t + 7, 1), got = mse_loss_forward(&gpu, dX + 7, dT + 7, 1);
@@ -217,17 +208,17 @@ static void test_linear(int N, int in, int out, int with_bias) {
   linear_forward(&cpu, y, x, w, bias, N, in, out);
   linear_forward(&gpu, dY, dX, dW, dbias, N, in, out);
   snprintf(what, sizeof what, "linear_forward (%d, %d -> %d)%s", N, in, out, with_bias ? " + bias" : "");
-  check_dev(what, dY, y, ny, in + 1, 1e-5);
+  gpu_check_close(&gpu, what, dY, y, ny, in + 1, 1e-5);
   linear_backward(&cpu, dx, dw, with_bias ? db : NULL, dy, x, w, N, in, out);
   linear_backward(&gpu, dDX, dDW, with_bias ? dDB : NULL, dDY, dX, dW, N, in, out);
-  check_dev("linear_backward dx", dDX, dx, nx, out, 1e-5);
-  check_dev("linear_backward dw +=", dDW, dw, nw, N + 1, 1e-5);
-  if (with_bias) check_dev("linear_backward db += (column sums)", dDB, db, (size_t)out, N + 1, 1e-5);
+  gpu_check_close(&gpu, "linear_backward dx", dDX, dx, nx, out, 1e-5);
+  gpu_check_close(&gpu, "linear_backward dw +=", dDW, dw, nw, N + 1, 1e-5);
+  if (with_bias) gpu_check_close(&gpu, "linear_backward db += (column sums)", dDB, db, (size_t)out, N + 1, 1e-5);
   // dx not wanted (NULL): only dw (and db) move, again.
   linear_backward(&cpu, NULL, dw, with_bias ? db : NULL, dy, x, w, N, in, out);
   linear_backward(&gpu, NULL, dDW, with_bias ? dDB : NULL, dDY, dX, dW, N, in, out);
-  check_dev("linear_backward without dx: dw +=", dDW, dw, nw, 2 * N + 1, 1e-5);
-  if (with_bias) check_dev("linear_backward without dx: db +=", dDB, db, (size_t)out, 2 * N + 1, 1e-5);
+  gpu_check_close(&gpu, "linear_backward without dx: dw +=", dDW, dw, nw, 2 * N + 1, 1e-5);
+  if (with_bias) gpu_check_close(&gpu, "linear_backward without dx: db +=", dDB, db, (size_t)out, 2 * N + 1, 1e-5);
   gpu_free(dX), gpu_free(dW), gpu_free(dB), gpu_free(dY), gpu_free(dDY), gpu_free(dDX);
   gpu_free(dDW), gpu_free(dDB);
   free(x), free(w), free(b), free(y), free(dy), free(dx), free(dw), free(db);

@@ -26,24 +26,6 @@
 
 static Ctx gpu, cpu;
 
-static float *rnd(size_t n, float lo, float hi, uint64_t seed) {
-  float *x = xmalloc(n * sizeof(float) + 4);
-  fill_uniform(x, n, lo, hi, seed);
-  return x;
-}
-
-// Downloads dev (n) and compares it with want.
-static void cmp_dev(const char *what, const float *dev, const float *want, size_t n, double K,
-                    double rtol) {
-  float *got = xmalloc(n * sizeof(float) + 4);
-  gpu_download(&gpu, got, dev, n);
-  check_close(what, got, want, n, K, rtol);
-  size_t differ = 0;
-  for (size_t i = 0; i < n; i++) differ += memcmp(&got[i], &want[i], sizeof(float)) != 0;
-  printf("     %zu of %zu elements differ from the CPU's bits\n", differ, n);
-  free(got);
-}
-
 // Parameters on the GPU as a model has them: tensors of n1 and n2 floats, each padded to 16
 // (Params); the flat buffers hold P->total floats. Returns P->total.
 static size_t gpu_params(Params *P, int n1, int n2) {
@@ -58,7 +40,7 @@ static void test_sgd(const char *name, const SgdConfig *cfg, int n1, int n2, int
                      uint64_t seed) {
   Params P;
   const size_t n = gpu_params(&P, n1, n2);
-  float *p = rnd(n, -1, 1, seed), *dP = P.data, *dG = P.grad;
+  float *p = uniform_floats(n, -1, 1, seed), *dP = P.data, *dG = P.grad;
   ctx_upload(&gpu, dP, p, n * sizeof(float));
   SgdState s, ds;
   sgd_init(&s, n, cfg);
@@ -70,7 +52,7 @@ static void test_sgd(const char *name, const SgdConfig *cfg, int n1, int n2, int
     free(nan);
   }
   for (int k = 0; k < steps; k++) {
-    float *g = rnd(n, -1, 1, seed + 1 + (uint64_t)k);
+    float *g = uniform_floats(n, -1, 1, seed + 1 + (uint64_t)k);
     ctx_upload(&gpu, dG, g, n * sizeof(float));
     sgd_step(&cpu, &s, p, g, cfg);
     sgd_step(&gpu, &ds, dP, dG, cfg);
@@ -78,10 +60,10 @@ static void test_sgd(const char *name, const SgdConfig *cfg, int n1, int n2, int
   }
   char what[128];
   snprintf(what, sizeof what, "sgd %s n %zu: params after %d steps", name, n, steps);
-  cmp_dev(what, dP, p, n, steps, 1e-5);
+  gpu_check_close(&gpu, what, dP, p, n, steps, 1e-5);
   if (cfg->momentum != 0.0) {
     snprintf(what, sizeof what, "sgd %s n %zu: momentum buffer", name, n);
-    cmp_dev(what, ds.momentum_buf, s.momentum_buf, n, steps, 1e-5);
+    gpu_check_close(&gpu, what, ds.momentum_buf, s.momentum_buf, n, steps, 1e-5);
   }
   test_check(ds.step == s.step && s.step == steps, "sgd %s: step count %lld on both", name,
              (long long)ds.step);
@@ -96,7 +78,7 @@ static void test_adam(const char *name, const AdamConfig *cfg, int resumed, int 
                       int steps, uint64_t seed) {
   Params P;
   const size_t n = gpu_params(&P, n1, n2);
-  float *p = rnd(n, -1, 1, seed), *dP = P.data, *dG = P.grad;
+  float *p = uniform_floats(n, -1, 1, seed), *dP = P.data, *dG = P.grad;
   ctx_upload(&gpu, dP, p, n * sizeof(float));
   AdamState s;
   adam_init(&s, n);
@@ -113,7 +95,7 @@ static void test_adam(const char *name, const AdamConfig *cfg, int resumed, int 
     ctx_upload(&gpu, ds.exp_avg_sq, s.exp_avg_sq, n * sizeof(float));
   }
   for (int k = 0; k < steps; k++) {
-    float *g = rnd(n, -1, 1, seed + 1 + (uint64_t)k);
+    float *g = uniform_floats(n, -1, 1, seed + 1 + (uint64_t)k);
     ctx_upload(&gpu, dG, g, n * sizeof(float));
     adam_step(&cpu, &s, p, g, cfg);
     adam_step(&gpu, &ds, dP, dG, cfg);
@@ -121,11 +103,11 @@ static void test_adam(const char *name, const AdamConfig *cfg, int resumed, int 
   }
   char what[128];
   snprintf(what, sizeof what, "adam %s n %zu: params after %d steps", name, n, steps);
-  cmp_dev(what, dP, p, n, steps, 1e-5);
+  gpu_check_close(&gpu, what, dP, p, n, steps, 1e-5);
   snprintf(what, sizeof what, "adam %s n %zu: exp_avg", name, n);
-  cmp_dev(what, ds.exp_avg, s.exp_avg, n, steps, 1e-5);
+  gpu_check_close(&gpu, what, ds.exp_avg, s.exp_avg, n, steps, 1e-5);
   snprintf(what, sizeof what, "adam %s n %zu: exp_avg_sq", name, n);
-  cmp_dev(what, ds.exp_avg_sq, s.exp_avg_sq, n, steps, 1e-5);
+  gpu_check_close(&gpu, what, ds.exp_avg_sq, s.exp_avg_sq, n, steps, 1e-5);
   test_check(ds.step == s.step && s.step == steps + (resumed ? 3 : 0),
              "adam %s: step count %lld on both", name, (long long)ds.step);
   adam_free(&s);
@@ -136,7 +118,7 @@ static void test_adam(const char *name, const AdamConfig *cfg, int resumed, int 
 
 // max_norm as a multiple of the gradient's norm: above 1 leaves it as it is, below scales it.
 static void test_clip(size_t n, double rel, uint64_t seed) {
-  float *g = rnd(n, -1, 1, seed);
+  float *g = uniform_floats(n, -1, 1, seed);
   double norm = sqrt(optim_dot(g, g, n)), max_norm = rel * norm;
   float *dG = gpu_upload(&gpu, g, n);
   double want = clip_grad_norm(&cpu, g, n, max_norm);
@@ -146,14 +128,14 @@ static void test_clip(size_t n, double rel, uint64_t seed) {
   check_scalar(what, got, want, (double)n, NORM_RTOL);
   snprintf(what, sizeof what, "clip n %zu max_norm %.2f x norm: gradient%s", n, rel,
            rel > 1 ? " (unchanged)" : " (scaled)");
-  cmp_dev(what, dG, g, n, 1, rel > 1 ? 0.0 : 1e-5);
+  gpu_check_close(&gpu, what, dG, g, n, 1, rel > 1 ? 0.0 : 1e-5);
   gpu_free(dG);
   free(g);
 }
 
 // A NaN in the gradient: the total is NaN and nothing is scaled, on both devices.
 static void test_clip_nan(size_t n) {
-  float *g = rnd(n, -1, 1, 77), *before = xmalloc(n * sizeof(float));
+  float *g = uniform_floats(n, -1, 1, 77), *before = xmalloc(n * sizeof(float));
   float *got = xmalloc(n * sizeof(float));
   g[n / 2] = NAN;
   memcpy(before, g, n * sizeof(float));

@@ -33,34 +33,16 @@
 
 static Ctx gpu, cpu;
 
-static float *rnd(size_t n, float lo, float hi, uint64_t seed) {
-  float *x = xmalloc(n * sizeof(float) + 4);
-  fill_uniform(x, n, lo, hi, seed);
-  return x;
-}
-
-// Downloads dev (n) and compares it with want; prints how many elements differ in their bits.
-static void cmp_dev(const char *what, const float *dev, const float *want, size_t n, double K,
-                    double rtol) {
-  float *got = xmalloc(n * sizeof(float) + 4);
-  gpu_download(&gpu, got, dev, n);
-  check_close(what, got, want, n, K, rtol);
-  size_t differ = 0;
-  for (size_t i = 0; i < n; i++) differ += memcmp(&got[i], &want[i], sizeof(float)) != 0;
-  printf("     %zu of %zu elements differ from the CPU's bits\n", differ, n);
-  free(got);
-}
-
 // ---- add_inplace
 
 static void test_add(size_t n, float d, uint64_t seed) {
-  float *y = rnd(n, -3, 3, seed), *x = rnd(n, -3, 3, seed + 1);
+  float *y = uniform_floats(n, -3, 3, seed), *x = uniform_floats(n, -3, 3, seed + 1);
   float *dy = gpu_upload(&gpu, y, n), *dx = gpu_upload(&gpu, x, n);
   add_inplace(&cpu, y, x, n, d);
   add_inplace(&gpu, dy, dx, n, d);
   char what[96];
   snprintf(what, sizeof what, "add_inplace n %zu d %g", n, d);
-  cmp_dev(what, dy, y, n, 1, GPU_RTOL);
+  gpu_check_close(&gpu, what, dy, y, n, 1, GPU_RTOL);
   gpu_free(dy);
   gpu_free(dx);
   free(y);
@@ -80,7 +62,7 @@ static void test_vgg(void) {
   test_check(vg.params.ctx == &gpu && vc.params.ctx == NULL, "vgg19_load builds on the context");
   const int H = 37, W = 45;  // odd sizes: the pools' floor mode drops a row and a column
   const size_t nimg = (size_t)3 * H * W;
-  float *img = rnd(nimg, -100, 100, 71), *dimg_img = gpu_upload(&gpu, img, nimg);
+  float *img = uniform_floats(nimg, -100, 100, 71), *dimg_img = gpu_upload(&gpu, img, nimg);
   VggActs ac, ag;
   vgg_acts_alloc(&ac, &vc, H, W, VGG19_LAYERS - 1);
   vgg_acts_alloc(&ag, &vg, H, W, VGG19_LAYERS - 1);
@@ -101,21 +83,21 @@ static void test_vgg(void) {
     size_t n = (size_t)C * h * w;
     char what[96];
     snprintf(what, sizeof what, "vgg forward %s (features[%d])", taps[t], i);
-    cmp_dev(what, vgg_out(&ag, i), vgg_out(&ac, i), n, Kf[i], GPU_RTOL);
-    dtc[i] = rnd(n, -1, 1, 100 + (uint64_t)t);
+    gpu_check_close(&gpu, what, vgg_out(&ag, i), vgg_out(&ac, i), n, Kf[i], GPU_RTOL);
+    dtc[i] = uniform_floats(n, -1, 1, 100 + (uint64_t)t);
     dtg[i] = gpu_upload(&gpu, dtc[i], n);
   }
   float *dc = xmalloc_floats(nimg), *dg = gpu_nan(&gpu, nimg);
   vgg_backward(&cpu, &vc, &ac, dtc, dc);
   vgg_backward(&gpu, &vg, &ag, dtg, dg);
-  cmp_dev("vgg backward, 5 taps (relu1_1 .. pool5): image gradient", dg, dc, nimg, Kb, GPU_RTOL);
+  gpu_check_close(&gpu, "vgg backward, 5 taps (relu1_1 .. pool5): image gradient", dg, dc, nimg, Kb, GPU_RTOL);
   int c42 = vgg_layer_index("conv4_2");
   float *oc[VGG19_LAYERS] = {0}, *og[VGG19_LAYERS] = {0};
   oc[c42] = dtc[c42];
   og[c42] = dtg[c42];
   vgg_backward(&cpu, &vc, &ac, oc, dc);
   vgg_backward(&gpu, &vg, &ag, og, dg);
-  cmp_dev("vgg backward, one tap (conv4_2): image gradient", dg, dc, nimg, Kb, GPU_RTOL);
+  gpu_check_close(&gpu, "vgg backward, one tap (conv4_2): image gradient", dg, dc, nimg, Kb, GPU_RTOL);
   float *none[VGG19_LAYERS] = {0};
   vgg_backward(&gpu, &vg, &ag, none, dg);
   float *z = xmalloc_floats(nimg);
@@ -162,7 +144,7 @@ static float quad_closure(void *arg) {
 }
 
 static void test_lbfgs(size_t n) {
-  float *a = rnd(n, 0.05f, 2.0f, 300), *b = rnd(n, -1, 1, 301), *x0 = rnd(n, -2, 2, 302);
+  float *a = uniform_floats(n, 0.05f, 2.0f, 300), *b = uniform_floats(n, -1, 1, 301), *x0 = uniform_floats(n, -2, 2, 302);
   LbfgsConfig cfg;
   lbfgs_config_default(&cfg);
   cfg.history_size = 4;  // the ring wraps within the 15 iterations
@@ -194,7 +176,7 @@ static void test_lbfgs(size_t n) {
              (long long)og.n_iter, (long long)og.func_evals, og.hist_len, og.hist_head);
   char what[96];
   snprintf(what, sizeof what, "lbfgs n %zu: x after 3 steps", n);
-  cmp_dev(what, qg.x, qc.x, n, (double)n, GPU_RTOL);
+  gpu_check_close(&gpu, what, qg.x, qc.x, n, (double)n, GPU_RTOL);
 
   // The GPU state through a checkpoint: into a CPU state (same d bits) and a GPU one, which
   // then steps as the original does.
@@ -215,7 +197,7 @@ static void test_lbfgs(size_t n) {
   h5_close(&f, NULL, 0);
   unlink(path);
   test_check(rc == 0, "lbfgs_load into a CPU and a GPU state: %s", rc ? err : "ok");
-  cmp_dev("lbfgs loaded on the CPU: d as the GPU had it", og.d, lc.d, n, 1, 0);
+  gpu_check_close(&gpu, "lbfgs loaded on the CPU: d as the GPU had it", og.d, lc.d, n, 1, 0);
   float *x1 = xmalloc_floats(n);
   gpu_download(&gpu, x1, qg.x, n);
   Quad q2 = {&gpu, a, b, gpu_upload(&gpu, x1, n), gpu_nan(&gpu, n), xmalloc_floats(n),
@@ -223,7 +205,7 @@ static void test_lbfgs(size_t n) {
   lbfgs_step(&gpu, &og, qg.x, qg.g, quad_closure, &qg);
   lbfgs_step(&gpu, &lg, q2.x, q2.g, quad_closure, &q2);
   gpu_download(&gpu, x1, qg.x, n);
-  cmp_dev("lbfgs resumed on the GPU: x after one more step, as without the checkpoint", q2.x, x1,
+  gpu_check_close(&gpu, "lbfgs resumed on the GPU: x after one more step, as without the checkpoint", q2.x, x1,
           n, 1, 0);
   free(x1);
   Quad *qs[] = {&qc, &qg, &q2};

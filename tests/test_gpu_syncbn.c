@@ -24,35 +24,13 @@
 static Ctx gpu, cpu;
 static uint64_t seed = 300;
 
-static float *rnd(size_t n, float lo, float hi) {
-  float *x = malloc(n * sizeof(float) + 1);
-  fill_uniform(x, n, lo, hi, seed++);
-  return x;
-}
-
-static float *copy_of(const float *x, size_t n) {
-  float *y = malloc(n * sizeof(float) + 1);
-  memcpy(y, x, n * sizeof(float));
-  return y;
-}
+static float *rnd(size_t n, float lo, float hi) { return uniform_floats(n, lo, hi, seed++); }
 
 static void cmp(const char *tag, const char *name, const float *dev, const float *want, size_t n,
                 double K) {
-  float *got = malloc(n * sizeof(float) + 1);
-  gpu_download(&gpu, got, dev, n);
   char what[160];
   snprintf(what, sizeof what, "%.127s %.15s", tag, name);
-  check_close(what, got, want, n, K, 1e-5);
-  free(got);
-}
-
-static int same_bits(const float *a, const float *b, size_t n) {
-  float *ha = malloc(n * sizeof(float) + 1), *hb = malloc(n * sizeof(float) + 1);
-  gpu_download(&gpu, ha, a, n);
-  gpu_download(&gpu, hb, b, n);
-  int same = memcmp(ha, hb, n * sizeof(float)) == 0;
-  free(ha), free(hb);
-  return same;
+  gpu_check_close(&gpu, what, dev, want, n, K, 1e-5);
 }
 
 // ---- the fake reduction: records what it is given, then multiplies it by k.
@@ -125,7 +103,7 @@ static void test_case(const Case *k, int ranks) {
   FakeReduce fc, fg;
   bind(&cpu, &fc, ranks);
   float *y = malloc(n * 4), *dx = malloc(n * 4), *sm = malloc(C * 4), *sv = malloc(C * 4);
-  float *rm = copy_of(rm0, C), *rv = copy_of(rv0, C), *dw = copy_of(dw0, C), *db = copy_of(db0, C);
+  float *rm = copy_floats(rm0, C), *rv = copy_floats(rv0, C), *dw = copy_floats(dw0, C), *db = copy_floats(db0, C);
   batchnorm_forward_sync(&cpu, y, sm, sv, rm, rv, x, wp, bp, k->N, k->C, k->H, k->W, 1, mom, eps);
   batchnorm_backward_sync(&cpu, dx, k->affine ? dw : NULL, k->affine ? db : NULL, dy, x, sm, sv,
                           wp, k->N, k->C, k->H, k->W, 1, eps);
@@ -172,9 +150,9 @@ static void test_case(const Case *k, int ranks) {
                       eps);
     batchnorm_backward(&gpu, pDX, k->affine ? pDW : NULL, k->affine ? pDB : NULL, dDY, dX, cSM,
                        cSV, dW, k->N, k->C, k->H, k->W, 1, eps);
-    test_check(same_bits(dY, pY, n) && same_bits(dSM, pSM, C) && same_bits(dSV, pSV, C) &&
-                   same_bits(dRM, pRM, C) && same_bits(dRV, pRV, C) &&
-                   same_bits(dDX, pDX, n) && same_bits(dDW, pDW, C) && same_bits(dDB, pDB, C),
+    test_check(gpu_same_bits(&gpu, dY, pY, n) && gpu_same_bits(&gpu, dSM, pSM, C) && gpu_same_bits(&gpu, dSV, pSV, C) &&
+                   gpu_same_bits(&gpu, dRM, pRM, C) && gpu_same_bits(&gpu, dRV, pRV, C) &&
+                   gpu_same_bits(&gpu, dDX, pDX, n) && gpu_same_bits(&gpu, dDW, pDW, C) && gpu_same_bits(&gpu, dDB, pDB, C),
                "%-52s the non-sync CUDA op's bits", tag);
     test_check(fg.calls == 0 && fc.calls == 0, "%-52s no reduction called", tag);
     gpu_free(pY), gpu_free(pDX), gpu_free(pSM), gpu_free(pSV), gpu_free(pRM), gpu_free(pRV);

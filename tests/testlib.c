@@ -219,3 +219,15 @@ void fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed) {
   rng_init(&r, seed, 777);
   rng_fill_uniform(&r, x, n, lo, hi);
 }
+
+float *uniform_floats(size_t n, float lo, float hi, uint64_t seed) {
+  float *x = xmalloc(n * sizeof(float) + 4);
+  fill_uniform(x, n, lo, hi, seed);
+  return x;
+}
+
+float *copy_floats(const float *x, size_t n) {
+  float *y = xmalloc(n * sizeof(float) + 4);
+  memcpy(y, x, n * sizeof(float));
+  return y;
+}

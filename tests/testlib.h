@@ -60,3 +60,6 @@ int check_planted(const char *what, double worst, double bound);
 double dot_d(const float *a, const float *b, size_t n);
 // Fills with uniform(lo, hi) from a fixed test stream.
 void fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed);
+// The same into a new buffer (free it), and a new copy of x (n floats).
+float *uniform_floats(size_t n, float lo, float hi, uint64_t seed);
+float *copy_floats(const float *x, size_t n);
