@@ -69,6 +69,16 @@ dump() {  # the daemons' logs, for a failure
   for f in munged.log slurmctld.log slurmd.log; do echo "---- $f"; tail -n 30 "$w/$f" 2> /dev/null || true; done
 }
 die() { dump; fail "$*"; }
+# Slurm holds a requeued job back for about two minutes (its begin time); the test starts it at
+# once. Not within the second of its requeue: slurmd revokes the old run's credential with a
+# time in whole seconds and refuses a new one from that same second ("Job credential revoked",
+# the job then FAILED), so wait for the clock to pass into the next second first.
+release_requeued() {
+  local s0
+  s0=$(date +%s)
+  while [ "$(date +%s)" -le "$((s0 + 1))" ]; do sleep 0.1; done
+  scontrol update jobid="$1" starttime=now
+}
 
 # Two free ports from 16817 on (two copies of this test may run at once, e.g. two checkouts).
 port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
@@ -206,8 +216,7 @@ step=$(sed -n 's/^| stopped at step \([0-9]*\) (signal).*/\1/p' "$b0")
 ck=$(printf 'ckpt_%010d.h5' "$step")
 [ -f "runs/warned/checkpoints/$ck" ] || fail "warned job: no checkpoint at its stop (step $step)"
 grep -q 'stopped with its checkpoint: requeueing (restart 1 of at most 3)' "$b0" || { cat "$b0"; fail "warned job: no requeue message"; }
-# Slurm holds a requeued job back for about two minutes (its begin time): now.
-scontrol update jobid="$b" starttime=now
+release_requeued "$b"
 wait_state "$b" 120 COMPLETED FAILED CANCELLED
 b1=runs/warned/logs/$b.1.log
 [ "$(jobfield "$b" JobState) $(jobfield "$b" ExitCode)" = "COMPLETED 0:0" ] || { cat "$b1"; die "requeued job: $(jobfield "$b" JobState)"; }
@@ -260,7 +269,7 @@ wait_grep '^Iteration' "runs/style/2/logs/$c2.0.log" 60
 scancel --signal=USR1 --batch "${c}_2"
 wait_state "${c}_2" 60 PENDING COMPLETED FAILED
 [ "$(jobfield "${c}_2" JobState)" = PENDING ] || { cat "runs/style/2/logs/$c2.0.log"; fail "array task 2 not requeued"; }
-scontrol update jobid="${c}_2" starttime=now
+release_requeued "${c}_2"
 for i in 1 2 3; do wait_state "${c}_$i" 120 COMPLETED FAILED CANCELLED; done
 names=(one two three)
 for i in 1 2 3; do
