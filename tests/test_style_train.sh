@@ -63,6 +63,19 @@ diff <(grep -h '^Iteration' a.log) <(grep -h '^Iteration' b1.log b2.log) || fail
 cmp -s outA/result.png outB/result.png || fail "result images differ"
 pass "max_steps stop + resume: bitwise equal image and L-BFGS state, same losses"
 
+# vgg = random/16: no weights file; it says so, the loss halves, and the same seed gives the
+# same image bit for bit.
+for r in R1 R2; do
+  "$genet" train job vgg=random/16 max_evals=30 checkpoint_dir=$r out_dir=$r > $r.log
+done
+grep -q '^| NOTE: VGG19 has RANDOM weights' R1.log || { cat R1.log; fail "vgg = random: no note"; }
+grep -q 'VGG19 from random weights (seed 1, width 1/16)' R1.log || { cat R1.log; fail "vgg = random: no source line"; }
+first=$(grep -m1 '^Iteration' R1.log | sed 's/.*loss: //')
+last=$(grep '^Iteration' R1.log | tail -1 | sed 's/.*loss: //')
+awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < 0.5 * a) }' || fail "vgg = random: loss $first -> $last"
+cmp -s R1/result.png R2/result.png || fail "vgg = random: two runs with seed 1 differ"
+pass "vgg = random/16: noted, loss $first -> $last, same seed same image"
+
 bad() {  # EXPECTED ARGS...
   local want=$1; shift
   if "$@" checkpoint_dir=E out_dir=E > e.out 2> e.err; then fail "accepted: $*"; fi
@@ -72,6 +85,7 @@ bad() {  # EXPECTED ARGS...
 bad "unknown VGG19 layer 'relu9_9'" "$genet" train job style_layers=relu1_1,relu9_9
 bad "missing.png" "$genet" train job content=missing.png
 bad "vgg = missing.h5" "$genet" train job vgg=missing.h5
+bad "vgg = random/3: expected random or random/N" "$genet" train job vgg=random/3
 # (under mpirun the launcher adds its own lines about the exit status)
 if $mpirun -np 2 "$genet" train job checkpoint_dir=E out_dir=E > e.out 2> e.err; then fail "2 ranks accepted"; fi
 grep -q "start it without mpirun" e.err || { cat e.err; fail "2 ranks: message"; }

@@ -280,6 +280,44 @@ static void load_errors(const VggNet *v) {
   rmdir(dir);
 }
 
+// vgg19_random: each conv's weights are N(0, 2 / (Cin * 9)) (He et al.), biases zero, the same
+// for the same seed. The sample mean and standard deviation of each conv (at least 1728 draws)
+// must lie within 5 standard errors of the closed form.
+static void random_weights(void) {
+  VggNet a, b, c;
+  vgg19_random(&a, NULL, 8, 7, 1);
+  vgg19_random(&b, NULL, 8, 7, 1);
+  vgg19_random(&c, NULL, 8, 8, 1);
+  int convs = 0, stats_ok = 1, bias_zero = 1;
+  for (int i = 0; i < VGG19_LAYERS; i++) {
+    const VggLayer *L = &a.layer[i];
+    if (L->kind != VGG_CONV) continue;
+    convs++;
+    size_t n = (size_t)L->Cout * L->Cin * 9;
+    const float *w = a.params.data + L->w;
+    double sum = 0, sq = 0, want = sqrt(2.0 / (L->Cin * 9.0));
+    for (size_t k = 0; k < n; k++) sum += w[k];
+    double mean = sum / (double)n;
+    for (size_t k = 0; k < n; k++) sq += (w[k] - mean) * (w[k] - mean);
+    double sd = sqrt(sq / (double)(n - 1));
+    // standard errors: of the mean want/sqrt(n), of the sd about want/sqrt(2n)
+    if (fabs(mean) > 5 * want / sqrt((double)n) || fabs(sd - want) > 5 * want / sqrt(2.0 * n)) {
+      stats_ok = 0;
+      printf("  features.%d: mean %.4g sd %.4g, want 0 and %.4g (n %zu)\n", i, mean, sd, want, n);
+    }
+    for (int k = 0; k < L->Cout; k++) bias_zero &= a.params.data[L->b + k] == 0.0f;
+  }
+  test_check(convs == VGG19_CONVS && stats_ok, "random VGG19: %d convs with mean 0, sd sqrt(2/fan_in)",
+             convs);
+  test_check(bias_zero, "random VGG19: biases zero");
+  size_t bytes = sizeof(float) * a.params.total;
+  test_check(!memcmp(a.params.data, b.params.data, bytes), "random VGG19: same seed, same weights");
+  test_check(memcmp(a.params.data, c.params.data, bytes) != 0, "random VGG19: another seed, other weights");
+  vgg_net_free(&a);
+  vgg_net_free(&b);
+  vgg_net_free(&c);
+}
+
 int main(void) {
   ctx_init(&ctx, DEV_CPU, 0);
   names();
@@ -288,6 +326,7 @@ int main(void) {
   parity(&v);
   finite_differences(&v);
   load_errors(&v);
+  random_weights();
   vgg_net_free(&v);
   ctx_free(&ctx);
   return test_finish("vgg");

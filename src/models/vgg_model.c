@@ -3,6 +3,7 @@
 // the chain from the highest tapped layer down to the image with two scratch buffers.
 #include "models/vgg_model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "ops/conv.h"
 #include "data/h5io.h"
 #include "ops/pool.h"
+#include "core/rng.h"
 #include "core/util.h"
 
 // torchvision's configuration "E": channels per conv (each conv is followed by a ReLU), 0 =
@@ -137,6 +139,22 @@ cleanup:
   h5_close(&f, NULL, 0);
   if (rc && built) vgg_net_free(v);
   return rc;
+}
+
+void vgg19_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t stream) {
+  vgg19_build(v, div, ctx);
+  float *host = params_staging(&v->params);  // zero: the biases stay so
+  Rng r;
+  rng_init(&r, seed, stream);
+  for (int i = 0; i < VGG19_LAYERS; i++) {
+    const VggLayer *L = &v->layer[i];
+    if (L->kind != VGG_CONV) continue;
+    // He et al.'s N(0, 2 / fan_in): after each ReLU the features keep the input's scale, so
+    // the Gram matrices of every layer stay in range and no layer's loss swamps the others.
+    rng_fill_normal(&r, host + L->w, (size_t)L->Cout * L->Cin * 9, 0.0f,
+                    sqrtf(2.0f / (float)(L->Cin * 9)));
+  }
+  params_staged(&v->params, host);
 }
 
 void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {

@@ -9,6 +9,7 @@
 // after the hook), so its indices map to 22 and 26 here (style_task.c's `layers = seed`).
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/ctx.h"
 #include "core/params.h"
@@ -42,6 +43,12 @@ void vgg_net_free(VggNet *v);
 // 0, or -1 with a one-line message naming file and dataset (v is then left unbuilt). The net is
 // built on ctx (NULL: the host); the weights are read on the host and uploaded.
 int vgg19_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t errlen);
+
+// VGG19 at width 1/div with random weights instead of trained ones (no file to download): each
+// conv's weights N(0, 2 / (Cin * 9)) drawn from the Philox stream (seed, stream), biases zero.
+// Random convolutional features still carry texture statistics, so style transfer works on them,
+// though not as well as on a trained VGG19. Same seed, same weights, on any device.
+void vgg19_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t stream);
 
 // Layer names as in the literature -> features index: conv1_1 0, relu1_1 1, conv1_2 2,
 // relu1_2 3, pool1 4, conv2_1 5, relu2_1 6, ..., conv4_2 21, relu4_2 22, ..., relu4_4 26,

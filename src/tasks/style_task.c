@@ -26,7 +26,7 @@
 const CfgSpec style_task_keys[] = {
     {"content", CFG_STRING, NULL, 0, -1, NULL, "content image (PNG or JPEG)", CFG_RESUME_FIXED},
     {"style", CFG_STRING, NULL, 0, -1, NULL, "style image(s), comma-separated (their Grams are averaged)", CFG_RESUME_FIXED},
-    {"vgg", CFG_STRING, "data/vgg19.h5", 0, -1, NULL, "VGG19 weights (scripts/get-data.sh vgg19)", CFG_RESUME_APPLIES},
+    {"vgg", CFG_STRING, "data/vgg19.h5", 0, -1, NULL, "VGG19 weights (scripts/get-data.sh vgg19), or `random` (`random/N`: width 1/N): seeded random weights, nothing to download (textures transfer, less well)", CFG_RESUME_APPLIES},
     {"size", CFG_INT, "512", 16, 8192, NULL, "short side of every image after Resize, as the seed's imsize", CFG_RESUME_FIXED},
     {"layers", CFG_CHOICE, "gatys", 0, -1, "gatys|seed", "layer preset: Gatys' relu1_1..relu5_1 + relu4_2, or the seed's relu1_1..relu4_1, relu4_4 + relu4_2", CFG_RESUME_FIXED},
     {"style_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's style layers (comma-separated names, e.g. relu1_1,relu2_1)", CFG_RESUME_FIXED},
@@ -43,6 +43,7 @@ const CfgSpec style_task_keys[] = {
 const int style_task_nkeys = sizeof style_task_keys / sizeof *style_task_keys;
 
 #define MAX_TAPS 16
+#define STYLE_VGG_STREAM 1  // vgg = random: the weights' Philox stream
 #define MAX_STYLES 8
 static const float CAFFE_MEAN_BGR[3] = {0.40760392f, 0.45795686f, 0.48501961f};
 
@@ -285,6 +286,19 @@ static int style_load(Trainer *t, void *task, H5File *f, int version, char *err,
 
 // ---- setup: VGG19, the images, the taps and their targets, L-BFGS
 
+// vgg = random or random/N: VGG19 at width 1/N with seeded random weights; returns N (1 for
+// plain `random`), or 0 when vgg names a file.
+static int random_vgg_width(Trainer *t, const char *vgg) {
+  if (strncmp(vgg, "random", 6) != 0 || (vgg[6] && vgg[6] != '/')) return 0;
+  if (!vgg[6]) return 1;
+  char *end;
+  long n = strtol(vgg + 7, &end, 10);
+  if (*end || end == vgg + 7 || n < 1 || n > 64 || 64 % n != 0)
+    trainer_fail(t, "vgg = %s: expected random or random/N with N dividing 64 (1, 2, 4, ..., 64)",
+                 vgg);
+  return (int)n;
+}
+
 static void style_setup(Trainer *t, void *task) {
   Style *s = task;
   s->t = t;
@@ -294,7 +308,10 @@ static void style_setup(Trainer *t, void *task) {
   const Config *cfg = &t->cfg;
   char err[GENET_ERR_MAX];
   const char *vgg = config_str(cfg, "vgg");
-  if (vgg19_load(&s->vgg, &t->ctx, vgg, err, sizeof err))
+  int random_div = random_vgg_width(t, vgg);
+  if (random_div)
+    vgg19_random(&s->vgg, &t->ctx, random_div, t->seed, STYLE_VGG_STREAM);
+  else if (vgg19_load(&s->vgg, &t->ctx, vgg, err, sizeof err))
     trainer_fail(t, "vgg = %s: %s", vgg, err);
   s->dev = s->vgg.params.ctx;
   char *styles[MAX_STYLES], *save = NULL;
@@ -326,9 +343,19 @@ static void style_setup(Trainer *t, void *task) {
   lbfgs_config_set_max_iter(&lc, (int)config_int(cfg, "max_iter"));
   lbfgs_init_for(&t->ctx, &s->opt, &lc, n);  // its vectors beside the image
   s->show = config_int(cfg, "show_every");
-  trainer_log(t, "| content %s (%d x %d), %d style image%s, VGG19 from %s (width 1/%d), %d taps, "
+  char from[GENET_PATH_MAX + 64];
+  if (random_div)
+    snprintf(from, sizeof from, "random weights (seed %llu, width 1/%d)",
+             (unsigned long long)t->seed, random_div);
+  else
+    snprintf(from, sizeof from, "%s (width 1/%d)", vgg, s->vgg.div);
+  trainer_log(t, "| content %s (%d x %d), %d style image%s, VGG19 from %s, %d taps, "
               "features up to %s\n", config_str(cfg, "content"), s->W, s->H, nstyle,
-              nstyle == 1 ? "" : "s", vgg, s->vgg.div, s->ntap, vgg_layer_name(s->last));
+              nstyle == 1 ? "" : "s", from, s->ntap, vgg_layer_name(s->last));
+  if (random_div)
+    trainer_log(t, "| NOTE: VGG19 has RANDOM weights (vgg = random): the result carries the style's "
+                "colours and textures, not a trained network's; for real style transfer: "
+                "scripts/get-data.sh vgg19, then vgg = data/vgg19.h5\n");
   for (int k = 0; k < s->ntap; k++)
     trainer_log(t, "|   %-8s %-7s weight %g\n", vgg_layer_name(s->tap[k].layer),
                 s->tap[k].style ? "style" : "content", s->tap[k].weight);
@@ -394,7 +421,7 @@ const TaskOps style_task_ops = {
     .keys = style_task_keys,
     .nkeys = &style_task_nkeys,
     .size = sizeof(Style),
-    .rng_scheme = "philox4x32-10; noise image (init = noise): stream 0",
+    .rng_scheme = "philox4x32-10; noise image (init = noise): stream 0; vgg = random: stream 1, in layer order",
     .accumulates = 0,
     .cuda = 1,
     .setup = style_setup,
