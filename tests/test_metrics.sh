@@ -68,6 +68,19 @@ summary l3.log ol finished
 check ol lm max_steps,stopped,finished l1.log l2.log l3.log
 pass "LM: 2 ranks to max_steps, SIGTERM, resumed to the end: metrics.jsonl, job.txt, TensorBoard agree"
 
+# ---- a metrics file that cannot be written (a full disk): one warning, the run goes on and
+# writes its checkpoint; JSON strings are escaped (an out_dir with a quote and a backslash)
+mkdir of
+ln -s /dev/full of/metrics.jsonl
+"$genet" train lm.job checkpoint_dir=F out_dir=of max_steps=20 > f.log 2> f.err || { cat f.err; fail "a full disk for metrics.jsonl failed the run"; }
+[ "$(wc -l < f.err)" = 1 ] && grep -q '^genet: warning: metrics.jsonl not written (of/metrics.jsonl: No space left on device); training goes on without it$' f.err ||
+  { cat f.err; fail "full disk: not one warning line"; }
+[ -f F/ckpt_0000000020.h5 ] && grep -q '^| metrics: of/metrics.jsonl (incomplete: see the warning), TensorBoard: ' f.log || fail "full disk: no checkpoint or no note in the summary"
+"$genet" train lm.job checkpoint_dir=Q 'out_dir=o"q\z' max_steps=20 > q.log
+$py -c 'import json, sys; r = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]; sys.exit(r[0]["out_dir"] != sys.argv[1] or r[-1]["event"] != "end")' 'o"q\z' ||
+  fail "an out_dir with a quote and a backslash: metrics.jsonl does not parse back"
+pass "a metrics file on a full disk: one warning line, the checkpoint is written; strings escaped"
+
 # ---- planted: a flipped byte in an event file, a changed value in metrics.jsonl
 ev=$(ls ol/events.out.tfevents.* | head -1)
 cp "$ev" bad.tfevents

@@ -18,7 +18,6 @@ enum { RL_MAX_TAGS = 48, RL_TAG = 64, RL_LATEST = 4 };
 struct RunLog {
   MetricsLog m;
   TbWriter tb;
-  int tb_open;
   char host[256];
   // The record being gathered: the scalars given for one step.
   int n;
@@ -139,7 +138,6 @@ void runlog_start(Trainer *t, const char *best_tag, int resumed) {
   if (r->m.f && mlog_write(&r->m, &j)) warn(r, "metrics.jsonl", r->m.err);
   jl_free(&j);
   if (tb_open(&r->tb, t->out_dir, r->host, r->t0)) warn(r, "the TensorBoard event file", r->tb.err);
-  else r->tb_open = 1;
 }
 
 // The latest value of the losses the progress line shows (train/loss*, train/ppl).
@@ -308,6 +306,7 @@ void runlog_end(Trainer *t, const char *status) {
   jl_end(&j);
   if (r->m.f && mlog_write(&r->m, &j)) warn(r, "metrics.jsonl", r->m.err);
   jl_free(&j);
+  int m_ok = r->m.f != NULL;  // still open: every record was written
   // The summary: what this process did, where its results are, how to read them.
   char best[160] = "";
   if (r->best_tag && r->have_best)
@@ -315,8 +314,8 @@ void runlog_end(Trainer *t, const char *status) {
   trainer_log(t, "| summary: %lld steps in %.2f s (%.3g steps/s), %s at step %lld%s\n", (long long)steps,
               secs, secs > 0 ? (double)steps / secs : 0.0, status, (long long)t->step, best);
   trainer_log(t, "| last checkpoint: %s\n", r->ckpt[0] ? r->ckpt : "none");
-  trainer_log(t, "| metrics: %s%s%s (tensorboard --logdir %s)\n", r->m.path, r->tb_open ? ", TensorBoard: " : "",
-              r->tb_open ? r->tb.path : "", t->out_dir);
+  trainer_log(t, "| metrics: %s%s%s%s (tensorboard --logdir %s)\n", r->m.path, m_ok ? "" : " (incomplete: see the warning)",
+              r->tb.f ? ", TensorBoard: " : "", r->tb.f ? r->tb.path : "", t->out_dir);
   trainer_log(t, "| report: genet report %s\n", t->out_dir);
   mlog_close(&r->m);
   tb_close(&r->tb);
