@@ -95,7 +95,7 @@ if check olx lm max_steps,stopped,finished l1.log l2.log l3.log > x.out; then fa
 pass "planted: a flipped byte fails the CRC, a changed value fails the comparison"
 
 # ---- on a terminal: one progress line redrawn in place, never mixed with a log line
-script -qec "'$genet' train lm.job checkpoint_dir=T out_dir=ot" /dev/null > tty.out < /dev/null ||
+script -qec "stty cols 500; '$genet' train lm.job checkpoint_dir=T out_dir=ot" /dev/null > tty.out < /dev/null ||
   { cat tty.out; fail "run under a terminal failed"; }
 $py - tty.out <<'PY' || fail "terminal progress line"
 import re, sys

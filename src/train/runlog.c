@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -260,6 +261,10 @@ void runlog_step_end(Trainer *t) {
   char line[512];
   if (r->tty && now - r->drawn_at >= 0.2) {  // at most 5 redraws a second
     progress_text(t, line, sizeof line);
+    // Cut to the terminal's width: a wrapped line could not be erased by \r and \033[K.
+    struct winsize ws;
+    if (ioctl(fileno(stdout), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && strlen(line) >= ws.ws_col)
+      line[ws.ws_col - 1] = 0;
     fprintf(stdout, "\r\033[K%s", line);
     fflush(stdout);
     r->drawn = 1;
