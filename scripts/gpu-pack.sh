@@ -3,7 +3,7 @@
 # machine into one folder (default build-gpu/, ignored by git), to be carried there:
 #   bin/         genet, h5cmp and the test binaries gpu-check runs (stripped)
 #   lib.tar.xz   lib/: the shared libraries those binaries load that a bare CUDA image may lack:
-#                HDF5, oneDNN, libgomp, libpng, libjpeg, utf8proc, Open MPI's libmpi and what
+#                HDF5, oneDNN, libgomp, libpng, libjpeg, utf8proc, protobuf-c, Open MPI's libmpi and what
 #                each of them loads (Debian's, as linked here; stripped). Compressed because
 #                oneDNN alone is 38 MiB: unpacked, lib/ is about 63 MiB, over what a call carries;
 #                gpu-check.sh unpacks it in its scratch folder

@@ -10,6 +10,9 @@ pkgs=(build-essential cmake pkg-config git
       libopenmpi-dev openmpi-bin
       libpng-dev libjpeg-dev libutf8proc-dev
       clang libclang-rt-14-dev
+      # TensorBoard event files: protoc-c makes the C of Event and Summary at build time; the
+      # test reads them back with Python's protobuf (tests/test_metrics.sh)
+      libprotobuf-c-dev protobuf-c-compiler protobuf-compiler python3-protobuf
       # tests/test_slurm.sh runs its own one-node Slurm and munged from these; they install
       # without systemd (as root in a container their postinsts start nothing, and slurmd and
       # slurmctld stay off without /etc/slurm/slurm.conf anywhere)

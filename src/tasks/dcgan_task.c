@@ -305,10 +305,16 @@ static void dcgan_step(Trainer *t, void *task) {
   d_g_z1 = trainer_mean(t, d_g_z1 / K);
   d_g_z2 = trainer_mean(t, d_g_z2 / K);
   int64_t i = t->batch;
-  if (i % s->log_interval == 0 || i + 1 == t->steps_per_epoch)
+  if (i % s->log_interval == 0 || i + 1 == t->steps_per_epoch) {
     trainer_log(t, "[%lld/%lld][%lld/%lld] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f\n",
                 (long long)t->epoch, (long long)t->epochs, (long long)i, (long long)t->steps_per_epoch,
                 err_d, err_g, d_x, d_g_z1, d_g_z2);
+    double ms = trainer_step_ms(t);
+    const char *tag[] = {"train/loss_d", "train/loss_g", "train/d_x", "train/d_g_z1", "train/d_g_z2",
+                         "train/ms_per_step", "train/images_per_s"};
+    double v[] = {err_d, err_g, d_x, d_g_z1, d_g_z2, ms, 1e3 * s->B / ms};
+    for (int k = 0; k < 7; k++) trainer_metric(t, tag[k], v[k]);
+  }
   if (s->sample_every > 0 && i % s->sample_every == 0) save_samples(s);
 }
 
@@ -329,6 +335,12 @@ static void dcgan_epoch_end(Trainer *t, void *task) {
     k += snprintf(line + k, sizeof line - (size_t)k, "%s%d px %.1f", l ? ", " : "", DCGAN_IMG >> l, per[l]);
   trainer_log(t, "| epoch %lld: SWD x1e3 (%d generated vs %d real): %s; mean %.1f\n",
               (long long)t->epoch, s->B, s->B, line, mean);
+  for (int l = 0; l < nl; l++) {  // x1e3, as printed
+    char tag[32];
+    snprintf(tag, sizeof tag, "swd/%dpx", DCGAN_IMG >> l);
+    trainer_metric(t, tag, per[l]);
+  }
+  trainer_metric(t, "swd/mean", mean);
 }
 
 static void dcgan_end(Trainer *t, void *task) {
@@ -415,6 +427,7 @@ static void dcgan_free(Trainer *t, void *task) {
 
 const TaskOps dcgan_task_ops = {
     .name = "dcgan",
+    .best = "swd/mean",
     .keys = dcgan_task_keys,
     .nkeys = &dcgan_task_nkeys,
     .size = sizeof(Gan),

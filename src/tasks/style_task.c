@@ -219,7 +219,7 @@ static float closure(void *arg) {
   Style *s = arg;
   Ctx *ctx = &s->t->ctx;
   vgg_forward(ctx, &s->vgg, &s->acts, s->img);
-  double loss = 0;
+  double loss = 0, part[2] = {0, 0};  // the content and the style taps' parts
   for (int i = 0; i < VGG19_LAYERS; i++)
     if (s->dtap[i]) {
       int C, H, W;
@@ -232,6 +232,7 @@ static float closure(void *arg) {
     float *dF = s->dtap[p->layer];
     size_t n = (size_t)p->C * p->HW;
     float *tmp = p->d;  // this tap's gradient, added to the layer's (a layer may hold two taps)
+    double before = loss;
     if (p->style) {
       loss += p->weight * (double)style_loss_forward(ctx, p->G, F, p->target, 1, p->C, p->HW);
       style_loss_backward(ctx, tmp, p->dG, p->G, p->target, F, 1, p->C, p->HW, p->weight);
@@ -239,13 +240,19 @@ static float closure(void *arg) {
       loss += p->weight * (double)mse_loss_forward(ctx, F, p->target, n);
       mse_loss_backward(ctx, tmp, F, p->target, n, p->weight);
     }
+    part[p->style != 0] += loss - before;
     add_inplace(ctx, dF, tmp, n, 1.0f);
   }
   vgg_backward(ctx, &s->vgg, &s->acts, s->dtap, s->grad);
   s->evals++;
+  s->t->work_done = s->evals;
   s->last_loss = loss;
-  if (s->evals % s->show == s->show - 1)  // the seed's test, and its label n + 1
+  if (s->evals % s->show == s->show - 1) {  // the seed's test, and its label n + 1
     trainer_log(s->t, "Iteration: %lld, loss: %f\n", (long long)s->evals + 1, loss);
+    trainer_metric(s->t, "train/loss", loss);
+    trainer_metric(s->t, "train/style_loss", part[1]);
+    trainer_metric(s->t, "train/content_loss", part[0]);
+  }
   return (float)loss;
 }
 
@@ -281,7 +288,9 @@ static int style_load(Trainer *t, void *task, H5File *f, int version, char *err,
   if (bad) return -1;
   int rc = lbfgs_load(f, &s->opt, "optim/lbfgs", err, errlen);
   if (rc) return rc;
-  return h5_read_scalar_i64(f, "train/evals", &s->evals, err, errlen) ? -1 : 0;
+  if (h5_read_scalar_i64(f, "train/evals", &s->evals, err, errlen)) return -1;
+  t->work_done = s->evals;
+  return 0;
 }
 
 // ---- setup: VGG19, the images, the taps and their targets, L-BFGS
@@ -343,6 +352,8 @@ static void style_setup(Trainer *t, void *task) {
   lbfgs_config_set_max_iter(&lc, (int)config_int(cfg, "max_iter"));
   lbfgs_init_for(&t->ctx, &s->opt, &lc, n);  // its vectors beside the image
   s->show = config_int(cfg, "show_every");
+  t->work_unit = "eval";  // the progress line counts evaluations of max_evals
+  t->work_total = config_int(cfg, "max_evals");
   char from[GENET_PATH_MAX + 64];
   if (random_div)
     snprintf(from, sizeof from, "random weights (seed %llu, width 1/%d)",
@@ -418,6 +429,7 @@ static void style_free(Trainer *t, void *task) {
 
 const TaskOps style_task_ops = {
     .name = "style",
+    .best = "train/loss",
     .keys = style_task_keys,
     .nkeys = &style_task_nkeys,
     .size = sizeof(Style),

@@ -30,6 +30,7 @@ const CfgSpec train_shared_keys[] = {
     {"init_weights", CFG_STRING, "", 0, -1, NULL, "start from the params/ of this HDF5 file (e.g. scripts/torch_to_h5.py output)", CFG_RESUME_IGNORED},
     {"log_all_ranks", CFG_BOOL, "false", 0, -1, NULL, "every rank > 0 also logs, to out_dir/rank<R>.log", CFG_RESUME_APPLIES},
     {"accumulate", CFG_INT, "1", 1, 1 << 16, NULL, "micro-batches per optimizer step (gradient accumulation): each rank runs batch/(ranks x accumulate) samples at a time", CFG_RESUME_APPLIES},
+    {"progress_every", CFG_INT, "60", 0, 1e9, NULL, "seconds between plain progress lines when stdout is not a terminal (0: none; on a terminal one line is redrawn in place)", CFG_RESUME_APPLIES},
     {"bucket_mb", CFG_FLOAT, "25", 0.001, 4096, NULL, "gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb)", CFG_RESUME_APPLIES},
 };
 const int train_nshared_keys = sizeof train_shared_keys / sizeof *train_shared_keys;
@@ -74,6 +75,7 @@ static void take_stop_signal(void) {
 
 void trainer_log(Trainer *t, const char *fmt, ...) {
   if (!t->log) return;
+  runlog_clear_line(t->runlog);  // a line never joins the progress line
   va_list ap;
   va_start(ap, fmt);
   vfprintf(t->log, fmt, ap);
@@ -201,6 +203,7 @@ static void save_to(Trainer *t, H5SafeWriter *w, CkptWriter *cw, int ok, const c
     if (cw ? ckpt_commit(cw, t->keep, e, sizeof e) : h5safe_commit(w, e, sizeof e))
       comm_abort(&t->comm, "checkpoint not written: %s", e);
     trainer_log(t, "| checkpoint %s (step %lld)\n", w->final, (long long)t->step);
+    if (cw) runlog_checkpoint(t, w->final);
     return;
   }
   if (ok) h5safe_abort(w);
@@ -381,6 +384,7 @@ static int load_one(Run *r, const char *path, char *err, size_t errlen) {
   char e2[GENET_ERR_MAX];
   h5_close(&f, e2, sizeof e2);
   if (rc == 0) {
+    runlog_checkpoint(t, path);  // the last checkpoint until this run writes one
     if (t->epoch < 0 || t->batch < 0 || (t->steps_per_epoch && t->batch > t->steps_per_epoch)) {
       snprintf(err, errlen, "%s: train/epoch %lld, train/batch %lld out of range (%lld steps an "
                "epoch)", path, (long long)t->epoch, (long long)t->batch, (long long)t->steps_per_epoch);
@@ -495,7 +499,8 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
     trainer_fail(t, "accumulate = %d: task = %s has no batch to split into micro-batches; use "
                     "accumulate = 1", t->accumulate, t->task);
   ops->setup(t, r.task);
-  if (!resume(&r)) {
+  int resumed = resume(&r);
+  if (!resumed) {
     ops->init(t, r.task);
     const char *iw = config_str(&t->cfg, "init_weights");
     if (iw[0]) {
@@ -505,7 +510,10 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
   }
   const char *why = finished(t, ops, r.task);
   int stopped = 0;
+  const char *status = "finished";
+  runlog_start(t, ops->best, resumed);
   if (t->max_steps > 0 && t->step >= t->max_steps) {
+    status = "max_steps";
     trainer_log(t, "| nothing to do: the checkpoint is at step %lld and max_steps = %lld; raise "
                 "max_steps (0: no limit) to train further\n", (long long)t->step, (long long)t->max_steps);
     goto done;
@@ -537,17 +545,20 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
     epoch_started = 1;
     ctx_sync(&t->ctx);
     double t0 = now_s();
+    runlog_step_begin(t);
     ops->step(t, r.task);
     ctx_sync(&t->ctx);
     timing_add(&times, now_s() - t0);
     t->step++;
     t->batch++;
+    runlog_step_end(t);
     int stop = should_stop(t);
     if (stop || checkpoint_due(t)) checkpoint(&r);
     if (stop) {
       trainer_log(t, "| stopped at step %lld (%s): resume with the same job\n", (long long)t->step,
                   trainer_signalled(t) ? "signal" : "max_steps");
       stopped = 1;
+      status = trainer_signalled(t) ? "stopped" : "max_steps";
       break;
     }
   }
@@ -557,6 +568,7 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
     if (ops->end) ops->end(t, r.task);
   }
 done:
+  runlog_end(t, status);
   for (int i = 0; i < t->nsets; i++) gradsync_free(t->sync[i]);
   ops->free(t, r.task);
   free(r.task);

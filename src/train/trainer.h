@@ -16,10 +16,11 @@
 #include "core/params.h"
 #include "data/h5io.h"
 #include "train/config.h"
+#include "train/runlog.h"
 
 #define TRAINER_MAX_SETS 4
 
-typedef struct {
+typedef struct Trainer {
   Config cfg;
   char *job_text;   // resolved `key = value` lines, printed once, stored in checkpoints
   const char *task;
@@ -47,6 +48,11 @@ typedef struct {
   GradReady ready[TRAINER_MAX_SETS];
   double sync_wait_s;             // all-reduce statistics since the last epoch report
   int64_t sync_buckets, sync_early, sync_steps;
+  // A task whose steps do not measure its progress counts its own unit for the progress line
+  // (style: evaluations of max_evals); work_unit NULL: steps of epochs x steps_per_epoch.
+  const char *work_unit;
+  int64_t work_done, work_total;
+  RunLog *runlog;   // rank 0: metrics.jsonl, the TensorBoard file, the progress line (runlog.h)
 } Trainer;
 
 // What a task gives the trainer. Every callback gets the task's own state (`size` bytes,
@@ -61,6 +67,7 @@ typedef struct TaskOps {
   const CfgSpec *keys;
   const int *nkeys;
   size_t size;
+  const char *best;        // the tag whose lowest value is the run's best (metrics.jsonl's end), or NULL
   const char *rng_scheme;  // how the task's random streams derive from the seed (rng/scheme)
   int accumulates;         // its step runs t->accumulate micro-batches (else accumulate must be 1)
   int cuda;                // its step runs on a CUDA context (device = cuda | auto may pick a GPU)
@@ -112,6 +119,16 @@ void trainer_close(Trainer *t);
 void trainer_log(Trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // A one-line error naming what is wrong, on every rank, and a non-zero exit of the whole job.
 void trainer_fail(Trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+// ---- metrics (docs/METRICS.md): a task gives its numbers next to its log lines; rank 0
+// gathers those of one step into one record of out_dir/metrics.jsonl and one TensorBoard Event
+// each. Tags are `group/name` (train/loss, val/ppl, swd/mean); a non-finite value is written as
+// null. Inside the task's step the record is that of step t->step + 1, elsewhere of t->step.
+void trainer_metric(Trainer *t, const char *tag, double v);
+// Writes the gathered record now (the trainer does after each step and at the end).
+void trainer_metrics_flush(Trainer *t);
+// Wall-clock ms per step since the previous call (rank 0; NaN elsewhere or before a step).
+double trainer_step_ms(Trainer *t);
 
 // ---- for the task's setup
 // Registers a parameter set whose gradients are averaged over ranks; returns its index.
