@@ -47,7 +47,8 @@ static void grid_line(FILE *f, const Axis *a, double v, int vertical) {
 static void ticks(FILE *f, Axis *a, int vertical) {
   if (a->log) {
     int d0 = (int)floor(log10(a->lo) + 1e-9), d1 = (int)ceil(log10(a->hi) - 1e-9), few = d1 - d0 <= 2;
-    for (int d = d0; d <= d1; d++)
+    int every = (d1 - d0) / 10 + 1;  // about 10 labels at most
+    for (int d = d0; d <= d1; d += every)
       for (int m = 1; m <= 5; m += few ? (m == 1 ? 1 : 3) : 10) {
         double v = m * pow(10, d);
         if (v >= a->lo * (1 - 1e-9) && v <= a->hi * (1 + 1e-9)) grid_line(f, a, v, vertical);
@@ -55,27 +56,39 @@ static void ticks(FILE *f, Axis *a, int vertical) {
     return;
   }
   double st = nice_step(a->hi - a->lo);
-  for (double k = ceil(a->lo / st - 1e-9); k * st <= a->hi + st * 1e-9; k++) grid_line(f, a, k * st, vertical);
+  double k0 = ceil(a->lo / st - 1e-9);
+  for (int i = 0; i < 20 && (k0 + i) * st <= a->hi + st * 1e-9; i++) grid_line(f, a, (k0 + i) * st, vertical);
 }
 
-// The data's range, widened to something drawable (a single value, a flat line).
+// What can be drawn: finite and within 1e300 (so that spans and sums stay finite).
+static int plottable(double x, double y) { return fabs(x) <= 1e300 && fabs(y) <= 1e300; }
+
+// [*lo, *hi] widened when too narrow for its ticks to advance (a single value, a flat line).
+static void widen(double *lo, double *hi) {
+  double m = fmax(fabs(*lo), fabs(*hi));
+  if (*hi - *lo > 1e-9 * m) return;
+  double d = m > 0 ? 0.1 * m : 1;
+  *lo -= d, *hi += d;
+}
+
+// The data's range, rounded out to ticks on y.
 static void fit(Axis *x, Axis *y, const SvgSeries *s, int ns) {
   double xl = INFINITY, xh = -INFINITY, yl = INFINITY, yh = -INFINITY;
   for (int k = 0; k < ns; k++)
     for (int i = 0; i < s[k].n; i++) {
-      if (!isfinite(s[k].y[i]) || !isfinite(s[k].x[i])) continue;
+      if (!plottable(s[k].x[i], s[k].y[i])) continue;
       xl = fmin(xl, s[k].x[i]), xh = fmax(xh, s[k].x[i]);
       yl = fmin(yl, s[k].y[i]), yh = fmax(yh, s[k].y[i]);
     }
-  if (xl == xh) xl -= 1, xh += 1;
   *x = (Axis){xl, xh, 0};
-  *y = (Axis){yl, yh, yl > 0 && yh / yl >= 100};
+  *y = (Axis){yl, yh, yl >= 1e-300 && yh / yl >= 100};
+  if (!isfinite(yl)) return;  // nothing to draw
+  widen(&x->lo, &x->hi);
   if (y->log) {
     y->lo = pow(10, floor(log10(yl))), y->hi = pow(10, ceil(log10(yh)));
-    if (y->lo == y->hi) y->hi *= 10;
     return;
   }
-  if (yl == yh) yl -= fmax(1, fabs(yl) * 0.1), yh += fmax(1, fabs(yh) * 0.1);
+  widen(&yl, &yh);
   double st = nice_step(yh - yl);
   y->lo = floor(yl / st) * st, y->hi = ceil(yh / st) * st;
 }
@@ -85,7 +98,7 @@ static void fit(Axis *x, Axis *y, const SvgSeries *s, int ns) {
 static void path(FILE *f, const Axis *ax, const Axis *ay, const SvgSeries *s, const char *colour) {
   int open = 0, col = -1, lo = -1, hi = -1;
   for (int i = 0; i <= s->n; i++) {
-    int ok = i < s->n && isfinite(s->y[i]);
+    int ok = i < s->n && plottable(s->x[i], s->y[i]);
     int c = ok ? (int)floor(px_x(ax, s->x[i])) : -2;
     if (lo >= 0 && (!ok || c != col)) {  // flush the previous column
       int a = lo < hi ? lo : hi, b = lo < hi ? hi : lo;
@@ -105,21 +118,21 @@ static void path(FILE *f, const Axis *ax, const Axis *ay, const SvgSeries *s, co
     if (s->y[i] > s->y[hi]) hi = i;
   }
   int finite = 0;
-  for (int i = 0; i < s->n; i++) finite += isfinite(s->y[i]) != 0;
+  for (int i = 0; i < s->n; i++) finite += plottable(s->x[i], s->y[i]);
   if (finite > 60) return;
   for (int i = 0; i < s->n; i++)  // few points (validation, test): mark each
-    if (isfinite(s->y[i]))
+    if (plottable(s->x[i], s->y[i]))
       fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n", px_x(ax, s->x[i]), px_y(ay, s->y[i]), colour);
 }
 
 static void legend(FILE *f, const SvgSeries *s, int k, const char *colour) {
   int y = PT + 6 + k * LEG_ROW, missing = 0;
   double last = NAN;
-  for (int i = 0; i < s->n; i++) isfinite(s->y[i]) ? (void)(last = s->y[i]) : (void)missing++;
+  for (int i = 0; i < s->n; i++) plottable(s->x[i], s->y[i]) ? (void)(last = s->y[i]) : (void)missing++;
   fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/><text x=\"%d\" y=\"%d\">",
           LEG_X, y, LEG_X + 18, y, colour, LEG_X + 24, y + 4);
   html_text(f, s->name);
-  if (isfinite(last)) fprintf(f, " = %.5g", last);
+  if (!isnan(last)) fprintf(f, " = %.5g", last);
   if (missing) fprintf(f, " (%d non-finite)", missing);
   fputs("</text>\n", f);
 }
