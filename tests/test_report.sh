@@ -164,9 +164,10 @@ printf '{"step":1,"train/loss":"high"}\n' | mk "$w/b2"
 check "a tag with a string" 1 "metrics.jsonl:1: \"train/loss\": expected a number or null" "$genet" report "$w/b2"
 printf '{"epoch":1,"train/loss":2}\n' | mk "$w/b3"
 check "a record without step" 1 "metrics.jsonl:1: a record without \"event\" needs a number \"step\"" "$genet" report "$w/b3"
-printf '{"step":1,"train/loss":2}\n\n{"step":2,"train/lo' | mk "$w/b4"
-check "truncated last line: a warning" 0 "^genet: warning: $w/b4/metrics.jsonl:3: incomplete last line skipped" "$genet" report "$w/b4"
+printf '{"event":"start","task":"dcgan"}\n{"step":1,"train/loss":2}\n\n{"step":2,"train/lo' | mk "$w/b4"
+check "truncated last line: a warning" 0 "^genet: warning: $w/b4/metrics.jsonl:4: incomplete last line skipped" "$genet" report "$w/b4/"
 grep -q 'train/loss = 2' "$w/b4/report.html" && ok "truncated last line: the lines before it shown" || bad "truncated last line: no chart"
+grep -q 'no end record after the last start' "$w/b4/report.html" && ok "a run without end record: said so" || bad "a run without end record: no status"
 printf '{"step":1,"train/loss":2}\n{"step":2,"train/lo\n' | mk "$w/b5"
 check "cut line that is not the last" 1 "metrics.jsonl:2: not a JSON object" "$genet" report "$w/b5"
 mkdir "$w/empty"
@@ -184,7 +185,7 @@ render() {  # render PAGE PNG: prints the console messages the page caused
   local flags=(--headless --disable-gpu --hide-scrollbars --user-data-dir="$w/profile" --enable-logging=stderr
                --v=0 --screenshot="$2" --window-size=1200,2400)
   [ "$(id -u)" = 0 ] && flags+=(--no-sandbox)
-  timeout 60 "$chrome" "${flags[@]}" "file://$1" 2>&1 >/dev/null | grep 'CONSOLE' || true
+  HOME=$w timeout 60 "$chrome" "${flags[@]}" "file://$1" 2>&1 >/dev/null | grep 'CONSOLE' || true
 }
 # Many colours and a fair share of non-white pixels: charts and images were drawn.
 drawn() {

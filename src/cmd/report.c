@@ -41,8 +41,8 @@ static int list_dir(ReportInputs *in, const char *dir, const struct stat *skip, 
     else if (ends_with(e->d_name, ".png")) push(&in->png, &in->npng, e->d_name);
   }
   closedir(d);
-  qsort(in->png, (size_t)in->npng, sizeof *in->png, report_png_order);
-  qsort(in->txt, (size_t)in->ntxt, sizeof *in->txt, by_name);
+  if (in->npng > 1) qsort(in->png, (size_t)in->npng, sizeof *in->png, report_png_order);  // NULL when none
+  if (in->ntxt > 1) qsort(in->txt, (size_t)in->ntxt, sizeof *in->txt, by_name);
   return 0;
 }
 
@@ -85,7 +85,9 @@ int report_main(int argc, char **argv) {
     fprintf(stderr, "genet: usage: genet report RUN_DIR [out=FILE]\n");
     return 2;
   }
-  const char *dir = argv[1];
+  char dir[GENET_PATH_MAX];  // without trailing slashes, so that paths in messages read well
+  snprintf(dir, sizeof dir, "%s", argv[1]);
+  for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) dir[n - 1] = 0;
   char out[GENET_PATH_MAX + 64];
   snprintf(out, sizeof out, "%s/report.html", dir);
   for (int i = 2; i < argc; i++) {
