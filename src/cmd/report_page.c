@@ -21,7 +21,8 @@ static const char *style =
     "table{border-collapse:collapse}td,th{padding:2px 14px 2px 0;text-align:left;vertical-align:top}"
     "th{color:#555;font-weight:normal}pre{background:#f6f6f6;padding:8px;white-space:pre-wrap;"
     "word-break:break-all;font-size:12px}figure{display:inline-block;margin:0 12px 12px 0;vertical-align:top}"
-    "figcaption{font-size:12px;color:#555}img{max-width:100%;image-rendering:pixelated}.note{color:#777}";
+    "figcaption{font-size:12px;color:#555}img{max-width:100%;image-rendering:pixelated}.note{color:#777}"
+    "svg{max-width:100%;height:auto}";
 
 // Reads a whole file up to max bytes; *total is its size. NULL when unreadable.
 static unsigned char *read_head(const char *dir, const char *name, size_t max, size_t *n, size_t *total) {
