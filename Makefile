@@ -26,8 +26,8 @@ test-sanitize: deps
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS)
 
-# libFuzzer (clang) on the job parser, the text and CIFAR-10 readers and the checkpoint
-# loader, starting from tests/fuzz/corpus/; what it finds goes to a scratch directory (to grow
+# libFuzzer (clang) on the job parser, the text and CIFAR-10 readers, the checkpoint
+# loader, the image decoders and genet report's metrics.jsonl reader, starting from tests/fuzz/corpus/; what it finds goes to a scratch directory (to grow
 # the corpus: bash tests/fuzz/run.sh build-fuzz 300 merge). A crash or leak fails the target.
 fuzz: deps
 	CC=clang cmake -S tests/fuzz -B $(BUILD)-fuzz >/dev/null

@@ -16,7 +16,8 @@ pkgs=(build-essential cmake pkg-config git
       # tests/test_slurm.sh runs its own one-node Slurm and munged from these; they install
       # without systemd (as root in a container their postinsts start nothing, and slurmd and
       # slurmctld stay off without /etc/slurm/slurm.conf anywhere)
-      slurmctld slurmd slurm-client munge)
+      slurmctld slurmd slurm-client munge
+      chromium python3-pil)
 if [ "${1:-}" = "--torch" ]; then
   # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS.
   pkgs+=(python3-torch python3-h5py python3-numpy python3-pil libopenblas0-pthread)

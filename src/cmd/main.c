@@ -9,6 +9,7 @@
 #include "tasks/dcgan_sample.h"
 #include "tasks/lm_generate.h"
 #include "cmd/prepare.h"
+#include "cmd/report.h"
 #include "cmd/train_cmd.h"
 #include "train/trainer.h"
 
@@ -29,6 +30,8 @@ static const char *usage =
     "             datasets into HDF5: text, cifar10, images, synthetic-text, synthetic-images\n"
     "  inspect FILE.h5\n"
     "             list what a checkpoint or dataset holds\n"
+    "  report RUN_DIR [out=FILE]\n"
+    "             one self-contained HTML page of a run's out_dir: metrics, images, text, job\n"
     "  help       this text (also --help, -h)\n"
     "\n"
     "Run data-parallel with mpirun -np N genet train JOB (one rank per GPU or CPU socket).\n";
@@ -74,6 +77,7 @@ int main(int argc, char **argv) {
     }
     return inspect_main(argv[2]);
   }
+  if (!strcmp(cmd, "report")) return report_main(argc - 1, argv + 1);
   if (cmd[0] == '-')
     fprintf(stderr, "genet: unknown option '%s' (try genet --help)\n", cmd);
   else

@@ -12,7 +12,7 @@ export LSAN_OPTIONS="suppressions=$here/lsan.supp"
 export ASAN_OPTIONS="allocator_may_return_null=1"
 fail=0
 keep=0
-for t in config text cifar ckpt image; do
+for t in config text cifar ckpt image jsonl; do
   mkdir -p "$scratch/$t"
   if "$build/fuzz_$t" -close_fd_mask=3 -rss_limit_mb=4096 -malloc_limit_mb=4096 -timeout=10 \
        -max_total_time="$secs" -artifact_prefix="$scratch/crash_$t-" \

@@ -1,0 +1,132 @@
+// report.c: `genet report`: finds the run's files, reads its log, writes the page atomically.
+#include "cmd/report.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/report_log.h"
+#include "cmd/report_page.h"
+#include "core/util.h"
+
+static int ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), t = strlen(tail);
+  return n > t && !strcmp(s + n - t, tail);
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void push(char ***v, int *n, const char *s) {
+  *v = xrealloc(*v, (size_t)(*n + 1) * sizeof **v);
+  (*v)[(*n)++] = xstrdup(s);
+}
+
+// The regular files of dir that the page shows; `skip` (the page itself, when it is in dir) is left out.
+static int list_dir(ReportInputs *in, const char *dir, const struct stat *skip, char *err, size_t errlen) {
+  DIR *d = opendir(dir);
+  if (!d) return genet_err(err, errlen, "%s: cannot open the run directory: %s", dir, strerror(errno));
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char path[GENET_PATH_MAX + 256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (e->d_name[0] == '.' || stat(path, &st) || !S_ISREG(st.st_mode)) continue;
+    if (skip && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino) continue;
+    if (!strcmp(e->d_name, "job.txt")) in->have_job = 1;
+    else if (ends_with(e->d_name, ".txt")) push(&in->txt, &in->ntxt, e->d_name);
+    else if (ends_with(e->d_name, ".png")) push(&in->png, &in->npng, e->d_name);
+  }
+  closedir(d);
+  if (in->npng > 1) qsort(in->png, (size_t)in->npng, sizeof *in->png, report_png_order);  // NULL when none
+  if (in->ntxt > 1) qsort(in->txt, (size_t)in->ntxt, sizeof *in->txt, by_name);
+  return 0;
+}
+
+// The page into a temporary file beside out, synced, then renamed over out.
+static int write_page(const char *out, const ReportInputs *in, char *err, size_t errlen) {
+  char tmp[GENET_PATH_MAX + 128];
+  snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", out);
+  int fd = mkstemp(tmp);
+  if (fd < 0) return genet_err(err, errlen, "%s: cannot create a temporary file: %s", out, strerror(errno));
+  mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);  // mkstemp makes 0600; the page gets the usual permissions
+  FILE *f = fdopen(fd, "wb");
+  if (!f) {
+    close(fd);
+    unlink(tmp);
+    return genet_err(err, errlen, "%s: cannot open the temporary file: %s", out, strerror(errno));
+  }
+  report_page(f, in);
+  int bad = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
+  int e = errno;
+  if (fclose(f) != 0 && !bad) bad = 1, e = errno;
+  if (bad || rename(tmp, out) != 0) {
+    if (!bad) e = errno;
+    unlink(tmp);
+    return genet_err(err, errlen, "%s: write failed: %s", out, strerror(e));
+  }
+  return 0;
+}
+
+static void free_inputs(ReportInputs *in) {
+  for (int i = 0; i < in->npng; i++) free(in->png[i]);
+  for (int i = 0; i < in->ntxt; i++) free(in->txt[i]);
+  free(in->png);
+  free(in->txt);
+}
+
+int report_main(int argc, char **argv) {
+  if (argc < 2 || argv[1][0] == '-') {
+    fprintf(stderr, "genet: usage: genet report RUN_DIR [out=FILE]\n");
+    return 2;
+  }
+  char dir[GENET_PATH_MAX];  // without trailing slashes, so that paths in messages read well
+  snprintf(dir, sizeof dir, "%s", argv[1]);
+  for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) dir[n - 1] = 0;
+  char out[GENET_PATH_MAX + 64];
+  snprintf(out, sizeof out, "%s/report.html", dir);
+  for (int i = 2; i < argc; i++) {
+    if (strncmp(argv[i], "out=", 4) || !argv[i][4]) {
+      fprintf(stderr, "genet: report: expected out=FILE, got '%s'\n", argv[i]);
+      return 2;
+    }
+    snprintf(out, sizeof out, "%s", argv[i] + 4);
+  }
+  struct stat st, page;
+  if (stat(dir, &st)) {
+    fprintf(stderr, "genet: %s: %s\n", dir, errno == ENOENT ? "no such run directory" : strerror(errno));
+    return 1;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "genet: %s: not a directory (expected a run's out_dir)\n", dir);
+    return 1;
+  }
+  char err[GENET_ERR_MAX], warn[GENET_ERR_MAX], path[GENET_PATH_MAX + 32];
+  ReportInputs in = {.dir = dir, .log_warning = ""};
+  RunLog log;
+  int have_log = 0, rc = 1;
+  if (list_dir(&in, dir, stat(out, &page) ? NULL : &page, err, sizeof err)) goto done;
+  snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+  if (!access(path, F_OK)) {
+    if (runlog_read(&log, path, warn, sizeof warn, err, sizeof err)) goto done;
+    have_log = 1;
+    in.log = &log;
+    if (warn[0]) {
+      fprintf(stderr, "genet: warning: %s\n", warn);
+      in.log_warning = warn;
+    }
+  }
+  if (write_page(out, &in, err, sizeof err)) goto done;
+  printf("report: %s\n", out);
+  rc = 0;
+done:
+  if (rc) fprintf(stderr, "genet: %s\n", err);
+  if (have_log) runlog_free(&log);
+  free_inputs(&in);
+  return rc;
+}
