@@ -311,7 +311,7 @@ static void dcgan_step(Trainer *t, void *task) {
                 err_d, err_g, d_x, d_g_z1, d_g_z2);
     double ms = trainer_step_ms(t);
     const char *tag[] = {"train/loss_d", "train/loss_g", "train/d_x", "train/d_g_z1", "train/d_g_z2",
-                         "train/ms_per_step", "train/images_per_s"};
+                         "speed/ms_per_step", "speed/images_per_s"};
     double v[] = {err_d, err_g, d_x, d_g_z1, d_g_z2, ms, 1e3 * s->B / ms};
     for (int k = 0; k < 7; k++) trainer_metric(t, tag[k], v[k]);
   }

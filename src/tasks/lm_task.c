@@ -215,8 +215,8 @@ static void lm_step(Trainer *t, void *task) {
     trainer_metric(t, "train/loss", cur);
     trainer_metric(t, "train/ppl", exp(cur));
     trainer_metric(t, "train/lr", s->sgd_cfg.lr);
-    trainer_metric(t, "train/ms_per_step", ms);
-    trainer_metric(t, "train/tokens_per_s", 1e3 * s->B * s->bptt / ms);  // B x bptt tokens a step
+    trainer_metric(t, "speed/ms_per_step", ms);
+    trainer_metric(t, "speed/tokens_per_s", 1e3 * s->B * s->bptt / ms);  // B x bptt tokens a step
     s->log_loss = 0;
     s->log_batches = 0;
     s->t_log = now_s();

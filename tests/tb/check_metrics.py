@@ -19,10 +19,10 @@ import struct
 import sys
 
 EXPECTED = {
-    "lm": ["train/loss", "train/ppl", "train/lr", "train/ms_per_step", "train/tokens_per_s",
+    "lm": ["train/loss", "train/ppl", "train/lr", "speed/ms_per_step", "speed/tokens_per_s",
            "val/loss", "val/ppl", "test/loss", "test/ppl"],
     "dcgan": ["train/loss_d", "train/loss_g", "train/d_x", "train/d_g_z1", "train/d_g_z2",
-              "train/ms_per_step", "train/images_per_s", "swd/64px", "swd/32px", "swd/16px", "swd/mean"],
+              "speed/ms_per_step", "speed/images_per_s", "swd/64px", "swd/32px", "swd/16px", "swd/mean"],
     "style": ["train/loss", "train/style_loss", "train/content_loss"],
 }
 BEST = {"lm": "val/ppl", "dcgan": "swd/mean", "style": "train/loss"}
