@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages genet's build, tests and fixtures need.
-# Idempotent: packages already present are left alone. Not root: prints the command.
-#   scripts/install-deps.sh          build + tests
+# Installs the Debian 12 packages genet needs. Idempotent: packages already present are left
+# alone. Not root: prints the command.
+#   scripts/install-deps.sh          the build and `make demo`
+#   scripts/install-deps.sh --test   also what the tests run (`make test`)
 #   scripts/install-deps.sh --torch  also PyTorch/h5py for fixtures and benchmarks
 set -euo pipefail
 
@@ -9,19 +10,23 @@ pkgs=(build-essential cmake pkg-config git
       libdnnl-dev libhdf5-dev hdf5-tools
       libopenmpi-dev openmpi-bin
       libpng-dev libjpeg-dev libutf8proc-dev
-      clang libclang-rt-14-dev
-      # TensorBoard event files: protoc-c makes the C of Event and Summary at build time; the
-      # test reads them back with Python's protobuf (tests/test_metrics.sh)
-      libprotobuf-c-dev protobuf-c-compiler protobuf-compiler python3-protobuf
-      # tests/test_slurm.sh runs its own one-node Slurm and munged from these; they install
-      # without systemd (as root in a container their postinsts start nothing, and slurmd and
-      # slurmctld stay off without /etc/slurm/slurm.conf anywhere)
-      slurmctld slurmd slurm-client munge
-      chromium python3-pil)
-if [ "${1:-}" = "--torch" ]; then
-  # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS.
-  pkgs+=(python3-torch python3-h5py python3-numpy python3-pil libopenblas0-pthread)
-fi
+      # TensorBoard event files: protoc-c makes the C of Event and Summary at build time
+      libprotobuf-c-dev protobuf-c-compiler)
+case "${1:-}" in
+  --test)
+    # clang: the fuzzers. protobuf: tests/test_metrics.sh reads the event files back in Python.
+    # slurm and munge: tests/test_slurm.sh runs its own one-node Slurm and munged from these;
+    # they install without systemd (as root in a container their postinsts start nothing, and
+    # slurmd and slurmctld stay off without /etc/slurm/slurm.conf anywhere). chromium and PIL:
+    # tests/test_report.sh opens genet report's page and checks its screenshot.
+    pkgs+=(clang libclang-rt-14-dev protobuf-compiler python3-protobuf
+           slurmctld slurmd slurm-client munge chromium python3-pil) ;;
+  --torch)
+    # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS.
+    pkgs+=(python3-torch python3-h5py python3-numpy python3-pil libopenblas0-pthread) ;;
+  "") ;;
+  *) echo "install-deps: unknown option '$1' (--test or --torch)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do
