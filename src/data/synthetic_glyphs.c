@@ -42,8 +42,8 @@ static uint8_t draw(uint8_t *chw, int S, uint64_t seed, uint64_t stream) {
   Rng r;
   rng_init(&r, seed, stream);
   int d = (int)(rng_u32(&r) % 10);
-  float h = S * (0.5f + 0.25f * rng_uniform(&r)), w = h * (0.45f + 0.2f * rng_uniform(&r));
-  float cx = S * (0.5f + 0.1f * (rng_uniform(&r) - 0.5f)), cy = S * (0.5f + 0.1f * (rng_uniform(&r) - 0.5f));
+  float h = S * (0.45f + 0.2f * rng_uniform(&r)), w = h * (0.45f + 0.2f * rng_uniform(&r));
+  float cx = S * (0.5f + 0.08f * (rng_uniform(&r) - 0.5f)), cy = S * (0.5f + 0.08f * (rng_uniform(&r) - 0.5f));
   float rot = 0.35f * (rng_uniform(&r) - 0.5f), slant = 0.4f * (rng_uniform(&r) - 0.5f);
   float half = 0.5f * S * (0.07f + 0.05f * rng_uniform(&r));  // half the stroke width
   float cr = cosf(rot), sr = sinf(rot);
