@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The DCGAN demo's path: `genet prepare synthetic-glyphs` and `image_size = 32`.
-#   the glyph file: the same seed gives the same bytes, another seed other bytes; bad sizes
-#     refused in one line (the file's contents are checked in test_prepare);
+#   the glyph file: prepare's line, bad sizes refused in one line (the contents, and the same
+#     seed giving the same images, are checked in test_prepare: the files themselves differ
+#     in HDF5's object timestamps);
 #   image_size = 32: the networks have the reference's layers less the widest (counted below),
 #     the log names 32x32, the grids are 8 x 8 images of 32 px (274 x 274),
 #     genet sample draws 32 px images from its checkpoint; image_size = 48 refused in one line;
@@ -14,15 +15,11 @@ genet=$1
 
 "$genet" prepare synthetic-glyphs a.h5 n=640 size=32 seed=3 > a.out
 grep -q "train 640 images, test 128 images of digits 0-9, uint8 (N, 3, 32, 32)" a.out || { cat a.out; fail "prepare's line"; }
-"$genet" prepare synthetic-glyphs b.h5 n=640 size=32 seed=3 > /dev/null
-"$genet" prepare synthetic-glyphs c.h5 n=640 size=32 seed=4 > /dev/null
-cmp -s a.h5 b.h5 || fail "seed 3 twice: different files"
-! cmp -s a.h5 c.h5 || fail "seeds 3 and 4: the same file"
 st=0
 "$genet" prepare synthetic-glyphs x.h5 size=2 > x.out 2> x.err || st=$?
 [ "$st" = 2 ] && [ "$(wc -l < x.err)" -eq 1 ] && grep -q "synthetic-glyphs: n = 2000, size = 2" x.err || { cat x.err; fail "size=2: status $st"; }
 [ ! -e x.h5 ] || fail "size=2 wrote a file"
-pass "synthetic-glyphs: deterministic from the seed, bad sizes refused"
+pass "synthetic-glyphs: written, bad sizes refused"
 
 cat > job <<'JOB'
 task = dcgan
