@@ -303,7 +303,7 @@ step_train() {
   mkdir -p "$work/data"
   if ! (limited 60 "$pack/bin/genet" prepare synthetic-text "$work/data/synthetic-text" &&
         limited 60 "$pack/bin/genet" prepare text "$work/data/synthetic-text" "$work/data/synthetic-text.h5" &&
-        limited 60 "$pack/bin/genet" prepare synthetic-images "$work/data/synthetic-images.h5") > "$work/prepare.log" 2>&1; then
+        limited 60 "$pack/bin/genet" prepare synthetic-glyphs "$work/data/synthetic-glyphs.h5" n=640) > "$work/prepare.log" 2>&1; then
     cat "$work/prepare.log"
     record FAIL "demo data" "genet prepare failed"
     return
@@ -317,7 +317,7 @@ step_train() {
   train_pair lm jobs/lm_demo.job "params" '^\| epoch .*loss' \
     data="$work/data/synthetic-text.h5" max_steps=20 log_interval=5 checkpoint_every=0
   train_pair dcgan jobs/dcgan_demo.job "params buffers" 'Loss_D' \
-    data="$work/data/synthetic-images.h5" max_steps=10 log_interval=2 sample_every=0 checkpoint_every=0
+    data="$work/data/synthetic-glyphs.h5" max_steps=10 log_interval=2 sample_every=0 checkpoint_every=0
   train_pair style jobs/style_gatys.job "state" '^Iteration' \
     content="$fx/image_rgb.jpg" style="$fx/image_prog444.jpg" vgg="$fx/vgg_tiny_weights.h5" \
     size=40 max_evals=10 max_iter=5 show_every=1

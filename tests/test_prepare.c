@@ -2,7 +2,8 @@
 // (vocabulary order, <eos>, <unk>, lowercasing), Python's str.lower() on a word list
 // (tests/fixtures/lower_words.tsv), invalid UTF-8 refused, fake CIFAR-10 batches in the official
 // binary format (and broken ones), and the synthetic Markov text, whose printed entropy is
-// checked against the plug-in estimate from the generated sample.
+// checked against the plug-in estimate from the generated sample; the synthetic digits (shape,
+// grey on black, every digit drawn, an 8 has more ink than a 1, the same seed the same bytes).
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -285,6 +286,62 @@ static void synthetic_entropy(void) {
              "entropy rate %.4f (from the chain) matches the sample's %.4f within 1%%", rate, h);
 }
 
+// Reads train/images and train/labels of a synthetic-glyphs file of n images of S x S.
+static void read_glyphs(const char *path, long n, int S, uint8_t *img, uint8_t *lab) {
+  H5File f;
+  char err[600];
+  int64_t dims[4] = {0};
+  test_check(h5_open_read(&f, path, err, sizeof err) == 0, "open %s", path);
+  test_check(h5_shape(&f, "train/images", dims, 4, err, sizeof err) == 4 && dims[0] == n && dims[1] == 3 &&
+                 dims[2] == S && dims[3] == S, "glyphs: train/images (n, 3, S, S)");
+  test_check(h5_shape(&f, "test/images", dims, 4, err, sizeof err) == 4 && dims[0] == n / 5,
+             "glyphs: n / 5 test images");
+  test_check(h5_read_u8(&f, "train/images", img, 4, (int64_t[]){n, 3, S, S}, err, sizeof err) == 0 &&
+                 h5_read_u8(&f, "train/labels", lab, 1, (int64_t[]){n}, err, sizeof err) == 0,
+             "glyphs: read back");
+  h5_close(&f, err, sizeof err);
+}
+
+static void synthetic_glyphs(void) {
+  enum { N = 400, S = 32 };
+  char a[600], b[600], c[600];
+  snprintf(a, sizeof a, "%s/glyphs_a.h5", dir);
+  snprintf(b, sizeof b, "%s/glyphs_b.h5", dir);
+  snprintf(c, sizeof c, "%s/glyphs_c.h5", dir);
+  test_check(prepare_synthetic_glyphs(a, N, S, 5) == 0 && prepare_synthetic_glyphs(b, N, S, 5) == 0 &&
+                 prepare_synthetic_glyphs(c, N, S, 6) == 0, "synthetic glyphs written");
+  size_t per = (size_t)3 * S * S;
+  uint8_t *img[3] = {xmalloc(per * N), xmalloc(per * N), xmalloc(per * N)}, lab[3][N];
+  read_glyphs(a, N, S, img[0], lab[0]);
+  read_glyphs(b, N, S, img[1], lab[1]);
+  read_glyphs(c, N, S, img[2], lab[2]);
+  test_check(!memcmp(img[0], img[1], per * N) && !memcmp(lab[0], lab[1], N), "glyphs: seed 5 twice, the same data");
+  test_check(memcmp(img[0], img[2], per * N) != 0, "glyphs: seeds 5 and 6 differ");
+  // Grey (channels equal), black background (the border row/column), ink per digit.
+  long grey = 1, count[10] = {0}, border = 0;
+  double ink[10] = {0};
+  for (long i = 0; i < N; i++) {
+    const uint8_t *x = img[0] + per * (size_t)i;
+    test_check(lab[0][i] < 10, "glyphs: label %d is a digit", lab[0][i]);
+    if (lab[0][i] >= 10) break;
+    for (int p = 0; p < S * S; p++) {
+      grey &= x[p] == x[S * S + p] && x[p] == x[2 * S * S + p];
+      ink[lab[0][i]] += x[p] / 255.0;
+    }
+    for (int k = 0; k < S; k++) border += x[k] + x[(S - 1) * S + k] + x[k * S] + x[k * S + S - 1];
+    count[lab[0][i]]++;
+  }
+  test_check(grey, "glyphs: the three channels are equal");
+  test_check(border == 0, "glyphs: the outermost pixels are black (ink sum %ld)", border);
+  for (int d = 0; d < 10; d++) {
+    test_check(count[d] > N / 20, "glyphs: digit %d drawn %ld times of %d", d, count[d], N);
+    ink[d] /= count[d] > 0 ? count[d] * (double)S * S : 1;
+    test_check(ink[d] > 0.04 && ink[d] < 0.4, "glyphs: digit %d covers %.3f of its image", d, ink[d]);
+  }
+  test_check(ink[8] > 1.3 * ink[1], "glyphs: an 8 has more ink (%.3f) than a 1 (%.3f)", ink[8], ink[1]);
+  for (int k = 0; k < 3; k++) free(img[k]);
+}
+
 int main(void) {
   if (!mkdtemp(dir)) return 1;
   text_round_trip();
@@ -293,6 +350,7 @@ int main(void) {
   text_unicode();
   cifar_round_trip();
   synthetic_entropy();
+  synthetic_glyphs();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd)) return 1;

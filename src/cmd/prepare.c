@@ -95,9 +95,9 @@ int prepare_main(int argc, char **argv) {
     }
     return prepare_images(argv[2], argv[3], (int)size);
   }
-  if (!strcmp(kind, "synthetic-images")) {
+  if (!strcmp(kind, "synthetic-images") || !strcmp(kind, "synthetic-glyphs")) {
     if (argc < 3) {
-      fprintf(stderr, "genet: prepare synthetic-images takes OUT.h5 [n=N] [size=S] [seed=S]\n");
+      fprintf(stderr, "genet: prepare %s takes OUT.h5 [n=N] [size=S] [seed=S]\n", kind);
       return 2;
     }
     long long n = 2000, size = 32, seed = 1;
@@ -106,17 +106,18 @@ int prepare_main(int argc, char **argv) {
       int c = a || b ? 0 : parse_ll(argv[i], "seed", &seed);
       if (a < 0 || b < 0 || c < 0) return 2;
       if (!a && !b && !c) {
-        fprintf(stderr, "genet: prepare synthetic-images: unknown argument '%s' (n=N, size=S, seed=S)\n", argv[i]);
+        fprintf(stderr, "genet: prepare %s: unknown argument '%s' (n=N, size=S, seed=S)\n", kind, argv[i]);
         return 2;
       }
     }
     if (n < 1 || n > 10000000 || size < 4 || size > 1024 || (double)n * 3 * size * size > 8e9) {
-      fprintf(stderr, "genet: prepare synthetic-images: n = %lld, size = %lld: expected n >= 1, size 4..1024 "
-              "and at most 8e9 bytes of images\n", n, size);
+      fprintf(stderr, "genet: prepare %s: n = %lld, size = %lld: expected n >= 1, size 4..1024 "
+              "and at most 8e9 bytes of images\n", kind, n, size);
       return 2;
     }
-    return prepare_synthetic_images(argv[2], n, (int)size, (unsigned long long)seed);
+    return (!strcmp(kind, "synthetic-images") ? prepare_synthetic_images : prepare_synthetic_glyphs)(argv[2], n, (int)size,
+                                                                                    (unsigned long long)seed);
   }
-  fprintf(stderr, "genet: prepare: unknown kind '%s' (text, cifar10, synthetic-text, images, synthetic-images)\n", kind);
+  fprintf(stderr, "genet: prepare: unknown kind '%s' (text, cifar10, synthetic-text, images, synthetic-images, synthetic-glyphs)\n", kind);
   return 2;
 }

@@ -17,3 +17,6 @@ int prepare_images(const char *src_dir, const char *out_path, int size);
 // Coloured shapes (a class per shape) on plain or gradient backgrounds, n train and n / 5
 // test images of size x size, in exactly the CIFAR-10 layout; the same seed, the same data.
 int prepare_synthetic_images(const char *out_path, long long n, int size, unsigned long long seed);
+// Digits 0-9 as white strokes on black (size, position, stroke width, slant and rotation
+// jittered; label = the digit), n train and n / 5 test images, in the CIFAR-10 layout.
+int prepare_synthetic_glyphs(const char *out_path, long long n, int size, unsigned long long seed);

@@ -35,7 +35,7 @@ static void dcgan_register(DcganNet *n, const Ctx *ctx) {
   params_init(&n->params);
   params_init(&n->buffers);
   char name[PARAM_NAME_LEN];
-  for (int l = 0; l < DCGAN_LAYERS; l++) {
+  for (int l = 0; l < n->nl; l++) {
     DcganLayer *L = &n->layer[l];
     // ConvTranspose2d stores (Cin, Cout, K, K), Conv2d (Cout, Cin, K, K).
     int shape[4] = {n->is_g ? L->Cin : L->Cout, n->is_g ? L->Cout : L->Cin, DCGAN_K, DCGAN_K};
@@ -55,33 +55,46 @@ static void dcgan_register(DcganNet *n, const Ctx *ctx) {
   params_alloc_on(&n->buffers, ctx);
 }
 
-void dcgan_build_g(DcganNet *g, const DcganConfig *c, const Ctx *ctx) {
+// 64 px: 5 layers, 32 px: 4 (the widest inner layer dropped); refuses anything else.
+static int dcgan_layers(int img) {
+  GENET_ASSERT(img == 64 || img == 32);
+  return img == 64 ? 5 : 4;
+}
+
+void dcgan_build_g(DcganNet *g, const DcganConfig *c, const Ctx *ctx) { dcgan_build_g_img(g, c, DCGAN_IMG, ctx); }
+void dcgan_build_d(DcganNet *d, const DcganConfig *c, const Ctx *ctx) { dcgan_build_d_img(d, c, DCGAN_IMG, ctx); }
+
+void dcgan_build_g_img(DcganNet *g, const DcganConfig *c, int img, const Ctx *ctx) {
   GENET_ASSERT(c->nz > 0 && c->ngf > 0 && c->nc > 0);
   memset(g, 0, sizeof *g);
   g->cfg = *c;
   g->is_g = 1;
-  int f = c->ngf;
-  // Sequential: (ConvT, BN, ReLU) x 4 at indices 0..11, ConvT 12, Tanh 13.
-  dcgan_set_layer(&g->layer[0], c->nz, 8 * f, 1, 4, 1, 0, 0, 1, ACT_RELU, 0);
-  dcgan_set_layer(&g->layer[1], 8 * f, 4 * f, 4, 8, 2, 1, 3, 4, ACT_RELU, 0);
-  dcgan_set_layer(&g->layer[2], 4 * f, 2 * f, 8, 16, 2, 1, 6, 7, ACT_RELU, 0);
-  dcgan_set_layer(&g->layer[3], 2 * f, f, 16, 32, 2, 1, 9, 10, ACT_RELU, 0);
-  dcgan_set_layer(&g->layer[4], f, c->nc, 32, 64, 2, 1, 12, -1, ACT_TANH, 0);
+  int L = g->nl = dcgan_layers(img), f = c->ngf;
+  g->img = img;
+  // Sequential (64 px): (ConvT, BN, ReLU) x 4 at indices 0..11, ConvT 12, Tanh 13; layer l's
+  // conv at 3l, its BN at 3l + 1. Widths halve from f * 2^(L-2) to f; maps 4, 8, ..., img.
+  dcgan_set_layer(&g->layer[0], c->nz, f << (L - 2), 1, 4, 1, 0, 0, 1, ACT_RELU, 0);
+  for (int l = 1; l < L - 1; l++)
+    dcgan_set_layer(&g->layer[l], f << (L - 1 - l), f << (L - 2 - l), 2 << l, 4 << l, 2, 1, 3 * l,
+                    3 * l + 1, ACT_RELU, 0);
+  dcgan_set_layer(&g->layer[L - 1], f, c->nc, g->img / 2, g->img, 2, 1, 3 * (L - 1), -1, ACT_TANH, 0);
   dcgan_register(g, ctx);
 }
 
-void dcgan_build_d(DcganNet *d, const DcganConfig *c, const Ctx *ctx) {
+void dcgan_build_d_img(DcganNet *d, const DcganConfig *c, int img, const Ctx *ctx) {
   GENET_ASSERT(c->ndf > 0 && c->nc > 0);
   memset(d, 0, sizeof *d);
   d->cfg = *c;
   d->is_g = 0;
-  int f = c->ndf;
-  // Sequential: Conv 0, LReLU 1, (Conv, BN, LReLU) x 3 at 2..10, Conv 11, Sigmoid 12.
-  dcgan_set_layer(&d->layer[0], c->nc, f, 64, 32, 2, 1, 0, -1, ACT_LEAKY_RELU, 0.2f);
-  dcgan_set_layer(&d->layer[1], f, 2 * f, 32, 16, 2, 1, 2, 3, ACT_LEAKY_RELU, 0.2f);
-  dcgan_set_layer(&d->layer[2], 2 * f, 4 * f, 16, 8, 2, 1, 5, 6, ACT_LEAKY_RELU, 0.2f);
-  dcgan_set_layer(&d->layer[3], 4 * f, 8 * f, 8, 4, 2, 1, 8, 9, ACT_LEAKY_RELU, 0.2f);
-  dcgan_set_layer(&d->layer[4], 8 * f, 1, 4, 1, 1, 0, 11, -1, ACT_SIGMOID, 0);
+  int L = d->nl = dcgan_layers(img), f = c->ndf;
+  d->img = img;
+  // Sequential (64 px): Conv 0, LReLU 1, (Conv, BN, LReLU) x 3 at 2..10, Conv 11, Sigmoid 12;
+  // layer l's conv at 3l - 1, its BN at 3l. Widths double from f; maps img/2, ..., 4, 1.
+  dcgan_set_layer(&d->layer[0], c->nc, f, d->img, d->img / 2, 2, 1, 0, -1, ACT_LEAKY_RELU, 0.2f);
+  for (int l = 1; l < L - 1; l++)
+    dcgan_set_layer(&d->layer[l], f << (l - 1), f << l, d->img >> l, d->img >> (l + 1), 2, 1,
+                    3 * l - 1, 3 * l, ACT_LEAKY_RELU, 0.2f);
+  dcgan_set_layer(&d->layer[L - 1], f << (L - 2), 1, 4, 1, 1, 0, 3 * (L - 1) - 1, -1, ACT_SIGMOID, 0);
   dcgan_register(d, ctx);
 }
 
@@ -96,11 +109,11 @@ static size_t dcgan_map_size(const DcganLayer *L, int out) {
 }
 
 size_t dcgan_in_size(const DcganNet *n) { return dcgan_map_size(&n->layer[0], 0); }
-size_t dcgan_out_size(const DcganNet *n) { return dcgan_map_size(&n->layer[DCGAN_LAYERS - 1], 1); }
+size_t dcgan_out_size(const DcganNet *n) { return dcgan_map_size(&n->layer[n->nl - 1], 1); }
 
 void dcgan_init_weights(DcganNet *n, Rng *rng) {
   float *p = params_staging(&n->params), *b = params_staging(&n->buffers);
-  for (int l = 0; l < DCGAN_LAYERS; l++) {
+  for (int l = 0; l < n->nl; l++) {
     DcganLayer *L = &n->layer[l];
     rng_fill_normal(rng, p + L->w, (size_t)L->Cin * L->Cout * DCGAN_K * DCGAN_K, 0.0f, 0.02f);
     if (L->bn_idx < 0) continue;
@@ -121,9 +134,10 @@ void dcgan_acts_alloc(DcganActs *a, const DcganNet *n, int Nmax) {
   memset(a, 0, sizeof *a);
   a->ctx = n->params.ctx;
   a->Nmax = Nmax;
+  a->nl = n->nl;
   size_t N = (size_t)Nmax, big = dcgan_in_size(n);
   a->in = ctx_alloc(a->ctx, sizeof(float) * (N * dcgan_in_size(n)));
-  for (int l = 0; l < DCGAN_LAYERS; l++) {
+  for (int l = 0; l < n->nl; l++) {
     const DcganLayer *L = &n->layer[l];
     size_t sz = dcgan_map_size(L, 1);
     if (sz > big) big = sz;
@@ -139,7 +153,7 @@ void dcgan_acts_alloc(DcganActs *a, const DcganNet *n, int Nmax) {
 
 void dcgan_acts_free(DcganActs *a) {
   ctx_release(a->ctx, a->in);
-  for (int l = 0; l < DCGAN_LAYERS; l++) {
+  for (int l = 0; l < a->nl; l++) {
     ctx_release(a->ctx, a->pre[l]);
     ctx_release(a->ctx, a->y[l]);
     ctx_release(a->ctx, a->mean[l]);
@@ -158,7 +172,7 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
   ctx_copy(ctx, a->in, in, sizeof(float) * (size_t)N * dcgan_in_size(n));
   float *p = n->params.data, *b = n->buffers.data;
   const float *x = a->in;
-  for (int l = 0; l < DCGAN_LAYERS; l++) {
+  for (int l = 0; l < n->nl; l++) {
     DcganLayer *L = &n->layer[l];
     int bn = L->bn_idx >= 0;
     float *c = bn ? a->pre[l] : a->y[l];
@@ -183,7 +197,7 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
     act_forward(ctx, L->act, L->slope, a->y[l], a->y[l], sz);
     x = a->y[l];
   }
-  ctx_copy(ctx, out, a->y[DCGAN_LAYERS - 1], sizeof(float) * (size_t)N * dcgan_out_size(n));
+  ctx_copy(ctx, out, a->y[n->nl - 1], sizeof(float) * (size_t)N * dcgan_out_size(n));
 }
 
 void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
@@ -193,7 +207,7 @@ void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, flo
   // dy: gradient w.r.t. the current layer's output; the other scratch buffer takes the next.
   float *dy = a->g0, *other = a->g1;
   ctx_copy(ctx, dy, d_out, sizeof(float) * (size_t)N * dcgan_out_size(n));
-  for (int l = DCGAN_LAYERS - 1; l >= 0; l--) {
+  for (int l = n->nl - 1; l >= 0; l--) {
     DcganLayer *L = &n->layer[l];
     size_t sz = (size_t)N * dcgan_map_size(L, 1);
     act_backward(ctx, L->act, L->slope, dy, dy, a->y[l], sz);

@@ -5,6 +5,10 @@
 //      ConvT(2ngf->ngf) BN ReLU, ConvT(ngf->nc) Tanh; no biases.
 //   D: Conv(nc->ndf,4,2,1) LReLU(0.2), Conv(ndf->2ndf) BN LReLU, Conv(2ndf->4ndf) BN LReLU,
 //      Conv(4ndf->8ndf) BN LReLU, Conv(8ndf->1,4,1,0) Sigmoid; no biases.
+// At 32x32 (img = 32) each network drops its widest inner layer, as 32 px DCGANs do:
+//   G: ConvT(nz->4ngf,4,1,0) BN ReLU, ConvT(4ngf->2ngf) BN ReLU, ConvT(2ngf->ngf) BN ReLU,
+//      ConvT(ngf->nc) Tanh;  D: Conv(nc->ndf) LReLU, Conv(ndf->2ndf) BN LReLU,
+//      Conv(2ndf->4ndf) BN LReLU, Conv(4ndf->1,4,1,0) Sigmoid.
 // Parameters carry the reference's state_dict names (main.<Sequential index>.weight/.bias) and
 // are registered in its parameters() order. Parameter gradients are ACCUMULATED (+=) into
 // params.grad; input gradients are written (=).
@@ -17,12 +21,12 @@
 #include "core/params.h"
 #include "core/rng.h"
 
-#define DCGAN_LAYERS 5      // conv (or conv-transpose) layers in each network
-#define DCGAN_IMG 64        // image side
+#define DCGAN_LAYERS 5      // the most conv (or conv-transpose) layers in a network (64 px)
+#define DCGAN_IMG 64        // the reference's image side
 #define DCGAN_BN_EPS 1e-5f
 #define DCGAN_BN_MOMENTUM 0.1f
 
-// image size is 64x64 (the reference architecture); nc channels; ngf/ndf widths; nz latent size
+// nc channels; ngf/ndf widths; nz latent size (the image side is given to the build functions)
 typedef struct {
   int nz, ngf, ndf, nc;
 } DcganConfig;
@@ -48,6 +52,7 @@ typedef struct {
 typedef struct DcganNet {
   DcganConfig cfg;
   int is_g;                     // 1: generator, 0: discriminator
+  int nl, img;                  // layers in use (5 at 64 px, 4 at 32 px), image side
   DcganLayer layer[DCGAN_LAYERS];
   Params params;                // conv weights, BN weights and biases
   Params buffers;               // BN running_mean, running_var
@@ -56,10 +61,13 @@ typedef struct DcganNet {
 
 // Parameters and buffers on ctx's device (NULL: the CPU); activations, inputs and outputs given
 // to the network live there too.
-void dcgan_build_g(DcganNet *g, const DcganConfig *c, const Ctx *ctx);
+void dcgan_build_g(DcganNet *g, const DcganConfig *c, const Ctx *ctx);  // 64x64 images
 void dcgan_build_d(DcganNet *d, const DcganConfig *c, const Ctx *ctx);
+// The same at img x img images, img 64 or 32.
+void dcgan_build_g_img(DcganNet *g, const DcganConfig *c, int img, const Ctx *ctx);
+void dcgan_build_d_img(DcganNet *d, const DcganConfig *c, int img, const Ctx *ctx);
 void dcgan_net_free(DcganNet *n);
-// Floats per sample of the input (G: nz, D: nc*64*64) and of the output (G: nc*64*64, D: 1).
+// Floats per sample of the input (G: nz, D: nc*img*img) and of the output (G: nc*img*img, D: 1).
 size_t dcgan_in_size(const DcganNet *n);
 size_t dcgan_out_size(const DcganNet *n);
 
@@ -76,7 +84,7 @@ void dcgan_init_weights(DcganNet *n, Rng *rng);
 // (params_zero_grad) at the start of each iteration, as the reference's netD.zero_grad().
 typedef struct DcganActs {
   const Ctx *ctx;                // the network's device: every buffer below lives there
-  int Nmax;
+  int Nmax, nl;                  // batch capacity, the network's layers
   int N, train;                  // of the last forward
   float *in;                     // (N, in_size) copy of the input
   float *pre[DCGAN_LAYERS];      // (N, Cout, Hout, Hout) conv output before BN; NULL without BN
@@ -88,8 +96,8 @@ typedef struct DcganActs {
 void dcgan_acts_alloc(DcganActs *a, const DcganNet *n, int Nmax);
 void dcgan_acts_free(DcganActs *a);
 
-// G: z (N, nz) [= (N, nz, 1, 1)] -> img (N, nc, 64, 64) in [-1, 1] (tanh).
-// D: img (N, nc, 64, 64) -> prob (N) (sigmoid).
+// G: z (N, nz) [= (N, nz, 1, 1)] -> img (N, nc, img, img) in [-1, 1] (tanh).
+// D: img (N, nc, img, img) -> prob (N) (sigmoid).
 // train != 0: BatchNorm uses batch statistics and updates running stats (momentum 0.1) and
 // num_batches_tracked, as module.train(); else the running stats (module.eval()).
 // 1 <= N <= a->Nmax (every BN map is at least 4x4, so training works from N = 1).

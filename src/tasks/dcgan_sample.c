@@ -77,8 +77,9 @@ static int load_g(DcganNet *g, const char *path) {
   free(job);
   DcganConfig mc = {.nz = (int)config_int(&cfg, "nz"), .ngf = (int)config_int(&cfg, "ngf"),
                     .ndf = (int)config_int(&cfg, "ndf"), .nc = 3};
+  int img = (int)config_int(&cfg, "image_size");
   config_free(&cfg);
-  dcgan_build_g(g, &mc, NULL);  // sampling runs on the CPU
+  dcgan_build_g_img(g, &mc, img, NULL);  // sampling runs on the CPU
   if (params_read(&f, &g->params, g->params.data, "params/netG", err, sizeof err) ||
       params_read(&f, &g->buffers, g->buffers.data, "buffers/netG", err, sizeof err)) {
     h5_close(&f, NULL, 0);
@@ -147,7 +148,7 @@ int dcgan_sample_main(int argc, char **argv) {
   if (rc) return rc;
 
   int nz = g.cfg.nz;
-  size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG;
+  size_t isz = (size_t)3 * g.img * g.img;
   float *z = xmalloc_floats((size_t)n * nz), *img = xmalloc_floats((size_t)n * isz);
   Rng rng;
   rng_init(&rng, (uint64_t)seed, 0);
@@ -175,7 +176,7 @@ int dcgan_sample_main(int argc, char **argv) {
     dcgan_forward(&ctx, &g, &a, z + (size_t)i * nz, img + (size_t)i * isz, m, 0);  // eval mode
   }
   for (size_t i = 0; i < (size_t)n * isz; i++) img[i] = (img[i] + 1.0f) * 0.5f;  // tanh's range
-  rc = image_grid_png(out, img, (int)n, 3, DCGAN_IMG, DCGAN_IMG, interp ? side : 8, 2, 0, err, sizeof err);
+  rc = image_grid_png(out, img, (int)n, 3, g.img, g.img, interp ? side : 8, 2, 0, err, sizeof err);
   if (rc) fprintf(stderr, "genet: %s\n", err);
   else
     printf("| %ld %s from %s (seed %ld) in %s\n", n, n == 1 ? "image" :

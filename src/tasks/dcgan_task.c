@@ -4,7 +4,7 @@
 // global batch (in k micro-batches with accumulate = k) and gradients are averaged; BatchNorm
 // statistics are per rank and micro-batch (as DistributedDataParallel with no_sync). Images come from a CIFAR-10-layout file (`genet
 // prepare cifar10` or `synthetic-images`), read image by image (a rank reads only its own),
-// resized to 64x64 as torchvision's Resize(64) and scaled to [-1, 1].
+// resized to 64x64 (image_size) as torchvision's Resize(64) and scaled to [-1, 1].
 #include "tasks/dcgan_task.h"
 
 #include <math.h>
@@ -26,6 +26,7 @@ const CfgSpec dcgan_task_keys[] = {
     {"nz", CFG_INT, "100", 1, 4096, NULL, "latent size", CFG_RESUME_FIXED},
     {"ngf", CFG_INT, "64", 1, 4096, NULL, "generator width", CFG_RESUME_FIXED},
     {"ndf", CFG_INT, "64", 1, 4096, NULL, "discriminator width", CFG_RESUME_FIXED},
+    {"image_size", CFG_INT, "64", 32, 64, NULL, "image side: 64 the reference; 32 drops one layer of each network", CFG_RESUME_FIXED},
     {"batch", CFG_INT, "64", 1, 1 << 20, NULL, "global batch (divided among ranks)", CFG_RESUME_FIXED},
     {"epochs", CFG_INT, "25", 1, 1e9, NULL, "passes over the training images", CFG_RESUME_APPLIES},
     {"lr", CFG_FLOAT, "0.0002", 1e-12, 10, NULL, "Adam learning rate of both networks", CFG_RESUME_APPLIES},
@@ -51,6 +52,7 @@ const int dcgan_task_nkeys = sizeof dcgan_task_keys / sizeof *dcgan_task_keys;
 typedef struct {
   Trainer *t;
   DcganConfig mc;
+  int S;                     // image side (image_size)
   DcganNet g, d;
   int set_g, set_d;          // the trainer's parameter sets
   AdamState ag, ad;
@@ -99,12 +101,12 @@ static void load_image(Gan *s, int64_t idx, float *out) {
   const uint8_t *chw = s->row;
   for (int c = 0; c < 3; c++)
     for (int i = 0; i < s->h * s->w; i++) src.px[(size_t)i * 3 + c] = chw[(size_t)c * s->h * s->w + i];
-  image_resize_short(&big, &src, DCGAN_IMG);
+  image_resize_short(&big, &src, s->S);
   Image crop;
-  image_center_crop(&crop, &big, DCGAN_IMG, DCGAN_IMG);
+  image_center_crop(&crop, &big, s->S, s->S);
   for (int c = 0; c < 3; c++)
-    for (int i = 0; i < DCGAN_IMG * DCGAN_IMG; i++)
-      out[(size_t)c * DCGAN_IMG * DCGAN_IMG + i] = (crop.px[(size_t)i * 3 + c] / 255.0f - 0.5f) / 0.5f;
+    for (int i = 0; i < s->S * s->S; i++)
+      out[(size_t)c * s->S * s->S + i] = (crop.px[(size_t)i * 3 + c] / 255.0f - 0.5f) / 0.5f;
   image_free(&src);
   image_free(&big);
   image_free(&crop);
@@ -141,14 +143,16 @@ static void dcgan_setup(Trainer *t, void *task) {
   s->Bl = s->Bm * t->accumulate;
   s->mc = (DcganConfig){.nz = (int)config_int(cfg, "nz"), .ngf = (int)config_int(cfg, "ngf"),
                         .ndf = (int)config_int(cfg, "ndf"), .nc = 3};
+  s->S = (int)config_int(cfg, "image_size");
+  if (s->S != 32 && s->S != 64) trainer_fail(t, "image_size = %d: expected 64 or 32", s->S);
   open_data(s, config_str(cfg, "data"));
   t->steps_per_epoch = s->n / s->B;
   t->epochs = config_int(cfg, "epochs");
   if (t->steps_per_epoch < 1)
     trainer_fail(t, "data = %s: %lld images, fewer than one batch of %d", config_str(cfg, "data"),
                  (long long)s->n, s->B);
-  dcgan_build_g(&s->g, &s->mc, &t->ctx);
-  dcgan_build_d(&s->d, &s->mc, &t->ctx);
+  dcgan_build_g_img(&s->g, &s->mc, s->S, &t->ctx);
+  dcgan_build_d_img(&s->d, &s->mc, s->S, &t->ctx);
   s->g.sync_bn = s->d.sync_bn = config_bool(cfg, "sync_bn");
   s->set_g = trainer_add_params(t, &s->g.params);
   s->set_d = trainer_add_params(t, &s->d.params);
@@ -160,7 +164,7 @@ static void dcgan_setup(Trainer *t, void *task) {
   adam_init_for(&s->ad, &s->d.params);
   s->log_interval = config_int(cfg, "log_interval");
   s->sample_every = config_int(cfg, "sample_every");
-  size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG;
+  size_t isz = (size_t)3 * s->S * s->S;
   s->actg = xcalloc((size_t)t->accumulate, sizeof(DcganActs));
   for (int k = 0; k < t->accumulate; k++) dcgan_acts_alloc(&s->actg[k], &s->g, s->Bm);
   dcgan_acts_alloc(&s->actd, &s->d, s->Bm);
@@ -190,8 +194,8 @@ static void dcgan_setup(Trainer *t, void *task) {
   rng_fill_normal(&fr, s->fixed, zn, 0.0f, 1.0f);
   if (s->dev) ctx_upload(s->dev, s->fixedd, s->fixed, sizeof(float) * zn);
   s->perm = xmalloc(sizeof(int64_t) * (size_t)s->n);
-  trainer_log(t, "| data %s: %lld images %dx%d -> 64x64, %lld batches of %d an epoch\n",
-              config_str(cfg, "data"), (long long)s->n, s->h, s->w, (long long)t->steps_per_epoch, s->B);
+  trainer_log(t, "| data %s: %lld images %dx%d -> %dx%d, %lld batches of %d an epoch\n",
+              config_str(cfg, "data"), (long long)s->n, s->h, s->w, s->S, s->S, (long long)t->steps_per_epoch, s->B);
   trainer_log(t, "| G: %zu floats, D: %zu floats (nz %d, ngf %d, ndf %d)\n", s->g.params.total,
               s->d.params.total, s->mc.nz, s->mc.ngf, s->mc.ndf);
 }
@@ -224,7 +228,7 @@ static double mean_of(Gan *s, const float *out, int n) {
 // so all must take part); a sum gathers both batches on rank 0, which writes them.
 static void save_samples(Gan *s) {
   Trainer *t = s->t;
-  size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG, mine = isz * s->Bl, off = mine * t->comm.rank;
+  size_t isz = (size_t)3 * s->S * s->S, mine = isz * s->Bl, off = mine * t->comm.rank;
   char path[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
   if (t->comm.rank == 0 && make_dirs(t->out_dir, err, sizeof err))
     comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
@@ -232,7 +236,7 @@ static void save_samples(Gan *s) {
   memcpy(s->all_real + off, s->real, sizeof(float) * mine);
   comm_allreduce_sum(&t->comm, s->all_real, isz * s->B);
   snprintf(path, sizeof path, "%s/real_samples.png", t->out_dir);
-  if (t->comm.rank == 0 && image_grid_png(path, s->all_real, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
+  if (t->comm.rank == 0 && image_grid_png(path, s->all_real, s->B, 3, s->S, s->S, 8, 2, 1, err, sizeof err))
     comm_abort(&t->comm, "%s", err);
   for (int k = 0; k < t->accumulate; k++)
     dcgan_forward(&t->ctx, &s->g, &s->actg[k], s->fixedd + ((size_t)t->comm.rank * s->Bl + (size_t)k * s->Bm) * s->mc.nz,
@@ -242,7 +246,7 @@ static void save_samples(Gan *s) {
   memcpy(s->all + off, s->img, sizeof(float) * mine);
   comm_allreduce_sum(&t->comm, s->all, isz * s->B);
   snprintf(path, sizeof path, "%s/fake_samples_epoch_%03lld.png", t->out_dir, (long long)t->epoch);
-  if (t->comm.rank == 0 && image_grid_png(path, s->all, s->B, 3, DCGAN_IMG, DCGAN_IMG, 8, 2, 1, err, sizeof err))
+  if (t->comm.rank == 0 && image_grid_png(path, s->all, s->B, 3, s->S, s->S, 8, 2, 1, err, sizeof err))
     comm_abort(&t->comm, "%s", err);
 }
 
@@ -254,7 +258,7 @@ static void dcgan_epoch_begin(Trainer *t, void *task) {
 static void dcgan_step(Trainer *t, void *task) {
   Gan *s = task;
   Ctx *ctx = &t->ctx;
-  size_t isz = (size_t)3 * DCGAN_IMG * DCGAN_IMG, nz = (size_t)s->mc.nz;
+  size_t isz = (size_t)3 * s->S * s->S, nz = (size_t)s->mc.nz;
   int N = s->Bm, K = t->accumulate;
   const int64_t *mine = s->perm + t->batch * s->B + (int64_t)t->comm.rank * s->Bl;
   for (int i = 0; i < s->Bl; i++) load_image(s, mine[i], s->real + isz * i);
@@ -325,14 +329,14 @@ static void dcgan_epoch_end(Trainer *t, void *task) {
   if (t->comm.rank != 0 || !config_bool(&t->cfg, "swd")) return;
   double per[SWD_MAX_LEVELS], mean;
   char err[GENET_ERR_MAX], line[256];
-  int nl = swd_compute(per, &mean, s->all, s->all_real, s->B, DCGAN_IMG, DCGAN_IMG, t->seed, err, sizeof err);
+  int nl = swd_compute(per, &mean, s->all, s->all_real, s->B, s->S, s->S, t->seed, err, sizeof err);
   if (nl < 0) {
     trainer_log(t, "| SWD not computed: %s\n", err);
     return;
   }
   int k = 0;
   for (int l = 0; l < nl; l++)
-    k += snprintf(line + k, sizeof line - (size_t)k, "%s%d px %.1f", l ? ", " : "", DCGAN_IMG >> l, per[l]);
+    k += snprintf(line + k, sizeof line - (size_t)k, "%s%d px %.1f", l ? ", " : "", s->S >> l, per[l]);
   trainer_log(t, "| epoch %lld: SWD x1e3 (%d generated vs %d real): %s; mean %.1f\n",
               (long long)t->epoch, s->B, s->B, line, mean);
   for (int l = 0; l < nl; l++) {  // x1e3, as printed
@@ -356,7 +360,7 @@ static int save_net(H5File *f, const DcganNet *n, const AdamState *a, const char
   rc |= params_write(f, &n->params, n->params.data, g);
   snprintf(g, sizeof g, "buffers/%s", name);
   rc |= params_write(f, &n->buffers, n->buffers.data, g);
-  for (int l = 0; l < DCGAN_LAYERS; l++) {
+  for (int l = 0; l < n->nl; l++) {
     if (n->layer[l].bn_idx < 0) continue;
     snprintf(g, sizeof g, "buffers/%s/main.%d.num_batches_tracked", name, n->layer[l].bn_idx);
     rc |= h5_write_scalar_i64(f, g, n->layer[l].num_batches_tracked);
@@ -375,7 +379,7 @@ static int load_net(H5File *f, DcganNet *n, AdamState *a, const char *name, char
   snprintf(g, sizeof g, "buffers/%s", name);
   if ((rc = params_read(f, &n->buffers, n->buffers.data, g, err, errlen))) return rc;
   if (!a) return 0;
-  for (int l = 0; l < DCGAN_LAYERS; l++) {
+  for (int l = 0; l < n->nl; l++) {
     if (n->layer[l].bn_idx < 0) continue;
     snprintf(g, sizeof g, "buffers/%s/main.%d.num_batches_tracked", name, n->layer[l].bn_idx);
     if (h5_read_scalar_i64(f, g, &n->layer[l].num_batches_tracked, err, errlen)) return -1;
