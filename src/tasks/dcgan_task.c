@@ -341,7 +341,7 @@ static void dcgan_epoch_end(Trainer *t, void *task) {
               (long long)t->epoch, s->B, s->B, line, mean);
   for (int l = 0; l < nl; l++) {  // x1e3, as printed
     char tag[32];
-    snprintf(tag, sizeof tag, "swd/%dpx", DCGAN_IMG >> l);
+    snprintf(tag, sizeof tag, "swd/%dpx", s->S >> l);
     trainer_metric(t, tag, per[l]);
   }
   trainer_metric(t, "swd/mean", mean);
