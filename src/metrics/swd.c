@@ -115,9 +115,30 @@ static void descriptors(double *desc, const double *lev, int n, int h, int w, co
   }
 }
 
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
+// Sorts x[0..n) ascending by LSD radix on the doubles' bits (sign flipped, negatives
+// inverted, so unsigned order is numeric order), 8 passes of a byte through tmp; a few times
+// faster than qsort, which dominated the metric's time.
+static void sort_doubles(double *x, uint64_t *key, uint64_t *tmp, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t u;
+    memcpy(&u, &x[i], sizeof u);
+    key[i] = (u >> 63) ? ~u : u | 0x8000000000000000ull;
+  }
+  for (int shift = 0; shift < 64; shift += 8) {
+    size_t count[257] = {0};
+    for (size_t i = 0; i < n; i++) count[((key[i] >> shift) & 0xff) + 1]++;
+    for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+    for (size_t i = 0; i < n; i++) tmp[count[(key[i] >> shift) & 0xff]++] = key[i];
+    uint64_t *swap = key;
+    key = tmp;
+    tmp = swap;
+  }
+  // 8 passes: the sorted keys are back in `key` as given
+  for (size_t i = 0; i < n; i++) {
+    uint64_t u = key[i];
+    u = (u >> 63) ? u & 0x7fffffffffffffffull : ~u;
+    memcpy(&x[i], &u, sizeof u);
+  }
 }
 
 // Step 4: the mean over directions and neighbourhoods of |sorted proj A - sorted proj B|.
@@ -131,33 +152,46 @@ static double sliced_wasserstein(const double *da, const double *db, size_t m, c
     for (int k = 0; k < SWD_DESC; k++)
       dirs[(size_t)k * SWD_DIRS + d] = raw[d * SWD_DESC + k] * inv;  // (SWD_DESC, SWD_DIRS)
   }
-  double *pa = xmalloc(m * SWD_BLOCK * sizeof(double)), *pb = xmalloc(m * SWD_BLOCK * sizeof(double));
-  double total = 0;
-  for (int d0 = 0; d0 < SWD_DIRS; d0 += SWD_BLOCK) {
-    for (int s = 0; s < 2; s++) {
-      const double *desc = s ? db : da;
-      double *p = s ? pb : pa;
-      for (size_t q = 0; q < m; q++) {
-        double acc[SWD_BLOCK] = {0};
-        for (int k = 0; k < SWD_DESC; k++) {
-          double v = desc[q * SWD_DESC + k];
-          const double *dk = dirs + (size_t)k * SWD_DIRS + d0;
-          for (int j = 0; j < SWD_BLOCK; j++) acc[j] += v * dk[j];
+  // Blocks of directions are independent: threads take blocks, each with its own projection
+  // buffers; the per-direction sums are added in direction order afterwards, so the result does
+  // not depend on the number of threads.
+  double *per_dir = xmalloc((size_t)SWD_DIRS * sizeof(double));
+#pragma omp parallel
+  {
+    double *pa = xmalloc(m * SWD_BLOCK * sizeof(double)), *pb = xmalloc(m * SWD_BLOCK * sizeof(double));
+    uint64_t *key = xmalloc(m * sizeof(uint64_t)), *tmp = xmalloc(m * sizeof(uint64_t));
+#pragma omp for schedule(dynamic)
+    for (int d0 = 0; d0 < SWD_DIRS; d0 += SWD_BLOCK) {
+      for (int s = 0; s < 2; s++) {
+        const double *desc = s ? db : da;
+        double *p = s ? pb : pa;
+        for (size_t q = 0; q < m; q++) {
+          double acc[SWD_BLOCK] = {0};
+          for (int k = 0; k < SWD_DESC; k++) {
+            double v = desc[q * SWD_DESC + k];
+            const double *dk = dirs + (size_t)k * SWD_DIRS + d0;
+            for (int j = 0; j < SWD_BLOCK; j++) acc[j] += v * dk[j];
+          }
+          for (int j = 0; j < SWD_BLOCK; j++) p[j * m + q] = acc[j];
         }
-        for (int j = 0; j < SWD_BLOCK; j++) p[j * m + q] = acc[j];
+      }
+      for (int j = 0; j < SWD_BLOCK; j++) {
+        sort_doubles(pa + j * m, key, tmp, m);
+        sort_doubles(pb + j * m, key, tmp, m);
+        double sum = 0;
+        for (size_t q = 0; q < m; q++) sum += fabs(pa[j * m + q] - pb[j * m + q]);
+        per_dir[d0 + j] = sum;
       }
     }
-    for (int j = 0; j < SWD_BLOCK; j++) {
-      qsort(pa + j * m, m, sizeof(double), cmp_double);
-      qsort(pb + j * m, m, sizeof(double), cmp_double);
-      double s = 0;
-      for (size_t q = 0; q < m; q++) s += fabs(pa[j * m + q] - pb[j * m + q]);
-      total += s;
-    }
+    free(pa);
+    free(pb);
+    free(key);
+    free(tmp);
   }
+  double total = 0;
+  for (int d = 0; d < SWD_DIRS; d++) total += per_dir[d];
+  free(per_dir);
   free(dirs);
-  free(pa);
-  free(pb);
   return total / ((double)m * SWD_DIRS);
 }
 
