@@ -64,8 +64,9 @@ static void header(FILE *f, const ReportInputs *in) {
     row_str(f, "task", jsonl_str(s, "task"));
     if (r->end_is_last) row_str(f, "status", jsonl_str(e, "status"));
     else if (r->starts) row_str(f, "status", "no end record after the last start (still running, or killed)");
-    double steps = r->end_is_last && isfinite(jsonl_num(e, "steps")) ? jsonl_num(e, "steps") : r->last_step;
-    row_num(f, "steps", steps, "%.0f");
+    // The position reached (a resumed run's end record counts only its own steps).
+    double step = r->end_is_last && isfinite(jsonl_num(e, "step")) ? jsonl_num(e, "step") : r->last_step;
+    row_num(f, "steps", step, "%.0f");
     if (r->seconds > 0) {
       fputs("<tr><th>time</th><td>", f);
       double t = r->seconds;
@@ -76,7 +77,8 @@ static void header(FILE *f, const ReportInputs *in) {
               r->starts > 1 ? "s: resumed" : "");
     }
     if (r->end_is_last) {
-      row_num(f, "steps/s", jsonl_num(e, "steps_per_s"), "%.3g");
+      if (jsonl_num(e, "steps") > 0)  // not after a run that found nothing left to do
+        row_num(f, r->starts > 1 ? "steps/s (last run)" : "steps/s", jsonl_num(e, "steps_per_s"), "%.3g");
       const char *bt = jsonl_str(e, "best.tag");
       double bv = jsonl_num(e, "best.value");
       if (bt && isfinite(bv)) {
