@@ -49,7 +49,7 @@ gan=$dir/dcgan
 mkdir -p "$gan"
 [ -f "$data/synthetic-glyphs.h5" ] || "$genet" prepare synthetic-glyphs "$data/synthetic-glyphs.h5" n=6400 size=32
 gan_args=()
-[ "$quick" = 1 ] && gan_args=(epochs=1)
+[ "$quick" = 1 ] && gan_args=(epochs=8)
 "$genet" train jobs/dcgan_demo.job data="$data/synthetic-glyphs.h5" \
   checkpoint_dir="$gan/checkpoints" out_dir="$gan" "${gan_args[@]}"
 ck=$gan/checkpoints/$(cat "$gan/checkpoints/latest")
@@ -86,7 +86,8 @@ language model   test perplexity ${test_ppl:-?} (the text allows no less than ${
 DCGAN            sliced Wasserstein distance x1e3 (lower: closer to the data)
                    ${swd:-?}
                  $gan/fake_samples_epoch_*.png   the fixed noise's grid each epoch
-                 $gan/samples.png          64 new samples; interpolations.png: latent walks
+                 $gan/samples.png          64 new samples from the last checkpoint
+                 $gan/interpolations.png   walks between points of the latent space
                  $gan/report.html
 style transfer   $vgg_note
                  final loss ${style_loss:-?}

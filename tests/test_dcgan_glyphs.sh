@@ -6,11 +6,8 @@
 #   image_size = 32: the networks have the reference's layers less the widest (counted below),
 #     the log names 32x32, the grids are 8 x 8 images of 32 px (274 x 274),
 #     genet sample draws 32 px images from its checkpoint; image_size = 48 refused in one line;
-#   it learns: the demo's settings, 800 steps on 12800 glyphs, bring the SWD of G(fixed noise)
-#     against a real batch to at most half the untrained generator's (the first run here, with
-#     lr = 1e-12: the same initial weights and fixed noise, weights that do not move; its real
-#     batch is from the small file). Measured: 218.5 untrained, 70.8 after 800 steps of the
-#     demo itself (docs/DEMO.md); this test: 207.8 and 66.3. 34 s on 2 cores at load 2.
+#   that the demo's settings learn (SWD at most half the untrained generator's) is checked on the
+#     demo itself, by tests/test_demo.sh.
 # Usage: test_dcgan_glyphs.sh GENET
 set -euo pipefail
 genet=$1
@@ -58,11 +55,4 @@ st=0
 [ "$st" != 0 ] && [ "$(wc -l < x.err)" -eq 1 ] && grep -q "image_size = 48: expected 64 or 32" x.err || { cat x.err; fail "image_size=48: status $st"; }
 pass "image_size = 48 refused"
 
-swd() { sed -n 's/.*SWD x1e3 .*; mean \([0-9.]*\)$/\1/p' "$1" | tail -n 1; }
-"$genet" prepare synthetic-glyphs big.h5 n=12800 size=32 seed=1 > /dev/null
-"$genet" train job data=big.h5 epochs=4 checkpoint_dir=T out_dir=T > t.log
-u=$(swd u.log) t=$(swd t.log)
-[ -n "$u" ] && [ -n "$t" ] || { cat u.log t.log; fail "no SWD lines"; }
-awk -v u="$u" -v t="$t" 'BEGIN { exit !(t <= 0.5 * u) }' || fail "SWD x1e3 $t after 800 steps, $u untrained: not at most half"
-pass "it learns: SWD x1e3 $u untrained, $t after 800 steps"
 echo "all passed"
