@@ -37,7 +37,7 @@ mkdir -p "$lm"
   "$genet" prepare text "$data/synthetic-text" "$data/synthetic-text.h5"
 lm_args=()
 [ "$quick" = 1 ] && lm_args=(epochs=1)
-"$genet" train jobs/lm_demo.job checkpoint_dir="$lm/checkpoints" out_dir="$lm" \
+"$genet" train jobs/lm_demo.job data="$data/synthetic-text.h5" checkpoint_dir="$lm/checkpoints" out_dir="$lm" \
   "${lm_args[@]}"
 "$genet" generate "$lm/checkpoints/best.h5" words=80 seed=1 > "$lm/generated.txt"
 floor=$(sed -n 's/.*perplexity floor \([0-9.]*\).*/\1/p' "$data/synthetic-text.info" 2> /dev/null || true)
