@@ -4,6 +4,9 @@
 #     checkpoint equals the uninterrupted run's bit for bit: both networks' weights, BatchNorm
 #     running statistics and num_batches_tracked, Adam moments and steps, loop position;
 #   sample grids are PNG files of the expected size;
+#   the SWD only reads: with swd = true (G in evaluation mode on its fixed noise at each epoch
+#     end) and swd = false the final checkpoints are equal bit for bit, on 1 rank and on 2
+#     ranks with sync_bn (the evaluation pass runs on rank 0 alone: it must need no collective);
 #   with sync_bn, 2 and 4 ranks equal 1 rank: within 1e-5 after one step, 5e-5 after three
 #     (Adam divides by sqrt(v), which magnifies the summation-order differences of the small
 #     gradients: measured 2.4e-6, 8.0e-6, 1.4e-5 after 1, 2, 3 steps on 4 ranks), and a 4-rank
@@ -32,6 +35,7 @@ log_interval = 5
 sample_every = 10
 checkpoint_every = 10
 threads = 1
+swd_images = 64
 JOB
 # 160 / 8 = 20 batches an epoch, 40 steps.
 final=ckpt_0000000040.h5
@@ -83,6 +87,15 @@ bad_sample 2 "usage: genet sample"
 bad_sample 1 "missing.h5: cannot open" missing.h5 out=S/bad.png
 pass "genet sample: grid sizes, seeds, evaluation mode, interpolation, bad arguments"
 
+# The SWD changes nothing that training uses: swd = false gives the same final state.
+grep -Eq '^\| epoch 1: SWD x1e3 \(64 generated vs 64 real\): 64 px [0-9.]+, 32 px [0-9.]+, 16 px [0-9.]+; mean [0-9.]+$' a.log ||
+  { grep SWD a.log; fail "no SWD line at the end of epoch 1"; }
+"$genet" train job checkpoint_dir=N out_dir=outN swd=false > n.log
+! grep -q SWD n.log || fail "swd = false printed an SWD line"
+same_run N
+cmp -s outA/fake_samples_epoch_001.png outN/fake_samples_epoch_001.png || fail "swd = false: different grids"
+pass "swd = true and false: bitwise equal final state and grids (64 px)"
+
 "$genet" train job checkpoint_dir=B out_dir=outB max_steps=13 > b1.log
 grep -q 'stopped at step 13 (max_steps)' b1.log || fail "max_steps did not stop at 13"
 "$genet" train job checkpoint_dir=B out_dir=outB > b2.log
@@ -109,6 +122,12 @@ grep -q "task dcgan, 2 ranks" r2.log || fail "mpirun -np 2 did not run 2 ranks"
 "$genet" inspect R2/$final > r2.inspect
 grep -q "optim/netD/exp_avg/main.2.weight" r2.inspect || fail "2 ranks: checkpoint layout"
 pass "2 ranks train and checkpoint"
+for swd in true false; do
+  $mpirun -np 2 "$genet" train job sync_bn=true swd=$swd checkpoint_dir=Y$swd out_dir=outY$swd > y$swd.log
+done
+grep -q '^| epoch 1: SWD x1e3 (64 generated vs 64 real)' ytrue.log || { grep SWD ytrue.log; fail "2 ranks, sync_bn: no SWD line"; }
+"$h5cmp" Ytrue/$final Yfalse/$final 0 params buffers optim train > y.cmp || { cat y.cmp; fail "2 ranks, sync_bn: swd = true and false differ"; }
+pass "2 ranks with sync_bn: swd = true and false give bitwise equal final state"
 if "$genet" generate R2/$final > g.out 2> g.err; then fail "generate accepted a DCGAN checkpoint"; fi
 grep -qx "genet: R2/$final: a checkpoint of task = dcgan; genet generate samples text from a language-model checkpoint (task = lm)" g.err ||
   { cat g.err; fail "generate on a DCGAN checkpoint: wrong message"; }

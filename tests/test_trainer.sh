@@ -89,9 +89,12 @@ JOB
 # 96 images / 8 = 12 batches an epoch.
 "$genet" train gan.job checkpoint_dir=G out_dir=og max_steps=14 > g.log
 [ "$(position G/ckpt_0000000014.h5)" = "1 2" ] || fail "DCGAN at step 14 (12 an epoch): position $(position G/ckpt_0000000014.h5), want 1 2"
-# Its epoch end printed the sliced Wasserstein distance: 3 levels of 64x64 and their mean.
-grep -Eq '^\| epoch 0: SWD x1e3 \(8 generated vs 8 real\): 64 px [0-9.]+, 32 px [0-9.]+, 16 px [0-9.]+; mean [0-9.]+$' g.log ||
+# Its epoch end printed the sliced Wasserstein distance: 3 levels of 64x64 and their mean, on
+# all 96 images (swd_images = 1024 by default is more than the data has, and setup says so).
+grep -Eq '^\| epoch 0: SWD x1e3 \(96 generated vs 96 real\): 64 px [0-9.]+, 32 px [0-9.]+, 16 px [0-9.]+; mean [0-9.]+$' g.log ||
   { grep SWD g.log; fail "DCGAN: no SWD line at the end of epoch 0"; }
+grep -qF '| SWD at each epoch end: 96 images of G (evaluation mode, fixed noise) vs 96 fixed training images (swd_images = 1024, but the data has 96)' g.log ||
+  { grep SWD g.log; fail "DCGAN: the setup line does not say the SWD sets are smaller than swd_images"; }
 ln -s "$fx" fx  # relative paths: the version-1 style checkpoint below names them so
 cat > style.job <<JOB
 task = style

@@ -34,20 +34,24 @@ const CfgSpec dcgan_task_keys[] = {
     {"beta2", CFG_FLOAT, "0.999", 0, 0.999999, NULL, "Adam beta2", CFG_RESUME_APPLIES},
     {"log_interval", CFG_INT, "50", 1, 1e9, NULL, "iterations between progress lines (the reference prints every one)", CFG_RESUME_APPLIES},
     {"sample_every", CFG_INT, "100", 0, 1e9, NULL, "iterations between sample grids in out_dir (0: only at epoch ends)", CFG_RESUME_APPLIES},
-    {"swd", CFG_BOOL, "true", 0, -1, NULL, "at each epoch end, the sliced Wasserstein distance (x1e3) between the fixed-noise grid and the last real batch (Karras et al.; lower is better)", CFG_RESUME_APPLIES},
+    {"swd", CFG_BOOL, "true", 0, -1, NULL, "at each epoch end, the sliced Wasserstein distance (x1e3; Karras et al.; lower is better) between swd_images images of G in evaluation mode from fixed noise and a fixed sample of as many training images", CFG_RESUME_APPLIES},
+    {"swd_images", CFG_INT, "1024", 2, 1 << 20, NULL, "images in each SWD set (at most the training images; cost grows with it)", CFG_RESUME_APPLIES},
     {"sync_bn", CFG_BOOL, "false", 0, -1, NULL, "BatchNorm statistics over the global batch (default: per rank, as DDP)", CFG_RESUME_APPLIES},
 };
 const int dcgan_task_nkeys = sizeof dcgan_task_keys / sizeof *dcgan_task_keys;
 
 // Random streams (Philox, seed + stream id): weights 0 and 1, the fixed sample noise 2, the
-// epoch order 3 + epoch, the noise of step s 2^40 + s. Each a function of the position, so a
-// resumed run draws what it would have drawn; the noise is drawn for the global batch and
-// each rank takes its rows, so it does not depend on the number of ranks either.
+// epoch order 3 + epoch, the noise of step s 2^40 + s, the SWD's real sample 2^41 and its
+// generated set's noise 2^41 + 1. Each a function of the position, so a resumed run draws what
+// it would have drawn; the noise is drawn for the global batch and each rank takes its rows,
+// so it does not depend on the number of ranks either.
 #define RNG_G_INIT 0
 #define RNG_D_INIT 1
 #define RNG_FIXED 2
 #define RNG_EPOCH(e) (3 + (uint64_t)(e))
 #define RNG_NOISE(step) ((1ull << 40) + (uint64_t)(step))
+#define RNG_SWD_REAL (1ull << 41)
+#define RNG_SWD_NOISE ((1ull << 41) + 1)
 
 typedef struct {
   Trainer *t;
@@ -75,21 +79,30 @@ typedef struct {
   float *reald, *imgd, *zd, *fixedd;  // [dev] twins of real, img, z, fixed
   float *fake, *dfake;       // [dev] (Bl, 3, 64, 64)
   float *out, *dout, *ones, *zeros;  // [dev] (Bm)
+  // SWD (rank 0, swd = true): swd_n fixed real images and the noise of as many generated ones,
+  // both drawn at setup; swd_gen takes G's images at each epoch end.
+  int swd_n;
+  float *swd_real, *swd_z, *swd_gen;  // (swd_n, 3, S, S), (swd_n, nz), (swd_n, 3, S, S)
 } Gan;
 
 // ---- data: the epoch's order is a permutation from (seed, epoch); rank r takes its slice
 // of every global batch. Batches that would be incomplete are dropped (drop_last).
 
-static void epoch_order(const Gan *s, int64_t epoch, int64_t *perm) {
+// perm = a permutation of 0..n-1 from stream `stream` of the seed.
+static void permutation(const Gan *s, uint64_t stream, int64_t n, int64_t *perm) {
   Rng r;
-  rng_init(&r, s->t->seed, RNG_EPOCH(epoch));
-  for (int64_t i = 0; i < s->n; i++) perm[i] = i;
-  for (int64_t i = s->n - 1; i > 0; i--) {  // Fisher-Yates
+  rng_init(&r, s->t->seed, stream);
+  for (int64_t i = 0; i < n; i++) perm[i] = i;
+  for (int64_t i = n - 1; i > 0; i--) {  // Fisher-Yates
     uint64_t x = ((uint64_t)rng_u32(&r) << 32) | rng_u32(&r);
     int64_t j = (int64_t)(x % (uint64_t)(i + 1)), tmp = perm[i];
     perm[i] = perm[j];
     perm[j] = tmp;
   }
+}
+
+static void epoch_order(const Gan *s, int64_t epoch, int64_t *perm) {
+  permutation(s, RNG_EPOCH(epoch), s->n, perm);
 }
 
 // Image idx resized to 64x64 as Resize(64) (PIL bilinear), then ToTensor and Normalize(0.5, 0.5).
@@ -133,6 +146,32 @@ static void open_data(Gan *s, const char *path) {
 }
 
 // ---- setup
+
+// The SWD's two fixed sets (rank 0 only: it alone computes the distance): min(swd_images, n)
+// training images at the head of a permutation of their own stream, read once here, and the
+// noise of as many generated images. Nothing here touches what training draws or reads.
+static void swd_setup(Gan *s) {
+  Trainer *t = s->t;
+  if (t->comm.rank != 0 || !config_bool(&t->cfg, "swd")) return;
+  int64_t want = config_int(&t->cfg, "swd_images");
+  s->swd_n = (int)(want < s->n ? want : s->n);
+  size_t isz = (size_t)3 * s->S * s->S, nz = (size_t)s->mc.nz;
+  int64_t *order = xmalloc(sizeof(int64_t) * (size_t)s->n);
+  permutation(s, RNG_SWD_REAL, s->n, order);
+  s->swd_real = xmalloc_floats(isz * s->swd_n);
+  for (int i = 0; i < s->swd_n; i++) load_image(s, order[i], s->swd_real + isz * i);
+  free(order);
+  s->swd_z = xmalloc_floats(nz * s->swd_n);
+  Rng r;
+  rng_init(&r, t->seed, RNG_SWD_NOISE);
+  rng_fill_normal(&r, s->swd_z, nz * s->swd_n, 0.0f, 1.0f);
+  s->swd_gen = xmalloc_floats(isz * s->swd_n);
+  char note[96] = "";
+  if (s->swd_n < want)
+    snprintf(note, sizeof note, " (swd_images = %lld, but the data has %d)", (long long)want, s->swd_n);
+  trainer_log(t, "| SWD at each epoch end: %d images of G (evaluation mode, fixed noise) vs %d fixed training images%s\n",
+              s->swd_n, s->swd_n, note);
+}
 
 static void dcgan_setup(Trainer *t, void *task) {
   Gan *s = task;
@@ -194,6 +233,7 @@ static void dcgan_setup(Trainer *t, void *task) {
   rng_fill_normal(&fr, s->fixed, zn, 0.0f, 1.0f);
   if (s->dev) ctx_upload(s->dev, s->fixedd, s->fixed, sizeof(float) * zn);
   s->perm = xmalloc(sizeof(int64_t) * (size_t)s->n);
+  swd_setup(s);
   trainer_log(t, "| data %s: %lld images %dx%d -> %dx%d, %lld batches of %d an epoch\n",
               config_str(cfg, "data"), (long long)s->n, s->h, s->w, s->S, s->S, (long long)t->steps_per_epoch, s->B);
   trainer_log(t, "| G: %zu floats, D: %zu floats (nz %d, ngf %d, ndf %d)\n", s->g.params.total,
@@ -322,14 +362,38 @@ static void dcgan_step(Trainer *t, void *task) {
   if (s->sample_every > 0 && i % s->sample_every == 0) save_samples(s);
 }
 
-// The grids, and their sliced Wasserstein distance (rank 0; it only reads, so resume stays exact).
+// G in evaluation mode on the SWD's fixed noise, into swd_gen (rank 0). BatchNorm uses the
+// running statistics and changes no state (as `genet sample`); with sync_bn it runs no
+// collective in evaluation mode (batchnorm_forward_sync), so rank 0 may run it alone. In
+// chunks of the micro-batch through actg[0], whose pass is done by the epoch end; on a device
+// through zd and imgd, scratch between steps.
+static void swd_generate(Gan *s) {
+  Trainer *t = s->t;
+  size_t isz = (size_t)3 * s->S * s->S, nz = (size_t)s->mc.nz;
+  for (int i = 0; i < s->swd_n; i += s->Bm) {
+    int m = s->swd_n - i < s->Bm ? s->swd_n - i : s->Bm;
+    const float *z = s->swd_z + nz * i;
+    float *img = s->swd_gen + isz * i;
+    if (s->dev) {
+      ctx_upload(s->dev, s->zd, z, sizeof(float) * nz * m);
+      dcgan_forward(&t->ctx, &s->g, &s->actg[0], s->zd, s->imgd, m, 0);
+      ctx_download(s->dev, img, s->imgd, sizeof(float) * isz * m);
+    } else {
+      dcgan_forward(&t->ctx, &s->g, &s->actg[0], z, img, m, 0);
+    }
+  }
+}
+
+// The grids, and the sliced Wasserstein distance between the fixed sets (rank 0; it only
+// reads, so training and resume stay exact).
 static void dcgan_epoch_end(Trainer *t, void *task) {
   Gan *s = task;
   save_samples(s);
-  if (t->comm.rank != 0 || !config_bool(&t->cfg, "swd")) return;
+  if (t->comm.rank != 0 || !config_bool(&t->cfg, "swd") || s->swd_n < 1) return;
+  swd_generate(s);
   double per[SWD_MAX_LEVELS], mean;
   char err[GENET_ERR_MAX], line[256];
-  int nl = swd_compute(per, &mean, s->all, s->all_real, s->B, s->S, s->S, t->seed, err, sizeof err);
+  int nl = swd_compute(per, &mean, s->swd_gen, s->swd_real, s->swd_n, s->S, s->S, t->seed, err, sizeof err);
   if (nl < 0) {
     trainer_log(t, "| SWD not computed: %s\n", err);
     return;
@@ -338,7 +402,7 @@ static void dcgan_epoch_end(Trainer *t, void *task) {
   for (int l = 0; l < nl; l++)
     k += snprintf(line + k, sizeof line - (size_t)k, "%s%d px %.1f", l ? ", " : "", s->S >> l, per[l]);
   trainer_log(t, "| epoch %lld: SWD x1e3 (%d generated vs %d real): %s; mean %.1f\n",
-              (long long)t->epoch, s->B, s->B, line, mean);
+              (long long)t->epoch, s->swd_n, s->swd_n, line, mean);
   for (int l = 0; l < nl; l++) {  // x1e3, as printed
     char tag[32];
     snprintf(tag, sizeof tag, "swd/%dpx", s->S >> l);
@@ -414,7 +478,8 @@ static void dcgan_free(Trainer *t, void *task) {
   }
   float *dev[] = {s->fake, s->dfake, s->out, s->dout, s->ones, s->zeros};
   for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) ctx_release(s->dev, dev[i]);
-  float *host[] = {s->real, s->img, s->z, s->fixed, s->all, s->all_real, s->outh};
+  float *host[] = {s->real, s->img, s->z, s->fixed, s->all, s->all_real, s->outh,
+                   s->swd_real, s->swd_z, s->swd_gen};
   for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
   free(s->perm);
   char err[GENET_ERR_MAX];
@@ -435,7 +500,7 @@ const TaskOps dcgan_task_ops = {
     .keys = dcgan_task_keys,
     .nkeys = &dcgan_task_nkeys,
     .size = sizeof(Gan),
-    .rng_scheme = "philox4x32-10; G init 0, D init 1, fixed noise 2, epoch order 3 + epoch, noise of step s 2^40 + s (global batch, rank r takes its rows)",
+    .rng_scheme = "philox4x32-10; G init 0, D init 1, fixed noise 2, epoch order 3 + epoch, noise of step s 2^40 + s (global batch, rank r takes its rows), SWD real sample 2^41, SWD generated noise 2^41 + 1",
     .accumulates = 1,
     .cuda = 1,
     .setup = dcgan_setup,
