@@ -30,7 +30,8 @@ static double nice_step(double span) {
 
 static void grid_line(FILE *f, const Axis *a, double v, int vertical) {
   char label[32];
-  if (fabs(v) < 1e-12 * (a->hi - a->lo)) v = 0;  // not -1.7e-17 from the tick loop's sums
+  // not -1.7e-17 from the linear tick loop's sums (a log axis has no zero: its ticks are exact)
+  if (!a->log && fabs(v) < 1e-12 * (a->hi - a->lo)) v = 0;
   // Whole numbers in full (steps, 10000), the rest with 4 digits (0.001, 2.5, 1.5e-05).
   snprintf(label, sizeof label, v == floor(v) && fabs(v) < 1e9 ? "%.0f" : "%.4g", v);
   if (vertical) {
