@@ -34,6 +34,7 @@ log_interval = 100
 sample_every = 0
 threads = 2
 checkpoint_every = 100000
+swd = false
 JOB
 size() {  # FILE W H: the PNG header's width and height
   read -r -a b <<< "$(od -An -tu1 -j16 -N8 "$1")"

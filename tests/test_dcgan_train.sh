@@ -35,6 +35,7 @@ log_interval = 5
 sample_every = 10
 checkpoint_every = 10
 threads = 1
+swd = false       # on in the runs that check it (A, Ytrue): it costs most under the sanitizers
 swd_images = 64
 JOB
 # 160 / 8 = 20 batches an epoch, 40 steps.
@@ -43,7 +44,7 @@ lines() { grep -h '^\[' "$@"; }
 same_run() {
   "$h5cmp" A/$final "$1/$final" 0 params buffers optim train > "$1.cmp" || { cat "$1.cmp"; fail "$1: final state differs"; }
 }
-"$genet" train job checkpoint_dir=A out_dir=outA > a.log
+"$genet" train job checkpoint_dir=A out_dir=outA swd=true > a.log
 [ -f A/$final ] || fail "no final checkpoint"
 [ -f outA/fake_samples_epoch_001.png ] && [ -f outA/real_samples.png ] || fail "no sample grids"
 # 8 images of 64x64 in one row of 8 with 2 px padding: 530 x 68.

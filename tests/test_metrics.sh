@@ -125,6 +125,7 @@ batch = 8
 epochs = 2
 log_interval = 4
 sample_every = 0
+swd_images = 8    # 8, a batch: the SWD costs most under the sanitizers
 threads = 1
 checkpoint_dir = G
 out_dir = og
