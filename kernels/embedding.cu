@@ -21,18 +21,34 @@ static __global__ void embedding_forward_kernel(float *y, const int32_t *idx, co
   }
 }
 
-// Repeated ids add into the same row with atomicAdd, so unlike the CPU op (which sums them in
-// the order of i) the order of each sum varies from run to run: equal up to float rounding.
+// Deterministic and bit-identical with the CPU op, which adds the rows of each id in the order
+// of i: the block of the FIRST position of an id owns that table row, and each of its threads
+// adds, for one column, dy's rows of every later position with the same id, in order, to the
+// row's old value. No atomics, so a run repeats itself bit for bit (the LM's resume and
+// CPU-against-GPU checks rely on it). The price is O(n^2) id comparisons (each block scans the
+// ids before and after it); ids are cached broadcast loads, cheap for the LM's n = batch x bptt
+// (700 at the reference size, 10^4 still well under a millisecond).
 static __global__ void embedding_backward_kernel(float *dtable, const float *dy, const int32_t *idx,
                                                  int n, int V, int D, CudaScalars *s) {
-  for (int i = blockIdx.y; i < n; i += gridDim.y) {
-    int32_t id = idx[i];
-    if (!index_in_range(id, V)) {
-      if (blockIdx.x == 0 && threadIdx.x == 0) flag_bad(s, (unsigned)i);
-      continue;
+  __shared__ int seen;
+  for (int i = blockIdx.y; i < n; i += gridDim.y) {  // uniform over the block: syncs are safe
+    const int32_t id = idx[i];
+    const int ok = index_in_range(id, V);
+    if (!ok && blockIdx.x == 0 && threadIdx.x == 0) flag_bad(s, (unsigned)i);
+    if (threadIdx.x == 0) seen = 0;
+    __syncthreads();
+    for (int j = threadIdx.x; ok && j < i; j += blockDim.x)
+      if (idx[j] == id) seen = 1;  // an earlier position owns the row
+    __syncthreads();
+    const int owner = ok && !seen;
+    __syncthreads();  // every thread has read `seen` before the next position resets it
+    if (!owner) continue;
+    for (int d = blockIdx.x * EW_THREADS + threadIdx.x; d < D; d += gridDim.x * EW_THREADS) {
+      float acc = dtable[(size_t)id * D + d];
+      for (int j = i; j < n; j++)
+        if (idx[j] == id) acc += dy[(size_t)j * D + d];
+      dtable[(size_t)id * D + d] = acc;
     }
-    for (int d = blockIdx.x * EW_THREADS + threadIdx.x; d < D; d += gridDim.x * EW_THREADS)
-      atomicAdd(dtable + (size_t)id * D + d, dy[(size_t)i * D + d]);
   }
 }
 
