@@ -19,6 +19,7 @@
 #include "ops/loss.h"
 #include "optim/optim.h"
 #include "data/params_io.h"
+#include "core/stage.h"
 #include "core/util.h"
 
 const CfgSpec dcgan_task_keys[] = {
@@ -72,11 +73,17 @@ typedef struct {
   // Host buffers, and [dev] ones on the networks' device (s->dev; on the CPU the [dev] twin of
   // a host buffer is the buffer itself).
   const Ctx *dev;
-  float *real, *img;         // (Bl, 3, 64, 64) this step's images as loaded; a grid's rows
-  float *z, *fixed;          // (B, nz) this step's noise, the grids' fixed noise
+  // A step's batch, prepared and copied during the step before (see prefetch): this rank's
+  // images (Bl, 3, 64, 64) as loaded, then the global batch's noise (B, nz). The stage's
+  // tags are the steps its slots hold.
+  Stage batch;
+  const float *real;         // the host copy of the last step's images: the real grid's rows
+  float *img;                // (Bl, 3, 64, 64) a grid's rows
+  float *fixed;              // (B, nz) the grids' fixed noise
   float *all, *all_real;     // (B, 3, 64, 64) the generated grid, the real one, gathered
   float *outh;               // (Bm) D's output, for the printed means
-  float *reald, *imgd, *zd, *fixedd;  // [dev] twins of real, img, z, fixed
+  float *imgd, *fixedd;      // [dev] twins of img, fixed
+  float *zd;                 // on a device: (B, nz) G's input for the SWD's images
   float *fake, *dfake;       // [dev] (Bl, 3, 64, 64)
   float *out, *dout, *ones, *zeros;  // [dev] (Bm)
   // SWD (rank 0, swd = true): swd_n fixed real images and the noise of as many generated ones,
@@ -209,16 +216,15 @@ static void dcgan_setup(Trainer *t, void *task) {
   dcgan_acts_alloc(&s->actd, &s->d, s->Bm);
   s->dev = s->g.params.ctx;
   size_t zn = (size_t)s->mc.nz * s->B;
-  s->real = xcalloc(isz * s->Bl, sizeof(float));  // zero: a grid before the first batch
+  stage_init(&s->batch, s->dev, sizeof(float) * (isz * s->Bl + zn));
+  s->real = stage_host(&s->batch, 0);  // zero: a grid before the first batch
   s->img = xmalloc_floats(isz * s->Bl);
-  s->z = xmalloc_floats(zn);
   s->fixed = xmalloc_floats(zn);
   s->all = xmalloc_floats(isz * s->B);
   s->all_real = xmalloc_floats(isz * s->B);
   s->outh = xmalloc_floats(s->Bm);
-  s->reald = s->dev ? ctx_alloc(s->dev, sizeof(float) * isz * s->Bl) : s->real;
   s->imgd = s->dev ? ctx_alloc(s->dev, sizeof(float) * isz * s->Bl) : s->img;
-  s->zd = s->dev ? ctx_alloc(s->dev, sizeof(float) * zn) : s->z;
+  s->zd = s->dev ? ctx_alloc(s->dev, sizeof(float) * zn) : NULL;
   s->fixedd = s->dev ? ctx_alloc(s->dev, sizeof(float) * zn) : s->fixed;
   s->fake = ctx_alloc(s->dev, sizeof(float) * isz * s->Bl);
   s->dfake = ctx_alloc(s->dev, sizeof(float) * isz * s->Bl);
@@ -295,31 +301,42 @@ static void dcgan_epoch_begin(Trainer *t, void *task) {
   epoch_order(s, t->epoch, s->perm);
 }
 
+// The batch of `step`, batch `batch` of this epoch's order, into the stage's slot step % 2 and
+// on its way to the device: this rank's images and the global batch's noise.
+static void prefetch(Trainer *t, Gan *s, int64_t step, int64_t batch) {
+  size_t isz = (size_t)3 * s->S * s->S, zn = (size_t)s->B * s->mc.nz;
+  int slot = (int)(step % STAGE_SLOTS);
+  float *h = stage_host(&s->batch, slot);
+  const int64_t *mine = s->perm + batch * s->B + (int64_t)t->comm.rank * s->Bl;
+  for (int i = 0; i < s->Bl; i++) load_image(s, mine[i], h + isz * i);
+  Rng r;
+  rng_init(&r, t->seed, RNG_NOISE(step));
+  rng_fill_normal(&r, h + isz * s->Bl, zn, 0.0f, 1.0f);
+  stage_send(&s->batch, slot, sizeof(float) * (isz * s->Bl + zn));
+  s->batch.tag[slot] = step;
+}
+
 static void dcgan_step(Trainer *t, void *task) {
   Gan *s = task;
   Ctx *ctx = &t->ctx;
   size_t isz = (size_t)3 * s->S * s->S, nz = (size_t)s->mc.nz;
   int N = s->Bm, K = t->accumulate;
-  const int64_t *mine = s->perm + t->batch * s->B + (int64_t)t->comm.rank * s->Bl;
-  for (int i = 0; i < s->Bl; i++) load_image(s, mine[i], s->real + isz * i);
-  Rng r;
-  rng_init(&r, t->seed, RNG_NOISE(t->step));
-  rng_fill_normal(&r, s->z, (size_t)s->B * nz, 0.0f, 1.0f);  // the global batch's noise
-  if (s->dev) {  // to the networks' device: the images and the noise
-    ctx_upload(s->dev, s->reald, s->real, sizeof(float) * isz * s->Bl);
-    ctx_upload(s->dev, s->zd, s->z, sizeof(float) * (size_t)s->B * nz);
-  }
+  int slot = (int)(t->step % STAGE_SLOTS);
+  // Staged by the step before, unless this is an epoch's first step or the run's.
+  if (s->batch.tag[slot] != t->step) prefetch(t, s, t->step, t->batch);
+  float *reald = stage_use(&s->batch, slot), *zd = reald + isz * s->Bl;
+  s->real = s->dev ? stage_host(&s->batch, slot) : reald;
   double err_d = 0, err_g = 0, d_x = 0, d_g_z1 = 0, d_g_z2 = 0;
   // (1) D: real with label 1, G(z) detached with label 0.
   trainer_grads_zero(t, s->set_d);
   for (int k = 0; k < K; k++) {
-    float *real = s->reald + isz * k * N, *fake = s->fake + isz * k * N;
+    float *real = reald + isz * k * N, *fake = s->fake + isz * k * N;
     dcgan_forward(ctx, &s->d, &s->actd, real, s->out, N, 1);
     err_d += bce_loss_forward(ctx, s->out, s->ones, (size_t)N);
     d_x += mean_of(s, s->out, N);
     bce_loss_backward(ctx, s->dout, s->out, s->ones, (size_t)N, 1.0f);
     dcgan_backward(ctx, &s->d, &s->actd, s->dout, NULL, N, NULL);
-    dcgan_forward(ctx, &s->g, &s->actg[k], s->zd + ((size_t)t->comm.rank * s->Bl + (size_t)k * N) * nz,
+    dcgan_forward(ctx, &s->g, &s->actg[k], zd + ((size_t)t->comm.rank * s->Bl + (size_t)k * N) * nz,
                   fake, N, 1);
     dcgan_forward(ctx, &s->d, &s->actd, fake, s->out, N, 1);
     err_d += bce_loss_forward(ctx, s->out, s->zeros, (size_t)N);
@@ -343,6 +360,9 @@ static void dcgan_step(Trainer *t, void *task) {
   }
   trainer_grads_reduce(t, s->set_g);
   adam_step(ctx, &s->ag, s->g.params.data, s->g.params.grad, &s->acfg);
+  // The next step's batch, read and copied while the device runs what is queued (G's backward,
+  // the all-reduce, Adam). Not past the epoch's end: the next epoch has another order.
+  if (t->batch + 1 < t->steps_per_epoch) prefetch(t, s, t->step + 1, t->batch + 1);
   err_d = trainer_mean(t, err_d / K);
   err_g = trainer_mean(t, err_g / K);
   d_x = trainer_mean(t, d_x / K);
@@ -473,12 +493,13 @@ static int dcgan_load_weights(Trainer *t, void *task, H5File *f, char *err, size
 static void dcgan_free(Trainer *t, void *task) {
   Gan *s = task;
   if (s->dev) {
-    float *twins[] = {s->reald, s->imgd, s->zd, s->fixedd};
+    float *twins[] = {s->imgd, s->zd, s->fixedd};
     for (size_t i = 0; i < sizeof twins / sizeof *twins; i++) ctx_release(s->dev, twins[i]);
   }
   float *dev[] = {s->fake, s->dfake, s->out, s->dout, s->ones, s->zeros};
   for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) ctx_release(s->dev, dev[i]);
-  float *host[] = {s->real, s->img, s->z, s->fixed, s->all, s->all_real, s->outh,
+  stage_free(&s->batch);
+  float *host[] = {s->img, s->fixed, s->all, s->all_real, s->outh,
                    s->swd_real, s->swd_z, s->swd_gen};
   for (size_t i = 0; i < sizeof host / sizeof *host; i++) free(host[i]);
   free(s->perm);

@@ -15,6 +15,7 @@
 #include "models/lm_model.h"
 #include "optim/optim.h"
 #include "data/params_io.h"
+#include "core/stage.h"
 #include "core/util.h"
 
 const CfgSpec lm_task_keys[] = {
@@ -61,8 +62,9 @@ typedef struct {
   const Ctx *dev;          // the model's device (NULL: the CPU); the buffers marked [dev] live there
   float *h, *c;            // [dev] (L, Bl, H) carried state of this rank's columns
   float *hm, *cm;          // [dev] (L, Bm, H) one micro-batch's (accumulate > 1)
-  int32_t *xm;             // (bptt + 1, Bm) one micro-batch's tokens, gathered (accumulate > 1)
-  int32_t *xd;             // [dev] (bptt + 1, Bm) the tokens of a micro-batch (GPU only)
+  // A step's tokens, staged during the step before (see prefetch): each micro-batch's
+  // (bptt + 1, Bm) columns gathered, one after the other; the tags are the steps held.
+  Stage tokens;
   float *gh, *gc;          // (L, B, H) all columns, for checkpoints
 } Lm;
 
@@ -132,9 +134,8 @@ static void lm_setup(Trainer *t, void *task) {
   if (t->accumulate > 1) {
     s->hm = ctx_alloc(s->dev, sizeof(float) * L * s->Bm * H);
     s->cm = ctx_alloc(s->dev, sizeof(float) * L * s->Bm * H);
-    s->xm = xcalloc((size_t)(s->bptt + 1) * s->Bm, sizeof(int32_t));
   }
-  if (s->dev) s->xd = ctx_alloc(s->dev, sizeof(int32_t) * (size_t)(s->bptt + 1) * s->Bm);
+  stage_init(&s->tokens, s->dev, sizeof(int32_t) * (size_t)(s->bptt + 1) * s->Bl);
   lm_acts_alloc(&s->a, &s->m, s->bptt, s->Bm);
   t->steps_per_epoch = (s->train.rows - 1 + s->bptt - 1) / s->bptt;
   t->epochs = config_int(cfg, "epochs");
@@ -165,29 +166,45 @@ static void state_cols(const Lm *s, float *dst, const float *src, int col, int t
   }
 }
 
+// Rows of batch `batch` (T + 1 of them: inputs and the next tokens) of this rank's columns.
+static int batch_rows(const Lm *s, int64_t batch) {
+  int64_t row = batch * s->bptt;
+  return (int)(s->train.rows - 1 - row < s->bptt ? s->train.rows - 1 - row : s->bptt);
+}
+
+// The tokens of `step` (batch `batch` of the epoch) into the stage's slot step % 2 and on
+// their way to the device: micro-batch k's columns [k Bm, (k + 1) Bm) as (T + 1, Bm).
+static void prefetch(Trainer *t, Lm *s, int64_t step, int64_t batch) {
+  int slot = (int)(step % STAGE_SLOTS), T = batch_rows(s, batch);
+  int32_t *h = stage_host(&s->tokens, slot);
+  const int32_t *x = s->train.data + batch * s->bptt * s->Bl;
+  size_t micro = (size_t)(T + 1) * s->Bm;
+  for (int k = 0; k < t->accumulate; k++)
+    for (int r = 0; r <= T; r++)
+      memcpy(h + k * micro + (size_t)r * s->Bm, x + (size_t)r * s->Bl + (size_t)k * s->Bm,
+             sizeof(int32_t) * s->Bm);
+  stage_send(&s->tokens, slot, sizeof(int32_t) * micro * t->accumulate);
+  s->tokens.tag[slot] = step;
+}
+
 static void lm_step(Trainer *t, void *task) {
   Lm *s = task;
   Params *P = &s->m.params;
-  int64_t row = t->batch * s->bptt;
-  int T = (int)(s->train.rows - 1 - row < s->bptt ? s->train.rows - 1 - row : s->bptt);
+  int T = batch_rows(s, t->batch), slot = (int)(t->step % STAGE_SLOTS);
+  // Staged by the step before, unless this is an epoch's first step or the run's.
+  if (s->tokens.tag[slot] != t->step) prefetch(t, s, t->step, t->batch);
+  const int32_t *tokens = stage_use(&s->tokens, slot);
   trainer_grads_zero(t, 0);
   double loss = 0;
   for (int k = 0; k < t->accumulate; k++) {
-    const int32_t *x = s->train.data + row * s->Bl;
+    const int32_t *x = tokens + (size_t)k * (T + 1) * s->Bm;
     float *h = s->h, *c = s->c;
     int col = k * s->Bm;
-    if (t->accumulate > 1) {  // this micro-batch's columns, gathered
-      for (int r = 0; r <= T; r++)
-        memcpy(s->xm + (size_t)r * s->Bm, x + (size_t)r * s->Bl + col, sizeof(int32_t) * s->Bm);
-      x = s->xm;
+    if (t->accumulate > 1) {  // this micro-batch's carried state, gathered
       state_cols(s, s->hm, s->h, col, 1);
       state_cols(s, s->cm, s->c, col, 1);
       h = s->hm;
       c = s->cm;
-    }
-    if (s->dev) {  // the tokens to the model's device
-      ctx_upload(s->dev, s->xd, x, sizeof(int32_t) * (size_t)(T + 1) * s->Bm);
-      x = s->xd;
     }
     const int32_t *y = x + s->Bm;
     lm_acts_set_columns(&s->a, s->B, s->c0 + col);
@@ -203,6 +220,9 @@ static void lm_step(Trainer *t, void *task) {
   trainer_grads_reduce(t, 0);
   if (s->clip > 0) clip_grad_norm(&t->ctx, P->grad, P->total, s->clip);
   sgd_step(&t->ctx, &s->sgd, P->data, P->grad, &s->sgd_cfg);
+  // The next step's tokens, copied while the device runs the update. Not past the epoch's end
+  // (the trainer may stop there, and evaluation comes first).
+  if (t->batch + 1 < t->steps_per_epoch) prefetch(t, s, t->step + 1, t->batch + 1);
   loss = trainer_mean(t, loss / t->accumulate);
   s->log_loss += loss;
   s->log_batches++;
@@ -396,10 +416,9 @@ static void lm_free(Trainer *t, void *task) {
   token_grid_free(&s->test);
   float *dev[] = {s->h, s->c, s->hm, s->cm};
   for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) ctx_release(s->dev, dev[i]);
-  ctx_release(s->dev, s->xd);
+  stage_free(&s->tokens);
   free(s->gh);
   free(s->gc);
-  free(s->xm);
   sgd_free(&s->sgd);
   vocab_free(&s->vocab);
   lm_model_free(&s->m);
