@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "cmd/report_log.h"
 #include "cmd/report_page.h"
 #include "core/util.h"
@@ -48,29 +49,10 @@ static int list_dir(ReportInputs *in, const char *dir, const struct stat *skip, 
 
 // The page into a temporary file beside out, synced, then renamed over out.
 static int write_page(const char *out, const ReportInputs *in, char *err, size_t errlen) {
-  char tmp[GENET_PATH_MAX + 128];
-  snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", out);
-  int fd = mkstemp(tmp);
-  if (fd < 0) return genet_err(err, errlen, "%s: cannot create a temporary file: %s", out, strerror(errno));
-  mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd, 0666 & ~mask);  // mkstemp makes 0600; the page gets the usual permissions
-  FILE *f = fdopen(fd, "wb");
-  if (!f) {
-    close(fd);
-    unlink(tmp);
-    return genet_err(err, errlen, "%s: cannot open the temporary file: %s", out, strerror(errno));
-  }
-  report_page(f, in);
-  int bad = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
-  int e = errno;
-  if (fclose(f) != 0 && !bad) bad = 1, e = errno;
-  if (bad || rename(tmp, out) != 0) {
-    if (!bad) e = errno;
-    unlink(tmp);
-    return genet_err(err, errlen, "%s: write failed: %s", out, strerror(e));
-  }
-  return 0;
+  AtomicFile a;
+  if (atomic_open(&a, out, NULL, err, errlen)) return -1;
+  report_page(a.f, in);
+  return atomic_commit(&a, err, errlen);
 }
 
 static void free_inputs(ReportInputs *in) {

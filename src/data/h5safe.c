@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/util.h"
 
 // mkdir -p (also for out_dir and the prepare commands).
@@ -44,14 +45,6 @@ int dir_check_writable(const char *dir, char *err, size_t errlen) {
   unlink(probe);
   free(probe);
   return 0;
-}
-
-int h5safe_sync_path(const char *path, int is_dir) {
-  int fd = open(path, is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
 }
 
 // ---- integrity: a 64-bit hash of the whole file (xxhash64-like rounds over 8-byte words,
@@ -90,16 +83,11 @@ static int write_sum(const char *data, const char *final, char *err, size_t errl
   if (hash_file(data, &h, &n, err, errlen)) return -1;
   char sum[GENET_PATH_MAX + 64], tmp[GENET_PATH_MAX + 80];
   snprintf(sum, sizeof sum, "%s.sum", final);
-  snprintf(tmp, sizeof tmp, "%s.tmp", sum);
-  FILE *f = fopen(tmp, "w");
-  if (!f || fprintf(f, "genet-hash64 %016llx %llu\n", (unsigned long long)h, (unsigned long long)n) < 0 ||
-      fflush(f) != 0 || fsync(fileno(f)) != 0) {
-    if (f) fclose(f);
-    unlink(tmp);
-    return genet_err(err, errlen, "%s: cannot write: %s", sum, strerror(errno));
-  }
-  if (fclose(f) != 0 || rename(tmp, sum) != 0) return genet_err(err, errlen, "%s: cannot write: %s", sum, strerror(errno));
-  return 0;
+  snprintf(tmp, sizeof tmp, "%s.tmp", sum);  // a name ckpt_remove_stale_tmp knows
+  AtomicFile a;
+  if (atomic_open(&a, sum, tmp, err, errlen)) return -1;
+  fprintf(a.f, "genet-hash64 %016llx %llu\n", (unsigned long long)h, (unsigned long long)n);
+  return atomic_commit(&a, err, errlen);
 }
 
 int h5safe_open(H5File *f, const char *path, char *err, size_t errlen) {
@@ -178,7 +166,7 @@ int h5safe_commit(H5SafeWriter *w, char *err, size_t errlen) {
     unlink(w->tmp);
     return -1;
   }
-  if (h5safe_sync_path(w->tmp, 0) != 0) {
+  if (fsync_path(w->tmp, 0) != 0) {
     genet_err(err, errlen, "%s: cannot sync: %s", w->tmp, strerror(errno));
     unlink(w->tmp);
     return -1;
@@ -192,7 +180,7 @@ int h5safe_commit(H5SafeWriter *w, char *err, size_t errlen) {
     unlink(w->tmp);
     return -1;
   }
-  h5safe_sync_path(w->dir, 1);
+  fsync_path(w->dir, 1);
   return 0;
 }
 

@@ -35,7 +35,6 @@ int h5safe_finish(H5SafeWriter *w, int write_failed);
 // one-line message naming the file (checksum mismatch, size, or libhdf5's refusal).
 int h5safe_open(H5File *f, const char *path, char *err, size_t errlen);
 // fsync of a file or (is_dir) a directory; -1 when it cannot be opened or synced.
-int h5safe_sync_path(const char *path, int is_dir);
 
 // mkdir -p DIR. Returns 0, or -1 with a one-line message naming the part that failed.
 int make_dirs(const char *dir, char *err, size_t errlen);

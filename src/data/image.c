@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/util.h"
 
 #define IMAGE_MAX_FILE (1ll << 30)  // bytes; a file larger than this is refused before reading
@@ -209,60 +210,26 @@ int image_read(Image *img, const char *path, char *err, size_t errlen) {
   return rc;
 }
 
-// ---- PNG writing: temporary file, fsync, rename, fsync of the directory.
-static void fsync_dir_of(const char *path) {
-  char dir[GENET_PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *(slash == dir ? slash + 1 : slash) = 0;
-  else snprintf(dir, sizeof dir, ".");
-  int fd = open(dir, O_RDONLY);
-  if (fd >= 0) {
-    fsync(fd);  // best effort: some file systems refuse directory syncs
-    close(fd);
-  }
-}
-
 int image_write_png(const char *path, const Image *img, char *err, size_t errlen) {
   if (!dims_ok(img->w, img->h)) return genet_err(err, errlen, "%s: cannot write a %dx%d image", path, img->w, img->h);
-  char tmp[GENET_PATH_MAX + 64];
-  snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) return genet_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
-  mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd, 0666 & ~mask);  // mkstemp makes 0600; give the file the usual permissions
-  FILE *f = fdopen(fd, "wb");
-  if (!f) {
-    close(fd);
-    unlink(tmp);
-    return genet_err(err, errlen, "%s: cannot open the temporary file: %s", path, strerror(errno));
-  }
+  AtomicFile a;
+  if (atomic_open(&a, path, NULL, err, errlen)) return -1;
   PngCtx c = {.msg = "", .warn = ""};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, png_err_fn, png_warn_fn);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!png || !info || setjmp(c.jb)) {
     png_destroy_write_struct(&png, &info);
-    fclose(f);
-    unlink(tmp);
+    atomic_abort(&a);
     return genet_err(err, errlen, "%s: PNG write failed: %s", path, c.msg[0] ? c.msg : "out of memory");
   }
-  png_init_io(png, f);
+  png_init_io(png, a.f);
   png_set_IHDR(png, info, (png_uint_32)img->w, (png_uint_32)img->h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   for (int y = 0; y < img->h; y++) png_write_row(png, img->px + (size_t)y * img->w * 3);
   png_write_end(png, info);
   png_destroy_write_struct(&png, &info);
-  int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-  bad |= fclose(f) != 0;
-  if (bad || rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return genet_err(err, errlen, "%s: write failed: %s", path, strerror(e));
-  }
-  fsync_dir_of(path);
-  return 0;
+  return atomic_commit(&a, err, errlen);
 }
 
 // ---- resizing as Pillow's Resample.c: per output index, the input range [lo, lo + cnt)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/util.h"
 
 int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen) {
@@ -125,18 +126,12 @@ int ckpt_commit(CkptWriter *cw, int keep, char *err, size_t errlen) {
   if (!cw->rotate) return 0;
   // latest: the file name only, so the directory can be moved as a whole.
   char lt[GENET_PATH_MAX + 64], lf[GENET_PATH_MAX + 64];
-  snprintf(lt, sizeof lt, "%s/.latest.tmp", w->dir);
+  snprintf(lt, sizeof lt, "%s/.latest.tmp", w->dir);  // a name ckpt_remove_stale_tmp knows
   snprintf(lf, sizeof lf, "%s/latest", w->dir);
-  FILE *f = fopen(lt, "w");
-  const char *base = strrchr(w->final, '/') + 1;
-  if (!f || fprintf(f, "%s\n", base) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-    if (f) fclose(f);
-    unlink(lt);
-    return genet_err(err, errlen, "%s: cannot write the latest pointer: %s", lf, strerror(errno));
-  }
-  if (fclose(f) != 0 || rename(lt, lf) != 0)
-    return genet_err(err, errlen, "%s: cannot update the latest pointer: %s", lf, strerror(errno));
-  h5safe_sync_path(w->dir, 1);
+  AtomicFile a;
+  if (atomic_open(&a, lf, lt, err, errlen)) return -1;
+  fprintf(a.f, "%s\n", strrchr(w->final, '/') + 1);
+  if (atomic_commit(&a, err, errlen)) return -1;
   char **v;
   int n = list_files(w->dir, &v);
   for (int i = 0; i < n; i++) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/atomic_file.h"
+
 static void put(JsonLine *j, const char *s, size_t n) {
   if (j->len + n + 1 > j->cap) {
     j->cap = (j->len + n + 1) * 2;
@@ -163,16 +165,8 @@ int mlog_scan_lowest(const char *path, const char *tag, int64_t max_step, double
 }
 
 int write_text_atomic(const char *path, const char *text, char *err, size_t errlen) {
-  char tmp[GENET_PATH_MAX + 8];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) return genet_err(err, errlen, "%s: %s", tmp, strerror(errno));
-  int bad = fputs(text, f) < 0;
-  bad |= fclose(f) != 0;
-  if (bad || rename(tmp, path) != 0) {
-    genet_err(err, errlen, "%s: %s", path, strerror(errno));
-    remove(tmp);
-    return -1;
-  }
-  return 0;
+  AtomicFile a;
+  if (atomic_open(&a, path, NULL, err, errlen)) return -1;
+  fputs(text, a.f);
+  return atomic_commit(&a, err, errlen);
 }
