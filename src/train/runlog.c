@@ -35,7 +35,8 @@ struct RunLog {
   // This process's run: when and where it started, for rates and the summary.
   double t0, mono0;
   int64_t step0, work0;
-  double ms_mono;          // trainer_step_ms: the previous call
+  double busy, step_t0;    // seconds inside finished steps; the running step's start
+  double ms_busy;          // trainer_step_ms: busy at the previous call
   int64_t ms_step;
   // The progress line: redrawn on a terminal, a plain line every progress_every s otherwise.
   int tty, drawn;
@@ -98,7 +99,7 @@ void runlog_start(Trainer *t, const char *best_tag, int resumed) {
   RunLog *r = get(t);
   r->best_tag = best_tag;
   r->t0 = unix_now();
-  r->mono0 = r->ms_mono = r->plain_at = mono_now();
+  r->mono0 = r->plain_at = mono_now();
   r->step0 = r->ms_step = t->step;
   r->work0 = t->work_done;
   // Under mpirun, rank 0's stdout is a pseudo-terminal that mpirun copies into whatever its own
@@ -204,16 +205,21 @@ void trainer_metrics_flush(Trainer *t) { flush(t->runlog); }
 double trainer_step_ms(Trainer *t) {
   RunLog *r = t->runlog;
   if (!r) return NAN;
-  double now = mono_now();
+  // Time inside steps only: an epoch's end (grids, the SWD, evaluation) and checkpoints
+  // between steps do not count, so the figure does not jump at epoch boundaries.
+  double busy = r->busy + (r->in_step ? mono_now() - r->step_t0 : 0.0);
   int64_t step = t->step + r->in_step, n = step - r->ms_step;
-  double ms = n > 0 ? 1e3 * (now - r->ms_mono) / (double)n : NAN;
-  r->ms_mono = now;
+  double ms = n > 0 ? 1e3 * (busy - r->ms_busy) / (double)n : NAN;
+  r->ms_busy = busy;
   r->ms_step = step;
   return ms;
 }
 
 void runlog_step_begin(Trainer *t) {
-  if (t->runlog) t->runlog->in_step = 1;
+  RunLog *r = t->runlog;
+  if (!r) return;
+  r->in_step = 1;
+  r->step_t0 = mono_now();
 }
 
 // Steps (or the task's own unit) of the whole run: epochs x steps an epoch, capped by
@@ -255,6 +261,7 @@ void runlog_step_end(Trainer *t) {
   RunLog *r = t->runlog;
   if (!r) return;
   r->in_step = 0;
+  r->busy += mono_now() - r->step_t0;
   // At an epoch's last step the epoch end adds its numbers to the same step's record.
   if (!(t->steps_per_epoch > 0 && t->batch >= t->steps_per_epoch)) flush(r);
   double now = mono_now();

@@ -127,7 +127,9 @@ void trainer_fail(Trainer *t, const char *fmt, ...) __attribute__((format(printf
 void trainer_metric(Trainer *t, const char *tag, double v);
 // Writes the gathered record now (the trainer does after each step and at the end).
 void trainer_metrics_flush(Trainer *t);
-// Wall-clock ms per step since the previous call (rank 0; NaN elsewhere or before a step).
+// Wall-clock ms per step since the previous call, counting only the time inside steps (device
+// work waited for), not epoch ends or checkpoints between them (rank 0; NaN elsewhere or before
+// a step).
 double trainer_step_ms(Trainer *t);
 
 // ---- for the task's setup
