@@ -4,10 +4,12 @@
 #include <limits.h>
 #include <stdint.h>
 #include <mpi.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "comm_nccl.h"
 #include "core/util.h"
@@ -23,6 +25,33 @@
       comm_abort((c), "%s:%d: MPI call failed: %s: %s", __FILE__, __LINE__, #call, s_);     \
     }                                                                                       \
   } while (0)
+
+// Finishes a non-blocking collective, giving up after c->timeout_s. Every blocking collective
+// below is its non-blocking twin and this wait, so that a peer that never arrives ends the
+// job with a message instead of a hang. The first millisecond spins as MPI_Wait would; later
+// polls yield the core, and from 10 ms on sleep 50 us between polls, so waiting ranks do not
+// slow the ones they wait for when a node has more ranks than cores.
+static void wait_req(Comm *c, MPI_Request *req, const char *what) {
+  if (c->timeout_s <= 0) {
+    MPI_CHECK(c, MPI_Wait(req, MPI_STATUS_IGNORE));
+    return;
+  }
+  double t0 = MPI_Wtime();
+  for (long polls = 0;; polls++) {
+    int done = 0;
+    MPI_CHECK(c, MPI_Test(req, &done, MPI_STATUS_IGNORE));
+    if (done) return;
+    if ((polls & 63) != 63) continue;  // the clock every 64 polls
+    double waited = MPI_Wtime() - t0;
+    if (waited > c->timeout_s)
+      comm_abort(c, "%s: the other ranks did not all arrive within collective_timeout = %g s (a rank "
+                    "is stuck or stopped: see docs/CLUSTER.md, \"When ranks hang\")", what, c->timeout_s);
+    if (waited > 0.01) nanosleep(&(struct timespec){0, 50000}, NULL);
+    else if (waited > 0.001) sched_yield();
+  }
+}
+
+void comm_set_timeout(Comm *c, double seconds) { c->timeout_s = seconds > 0 ? seconds : 0; }
 
 static int launched_by_mpi(void) {
   const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"};
@@ -93,7 +122,9 @@ void comm_allreduce_sum(Comm *c, float *buf, size_t n) {
   }
   for (size_t off = 0; off < n; off += MPI_CHUNK) {
     size_t m = n - off < MPI_CHUNK ? n - off : MPI_CHUNK;
-    MPI_CHECK(c, MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)m, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+    MPI_Request req;
+    MPI_CHECK(c, MPI_Iallreduce(MPI_IN_PLACE, buf + off, (int)m, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req));
+    wait_req(c, &req, "all-reduce");
   }
 }
 
@@ -130,7 +161,7 @@ void comm_iallreduce(Comm *c, float *buf, size_t n, int mean, CommRequest *r) {
 void comm_wait(Comm *c, CommRequest *r) {
   if (!r->active) return;
   MPI_Request req = MPI_Request_f2c((MPI_Fint)r->req);
-  MPI_CHECK(c, MPI_Wait(&req, MPI_STATUS_IGNORE));
+  wait_req(c, &req, "gradient all-reduce");
   if (r->mean) scale(r->buf, r->n, 1.0f / (float)c->size);
   r->active = 0;
 }
@@ -151,18 +182,25 @@ void comm_bcast(Comm *c, void *buf, size_t bytes, int root) {
   char *p = buf;
   for (size_t off = 0; off < bytes; off += MPI_CHUNK) {
     size_t m = bytes - off < MPI_CHUNK ? bytes - off : MPI_CHUNK;
-    MPI_CHECK(c, MPI_Bcast(p + off, (int)m, MPI_BYTE, root, MPI_COMM_WORLD));
+    MPI_Request req;
+    MPI_CHECK(c, MPI_Ibcast(p + off, (int)m, MPI_BYTE, root, MPI_COMM_WORLD, &req));
+    wait_req(c, &req, "broadcast");
   }
 }
 
 void comm_barrier(Comm *c) {
-  if (c->size > 1) MPI_CHECK(c, MPI_Barrier(MPI_COMM_WORLD));
+  if (c->size == 1) return;
+  MPI_Request req;
+  MPI_CHECK(c, MPI_Ibarrier(MPI_COMM_WORLD, &req));
+  wait_req(c, &req, "barrier");
 }
 
 double comm_sum_double(Comm *c, double v) {
   if (c->size == 1) return v;
   double out = 0;
-  MPI_CHECK(c, MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+  MPI_Request req;
+  MPI_CHECK(c, MPI_Iallreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &req));
+  wait_req(c, &req, "all-reduce");
   return out;
 }
 
@@ -170,7 +208,9 @@ void comm_allreduce_sum_double(Comm *c, double *buf, size_t n) {
   if (c->size == 1) return;
   for (size_t off = 0; off < n; off += MPI_CHUNK) {
     size_t m = n - off < MPI_CHUNK ? n - off : MPI_CHUNK;
-    MPI_CHECK(c, MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)m, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+    MPI_Request req;
+    MPI_CHECK(c, MPI_Iallreduce(MPI_IN_PLACE, buf + off, (int)m, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &req));
+    wait_req(c, &req, "all-reduce");
   }
 }
 
@@ -192,7 +232,9 @@ int comm_pick_device(Comm *c, int ndevices) {
     const char *vis = getenv("CUDA_VISIBLE_DEVICES");
     uint64_t mine[2] = {fnv1a(host), fnv1a(vis ? vis : "(all)")};
     uint64_t *all = xmalloc(sizeof(uint64_t) * 2 * (size_t)c->size);
-    MPI_CHECK(c, MPI_Allgather(mine, 2, MPI_UINT64_T, all, 2, MPI_UINT64_T, MPI_COMM_WORLD));
+    MPI_Request req;
+    MPI_CHECK(c, MPI_Iallgather(mine, 2, MPI_UINT64_T, all, 2, MPI_UINT64_T, MPI_COMM_WORLD, &req));
+    wait_req(c, &req, "device assignment");
     idx = 0;
     for (int r = 0; r < c->rank; r++) idx += all[2 * r] == mine[0] && all[2 * r + 1] == mine[1];
     free(all);

@@ -18,6 +18,7 @@ typedef struct {
   int local_rank, local_size;  // on this node (MPI shared-memory split): local_rank picks the GPU
   int mpi_inited;              // we called MPI_Init (and so MPI_Finalize)
   CommNccl *nccl;              // when kind == COMM_NCCL
+  double timeout_s;            // the longest a collective may wait for the other ranks (0: forever)
 } Comm;
 
 typedef struct {
@@ -74,5 +75,10 @@ void comm_allreduce_sum_double(Comm *c, double *buf, size_t n);
 // every rank, through comm_abort, when a node has fewer GPUs than the ranks sharing them (a
 // clear error instead of silent oversubscription).
 int comm_pick_device(Comm *c, int ndevices);
+// A rank that never joins a collective (stuck in I/O, deadlocked, stopped) would leave the
+// others waiting until the job's time limit: with a timeout, every wait of the calls above
+// (and comm_wait) gives up after `seconds` and takes the job down with comm_abort, naming the
+// collective (as torch.distributed's timeout). 0 waits forever. comm_init sets 0.
+void comm_set_timeout(Comm *c, double seconds);
 // Prints "genet: rank R: <message>" and takes every rank down (through genet_die).
 void comm_abort(Comm *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));

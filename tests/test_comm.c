@@ -1,6 +1,8 @@
 // test_comm.c: the communicator, run single-process by ctest and under mpirun with 4 ranks.
 // Every value is checked against its closed form (sums of rank-dependent fills).
-// `test_comm --abort-on-rank R` makes rank R fail mid-run (tests/test_comm_abort.sh).
+// `test_comm --abort-on-rank R` makes rank R fail mid-run, `test_comm --stall-rank R` makes
+// rank R stop taking part (a 60 s sleep) while the others wait with a 1 s collective timeout
+// (tests/test_comm_abort.sh).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,15 @@ int main(int argc, char **argv) {
     if (c.rank == bad) comm_abort(&c, "planted failure on this rank (bad input)");
     float x = 1;
     for (;;) comm_allreduce_sum(&c, &x, 1);  // the others wait here until the abort ends them
+  }
+  if (argc == 3 && !strcmp(argv[1], "--stall-rank")) {
+    comm_set_timeout(&c, 1.0);
+    comm_barrier(&c);  // all arrive once: the timeout counts from here
+    if (c.rank == atoi(argv[2])) sleep(60);
+    float x = 1;
+    comm_allreduce_sum(&c, &x, 1);  // the others give up here after 1 s
+    comm_finalize(&c);
+    return 0;
   }
   const int w = c.size, r = c.rank;
   const size_t n = 100003;  // odd, not a multiple of anything

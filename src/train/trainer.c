@@ -32,6 +32,7 @@ const CfgSpec train_shared_keys[] = {
     {"accumulate", CFG_INT, "1", 1, 1 << 16, NULL, "micro-batches per optimizer step (gradient accumulation): each rank runs batch/(ranks x accumulate) samples at a time", CFG_RESUME_APPLIES},
     {"progress_every", CFG_INT, "60", 0, 1e9, NULL, "seconds between plain progress lines when stdout is not a terminal (0: none; on a terminal one line is redrawn in place)", CFG_RESUME_APPLIES},
     {"bucket_mb", CFG_FLOAT, "25", 0.001, 4096, NULL, "gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb)", CFG_RESUME_APPLIES},
+    {"collective_timeout", CFG_FLOAT, "600", 0, 1e9, NULL, "seconds a rank waits for the others in a collective before the job is ended with an error naming it (0: forever; as torch.distributed's timeout)", CFG_RESUME_APPLIES},
 };
 const int train_nshared_keys = sizeof train_shared_keys / sizeof *train_shared_keys;
 
@@ -612,6 +613,7 @@ void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops) {
   t->ckpt_dir = config_str(&t->cfg, "checkpoint_dir");
   t->out_dir = config_str(&t->cfg, "out_dir");
   t->job_text = config_text(&t->cfg);
+  comm_set_timeout(&t->comm, config_float(&t->cfg, "collective_timeout"));
   if (t->comm.rank == 0) {
     t->log = stdout;
   } else if (config_bool(&t->cfg, "log_all_ranks")) {
