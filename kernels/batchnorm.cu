@@ -317,9 +317,9 @@ extern "C" void batchnorm_sync_normalize_cuda(CudaCtx *c, float *y, float *save_
   CUDA_CHECK_LAUNCH();
 }
 
-extern "C" void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, const float *x,
-                                             const float *dy, const float *save_mean, int N,
-                                             int C, int H, int W) {
+extern "C" void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, double *glob,
+                                             const float *x, const float *dy,
+                                             const float *save_mean, int N, int C, int H, int W) {
   const size_t hw = (size_t)H * W, cnt = (size_t)N * hw;
   GENET_ASSERT(C <= 65535);  // the channel is a grid's y index
   if (C == 0) return;
@@ -335,6 +335,9 @@ extern "C" void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, const floa
         loc + (size_t)k * C, part + (size_t)k * cp, P, C, 1.0);
     CUDA_CHECK_LAUNCH();
   }
+  // Queued, not waited for (ctx_copy would wait): the copy the ranks' all-reduce sums in place.
+  CUDA_CHECK(cudaMemcpyAsync(glob, loc, sizeof(double) * 3 * (size_t)C, cudaMemcpyDeviceToDevice,
+                             c->stream));
 }
 
 extern "C" void batchnorm_sync_bwd_apply_cuda(CudaCtx *c, float *dx, float *dweight,

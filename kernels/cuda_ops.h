@@ -115,7 +115,8 @@ void lbfgs_pair_cuda(CudaCtx *c, float *y, float *s, const float *g, const float
 //   sync_div: s[c] /= gcnt (the global sums become the global means).
 //   sync_normalize: y, save_mean, save_var, running stats from the global mean[c] and squared
 //     deviations ss[c] over gcnt values.
-//   sync_bwd_sums: loc = [sum dy | sum dy (x - ms) | sum (x - ms)] (3 C), ms = save_mean.
+//   sync_bwd_sums: loc = [sum dy | sum dy (x - ms) | sum (x - ms)] (3 C), ms = save_mean, and
+//     glob a copy of loc (queued on the stream, to be summed over the ranks in place).
 //   sync_bwd_apply: dweight, dbias (+=) from loc, dx from glob (same layout, over gcnt values).
 void batchnorm_sync_sums_cuda(CudaCtx *c, double *s, const float *x, const double *mean, int N,
                               int C, int H, int W);
@@ -125,8 +126,9 @@ void batchnorm_sync_normalize_cuda(CudaCtx *c, float *y, float *save_mean, float
                                    const float *weight, const float *bias, const double *mean,
                                    const double *ss, double gcnt, int N, int C, int H, int W,
                                    float momentum, float eps);
-void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, const float *x, const float *dy,
-                                  const float *save_mean, int N, int C, int H, int W);
+void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, double *glob, const float *x,
+                                  const float *dy, const float *save_mean, int N, int C, int H,
+                                  int W);
 void batchnorm_sync_bwd_apply_cuda(CudaCtx *c, float *dx, float *dweight, float *dbias,
                                    const float *dy, const float *x, const float *save_mean,
                                    const float *save_var, const float *weight, const double *loc,

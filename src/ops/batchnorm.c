@@ -226,9 +226,11 @@ static void bn_sync_normalize(Ctx *ctx, float *y, float *save_mean, float *save_
 }
 
 // loc (3 C) = [sdy | sdyx | sx]: backward's sums over each channel about the float save_mean
-// (bn_bwd_sums).
-static void bn_sync_bwd_sums_cpu(Ctx *ctx, double *loc, const float *x, const float *dy,
-                                 const float *save_mean, int N, int C, int H, int W) {
+// (bn_bwd_sums), and glob a copy (to be summed over the ranks). Copied by the piece because a
+// device copy through ctx_copy would wait for the stream.
+static void bn_sync_bwd_sums_cpu(Ctx *ctx, double *loc, double *glob, const float *x,
+                                 const float *dy, const float *save_mean, int N, int C, int H,
+                                 int W) {
   const size_t hw = (size_t)H * W;
   const size_t cnt = (size_t)N * hw;
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
@@ -240,12 +242,14 @@ static void bn_sync_bwd_sums_cpu(Ctx *ctx, double *loc, const float *x, const fl
     loc[C + c] = sdyx;
     loc[2 * C + c] = sx;
   }
+  memcpy(glob, loc, sizeof(double) * 3 * (size_t)C);
 }
 
-static void bn_sync_bwd_sums(Ctx *ctx, double *loc, const float *x, const float *dy,
-                             const float *save_mean, int N, int C, int H, int W) {
-  DISPATCH(ctx, bn_sync_bwd_sums_cpu(ctx, loc, x, dy, save_mean, N, C, H, W),
-           batchnorm_sync_bwd_sums_cuda(ctx->cuda, loc, x, dy, save_mean, N, C, H, W));
+static void bn_sync_bwd_sums(Ctx *ctx, double *loc, double *glob, const float *x,
+                             const float *dy, const float *save_mean, int N, int C, int H,
+                             int W) {
+  DISPATCH(ctx, bn_sync_bwd_sums_cpu(ctx, loc, glob, x, dy, save_mean, N, C, H, W),
+           batchnorm_sync_bwd_sums_cuda(ctx->cuda, loc, glob, x, dy, save_mean, N, C, H, W));
 }
 
 // The sums known ([sdy | sdyx | sx], 3 C each: loc this rank's, glob over the ranks, of gcnt
@@ -322,8 +326,7 @@ static void batchnorm_backward_sync_any(Ctx *ctx, float *dx, float *dweight, flo
   // for this rank's parameter gradients, glob a copy summed over the ranks.
   const size_t n3 = 3 * (size_t)C;
   double *loc = ctx_stats(ctx, sizeof(double) * 2 * n3), *glob = loc + n3;
-  bn_sync_bwd_sums(ctx, loc, x, dy, save_mean, N, C, H, W);
-  ctx_copy(ctx, glob, loc, sizeof(double) * n3);
+  bn_sync_bwd_sums(ctx, loc, glob, x, dy, save_mean, N, C, H, W);
   ctx_sum_double_device(ctx, glob, n3);
   bn_sync_bwd_apply(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, loc, glob, gcnt,
                     N, C, H, W, eps);
