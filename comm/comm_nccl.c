@@ -6,6 +6,7 @@
 #include "comm_nccl.h"
 
 #include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/util.h"
@@ -19,6 +20,11 @@ struct CommNccl {
   cudaStream_t stream;  // every NCCL operation of comm, in issue order
   int device;
   Comm *c;
+  // comm_nccl_sum_double's ordering (made on first use): sum_ready recorded on the compute
+  // stream, sum_done on the NCCL stream after the all-reduce. Reused by every call: a wait
+  // takes the event as last recorded, so re-recording never disturbs an earlier wait.
+  int sum_events;
+  cudaEvent_t sum_ready, sum_done;
 };
 
 #define NCCL_CHECK_RANK(c, call)                                                       \
@@ -51,6 +57,10 @@ CommNccl *comm_nccl_new(Comm *c, int device) {
 
 void comm_nccl_free(CommNccl *n) {
   if (!n) return;
+  if (n->sum_events) {  // allowed with work still queued: CUDA releases them when done
+    CUDA_CHECK_RANK(n->c, cudaEventDestroy(n->sum_ready));
+    CUDA_CHECK_RANK(n->c, cudaEventDestroy(n->sum_done));
+  }
   NCCL_CHECK_RANK(n->c, ncclCommDestroy(n->comm));
   CUDA_CHECK_RANK(n->c, cudaStreamDestroy(n->stream));
   free(n);
@@ -59,6 +69,33 @@ void comm_nccl_free(CommNccl *n) {
 void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean) {
   NCCL_CHECK_RANK(n->c, ncclAllReduce(buf, buf, count, ncclFloat, mean ? ncclAvg : ncclSum, n->comm, n->stream));
   CUDA_CHECK_RANK(n->c, cudaStreamSynchronize(n->stream));
+}
+
+// A failed peer or network shows here (an atomic read), not as a hang in a later wait.
+static void check_async(Comm *c, CommNccl *n, const char *what) {
+  ncclResult_t async = ncclSuccess;
+  NCCL_CHECK_RANK(c, ncclCommGetAsyncError(n->comm, &async));
+  if (async != ncclSuccess && async != ncclInProgress)
+    comm_abort(c, "NCCL communicator failed before %s: %s", what, ncclGetErrorString(async));
+}
+
+void comm_nccl_sum_double(Comm *c, double *dev_buf, size_t n, void *compute_stream) {
+  GENET_ASSERT(c->kind == COMM_NCCL && c->nccl && compute_stream);
+  CommNccl *nc = c->nccl;
+  cudaStream_t compute = (cudaStream_t)compute_stream;
+  check_async(c, nc, "a sum of doubles");
+  if (!nc->sum_events) {  // ordering only: no timing, so recording is cheap
+    CUDA_CHECK_RANK(c, cudaEventCreateWithFlags(&nc->sum_ready, cudaEventDisableTiming));
+    CUDA_CHECK_RANK(c, cudaEventCreateWithFlags(&nc->sum_done, cudaEventDisableTiming));
+    nc->sum_events = 1;
+  }
+  // After the kernels that wrote dev_buf; on NCCL's one stream, in issue order with GradSync's
+  // buckets; and before whatever the compute stream runs next (which may overwrite dev_buf).
+  CUDA_CHECK_RANK(c, cudaEventRecord(nc->sum_ready, compute));
+  CUDA_CHECK_RANK(c, cudaStreamWaitEvent(nc->stream, nc->sum_ready, 0));
+  NCCL_CHECK_RANK(c, ncclAllReduce(dev_buf, dev_buf, n, ncclDouble, ncclSum, nc->comm, nc->stream));
+  CUDA_CHECK_RANK(c, cudaEventRecord(nc->sum_done, nc->stream));
+  CUDA_CHECK_RANK(c, cudaStreamWaitEvent(compute, nc->sum_done, 0));
 }
 
 // ---- GradSync's transport (ddp.h): events order the NCCL stream after the compute stream's
@@ -82,11 +119,9 @@ static void after_compute(NcclGrad *g, int k) {
 
 static void nccl_grad_start(void *self, int k, float *buf, size_t count) {
   NcclGrad *g = self;
-  // A failed peer or network shows here (an atomic read), not as a hang in a later wait.
-  ncclResult_t async = ncclSuccess;
-  NCCL_CHECK_RANK(g->c, ncclCommGetAsyncError(g->n->comm, &async));
-  if (async != ncclSuccess && async != ncclInProgress)
-    comm_abort(g->c, "NCCL communicator failed before bucket %d: %s", k, ncclGetErrorString(async));
+  char what[32];
+  snprintf(what, sizeof what, "bucket %d", k);
+  check_async(g->c, g->n, what);
   after_compute(g, k);
   NCCL_CHECK_RANK(g->c, ncclAllReduce(buf, buf, count, ncclFloat, ncclAvg, g->n->comm, g->n->stream));
   CUDA_CHECK_RANK(g->c, cudaEventRecord(g->done[k], g->n->stream));
@@ -170,5 +205,9 @@ void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean) {
 void comm_nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport *t) {
   (void)stream; (void)nbuckets; (void)t;
   comm_abort(c, "device gradients need NCCL, but this genet was built without CUDA");
+}
+void comm_nccl_sum_double(Comm *c, double *dev_buf, size_t n, void *compute_stream) {
+  (void)dev_buf; (void)n; (void)compute_stream;
+  comm_abort(c, "a device sum over NCCL, but this genet was built without CUDA");
 }
 #endif

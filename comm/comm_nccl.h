@@ -15,3 +15,8 @@ void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean);
 // waits for before ncclAllReduce(ncclAvg) of the bucket; wait(k) makes `stream` wait for that
 // all-reduce (an event recorded after it). nbuckets: the plan's bucket count.
 void comm_nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport *t);
+// In-place sum over c's ranks of n doubles on the device (ncclAllReduce, ncclDouble, ncclSum;
+// synchronized BatchNorm's statistics) on NCCL's one stream, ordered by events after all that
+// is queued on compute_stream (a cudaStream_t) and before anything queued there afterwards.
+// The host never waits. Needs comm_use_nccl (kind COMM_NCCL); dies when built without CUDA.
+void comm_nccl_sum_double(Comm *c, double *dev_buf, size_t n, void *compute_stream);

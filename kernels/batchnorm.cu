@@ -248,10 +248,13 @@ extern "C" void batchnorm_backward_cuda(CudaCtx *c, float *dx, float *dweight, f
 }
 
 // ---- synchronized BatchNorm's pieces (cuda_ops.h; the host logic is src/ops/batchnorm.c's):
-// the same partial-sum kernels, with per-channel totals downloaded as host doubles and the
-// global ones uploaded. bn_mean_kernel with cnt = 1 folds a channel's partial sums in order
-// (dividing by 1 is exact); bn_stats_kernel and bn_bwd_coef_kernel take the global sums as a
-// single slice (P = 1), so the coefficients are the non-synchronized op's.
+// the same partial-sum kernels, with per-channel totals in device memory the caller owns (the
+// context's statistics buffer, which the ranks' all-reduce sums in place between the pieces),
+// so no piece waits for the device. bn_mean_kernel with cnt = 1 folds a channel's partial sums
+// in order (dividing by 1 is exact); bn_stats_kernel and bn_bwd_coef_kernel take the global
+// sums as a single slice (P = 1), so the coefficients are the non-synchronized op's. The
+// partial sums and coefficients live in the shared scratch, which the next op may reuse: only
+// the totals must outlive a piece.
 
 // dweight[c] += sum dy (x - mean) / sqrt(var + eps) and dbias[c] += sum dy, from this rank's
 // sums loc about the float save_mean moved to the global mean ms + glob sx / gcnt (as the CPU).
@@ -268,15 +271,10 @@ static __global__ void bn_sync_dparam_kernel(float *dweight, float *dbias, const
   if (dbias) dbias[c] += (float)loc[c];
 }
 
-// From pageable host memory: the call returns once the source is staged, so the caller may
-// free it at once (the copy stays ordered before the stream's next kernels).
-static void bn_upload(CudaCtx *c, double *dst, const double *host, size_t n) {
-  CUDA_CHECK(cudaMemcpyAsync(dst, host, sizeof(double) * n, cudaMemcpyHostToDevice, c->stream));
-}
-
-static void bn_download(CudaCtx *c, double *host, const double *src, size_t n) {
-  CUDA_CHECK(cudaMemcpyAsync(host, src, sizeof(double) * n, cudaMemcpyDeviceToHost, c->stream));
-  CUDA_CHECK(cudaStreamSynchronize(c->stream));
+// s[c] /= gcnt, the CPU's division (IEEE double, correctly rounded on both).
+static __global__ void bn_sync_div_kernel(double *s, int C, double gcnt) {
+  int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c < C) s[c] /= gcnt;
 }
 
 extern "C" void batchnorm_sync_sums_cuda(CudaCtx *c, double *s, const float *x,
@@ -285,16 +283,19 @@ extern "C" void batchnorm_sync_sums_cuda(CudaCtx *c, double *s, const float *x,
   GENET_ASSERT(C <= 65535);  // the channel is a grid's y index
   if (C == 0) return;
   const int P = bn_slices(cnt);
-  // scratch: part (C P doubles) | mean (C) | totals (C)
-  double *part = (double *)dnncache_scratch(c, sizeof(double) * ((size_t)C * P + 2 * (size_t)C));
-  double *dmean = part + (size_t)C * P, *tot = dmean + C;
-  if (mean) bn_upload(c, dmean, mean, (size_t)C);
-  bn_sum_kernel<<<dim3((unsigned)P, (unsigned)C), BN_THREADS, 0, c->stream>>>(
-      part, x, mean ? dmean : nullptr, C, hw, cnt);
+  // scratch: part (C P doubles); the totals go to s
+  double *part = (double *)dnncache_scratch(c, sizeof(double) * (size_t)C * P);
+  bn_sum_kernel<<<dim3((unsigned)P, (unsigned)C), BN_THREADS, 0, c->stream>>>(part, x, mean, C,
+                                                                               hw, cnt);
   CUDA_CHECK_LAUNCH();
-  bn_mean_kernel<<<(unsigned)((C + 127) / 128), 128, 0, c->stream>>>(tot, part, P, C, 1.0);
+  bn_mean_kernel<<<(unsigned)((C + 127) / 128), 128, 0, c->stream>>>(s, part, P, C, 1.0);
   CUDA_CHECK_LAUNCH();
-  bn_download(c, s, tot, (size_t)C);
+}
+
+extern "C" void batchnorm_sync_div_cuda(CudaCtx *c, double *s, int C, double gcnt) {
+  if (C == 0) return;
+  bn_sync_div_kernel<<<(unsigned)((C + 127) / 128), 128, 0, c->stream>>>(s, C, gcnt);
+  CUDA_CHECK_LAUNCH();
 }
 
 extern "C" void batchnorm_sync_normalize_cuda(CudaCtx *c, float *y, float *save_mean,
@@ -306,41 +307,37 @@ extern "C" void batchnorm_sync_normalize_cuda(CudaCtx *c, float *y, float *save_
                                               float eps) {
   const size_t hw = (size_t)H * W, cnt = (size_t)N * hw;
   if (C == 0) return;
-  // scratch: ss (C doubles) | mean (C doubles) | coef (4 C floats)
-  double *dss = (double *)dnncache_scratch(
-      c, sizeof(double) * 2 * (size_t)C + sizeof(float) * 4 * (size_t)C);
-  double *dmean = dss + C;
-  float *coef = (float *)(dmean + C);
-  bn_upload(c, dss, ss, (size_t)C);
-  bn_upload(c, dmean, mean, (size_t)C);
+  // scratch: coef (4 C floats)
+  float *coef = (float *)dnncache_scratch(c, sizeof(float) * 4 * (size_t)C);
   bn_stats_kernel<<<(unsigned)((C + 127) / 128), 128, 0, c->stream>>>(
-      coef, save_mean, save_var, running_mean, running_var, dmean, dss, 1, C, gcnt, weight, bias,
+      coef, save_mean, save_var, running_mean, running_var, mean, ss, 1, C, gcnt, weight, bias,
       1, momentum, eps);
   CUDA_CHECK_LAUNCH();
   bn_apply_kernel<<<bn_blocks(cnt * C), 256, 0, c->stream>>>(y, x, coef, C, hw, cnt * C);
   CUDA_CHECK_LAUNCH();
 }
 
-extern "C" void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, const float *x,
-                                             const float *dy, const float *save_mean, int N,
-                                             int C, int H, int W) {
+extern "C" void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, double *glob,
+                                             const float *x, const float *dy,
+                                             const float *save_mean, int N, int C, int H, int W) {
   const size_t hw = (size_t)H * W, cnt = (size_t)N * hw;
   GENET_ASSERT(C <= 65535);  // the channel is a grid's y index
   if (C == 0) return;
   const int P = bn_slices(cnt);
   const size_t cp = (size_t)C * P;
-  // scratch: part (3 C P doubles) | totals (3 C)
-  double *part = (double *)dnncache_scratch(c, sizeof(double) * 3 * (cp + (size_t)C));
-  double *tot = part + 3 * cp;
+  // scratch: part (3 C P doubles); the totals go to loc
+  double *part = (double *)dnncache_scratch(c, sizeof(double) * 3 * cp);
   bn_bwd_sum_kernel<<<dim3((unsigned)P, (unsigned)C), BN_THREADS, 0, c->stream>>>(
       part, x, dy, save_mean, C, hw, cnt);
   CUDA_CHECK_LAUNCH();
   for (int k = 0; k < 3; k++) {  // [sdy | sdyx | sx], each C P partial sums -> C totals
     bn_mean_kernel<<<(unsigned)((C + 127) / 128), 128, 0, c->stream>>>(
-        tot + (size_t)k * C, part + (size_t)k * cp, P, C, 1.0);
+        loc + (size_t)k * C, part + (size_t)k * cp, P, C, 1.0);
     CUDA_CHECK_LAUNCH();
   }
-  bn_download(c, loc, tot, 3 * (size_t)C);
+  // Queued, not waited for (ctx_copy would wait): the copy the ranks' all-reduce sums in place.
+  CUDA_CHECK(cudaMemcpyAsync(glob, loc, sizeof(double) * 3 * (size_t)C, cudaMemcpyDeviceToDevice,
+                             c->stream));
 }
 
 extern "C" void batchnorm_sync_bwd_apply_cuda(CudaCtx *c, float *dx, float *dweight,
@@ -351,22 +348,17 @@ extern "C" void batchnorm_sync_bwd_apply_cuda(CudaCtx *c, float *dx, float *dwei
                                               int H, int W, float eps) {
   const size_t hw = (size_t)H * W, cnt = (size_t)N * hw;
   if (C == 0) return;
-  // scratch: glob (3 C doubles) | loc (3 C doubles) | coef (5 C floats)
-  double *dglob = (double *)dnncache_scratch(
-      c, sizeof(double) * 6 * (size_t)C + sizeof(float) * 5 * (size_t)C);
-  double *dloc = dglob + 3 * (size_t)C;
-  float *coef = (float *)(dloc + 3 * (size_t)C);
   const unsigned cb = (unsigned)((C + 127) / 128);
-  bn_upload(c, dglob, glob, 3 * (size_t)C);
   if (dweight || dbias) {
-    bn_upload(c, dloc, loc, 3 * (size_t)C);
-    bn_sync_dparam_kernel<<<cb, 128, 0, c->stream>>>(dweight, dbias, dloc, dglob, C, gcnt,
+    bn_sync_dparam_kernel<<<cb, 128, 0, c->stream>>>(dweight, dbias, loc, glob, C, gcnt,
                                                      save_mean, save_var, eps);
     CUDA_CHECK_LAUNCH();
   }
   if (!dx) return;
+  // scratch: coef (5 C floats)
+  float *coef = (float *)dnncache_scratch(c, sizeof(float) * 5 * (size_t)C);
   // The global sums as one slice (P = 1, [sdy | sdyx | sx] C each): dx's coefficients.
-  bn_bwd_coef_kernel<<<cb, 128, 0, c->stream>>>(coef, nullptr, nullptr, dglob, 1, C, gcnt,
+  bn_bwd_coef_kernel<<<cb, 128, 0, c->stream>>>(coef, nullptr, nullptr, glob, 1, C, gcnt,
                                                 save_mean, save_var, weight, 1, eps);
   CUDA_CHECK_LAUNCH();
   bn_bwd_apply_kernel<<<bn_blocks(cnt * C), 256, 0, c->stream>>>(dx, x, dy, coef, C, hw, cnt * C);

@@ -108,23 +108,27 @@ void lbfgs_pair_cuda(CudaCtx *c, float *y, float *s, const float *g, const float
                      const float *d, float t, size_t n);
 
 // ---- issue 11: synchronized BatchNorm's device pieces (kernels/batchnorm.cu), called by the
-// host logic in src/ops/batchnorm.c, which sums over the ranks on the host between them. The
-// double arrays are HOST memory: the sums are downloaded (the call returns when they are
-// there), the global ones uploaded.
+// host logic in src/ops/batchnorm.c, which sums over the ranks between them. The double arrays
+// are DEVICE memory (the context's statistics buffer, ctx_stats): every piece is queued on the
+// context's stream and returns without waiting; nothing is downloaded or uploaded.
 //   sync_sums: s[c] = sum over channel c of x (mean NULL) or of (x - mean[c])^2.
+//   sync_div: s[c] /= gcnt (the global sums become the global means).
 //   sync_normalize: y, save_mean, save_var, running stats from the global mean[c] and squared
 //     deviations ss[c] over gcnt values.
-//   sync_bwd_sums: loc = [sum dy | sum dy (x - ms) | sum (x - ms)] (3 C), ms = save_mean.
+//   sync_bwd_sums: loc = [sum dy | sum dy (x - ms) | sum (x - ms)] (3 C), ms = save_mean, and
+//     glob a copy of loc (queued on the stream, to be summed over the ranks in place).
 //   sync_bwd_apply: dweight, dbias (+=) from loc, dx from glob (same layout, over gcnt values).
 void batchnorm_sync_sums_cuda(CudaCtx *c, double *s, const float *x, const double *mean, int N,
                               int C, int H, int W);
+void batchnorm_sync_div_cuda(CudaCtx *c, double *s, int C, double gcnt);
 void batchnorm_sync_normalize_cuda(CudaCtx *c, float *y, float *save_mean, float *save_var,
                                    float *running_mean, float *running_var, const float *x,
                                    const float *weight, const float *bias, const double *mean,
                                    const double *ss, double gcnt, int N, int C, int H, int W,
                                    float momentum, float eps);
-void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, const float *x, const float *dy,
-                                  const float *save_mean, int N, int C, int H, int W);
+void batchnorm_sync_bwd_sums_cuda(CudaCtx *c, double *loc, double *glob, const float *x,
+                                  const float *dy, const float *save_mean, int N, int C, int H,
+                                  int W);
 void batchnorm_sync_bwd_apply_cuda(CudaCtx *c, float *dx, float *dweight, float *dbias,
                                    const float *dy, const float *x, const float *save_mean,
                                    const float *save_var, const float *weight, const double *loc,

@@ -7,7 +7,12 @@
 // would see it. Checked against the closed form of rank-dependent fills (exact in float, as in
 // test_ddp): every element is the mean over ranks, padding stays 0, the stats count every
 // bucket (all started during "backward" when every tensor is marked). Then rank 0's parameters
-// broadcast, and 200 steps reusing the events.
+// broadcast, and 200 steps reusing the events. Last, comm_nccl_sum_double (synchronized
+// BatchNorm's device sums) on a context's stream, called directly and through the trainer's
+// binding (trainer_bind_reduce, ctx_sum_double_device): doubles written by an asynchronous copy
+// queued just before must be what it sums, a write queued just after must not be overwritten
+// by it, and ctx_download must then read the sum over the ranks (closed form, exact in double),
+// with the events reused over many calls. At one rank the sum is the identity.
 // With one rank the mean is the gradient itself, so this checks the calls, the event plumbing
 // and that nothing is lost or reordered within a rank, not the arithmetic of the reduction:
 // that needs two GPUs (mpirun -np 2 build/tests/test_gpu_nccl). Two ranks on one GPU stop at
@@ -20,10 +25,12 @@
 #include <string.h>
 
 #include "comm/comm.h"
+#include "comm/comm_nccl.h"
 #include "comm/ddp.h"
 #include "core/util.h"
 #include "gpulib.h"
 #include "testlib.h"
+#include "train/trainer.h"
 
 #ifdef GENET_HAVE_CUDA
 #include <cuda_runtime.h>
@@ -111,6 +118,61 @@ static size_t run_step(Bench *B, GradSync *s, int order, int step, GradSyncStats
   return bad;
 }
 
+// ---- comm_nccl_sum_double: rank r's double i in round t, and the sum over w ranks (exact).
+static double dfill(size_t i, int t, int r) { return (double)(r + 1) * (double)((i + (size_t)t) % 1009) + 0.5 * r; }
+static double dsum(size_t i, int t, int w) {
+  return (double)((i + (size_t)t) % 1009) * (w * (w + 1) / 2) + 0.25 * w * (w - 1);
+}
+
+// One round on ctx's stream: NaN, then (queued, not waited for) the fill, the sum, and a
+// write over the first `head` doubles; returns the number of wrong doubles read back.
+static size_t sum_round(Ctx *ctx, double *d, double *h_in, double *h_head, double *h_out,
+                        size_t n, size_t head, int t, int via_ctx) {
+  cudaStream_t st = (cudaStream_t)ctx_stream(ctx);
+  CK(cudaMemsetAsync(d, 0xff, n * sizeof(double), st));  // NaN
+  CK(cudaStreamSynchronize(st));
+  for (size_t i = 0; i < n; i++) h_in[i] = dfill(i, t, comm.rank);
+  for (size_t i = 0; i < head; i++) h_head[i] = -1.0 - (double)i;
+  CK(cudaMemcpyAsync(d, h_in, n * sizeof(double), cudaMemcpyHostToDevice, st));
+  if (via_ctx) ctx_sum_double_device(ctx, d, n);
+  else comm_nccl_sum_double(&comm, d, n, st);
+  CK(cudaMemcpyAsync(d, h_head, head * sizeof(double), cudaMemcpyHostToDevice, st));
+  ctx_download(ctx, h_out, d, n * sizeof(double));
+  size_t bad = 0;
+  for (size_t i = 0; i < n; i++) bad += !(h_out[i] == (i < head ? h_head[i] : dsum(i, t, comm.size)));
+  return bad;
+}
+
+static void test_sum_double(int dev) {
+  Ctx ctx;
+  ctx_init_on(&ctx, DEV_CUDA, dev, 0);
+  trainer_bind_reduce(&ctx, &comm);  // NCCL's device sum at several ranks; none at one
+  const size_t sizes[] = {1, 7, 3 * 64, 1 << 20};  // the last: its copy takes a while
+  const size_t nmax = 1 << 20;
+  double *d, *h_in, *h_head, *h_out;
+  CK(cudaMalloc((void **)&d, nmax * sizeof(double)));
+  CK(cudaMallocHost((void **)&h_in, nmax * sizeof(double)));
+  CK(cudaMallocHost((void **)&h_head, nmax * sizeof(double)));
+  CK(cudaMallocHost((void **)&h_out, nmax * sizeof(double)));
+  for (int via_ctx = 0; via_ctx <= 1; via_ctx++) {
+    size_t bad = 0;
+    int rounds = 0;
+    for (int t = 0; t < 20; t++)
+      for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++, rounds++)
+        bad += sum_round(&ctx, d, h_in, h_head, h_out, sizes[k], sizes[k] / 2, t, via_ctx);
+    char what[160];
+    snprintf(what, sizeof what, "%s, %d rounds: %zu wrong doubles",
+             via_ctx ? "ctx_sum_double_device (trainer_bind_reduce)" : "comm_nccl_sum_double",
+             rounds, bad);
+    check_all(bad == 0, "device sum of doubles ordered on the compute stream, %s (failed on %d of %d ranks)", what);
+  }
+  CK(cudaFreeHost(h_in));
+  CK(cudaFreeHost(h_head));
+  CK(cudaFreeHost(h_out));
+  CK(cudaFree(d));
+  ctx_free(&ctx);
+}
+
 int main(int argc, char **argv) {
   char why[256];
   int ndev = cuda_device_count(why, sizeof why);
@@ -185,6 +247,8 @@ int main(int argc, char **argv) {
   snprintf(what, sizeof what, "%zu wrong floats, every bucket started during backward: %s", bad, early_all ? "yes" : "no");
   check_all(bad == 0 && early_all, "200 steps on one GradSync: %s (failed on %d of %d ranks)", what);
   gradsync_free(s);
+
+  test_sum_double(dev);
 
   CK(cudaFreeHost(B.h_src));
   CK(cudaFreeHost(B.h_out));

@@ -6,12 +6,17 @@
 // for y and dx, 1 for the per-channel results, which are sums in double rounded once).
 // Several ranks, faked: both contexts get a reduce that multiplies every sum by k, as if k
 // ranks held this same slice (the global statistics are then this slice's, but the count, the
-// unbiased variance and dx's global sums are k times larger). The GPU must call it as the CPU
-// does: the same number of calls, the same lengths, and the same quantities within the
-// rounding of a sum of cnt terms in double (|error| <= cnt * u * sum |term|, taken as
-// 4 cnt^2 u T with T bounding a term); then every output is compared as at one rank. Backward
-// reads the CPU's save_mean and save_var on both devices, so its sums are about the same mean.
-// Device outputs start as NaN; accumulated gradients start at the same non-zero values.
+// unbiased variance and dx's global sums are k times larger). The GPU's per-channel sums stay
+// on the device and go through ctx_sum_double_device, faked two ways: the host fake alone (the
+// fallback of GPU ranks over MPI: ctx stages them through the host), and a device fake (as
+// NCCL is bound: it must be given the context's stream; it downloads, records, multiplies and
+// uploads on that stream). The count is a host sum (one double) either way. The GPU must call
+// the reduction as the CPU does: the same number of calls, the same lengths, and the same
+// quantities within the rounding of a sum of cnt terms in double (|error| <= cnt * u * sum
+// |term|, taken as 4 cnt^2 u T with T bounding a term); then every output is compared as at one
+// rank. Backward reads the CPU's save_mean and save_var on both devices, so its sums are about
+// the same mean. Device outputs start as NaN; accumulated gradients start at the same non-zero
+// values.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +38,15 @@ static void cmp(const char *tag, const char *name, const float *dev, const float
   gpu_check_close(&gpu, what, dev, want, n, K, 1e-5);
 }
 
-// ---- the fake reduction: records what it is given, then multiplies it by k.
-enum { MAX_CALLS = 4 };
+// ---- the fake reduction: records what it is given, then multiplies it by k. Calls, in order:
+// forward's count (host), sums and squared deviations (C each), backward's count (host) and
+// sums (3 C). dev[i]: whether call i came through the device fake.
+enum { MAX_CALLS = 8, CALLS = 5 };
 typedef struct {
-  int k, calls;
+  int k, calls, device_calls, wrong_stream;
+  Ctx *ctx;  // the device fake's context
   size_t n[MAX_CALLS];
+  int dev[MAX_CALLS];
   double *buf[MAX_CALLS];  // copies of the buffers as passed in
 } FakeReduce;
 
@@ -52,10 +61,26 @@ static void fake_sum(void *arg, double *buf, size_t n) {
   for (size_t i = 0; i < n; i++) buf[i] *= f->k;
 }
 
-static void bind(Ctx *ctx, FakeReduce *f, int k) {
+// The device variant: ctx_download waits for the stream (the writers of dev_buf), ctx_upload
+// is ordered before its next kernels, as NCCL's events order its all-reduce.
+static void fake_sum_device(void *arg, double *dev_buf, size_t n, void *stream) {
+  FakeReduce *f = arg;
+  if (stream != ctx_stream(f->ctx)) f->wrong_stream++;
+  if (f->calls < MAX_CALLS) f->dev[f->calls] = 1;
+  f->device_calls++;
+  double *h = malloc(n * sizeof(double) + 1);
+  ctx_download(f->ctx, h, dev_buf, n * sizeof(double));
+  fake_sum(f, h, n);
+  ctx_upload(f->ctx, dev_buf, h, n * sizeof(double));
+  free(h);
+}
+
+static void bind(Ctx *ctx, FakeReduce *f, int k, int device) {
   memset(f, 0, sizeof *f);
   f->k = k;
+  f->ctx = ctx;
   ctx->reduce.sum_double = k > 1 ? fake_sum : NULL;
+  ctx->reduce.sum_double_device = k > 1 && device ? fake_sum_device : NULL;
   ctx->reduce.arg = k > 1 ? f : NULL;
   ctx->reduce.ranks = k;
 }
@@ -63,13 +88,19 @@ static void bind(Ctx *ctx, FakeReduce *f, int k) {
 static void unbind(Ctx *ctx, FakeReduce *f) {
   for (int i = 0; i < f->calls && i < MAX_CALLS; i++) free(f->buf[i]);
   ctx->reduce.sum_double = NULL;
+  ctx->reduce.sum_double_device = NULL;
   ctx->reduce.arg = NULL;
   ctx->reduce.ranks = 1;
 }
 
-// The GPU's calls against the CPU's: count, lengths and values.
-static void cmp_reduce(const char *tag, const FakeReduce *g, const FakeReduce *c, double tol) {
-  int ok = g->calls == c->calls && c->calls == 3;
+// The GPU's calls against the CPU's: count, lengths and values; with the device fake, the
+// per-channel sums (calls 1, 2 and 4) and only they come through it, on the context's stream.
+static void cmp_reduce(const char *tag, const FakeReduce *g, const FakeReduce *c, double tol,
+                       int device) {
+  int ok = g->calls == c->calls && c->calls == CALLS && c->device_calls == 0;
+  int route = g->wrong_stream == 0 && g->device_calls == (device ? 3 : 0);
+  for (int i = 0; i < CALLS && i < g->calls; i++)
+    route &= g->dev[i] == (device && (i == 1 || i == 2 || i == 4));
   double worst = 0.0;
   for (int i = 0; ok && i < c->calls; i++) {
     ok = g->n[i] == c->n[i];
@@ -81,6 +112,9 @@ static void cmp_reduce(const char *tag, const FakeReduce *g, const FakeReduce *c
   }
   test_check(ok, "%-52s reduce: %d calls (cpu %d), worst |diff| %.3g <= %.3g", tag, g->calls,
              c->calls, worst, tol);
+  test_check(route, "%-52s reduce: %d of them on the device (%s), %d on another stream", tag,
+             g->device_calls, device ? "the sums" : "none: staged through the host",
+             g->wrong_stream);
 }
 
 typedef struct {
@@ -88,7 +122,8 @@ typedef struct {
   float offset;
 } Case;
 
-static void test_case(const Case *k, int ranks) {
+// device: the GPU's faked reduce has a device variant (else the host one alone).
+static void test_case(const Case *k, int ranks, int device) {
   const size_t n = (size_t)k->N * k->C * k->H * k->W, C = (size_t)k->C;
   const size_t cnt = (size_t)k->N * k->H * k->W;
   const float mom = 0.1f, eps = 1e-5f;
@@ -101,7 +136,7 @@ static void test_case(const Case *k, int ranks) {
 
   // CPU reference
   FakeReduce fc, fg;
-  bind(&cpu, &fc, ranks);
+  bind(&cpu, &fc, ranks, 0);
   float *y = malloc(n * 4), *dx = malloc(n * 4), *sm = malloc(C * 4), *sv = malloc(C * 4);
   float *rm = copy_floats(rm0, C), *rv = copy_floats(rv0, C), *dw = copy_floats(dw0, C), *db = copy_floats(db0, C);
   batchnorm_forward_sync(&cpu, y, sm, sv, rm, rv, x, wp, bp, k->N, k->C, k->H, k->W, 1, mom, eps);
@@ -109,7 +144,7 @@ static void test_case(const Case *k, int ranks) {
                           wp, k->N, k->C, k->H, k->W, 1, eps);
 
   // GPU
-  bind(&gpu, &fg, ranks);
+  bind(&gpu, &fg, ranks, device);
   float *dX = gpu_upload(&gpu, x, n), *dDY = gpu_upload(&gpu, dy, n);
   float *dW = k->affine ? gpu_upload(&gpu, w, C) : NULL;
   float *dB = k->affine ? gpu_upload(&gpu, b, C) : NULL;
@@ -125,8 +160,8 @@ static void test_case(const Case *k, int ranks) {
 
   char tag[128];
   snprintf(tag, sizeof tag, "sync bn, %d rank%s (%d,%d,%d,%d)%s offset %g", ranks,
-           ranks > 1 ? "s (fake)" : "", k->N, k->C, k->H, k->W, k->affine ? " affine" : "",
-           (double)k->offset);
+           ranks == 1 ? "" : device ? "s (fake, dev)" : "s (fake, host)", k->N, k->C, k->H, k->W,
+           k->affine ? " affine" : "", (double)k->offset);
   const double K = (double)cnt;
   cmp(tag, "y", dY, y, n, K);
   cmp(tag, "save_mean", dSM, sm, C, 1);
@@ -140,7 +175,7 @@ static void test_case(const Case *k, int ranks) {
   }
   if (ranks > 1) {
     double T = fmax(1.0 + fabs((double)k->offset), 4.0);
-    cmp_reduce(tag, &fg, &fc, 4.0 * (double)cnt * (double)cnt * 1.12e-16 * T);
+    cmp_reduce(tag, &fg, &fc, 4.0 * (double)cnt * (double)cnt * 1.12e-16 * T, device);
   } else {
     // One rank: the non-synchronized CUDA op, bit for bit.
     float *pY = gpu_nan(&gpu, n), *pDX = gpu_nan(&gpu, n), *pSM = gpu_nan(&gpu, C);
@@ -178,7 +213,8 @@ int main(void) {
       {1, 3, 1, 2, 1, 0.0f},     // two values a channel on this rank
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    for (int ranks = 1; ranks <= 3; ranks++) test_case(&cases[i], ranks);
+    for (int ranks = 1; ranks <= 3; ranks++)
+      for (int device = 0; device <= (ranks > 1); device++) test_case(&cases[i], ranks, device);
   gpu_test_end(&gpu, &cpu);
   return test_finish("gpu_syncbn");
 }

@@ -66,6 +66,8 @@ void ctx_sync(const Ctx *ctx) {
 }
 
 void ctx_free(Ctx *ctx) {
+  if (ctx->stats) ctx_release(ctx, ctx->stats);  // cuda_free waits for queued work
+  free(ctx->stage);
 #ifdef GENET_HAVE_CUDA
   if (ctx->cuda) cuda_ctx_free(ctx->cuda);
 #endif
@@ -82,6 +84,42 @@ void ctx_sum_double(Ctx *ctx, double *buf, size_t n) {
 // ---- buffers
 
 static int on_gpu(const Ctx *ctx) { return ctx && ctx->dev == DEV_CUDA; }
+
+void ctx_sum_double_device(Ctx *ctx, double *buf, size_t n) {
+  if (ctx->reduce.ranks == 1) return;
+  if (!on_gpu(ctx)) {
+    ctx_sum_double(ctx, buf, n);
+    return;
+  }
+  if (ctx->reduce.sum_double_device) {
+    ctx->reduce.sum_double_device(ctx->reduce.arg, buf, n, ctx_stream(ctx));
+    return;
+  }
+  if (!ctx->reduce.sum_double) return;
+  // Through the host (GPU ranks over MPI): the download waits for buf's writers, the upload
+  // is ordered before the stream's next kernels.
+  if (ctx->stage_n < n) {
+    free(ctx->stage);
+    ctx->stage = xmalloc(n * sizeof(double));
+    ctx->stage_n = n;
+  }
+  ctx_download(ctx, ctx->stage, buf, n * sizeof(double));
+  ctx->reduce.sum_double(ctx->reduce.arg, ctx->stage, n);
+  ctx_upload(ctx, buf, ctx->stage, n * sizeof(double));
+}
+
+void *ctx_stats(Ctx *ctx, size_t bytes) {
+  if (ctx->stats_bytes < bytes) {
+    if (ctx->stats) {
+      ctx_sync(ctx);  // the old buffer may still be read by queued kernels (or an all-reduce
+                      // that the stream waits for)
+      ctx_release(ctx, ctx->stats);
+    }
+    ctx->stats = ctx_alloc(ctx, bytes);
+    ctx->stats_bytes = bytes;
+  }
+  return ctx->stats;
+}
 
 void *ctx_alloc(const Ctx *ctx, size_t bytes) {
 #ifdef GENET_HAVE_CUDA

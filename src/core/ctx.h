@@ -15,8 +15,12 @@ typedef struct CudaCtx CudaCtx;      // kernels/cuda_ctx.h
 // A sum over the data-parallel ranks, for the ops that need one (synchronized BatchNorm). The
 // trainer binds it to its communicator; ops know nothing of MPI or NCCL.
 typedef struct {
-  void (*sum_double)(void *arg, double *buf, size_t n);  // in place; NULL: one rank
-  void *arg;
+  void (*sum_double)(void *arg, double *buf, size_t n);  // host buffer, in place; NULL: one rank
+  // A device buffer in place, ordered on `stream` (the context's cudaStream_t) without the host
+  // waiting (NCCL). NULL: none (the CPU, or GPU ranks over MPI: ctx_sum_double_device stages
+  // the buffer through the host and sum_double).
+  void (*sum_double_device)(void *arg, double *dev_buf, size_t n, void *stream);
+  void *arg;                                              // given to both
   int ranks;                                              // 1 when unbound
 } CtxReduce;
 
@@ -28,6 +32,10 @@ typedef struct {
   PrimCache *prims;        // oneDNN primitives, created once per shape
   CudaCtx *cuda;           // NULL unless dev == DEV_CUDA
   CtxReduce reduce;        // over the ranks (ctx_init: unbound, one rank)
+  void *stats;             // ctx_stats: on the context's device, grown on demand
+  size_t stats_bytes;
+  double *stage;           // ctx_sum_double_device's host copy without a device sum
+  size_t stage_n;
 } Ctx;
 
 // Creates a context for `dev` (on CUDA: device 0). DEV_CUDA dies with a clear message when
@@ -60,3 +68,12 @@ void ctx_upload(const Ctx *ctx, void *dst, const void *host, size_t bytes);    /
 void ctx_download(const Ctx *ctx, void *host, const void *src, size_t bytes);  // device -> host
 // buf (n doubles) summed over the ranks in place; nothing to do on one rank.
 void ctx_sum_double(Ctx *ctx, double *buf, size_t n);
+// The same for buf on the context's device (host memory on the CPU: ctx_sum_double). On CUDA
+// it is queued on the context's stream: reduce.sum_double_device when bound (the host does not
+// wait), else a download, reduce.sum_double on the host and an upload.
+void ctx_sum_double_device(Ctx *ctx, double *buf, size_t n);
+// A buffer of at least `bytes` on the context's device that the context keeps (freed by
+// ctx_free) for ops' small per-call results, such as synchronized BatchNorm's per-channel
+// sums: no allocation once it is large enough. Contents are undefined after a call that grows
+// it (which first waits for the device: queued work may still use the old one).
+void *ctx_stats(Ctx *ctx, size_t bytes);

@@ -157,12 +157,22 @@ static void batchnorm_backward_cpu(Ctx *ctx, float *dx, float *dweight, float *d
 
 // ---- synchronized statistics (sync_bn)
 //
-// The host logic (batchnorm_{forward,backward}_sync_any) is written once for both devices: it
-// asks a dispatched piece for this rank's per-channel sums as host doubles (a few per channel:
-// the CUDA pieces download them), sums them over the ranks with ctx_sum_double, and hands the
-// global sums to a dispatched piece that normalizes (or forms the gradients) on the device.
+// The host logic (batchnorm_{forward,backward}_sync_any) is written once for both devices. The
+// per-channel sums stay on the context's device (host memory on the CPU), in the context's
+// statistics buffer (ctx_stats: no allocation per call): a dispatched piece writes this rank's
+// there, ctx_sum_double_device sums them over the ranks in place (on a GPU with NCCL, queued on
+// the stream: the host never waits for the device), and a dispatched piece normalizes (or forms
+// the gradients) from them. Only the count, host data, is summed on the host (one double over
+// MPI, which does not wait for the GPU either), so the `more than 1 value` check stays here.
 
-// s[c] (host) = the sum over channel c of x (mean NULL), or of (x - mean[c])^2 (mean: host, C).
+// The number of values per channel over all ranks (each rank's N H W).
+static double bn_sync_count(Ctx *ctx, size_t cnt) {
+  double gcnt = (double)cnt;
+  ctx_sum_double(ctx, &gcnt, 1);
+  return gcnt;
+}
+
+// s[c] = the sum over channel c of x (mean NULL), or of (x - mean[c])^2.
 static void bn_sync_sums_cpu(Ctx *ctx, double *s, const float *x, const double *mean, int N,
                              int C, int H, int W) {
   const size_t hw = (size_t)H * W;
@@ -178,8 +188,17 @@ static void bn_sync_sums(Ctx *ctx, double *s, const float *x, const double *mean
            batchnorm_sync_sums_cuda(ctx->cuda, s, x, mean, N, C, H, W));
 }
 
-// The global statistics known (host: mean[c] and ss[c], the summed squared deviations, over
-// gcnt values): y, save_mean, save_var and the running statistics, as bn_normalize.
+// s[c] /= gcnt in place: the global sums become the global means where they are.
+static void bn_sync_div_cpu(Ctx *ctx, double *s, int C, double gcnt) {
+  for (int c = 0; c < C; c++) s[c] /= gcnt;
+}
+
+static void bn_sync_div(Ctx *ctx, double *s, int C, double gcnt) {
+  DISPATCH(ctx, bn_sync_div_cpu(ctx, s, C, gcnt), batchnorm_sync_div_cuda(ctx->cuda, s, C, gcnt));
+}
+
+// The global statistics known (mean[c] and ss[c], the summed squared deviations, over gcnt
+// values): y, save_mean, save_var and the running statistics, as bn_normalize.
 static void bn_sync_normalize_cpu(Ctx *ctx, float *y, float *save_mean, float *save_var,
                                   float *running_mean, float *running_var, const float *x,
                                   const float *weight, const float *bias, const double *mean,
@@ -206,10 +225,12 @@ static void bn_sync_normalize(Ctx *ctx, float *y, float *save_mean, float *save_
                                          W, momentum, eps));
 }
 
-// loc (host, 3 C) = [sdy | sdyx | sx]: backward's sums over each channel about the float
-// save_mean (bn_bwd_sums).
-static void bn_sync_bwd_sums_cpu(Ctx *ctx, double *loc, const float *x, const float *dy,
-                                 const float *save_mean, int N, int C, int H, int W) {
+// loc (3 C) = [sdy | sdyx | sx]: backward's sums over each channel about the float save_mean
+// (bn_bwd_sums), and glob a copy (to be summed over the ranks). Copied by the piece because a
+// device copy through ctx_copy would wait for the stream.
+static void bn_sync_bwd_sums_cpu(Ctx *ctx, double *loc, double *glob, const float *x,
+                                 const float *dy, const float *save_mean, int N, int C, int H,
+                                 int W) {
   const size_t hw = (size_t)H * W;
   const size_t cnt = (size_t)N * hw;
 #pragma omp parallel for schedule(static) if ((size_t)C * cnt > 16384)
@@ -221,16 +242,18 @@ static void bn_sync_bwd_sums_cpu(Ctx *ctx, double *loc, const float *x, const fl
     loc[C + c] = sdyx;
     loc[2 * C + c] = sx;
   }
+  memcpy(glob, loc, sizeof(double) * 3 * (size_t)C);
 }
 
-static void bn_sync_bwd_sums(Ctx *ctx, double *loc, const float *x, const float *dy,
-                             const float *save_mean, int N, int C, int H, int W) {
-  DISPATCH(ctx, bn_sync_bwd_sums_cpu(ctx, loc, x, dy, save_mean, N, C, H, W),
-           batchnorm_sync_bwd_sums_cuda(ctx->cuda, loc, x, dy, save_mean, N, C, H, W));
+static void bn_sync_bwd_sums(Ctx *ctx, double *loc, double *glob, const float *x,
+                             const float *dy, const float *save_mean, int N, int C, int H,
+                             int W) {
+  DISPATCH(ctx, bn_sync_bwd_sums_cpu(ctx, loc, glob, x, dy, save_mean, N, C, H, W),
+           batchnorm_sync_bwd_sums_cuda(ctx->cuda, loc, glob, x, dy, save_mean, N, C, H, W));
 }
 
-// The sums known (host, [sdy | sdyx | sx], 3 C each: loc this rank's, glob over the ranks, of
-// gcnt values): dweight and dbias (+=) from loc about the global mean, dx from glob.
+// The sums known ([sdy | sdyx | sx], 3 C each: loc this rank's, glob over the ranks, of gcnt
+// values): dweight and dbias (+=) from loc about the global mean, dx from glob.
 static void bn_sync_bwd_apply_cpu(Ctx *ctx, float *dx, float *dweight, float *dbias,
                                   const float *dy, const float *x, const float *save_mean,
                                   const float *save_var, const float *weight, const double *loc,
@@ -276,21 +299,17 @@ static void batchnorm_forward_sync_any(Ctx *ctx, float *y, float *save_mean, flo
                       C, H, W, training, momentum, eps);
     return;
   }
-  const size_t cnt = (size_t)N * H * W;
-  double *s = xmalloc(sizeof(double) * ((size_t)C + 1));  // per-channel sums, then the count
-  bn_sync_sums(ctx, s, x, NULL, N, C, H, W);
-  s[C] = (double)cnt;
-  ctx_sum_double(ctx, s, (size_t)C + 1);
-  const double gcnt = s[C];
+  const double gcnt = bn_sync_count(ctx, (size_t)N * H * W);
   if (!(gcnt > 1)) genet_die("batchnorm_forward_sync: expected more than 1 value per channel");
-  for (int c = 0; c < C; c++) s[c] /= gcnt;  // global means
-  double *ss = xmalloc(sizeof(double) * (size_t)C);
+  // [s | ss], C each: the sums, then the global means in place; the squared deviations.
+  double *s = ctx_stats(ctx, sizeof(double) * 2 * (size_t)C), *ss = s + C;
+  bn_sync_sums(ctx, s, x, NULL, N, C, H, W);
+  ctx_sum_double_device(ctx, s, (size_t)C);
+  bn_sync_div(ctx, s, C, gcnt);
   bn_sync_sums(ctx, ss, x, s, N, C, H, W);
-  ctx_sum_double(ctx, ss, (size_t)C);
+  ctx_sum_double_device(ctx, ss, (size_t)C);
   bn_sync_normalize(ctx, y, save_mean, save_var, running_mean, running_var, x, weight, bias, s, ss,
                     gcnt, N, C, H, W, momentum, eps);
-  free(s);
-  free(ss);
 }
 
 static void batchnorm_backward_sync_any(Ctx *ctx, float *dx, float *dweight, float *dbias,
@@ -302,19 +321,15 @@ static void batchnorm_backward_sync_any(Ctx *ctx, float *dx, float *dweight, flo
                        training, eps);
     return;
   }
-  const size_t cnt = (size_t)N * H * W;
-  // Local sums about the float save_mean (as batchnorm_backward): [sdy | sdyx | sx | count],
-  // kept for this rank's parameter gradients, and a copy summed over ranks.
-  double *loc = xmalloc(sizeof(double) * (3 * (size_t)C + 1));
-  double *glob = xmalloc(sizeof(double) * (3 * (size_t)C + 1));
-  bn_sync_bwd_sums(ctx, loc, x, dy, save_mean, N, C, H, W);
-  loc[3 * C] = (double)cnt;
-  memcpy(glob, loc, sizeof(double) * (3 * (size_t)C + 1));
-  ctx_sum_double(ctx, glob, 3 * (size_t)C + 1);
-  bn_sync_bwd_apply(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, loc, glob,
-                    glob[3 * C], N, C, H, W, eps);
-  free(loc);
-  free(glob);
+  const double gcnt = bn_sync_count(ctx, (size_t)N * H * W);
+  // Local sums about the float save_mean (as batchnorm_backward), [sdy | sdyx | sx]: loc kept
+  // for this rank's parameter gradients, glob a copy summed over the ranks.
+  const size_t n3 = 3 * (size_t)C;
+  double *loc = ctx_stats(ctx, sizeof(double) * 2 * n3), *glob = loc + n3;
+  bn_sync_bwd_sums(ctx, loc, glob, x, dy, save_mean, N, C, H, W);
+  ctx_sum_double_device(ctx, glob, n3);
+  bn_sync_bwd_apply(ctx, dx, dweight, dbias, dy, x, save_mean, save_var, weight, loc, glob, gcnt,
+                    N, C, H, W, eps);
 }
 
 // ---- entries (core/dispatch.h)

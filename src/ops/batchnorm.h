@@ -31,7 +31,11 @@ void batchnorm_backward(Ctx *ctx, float *dx, float *dweight, float *dbias, const
 // dbias get this rank's share only (+=): the gradient averaging of data-parallel training
 // combines them, so their sum over ranks is the whole batch's. Every rank must call these
 // together (they are collectives); the sum over ranks is the context's (ctx->reduce, bound by
-// the trainer). Evaluation, or a world of one, is batchnorm_forward / batchnorm_backward exactly. Arguments as above.
+// the trainer): the count on the host, the per-channel sums where they are computed, on the
+// context's device (ctx_sum_double_device: on a GPU with NCCL the host does not wait). They
+// live in the context's statistics buffer (ctx_stats), so no call allocates once it is grown.
+// Evaluation, or a world of one, is batchnorm_forward / batchnorm_backward exactly. Arguments
+// as above.
 void batchnorm_forward_sync(Ctx *ctx, float *y, float *save_mean, float *save_var,
                             float *running_mean, float *running_var, const float *x,
                             const float *weight, const float *bias, int N, int C, int H, int W,

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "comm/comm_nccl.h"
 #include "core/util.h"
 #include "ops/scale.h"
 #include "train/ckpt.h"
@@ -141,8 +142,18 @@ GradReady trainer_ready_for(GradSync *s) { return (GradReady){ready_in_sync, s};
 
 static void sum_over_comm(void *arg, double *buf, size_t n) { comm_allreduce_sum_double(arg, buf, n); }
 
+static void sum_over_nccl(void *arg, double *dev_buf, size_t n, void *stream) {
+  comm_nccl_sum_double(arg, dev_buf, n, stream);
+}
+
+// Host sums over MPI always (counts); device sums over NCCL where the ranks have it (GPU
+// ranks), else ctx_sum_double_device stages them through the host.
 void trainer_bind_reduce(Ctx *ctx, Comm *c) {
-  ctx->reduce = (CtxReduce){c->size > 1 ? sum_over_comm : NULL, c, c->size};
+  int many = c->size > 1, nccl = many && c->kind == COMM_NCCL && c->nccl;
+  ctx->reduce = (CtxReduce){.sum_double = many ? sum_over_comm : NULL,
+                            .sum_double_device = nccl ? sum_over_nccl : NULL,
+                            .arg = c,
+                            .ranks = c->size};
 }
 
 int trainer_add_params(Trainer *t, Params *p) {

@@ -157,7 +157,8 @@ double trainer_mean(Trainer *t, double v);
 GradSync *trainer_gradsync_create(Comm *c, Params *p, size_t bucket_bytes);
 // A listener that marks ranges ready in s.
 GradReady trainer_ready_for(GradSync *s);
-// ctx->reduce sums over c's ranks (synchronized BatchNorm).
+// ctx->reduce sums over c's ranks (synchronized BatchNorm): host buffers over MPI, device
+// buffers over NCCL once comm_use_nccl was called (else through the host).
 void trainer_bind_reduce(Ctx *ctx, Comm *c);
 
 // ---- checkpoints outside the loop's own
