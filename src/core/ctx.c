@@ -67,7 +67,7 @@ void ctx_sync(const Ctx *ctx) {
 
 void ctx_free(Ctx *ctx) {
   if (ctx->stats) ctx_release(ctx, ctx->stats);  // cuda_free waits for queued work
-  free(ctx->stage);
+  free(ctx->sum_host);
 #ifdef GENET_HAVE_CUDA
   if (ctx->cuda) cuda_ctx_free(ctx->cuda);
 #endif
@@ -98,14 +98,14 @@ void ctx_sum_double_device(Ctx *ctx, double *buf, size_t n) {
   if (!ctx->reduce.sum_double) return;
   // Through the host (GPU ranks over MPI): the download waits for buf's writers, the upload
   // is ordered before the stream's next kernels.
-  if (ctx->stage_n < n) {
-    free(ctx->stage);
-    ctx->stage = xmalloc(n * sizeof(double));
-    ctx->stage_n = n;
+  if (ctx->sum_host_n < n) {
+    free(ctx->sum_host);
+    ctx->sum_host = xmalloc(n * sizeof(double));
+    ctx->sum_host_n = n;
   }
-  ctx_download(ctx, ctx->stage, buf, n * sizeof(double));
-  ctx->reduce.sum_double(ctx->reduce.arg, ctx->stage, n);
-  ctx_upload(ctx, buf, ctx->stage, n * sizeof(double));
+  ctx_download(ctx, ctx->sum_host, buf, n * sizeof(double));
+  ctx->reduce.sum_double(ctx->reduce.arg, ctx->sum_host, n);
+  ctx_upload(ctx, buf, ctx->sum_host, n * sizeof(double));
 }
 
 void *ctx_stats(Ctx *ctx, size_t bytes) {

@@ -34,8 +34,8 @@ typedef struct {
   CtxReduce reduce;        // over the ranks (ctx_init: unbound, one rank)
   void *stats;             // ctx_stats: on the context's device, grown on demand
   size_t stats_bytes;
-  double *stage;           // ctx_sum_double_device's host copy without a device sum
-  size_t stage_n;
+  double *sum_host;        // ctx_sum_double_device's host copy without a device sum
+  size_t sum_host_n;
 } Ctx;
 
 // Creates a context for `dev` (on CUDA: device 0). DEV_CUDA dies with a clear message when
