@@ -430,6 +430,10 @@ int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--bad-input-on-rank")) run_failing(atoi(argv[2]), 0);
   if (argc == 3 && !strcmp(argv[1], "--sigkill-rank")) run_failing(atoi(argv[2]), 1);
   if (argc == 3 && !strcmp(argv[1], "--pick-device")) {
+    // As a job has by default (collective_timeout): should the abort of a rank without a GPU
+    // not reach the others (seen once under load: the job hung until the test's limit), the
+    // rank waiting in the barrier ends the job itself.
+    comm_set_timeout(&comm, 10.0);
     int d = comm_pick_device(&comm, atoi(argv[2]));
     printf("rank %d uses device %d\n", comm.rank, d);
     comm_barrier(&comm);
