@@ -6,8 +6,10 @@
 #include "comm_nccl.h"
 
 #include <mpi.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/util.h"
 
@@ -66,9 +68,34 @@ void comm_nccl_free(CommNccl *n) {
   free(n);
 }
 
+// Waits for NCCL's stream as a watchdog would: an error NCCL reports asynchronously (a failed
+// peer or network) or a wait longer than collective_timeout ends the job with one line, where
+// cudaStreamSynchronize would wait forever for a peer that never arrives.
+static void wait_nccl(CommNccl *n, const char *what) {
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (long polls = 0;; polls++) {
+    cudaError_t e = cudaStreamQuery(n->stream);
+    if (e == cudaSuccess) return;
+    if (e != cudaErrorNotReady) CUDA_CHECK_RANK(n->c, e);
+    if ((polls & 63) != 63) continue;
+    ncclResult_t async = ncclSuccess;
+    NCCL_CHECK_RANK(n->c, ncclCommGetAsyncError(n->comm, &async));
+    if (async != ncclSuccess && async != ncclInProgress)
+      comm_abort(n->c, "NCCL %s failed: %s", what, ncclGetErrorString(async));
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double waited = (double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec);
+    if (n->c->timeout_s > 0 && waited > n->c->timeout_s)
+      comm_abort(n->c, "NCCL %s: the other ranks did not all arrive within collective_timeout = %g s "
+                       "(see docs/CLUSTER.md, \"When ranks hang\")", what, n->c->timeout_s);
+    if (waited > 0.01) nanosleep(&(struct timespec){0, 50000}, NULL);
+    else if (waited > 0.001) sched_yield();
+  }
+}
+
 void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean) {
   NCCL_CHECK_RANK(n->c, ncclAllReduce(buf, buf, count, ncclFloat, mean ? ncclAvg : ncclSum, n->comm, n->stream));
-  CUDA_CHECK_RANK(n->c, cudaStreamSynchronize(n->stream));
+  wait_nccl(n, "all-reduce");
 }
 
 // A failed peer or network shows here (an atomic read), not as a hang in a later wait.

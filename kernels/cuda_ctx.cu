@@ -75,6 +75,8 @@ extern "C" void cuda_ctx_set_tf32(CudaCtx *c, int tf32) {
 
 extern "C" void *cuda_ctx_stream(CudaCtx *c) { return (void *)c->stream; }
 
+extern "C" void cuda_ctx_set_timeout(CudaCtx *c, double seconds) { c->timeout_s = seconds > 0 ? seconds : 0; }
+
 extern "C" void cuda_ctx_free(CudaCtx *c) {
   if (!c) return;
   CUDA_CHECK(cudaStreamSynchronize(c->stream));  // nothing queued may still use the scratch

@@ -19,6 +19,8 @@ void cuda_ctx_free(CudaCtx *c);
 // precision = tf32 (1, the default, as PyTorch allows for convolutions) or fp32 (0): whether
 // cuBLAS and cuDNN may use TF32 tensor cores. The GPU tests compare in fp32.
 void cuda_ctx_set_tf32(CudaCtx *c, int tf32);
+// collective_timeout: the longest the host waits for this context's device (0: forever).
+void cuda_ctx_set_timeout(CudaCtx *c, double seconds);
 // The context's stream (a cudaStream_t), for code outside kernels/ that orders work on it.
 void *cuda_ctx_stream(CudaCtx *c);
 

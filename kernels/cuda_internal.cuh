@@ -13,4 +13,12 @@ struct CudaCtx {
   void *scalars;           // genet's own kernels' scalars read back and reduction partials
                            // (kernels/cuda_reduce.cuh); made on first use, fixed size
   struct DnnCache *dnn;    // cuDNN plans and the ops' shared scratch (cudnn_cache.cuh)
+  double timeout_s;        // the longest the host waits for the device (cuda_wait_*; 0: forever)
 };
+
+// The host's waits for the device during training: until the stream's queued work (or the
+// event) is done, at most c->timeout_s seconds (collective_timeout). A collective whose peer
+// never arrives leaves its stream, and every stream that waits for it, busy forever; past the
+// timeout the job ends with one line instead of hanging. Errors are checked as CUDA_CHECK.
+void cuda_wait_stream(CudaCtx *c, cudaStream_t s);
+void cuda_wait_event(CudaCtx *c, cudaEvent_t e);

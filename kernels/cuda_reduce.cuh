@@ -41,7 +41,7 @@ static inline CudaScalars *cuda_scalars_begin(CudaCtx *c) {
 static inline CudaScalars cuda_scalars_read(CudaCtx *c) {
   CudaScalars h;
   CUDA_CHECK(cudaMemcpyAsync(&h, cuda_scalars(c), sizeof h, cudaMemcpyDeviceToHost, c->stream));
-  CUDA_CHECK(cudaStreamSynchronize(c->stream));
+  cuda_wait_stream(c, c->stream);
   return h;
 }
 // Records index i as bad; the smallest one wins, as the CPU's first-found.

@@ -64,7 +64,7 @@ extern "C" void cuda_stage_free(CudaStage *s) {
 extern "C" void *cuda_stage_host(CudaStage *s, int slot) {
   GENET_ASSERT(slot >= 0 && slot < s->slots);
   // An event never recorded counts as complete, so the first fill does not wait.
-  CUDA_CHECK(cudaEventSynchronize(s->copied[slot]));
+  cuda_wait_event(s->c, s->copied[slot]);
   return s->host[slot];
 }
 

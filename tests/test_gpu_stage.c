@@ -7,8 +7,15 @@
 // read, or an add read a slot before its copy, or the host refilled a slot under its copy,
 // some element of y would differ from 0 + 1 + ... + (R - 1), exact in float (closed form).
 // The same rounds on the CPU (without the GEMM) must give it too.
+// Last, the host's wait for the device gives up after collective_timeout: a child process
+// with a 0.2 s timeout queues about a second of GEMMs and waits; it must die within seconds
+// with the timeout's message (the wait a hung NCCL peer would otherwise make endless).
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/stage.h"
 #include "gpulib.h"
@@ -52,9 +59,45 @@ static void check_sum(const char *what, const float *y) {
              bad, first, bad ? (double)y[first] : (double)want);
 }
 
-int main(void) {
+// The child: queues about a second of GEMMs, then waits with a 0.2 s timeout.
+static int run_hang(Ctx *gpu) {
+  const int H = 4096;  // 137 GFLOP a GEMM: 500 of them take over a second on any GPU today
+  float *slow = ctx_alloc(gpu, sizeof(float) * 3 * H * H);
+  ctx_set_timeout(gpu, 0.2);
+  for (int i = 0; i < 500; i++)
+    gemm(gpu, 0, 0, H, H, H, 1.0f, slow, H, slow + (size_t)H * H, H, 0.0f, slow + 2 * (size_t)H * H, H);
+  ctx_sync(gpu);
+  printf("the wait returned without the timeout\n");
+  return 0;
+}
+
+static void test_timeout(void) {
+  char self[1024], cmd[1200], out[4096] = "";
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0) {
+    test_check(0, "readlink /proc/self/exe: cannot run the timeout case");
+    return;
+  }
+  self[len] = 0;
+  snprintf(cmd, sizeof cmd, "'%s' --hang 2>&1", self);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  FILE *f = popen(cmd, "r");
+  size_t got = f ? fread(out, 1, sizeof out - 1, f) : 0;
+  out[got] = 0;
+  int st = f ? pclose(f) : -1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  int died = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0;
+  const char *want = "did not finish within collective_timeout = 0.2 s";
+  test_check(died && strstr(out, want) && secs < 10,
+             "a wait past collective_timeout dies in %.1f s: \"%s\" (wanted \"%s\")", secs, out, want);
+}
+
+int main(int argc, char **argv) {
   Ctx gpu, cpu;
   gpu_test_begin("gpu_stage", &gpu, &cpu);
+  if (argc > 1 && !strcmp(argv[1], "--hang")) return run_hang(&gpu);
   float *y = calloc(N, sizeof(float)), *dy = ctx_alloc(&gpu, sizeof(float) * N);
   float *slow = ctx_alloc(&gpu, sizeof(float) * 3 * G * G);
   rounds(&cpu, y, NULL);
@@ -65,6 +108,7 @@ int main(void) {
   ctx_release(&gpu, dy);
   ctx_release(&gpu, slow);
   free(y);
+  test_timeout();
   gpu_test_end(&gpu, &cpu);
   return test_finish("gpu_stage");
 }

@@ -50,6 +50,14 @@ void ctx_set_tf32(Ctx *ctx, int tf32) {
 #endif
 }
 
+void ctx_set_timeout(Ctx *ctx, double seconds) {
+#ifdef GENET_HAVE_CUDA
+  if (ctx->cuda) cuda_ctx_set_timeout(ctx->cuda, seconds);
+#else
+  (void)ctx, (void)seconds;
+#endif
+}
+
 void *ctx_stream(const Ctx *ctx) {
 #ifdef GENET_HAVE_CUDA
   if (ctx && ctx->cuda) return cuda_ctx_stream(ctx->cuda);

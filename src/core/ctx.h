@@ -49,6 +49,9 @@ int ctx_cuda_devices(char *why, size_t len);
 // precision = tf32 (1) or fp32 (0): whether GEMMs and convolutions may use TF32 tensor cores
 // (CUDA only: the CPU computes in fp32 either way).
 void ctx_set_tf32(Ctx *ctx, int tf32);
+// collective_timeout: the longest the host waits for the device's queued work (CUDA; 0:
+// forever), after which the job ends with one line (a collective whose peer never arrives).
+void ctx_set_timeout(Ctx *ctx, double seconds);
 // The CUDA stream every op of ctx runs on (a cudaStream_t), NULL on the CPU: for comm/'s
 // GradSync, which orders its all-reduces after backward's kernels.
 void *ctx_stream(const Ctx *ctx);

@@ -644,6 +644,7 @@ void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops) {
   }
   ctx_init_on(&t->ctx, dev, cuda_index, threads);
   ctx_set_tf32(&t->ctx, !strcmp(config_str(&t->cfg, "precision"), "tf32"));
+  ctx_set_timeout(&t->ctx, config_float(&t->cfg, "collective_timeout"));
   // GPU ranks average their gradients over NCCL (one GPU needs no communicator).
   if (dev == DEV_CUDA && t->comm.size > 1) comm_use_nccl(&t->comm, cuda_index);
   trainer_bind_reduce(&t->ctx, &t->comm);
