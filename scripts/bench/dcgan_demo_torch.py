@@ -4,12 +4,14 @@ real batch with label 1 and on G(z).detach() with label 0, Adam step of D, G thr
 updated D with label 1, Adam step of G) with the demo's settings, on the same HDF5 images
 (`genet prepare synthetic-glyphs`), at 32 px (genet's image_size = 32: each network without
 its widest inner layer) or 64 px. Prints the sliced Wasserstein distance (x1e3, the NumPy
-implementation of scripts/fixtures/fx_swd.py, independent of src/metrics/swd.c) between
-G(fixed noise) in training mode and a real batch, before training and at each epoch end, as
-genet prints it, and writes the grids real_samples.png, fake_samples_epoch_NNN.png to --out.
+implementation of scripts/fixtures/fx_swd.py, independent of src/metrics/swd.c) by genet's
+method: --swd-images images of G in evaluation mode from noise fixed for the run, against as
+many training images drawn once for the run, before training and at each epoch end (its own
+random draws: the same method, not the same samples). Writes the grids real_samples.png and
+fake_samples_epoch_NNN.png (G in training mode on fixed noise, as the reference) to --out.
 Usage: /usr/bin/python3 scripts/bench/dcgan_demo_torch.py data/synthetic-glyphs.h5
            [--image-size 32] [--nz 32] [--ngf 16] [--ndf 16] [--batch 64] [--epochs 25]
-           [--threads 2] [--seed 1] [--out out/dcgan_demo_torch]
+           [--threads 2] [--seed 1] [--swd-images 256] [--out out/dcgan_demo_torch]
 """
 import argparse
 import os
@@ -92,6 +94,7 @@ def main():
     ap.add_argument("--beta1", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--swd-images", type=int, default=256, help="the demo job's swd_images")
     ap.add_argument("--out", default="out/dcgan_demo_torch")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -111,22 +114,30 @@ def main():
     oD = torch.optim.Adam(D.parameters(), a.lr, betas=(a.beta1, 0.999))
     oG = torch.optim.Adam(G.parameters(), a.lr, betas=(a.beta1, 0.999))
     fixed = torch.randn(B, nz, 1, 1)
+    n_swd = min(a.swd_images, len(data))
+    swd_real = data[torch.randperm(len(data))[:n_swd]].numpy()  # fixed for the run
+    swd_z = torch.randn(n_swd, nz, 1, 1)
     ones, zeros = torch.ones(B), torch.zeros(B)
     os.makedirs(a.out, exist_ok=True)
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {a.data}: {len(data)} images "
           f"{a.image_size}x{a.image_size}; nz {nz}, ngf {a.ngf}, ndf {a.ndf}, batch {B}, {a.epochs} epochs, "
           f"G {sum(p.numel() for p in G.parameters())} floats, D {sum(p.numel() for p in D.parameters())} floats")
 
-    def report(epoch, real):
+    def report(epoch):
+        G.eval()  # running statistics, as genet's SWD images; changes no state
+        with torch.no_grad():
+            gen = torch.cat([G(swd_z[i:i + B]) for i in range(0, n_swd, B)])
+        G.train()
+        s = swd(gen.numpy(), swd_real, rng)
+        levels = ", ".join(f"{a.image_size >> l} px {v:.1f}" for l, v in enumerate(s[:-1]))
+        print(f"| {epoch}: SWD x1e3 ({n_swd} of G in evaluation mode vs {n_swd} fixed real): {levels}; "
+              f"mean {s[-1]:.1f}", flush=True)
         with torch.no_grad():
             fake = G(fixed)  # training mode, as the reference's grids
-        s = swd(fake.numpy(), real.numpy(), rng)
-        levels = ", ".join(f"{a.image_size >> l} px {v:.1f}" for l, v in enumerate(s[:-1]))
-        print(f"| {epoch}: SWD x1e3 ({B} generated vs {B} real): {levels}; mean {s[-1]:.1f}", flush=True)
         grid(os.path.join(a.out, f"fake_samples_epoch_{epoch:03d}.png" if epoch != "untrained"
                           else "fake_samples_untrained.png"), fake)
 
-    report("untrained", data[:B])
+    report("untrained")
     steps = len(data) // B
     train_s = 0.0  # the SWD and the grids are not training time
     for epoch in range(a.epochs):
@@ -153,7 +164,7 @@ def main():
                 print(f"[{epoch}/{a.epochs}][{i}/{steps}] Loss_D: {(err_real + err_fake).item():.4f} "
                       f"Loss_G: {err_g.item():.4f} D(x): {d_x:.4f} D(G(z)): {out.mean().item():.4f}", flush=True)
         train_s += time.perf_counter() - t0
-        report(epoch, real)
+        report(epoch)
         print(f"| epoch {epoch}: {train_s:.1f} s of training so far", flush=True)
     grid(os.path.join(a.out, "real_samples.png"), real)
 
