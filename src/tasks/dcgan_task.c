@@ -77,7 +77,7 @@ typedef struct {
   // images (Bl, 3, 64, 64) as loaded, then the global batch's noise (B, nz). The stage's
   // tags are the steps its slots hold.
   Stage batch;
-  const float *real;         // the host copy of the last step's images: the real grid's rows
+  int real_slot;             // the slot of the last step's images: the real grid's rows
   float *img;                // (Bl, 3, 64, 64) a grid's rows
   float *fixed;              // (B, nz) the grids' fixed noise
   float *all, *all_real;     // (B, 3, 64, 64) the generated grid, the real one, gathered
@@ -217,7 +217,7 @@ static void dcgan_setup(Trainer *t, void *task) {
   s->dev = s->g.params.ctx;
   size_t zn = (size_t)s->mc.nz * s->B;
   stage_init(&s->batch, s->dev, sizeof(float) * (isz * s->Bl + zn));
-  s->real = stage_host(&s->batch, 0);  // zero: a grid before the first batch
+  s->real_slot = 0;  // zero: a grid before the first batch
   s->img = xmalloc_floats(isz * s->Bl);
   s->fixed = xmalloc_floats(zn);
   s->all = xmalloc_floats(isz * s->B);
@@ -279,7 +279,7 @@ static void save_samples(Gan *s) {
   if (t->comm.rank == 0 && make_dirs(t->out_dir, err, sizeof err))
     comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
   memset(s->all_real, 0, sizeof(float) * isz * s->B);
-  memcpy(s->all_real + off, s->real, sizeof(float) * mine);
+  memcpy(s->all_real + off, stage_host(&s->batch, s->real_slot), sizeof(float) * mine);
   comm_allreduce_sum(&t->comm, s->all_real, isz * s->B);
   snprintf(path, sizeof path, "%s/real_samples.png", t->out_dir);
   if (t->comm.rank == 0 && image_grid_png(path, s->all_real, s->B, 3, s->S, s->S, 8, 2, 1, err, sizeof err))
@@ -325,7 +325,7 @@ static void dcgan_step(Trainer *t, void *task) {
   // Staged by the step before, unless this is an epoch's first step or the run's.
   if (s->batch.tag[slot] != t->step) prefetch(t, s, t->step, t->batch);
   float *reald = stage_use(&s->batch, slot), *zd = reald + isz * s->Bl;
-  s->real = s->dev ? stage_host(&s->batch, slot) : reald;
+  s->real_slot = slot;
   double err_d = 0, err_g = 0, d_x = 0, d_g_z1 = 0, d_g_z2 = 0;
   // (1) D: real with label 1, G(z) detached with label 0.
   trainer_grads_zero(t, s->set_d);
