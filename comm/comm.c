@@ -45,7 +45,7 @@ static void wait_req(Comm *c, MPI_Request *req, const char *what) {
     double waited = MPI_Wtime() - t0;
     if (waited > c->timeout_s)
       comm_abort(c, "%s: the other ranks did not all arrive within collective_timeout = %g s (a rank "
-                    "is stuck or stopped: see docs/CLUSTER.md, \"When ranks hang\")", what, c->timeout_s);
+                    "is stuck or stopped: see docs/CLUSTER.md, \"When ranks hang or die\")", what, c->timeout_s);
     if (waited > 0.01) nanosleep(&(struct timespec){0, 50000}, NULL);
     else if (waited > 0.001) sched_yield();
   }

@@ -87,7 +87,7 @@ static void wait_nccl(CommNccl *n, const char *what) {
     double waited = (double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec);
     if (n->c->timeout_s > 0 && waited > n->c->timeout_s)
       comm_abort(n->c, "NCCL %s: the other ranks did not all arrive within collective_timeout = %g s "
-                       "(see docs/CLUSTER.md, \"When ranks hang\")", what, n->c->timeout_s);
+                       "(see docs/CLUSTER.md, \"When ranks hang or die\")", what, n->c->timeout_s);
     if (waited > 0.01) nanosleep(&(struct timespec){0, 50000}, NULL);
     else if (waited > 0.001) sched_yield();
   }

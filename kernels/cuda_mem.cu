@@ -56,7 +56,7 @@ static void wait_until_done(CudaCtx *c, Query query, const char *what, const cha
     if (c->timeout_s > 0 && waited > c->timeout_s)
       genet_die("the GPU's queued work did not finish within collective_timeout = %g s: a collective "
                 "(NCCL) whose peer is stuck or gone, or a kernel that does not end (see "
-                "docs/CLUSTER.md, \"When ranks hang\")", c->timeout_s);
+                "docs/CLUSTER.md, \"When ranks hang or die\")", c->timeout_s);
     if (waited > 0.01) {
       struct timespec nap = {0, 50000};
       nanosleep(&nap, nullptr);
