@@ -38,7 +38,11 @@
 #      final checkpoints compared by h5cmp at 1e-2 (a first-run sanity bound for another
 #      summation order; the cuda run gets precision=fp32 where genet has that key; the worst
 #      error is printed either way). `genet train ... device=cuda`
-#      refusing is REFUSED, with genet's own message.
+#      refusing is REFUSED, with genet's own message. Then the LM and the DCGAN on cuda again,
+#      stopped half way (max_steps) and resumed: the final checkpoint must equal the
+#      uninterrupted cuda run's bit for bit (h5cmp 0), as on the CPU; it shows that the GPU
+#      path is deterministic (no float atomics, deterministic cuDNN algorithms, the staged
+#      batches refilled on resume).
 #   4. NCCL at world size 1: test_gpu_nccl again with NCCL_DEBUG=INFO (GradSync's NCCL path on
 #      device buffers); with an Open MPI mpirun: test_ddp on 2 CPU ranks, and test_gpu_nccl on
 #      2 ranks (a real 2-GPU mean with two GPUs; with one, it must stop at once with "has no GPU").
@@ -298,6 +302,45 @@ train_pair() {  # NAME JOB H5GROUPS LOSS_REGEX ARGS...
   fi
 }
 
+# resume_pair NAME DEV JOB H5GROUPS STEPS ARGS...: on DEV, STEPS/2 steps, stop, resume to STEPS;
+# the checkpoint must be that of train_pair's uninterrupted run on DEV, bit for bit.
+resume_pair() {
+  local name=$1 dev=$2 job=$3 groups=$4 steps=$5
+  shift 5
+  local want d="$work/ck/$name.$dev.resumed" m rc=0 got
+  want=$(ls "$work/ck/$name.$dev"/ckpt_*.h5 2>/dev/null | tail -1)
+  if [ -z "$want" ]; then
+    record SKIP "resume $name on $dev" "no uninterrupted $dev run to compare with"
+    return
+  fi
+  local extra=()
+  [ "$dev" = cuda ] && extra=("${cuda_args[@]}")
+  for m in $((steps / 2)) "$steps"; do
+    echo "-- $name on $dev to step $m"
+    (cd "$work" && limited 100 "$pack/bin/genet" train "$root/$job" "$@" device="$dev" "${extra[@]}" \
+      max_steps="$m" checkpoint_dir="$d" out_dir="$work/out/$name.$dev.resumed") >> "$work/$name.$dev.resumed.log" 2>&1
+    rc=$?
+    if [ $rc -ne 0 ]; then
+      record FAIL "resume $name on $dev" "the run to step $m failed (exit $rc): $(tail -1 "$work/$name.$dev.resumed.log" | cut -c1-120)"
+      return
+    fi
+  done
+  got=$(ls "$d"/ckpt_*.h5 2>/dev/null | tail -1)
+  if [ "$(basename "$got")" != "$(basename "$want")" ]; then
+    record FAIL "resume $name on $dev" "last checkpoints differ in step: ${got##*/} vs ${want##*/}"
+    return
+  fi
+  # shellcheck disable=SC2086
+  limited 60 "$pack/bin/h5cmp" "$want" "$got" 0 $groups > "$work/$name.$dev.resumed.cmp" 2>&1
+  rc=$?
+  tail -4 "$work/$name.$dev.resumed.cmp"
+  if [ $rc -eq 0 ]; then
+    record PASS "resume $name on $dev bit for bit" "$((steps / 2)) + $((steps - steps / 2)) steps = $steps, h5cmp 0 on $groups"
+  else
+    record FAIL "resume $name on $dev bit for bit" "h5cmp 0 on $groups (exit $rc): $(grep -m1 -v 'bitwise equal' "$work/$name.$dev.resumed.cmp" | cut -c1-120)"
+  fi
+}
+
 step_train() {
   section "3. the demo jobs, device=cpu against device=cuda"
   mkdir -p "$work/data"
@@ -318,6 +361,10 @@ step_train() {
     data="$work/data/synthetic-text.h5" max_steps=20 log_interval=5 checkpoint_every=0
   train_pair dcgan jobs/dcgan_demo.job "params buffers" 'Loss_D' \
     data="$work/data/synthetic-glyphs.h5" max_steps=10 log_interval=2 sample_every=0 checkpoint_every=0
+  resume_pair lm cuda jobs/lm_demo.job "params" 20 \
+    data="$work/data/synthetic-text.h5" log_interval=5 checkpoint_every=0
+  resume_pair dcgan cuda jobs/dcgan_demo.job "params buffers" 10 \
+    data="$work/data/synthetic-glyphs.h5" log_interval=2 sample_every=0 checkpoint_every=0
   train_pair style jobs/style_gatys.job "state" '^Iteration' \
     content="$fx/image_rgb.jpg" style="$fx/image_prog444.jpg" vgg="$fx/vgg_tiny_weights.h5" \
     size=40 max_evals=10 max_iter=5 show_every=1
