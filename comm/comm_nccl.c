@@ -77,7 +77,9 @@ static void wait_nccl(CommNccl *n, const char *what) {
   for (long polls = 0;; polls++) {
     cudaError_t e = cudaStreamQuery(n->stream);
     if (e == cudaSuccess) return;
-    if (e != cudaErrorNotReady) CUDA_CHECK_RANK(n->c, e);
+    if (e != cudaErrorNotReady)
+      comm_abort(n->c, "%s:%d: CUDA call failed: cudaStreamQuery(NCCL's stream): %s", __FILE__, __LINE__,
+                 cudaGetErrorString(e));
     if ((polls & 63) != 63) continue;
     ncclResult_t async = ncclSuccess;
     NCCL_CHECK_RANK(n->c, ncclCommGetAsyncError(n->comm, &async));
