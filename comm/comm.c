@@ -4,12 +4,10 @@
 #include <limits.h>
 #include <stdint.h>
 #include <mpi.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "comm_nccl.h"
 #include "core/util.h"
@@ -28,26 +26,21 @@
 
 // Finishes a non-blocking collective, giving up after c->timeout_s. Every blocking collective
 // below is its non-blocking twin and this wait, so that a peer that never arrives ends the
-// job with a message instead of a hang. The first millisecond spins as MPI_Wait would; later
-// polls yield the core, and from 10 ms on sleep 50 us between polls, so waiting ranks do not
-// slow the ones they wait for when a node has more ranks than cores.
+// job with a message instead of a hang (MPI_Test polls drive Open MPI's progress; poll_pause
+// keeps a long wait off the core).
 static void wait_req(Comm *c, MPI_Request *req, const char *what) {
   if (c->timeout_s <= 0) {
     MPI_CHECK(c, MPI_Wait(req, MPI_STATUS_IGNORE));
     return;
   }
-  double t0 = MPI_Wtime();
-  for (long polls = 0;; polls++) {
+  PollWait w = poll_start();
+  for (;;) {
     int done = 0;
     MPI_CHECK(c, MPI_Test(req, &done, MPI_STATUS_IGNORE));
     if (done) return;
-    if ((polls & 63) != 63) continue;  // the clock every 64 polls
-    double waited = MPI_Wtime() - t0;
-    if (waited > c->timeout_s)
+    if (poll_pause(&w) > c->timeout_s)
       comm_abort(c, "%s: the other ranks did not all arrive within collective_timeout = %g s (a rank "
                     "is stuck or stopped: see docs/CLUSTER.md, \"When ranks hang or die\")", what, c->timeout_s);
-    if (waited > 0.01) nanosleep(&(struct timespec){0, 50000}, NULL);
-    else if (waited > 0.001) sched_yield();
   }
 }
 

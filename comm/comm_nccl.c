@@ -6,10 +6,8 @@
 #include "comm_nccl.h"
 
 #include <mpi.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "core/util.h"
 
@@ -72,26 +70,21 @@ void comm_nccl_free(CommNccl *n) {
 // peer or network) or a wait longer than collective_timeout ends the job with one line, where
 // cudaStreamSynchronize would wait forever for a peer that never arrives.
 static void wait_nccl(CommNccl *n, const char *what) {
-  struct timespec t0, now;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (long polls = 0;; polls++) {
+  PollWait w = poll_start();
+  for (;;) {
     cudaError_t e = cudaStreamQuery(n->stream);
     if (e == cudaSuccess) return;
     if (e != cudaErrorNotReady)
       comm_abort(n->c, "%s:%d: CUDA call failed: cudaStreamQuery(NCCL's stream): %s", __FILE__, __LINE__,
                  cudaGetErrorString(e));
-    if ((polls & 63) != 63) continue;
     ncclResult_t async = ncclSuccess;
     NCCL_CHECK_RANK(n->c, ncclCommGetAsyncError(n->comm, &async));
     if (async != ncclSuccess && async != ncclInProgress)
       comm_abort(n->c, "NCCL %s failed: %s", what, ncclGetErrorString(async));
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double waited = (double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec);
+    double waited = poll_pause(&w);
     if (n->c->timeout_s > 0 && waited > n->c->timeout_s)
       comm_abort(n->c, "NCCL %s: the other ranks did not all arrive within collective_timeout = %g s "
                        "(see docs/CLUSTER.md, \"When ranks hang or die\")", what, n->c->timeout_s);
-    if (waited > 0.01) nanosleep(&(struct timespec){0, 50000}, NULL);
-    else if (waited > 0.001) sched_yield();
   }
 }
 

@@ -38,12 +38,6 @@ struct GradSync {
   GradSyncStats st;
 };
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 // Sets bits [a, b) of bm; returns how many were clear before.
 static size_t bits_set(uint64_t *bm, size_t a, size_t b) {
   size_t fresh = 0;

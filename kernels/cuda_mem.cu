@@ -1,7 +1,4 @@
 // cuda_mem.cu: cudaMalloc/cudaFree/cudaMemcpy behind checked calls, and the host's waits.
-#include <sched.h>
-#include <time.h>
-
 #include "cuda_check.cuh"
 #include "cuda_internal.cuh"
 #include "cuda_mem.h"
@@ -35,34 +32,18 @@ extern "C" void cuda_zero(CudaCtx *c, void *p, size_t bytes) {
 
 extern "C" void cuda_sync(CudaCtx *c) { cuda_wait_stream(c, c->stream); }
 
-static double mono_s() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-// Polls query() until it is not cudaErrorNotReady. The first millisecond spins (as CUDA's
-// own synchronization does on a machine with cores to spare), then polls yield the core, and
-// from 10 ms on sleep 50 us in between: a long wait costs no core and at most 50 us of delay.
+// Polls query() until it is not cudaErrorNotReady, pausing as poll_pause does (core/util.h).
 template <typename Query>
 static void wait_until_done(CudaCtx *c, Query query, const char *what, const char *where) {
-  double t0 = mono_s();
-  for (long polls = 0;; polls++) {
+  PollWait w = poll_start();
+  for (;;) {
     cudaError_t e = query();
     if (e == cudaSuccess) return;
     if (e != cudaErrorNotReady) genet_die("%s: CUDA call failed: %s: %s", where, what, cudaGetErrorString(e));
-    if ((polls & 63) != 63) continue;  // the clock every 64 polls
-    double waited = mono_s() - t0;
-    if (c->timeout_s > 0 && waited > c->timeout_s)
+    if (poll_pause(&w) > c->timeout_s && c->timeout_s > 0)
       genet_die("the GPU's queued work did not finish within collective_timeout = %g s: a collective "
                 "(NCCL) whose peer is stuck or gone, or a kernel that does not end (see "
                 "docs/CLUSTER.md, \"When ranks hang or die\")", c->timeout_s);
-    if (waited > 0.01) {
-      struct timespec nap = {0, 50000};
-      nanosleep(&nap, nullptr);
-    } else if (waited > 0.001) {
-      sched_yield();
-    }
   }
 }
 

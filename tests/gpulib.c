@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/util.h"
 #include "testlib.h"
@@ -92,4 +94,23 @@ int gpu_same_bits(Ctx *gpu, const float *a, const float *b, size_t n) {
   int same = memcmp(ha, hb, n * sizeof(float)) == 0;
   free(ha), free(hb);
   return same;
+}
+
+int gpu_run_self(const char *arg, char *out, size_t len) {
+  char self[1024], cmd[1200];
+  out[0] = 0;
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    snprintf(out, len, "readlink /proc/self/exe failed: cannot run the case");
+    return -1;
+  }
+  self[n] = 0;
+  snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", self, arg);
+  FILE *f = popen(cmd, "r");
+  size_t got = f ? fread(out, 1, len - 1, f) : 0;
+  out[got] = 0;
+  int st = f ? pclose(f) : -1;
+  char *nl = strrchr(out, '\n');
+  if (nl && nl[1] == 0) *nl = 0;
+  return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

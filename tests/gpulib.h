@@ -30,3 +30,7 @@ int gpu_check_close(Ctx *gpu, const char *what, const float *dev, const float *w
                     double K, double rtol);
 // 1 when the device buffers a and b (n floats) hold the same bits.
 int gpu_same_bits(Ctx *gpu, const float *a, const float *b, size_t n);
+// Runs this test binary again as a child with one argument (a case that must die: genet_die
+// exits), its stdout and stderr into out (len bytes, the last newline dropped). Returns the
+// child's exit status, or -1 when it could not run or was killed by a signal.
+int gpu_run_self(const char *arg, char *out, size_t len);

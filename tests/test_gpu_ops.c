@@ -19,8 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/rng.h"
 #include "gpulib.h"
@@ -248,28 +246,19 @@ static int run_bad_case(const char *name) {
   return 0;
 }
 
-static void expect_death(const char *self, const char *name, const char *want) {
-  char cmd[1024], out[4096] = "";
-  snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", self, name);
-  FILE *f = popen(cmd, "r");
-  size_t len = f ? fread(out, 1, sizeof out - 1, f) : 0;
-  out[len] = 0;
-  int st = f ? pclose(f) : -1;
-  int died = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0;
-  char *nl = strrchr(out, '\n');
-  if (nl && nl[1] == 0) *nl = 0;
-  test_check(died && strstr(out, want) != NULL, "%s with a bad input dies: \"%s\" (wanted \"%s\")",
+static void expect_death(const char *name, const char *want) {
+  char out[4096];
+  int st = gpu_run_self(name, out, sizeof out);
+  test_check(st > 0 && strstr(out, want) != NULL, "%s with a bad input dies: \"%s\" (wanted \"%s\")",
              name, out, want);
 }
 
-static void test_bad_inputs(const char *self) {
-  expect_death(self, "embedding_forward", "embedding: index 37 at position 5 is outside the vocabulary of 37");
-  expect_death(self, "embedding_backward", "embedding: index 37 at position 5 is outside the vocabulary of 37");
-  expect_death(self, "cross_entropy_forward",
-               "cross_entropy: target 37 at row 5 is outside the vocabulary [0, 37)");
-  expect_death(self, "cross_entropy_backward",
-               "cross_entropy: target 37 at row 5 is outside the vocabulary [0, 37)");
-  expect_death(self, "bce_loss_forward", "bce_loss: input 6 is 1.5, not a probability in [0, 1]");
+static void test_bad_inputs(void) {
+  expect_death("embedding_forward", "embedding: index 37 at position 5 is outside the vocabulary of 37");
+  expect_death("embedding_backward", "embedding: index 37 at position 5 is outside the vocabulary of 37");
+  expect_death("cross_entropy_forward", "cross_entropy: target 37 at row 5 is outside the vocabulary [0, 37)");
+  expect_death("cross_entropy_backward", "cross_entropy: target 37 at row 5 is outside the vocabulary [0, 37)");
+  expect_death("bce_loss_forward", "bce_loss: input 6 is 1.5, not a probability in [0, 1]");
 }
 
 int main(int argc, char **argv) {
@@ -284,12 +273,7 @@ int main(int argc, char **argv) {
   test_linear(37, 65, 300, 1);
   test_linear(37, 65, 300, 0);
   test_linear(5, 3, 1, 1);  // DCGAN's discriminator head shape class: one output
-  char self[1024];
-  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (len > 0) {
-    self[len] = 0;
-    test_bad_inputs(self);
-  } else test_check(0, "readlink /proc/self/exe: cannot run the bad-input cases");
+  test_bad_inputs();
   gpu_test_end(&gpu, &cpu);
   return test_finish("gpu_ops");
 }

@@ -13,11 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "core/stage.h"
+#include "core/util.h"
 #include "gpulib.h"
 #include "ops/add.h"
 #include "ops/gemm.h"
@@ -72,23 +70,10 @@ static int run_hang(Ctx *gpu) {
 }
 
 static void test_timeout(void) {
-  char self[1024], cmd[1200], out[4096] = "";
-  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (len <= 0) {
-    test_check(0, "readlink /proc/self/exe: cannot run the timeout case");
-    return;
-  }
-  self[len] = 0;
-  snprintf(cmd, sizeof cmd, "'%s' --hang 2>&1", self);
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  FILE *f = popen(cmd, "r");
-  size_t got = f ? fread(out, 1, sizeof out - 1, f) : 0;
-  out[got] = 0;
-  int st = f ? pclose(f) : -1;
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-  int died = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0;
+  char out[4096];
+  double t0 = now_s();
+  int died = gpu_run_self("--hang", out, sizeof out) > 0;
+  double secs = now_s() - t0;
   const char *want = "did not finish within collective_timeout = 0.2 s";
   test_check(died && strstr(out, want) && secs < 10,
              "a wait past collective_timeout dies in %.1f s: \"%s\" (wanted \"%s\")", secs, out, want);

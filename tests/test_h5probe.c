@@ -10,13 +10,8 @@
 
 #include "data/h5io.h"
 #include "data/h5probe.h"
+#include "core/util.h"
 #include "testlib.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int main(void) {
   const char *oom = GENET_FIXTURES "/hdf5_oom.h5", *good = GENET_FIXTURES "/linear.h5";

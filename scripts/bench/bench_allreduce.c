@@ -38,12 +38,6 @@
 
 static Comm comm;
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static double max_over_ranks(double v) {
   if (comm.size == 1) return v;
   double out = v;

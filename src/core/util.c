@@ -1,9 +1,11 @@
 // util.c: fatal errors and checked allocation.
 #include "core/util.h"
 
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mpi.h>
 
@@ -69,4 +71,19 @@ char *xstrdup(const char *s) {
   char *p = xmalloc(n);
   memcpy(p, s, n);
   return p;
+}
+
+double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+PollWait poll_start(void) { return (PollWait){.t0 = now_s()}; }
+
+double poll_pause(PollWait *w) {
+  w->waited = now_s() - w->t0;  // the vDSO clock: tens of nanoseconds
+  if (w->waited > 0.01) nanosleep(&(struct timespec){0, 50000}, NULL);
+  else if (w->waited > 0.001) sched_yield();
+  return w->waited;
 }

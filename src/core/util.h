@@ -49,6 +49,21 @@ void *xrealloc(void *p, size_t n);
 float *xmalloc_floats(size_t n);
 char *xstrdup(const char *s);
 
+// Seconds on the monotonic clock (for durations: not wall time, never jumps).
+double now_s(void);
+
+// Waiting for work another party finishes (an MPI request, a CUDA stream or event): poll, and
+// after each poll that found it unfinished call poll_pause, which returns the seconds waited
+// so far (for a timeout). The first millisecond spins, as MPI_Wait and CUDA's own
+// synchronization do; then each pause yields the core, and from 10 ms on sleeps 50 us, so a
+// long wait costs no core (ranks sharing a node's cores do not slow the ones they wait for)
+// and at most 50 us of delay.
+typedef struct {
+  double t0, waited;
+} PollWait;
+PollWait poll_start(void);
+double poll_pause(PollWait *w);
+
 #ifdef __cplusplus
 }
 #endif

@@ -121,12 +121,6 @@ static long resident_pages(const char *statm) {
   return rss;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int fail(char *err, size_t errlen, const char *path, const char *why) {
   return genet_err(err, errlen, "%s: unreadable HDF5 file (%s while reading it); it is damaged or not written by genet",
                    path, why);

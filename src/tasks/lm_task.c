@@ -78,12 +78,6 @@ void lm_config_from(const Config *cfg, int ntoken, LmConfig *c) {
   c->tied = config_bool(cfg, "tied");
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static const char *rule(char ch) {
   static char line[90];
   memset(line, ch, 89);

@@ -52,12 +52,6 @@ static double unix_now(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double mono_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void runlog_clear_line(RunLog *r) {
   if (r && r->drawn) {
     fputs("\r\033[K", stdout);
@@ -99,7 +93,7 @@ void runlog_start(Trainer *t, const char *best_tag, int resumed) {
   RunLog *r = get(t);
   r->best_tag = best_tag;
   r->t0 = unix_now();
-  r->mono0 = r->plain_at = mono_now();
+  r->mono0 = r->plain_at = now_s();
   r->step0 = r->ms_step = t->step;
   r->work0 = t->work_done;
   // Under mpirun, rank 0's stdout is a pseudo-terminal that mpirun copies into whatever its own
@@ -207,7 +201,7 @@ double trainer_step_ms(Trainer *t) {
   if (!r) return NAN;
   // Time inside steps only: an epoch's end (grids, the SWD, evaluation) and checkpoints
   // between steps do not count, so the figure does not jump at epoch boundaries.
-  double busy = r->busy + (r->in_step ? mono_now() - r->step_t0 : 0.0);
+  double busy = r->busy + (r->in_step ? now_s() - r->step_t0 : 0.0);
   int64_t step = t->step + r->in_step, n = step - r->ms_step;
   double ms = n > 0 ? 1e3 * (busy - r->ms_busy) / (double)n : NAN;
   r->ms_busy = busy;
@@ -219,7 +213,7 @@ void runlog_step_begin(Trainer *t) {
   RunLog *r = t->runlog;
   if (!r) return;
   r->in_step = 1;
-  r->step_t0 = mono_now();
+  r->step_t0 = now_s();
 }
 
 // Steps (or the task's own unit) of the whole run: epochs x steps an epoch, capped by
@@ -241,7 +235,7 @@ static void progress_text(Trainer *t, char *buf, size_t n) {
   RunLog *r = t->runlog;
   const char *unit;
   int64_t done, total = total_of(t, &done, &unit);
-  double secs = mono_now() - r->mono0, rate = secs > 0 ? (double)(done - (t->work_unit ? r->work0 : r->step0)) / secs : 0;
+  double secs = now_s() - r->mono0, rate = secs > 0 ? (double)(done - (t->work_unit ? r->work0 : r->step0)) / secs : 0;
   size_t k = (size_t)snprintf(buf, n, "%s", t->task);
   if (t->steps_per_epoch > 0 && k < n)
     k += (size_t)snprintf(buf + k, n - k, " | epoch %lld/%lld", (long long)(t->epoch < t->epochs ? t->epoch + 1 : t->epochs),
@@ -261,10 +255,10 @@ void runlog_step_end(Trainer *t) {
   RunLog *r = t->runlog;
   if (!r) return;
   r->in_step = 0;
-  r->busy += mono_now() - r->step_t0;
+  r->busy += now_s() - r->step_t0;
   // At an epoch's last step the epoch end adds its numbers to the same step's record.
   if (!(t->steps_per_epoch > 0 && t->batch >= t->steps_per_epoch)) flush(r);
-  double now = mono_now();
+  double now = now_s();
   char line[512];
   if (r->tty && now - r->drawn_at >= 0.2) {  // at most 5 redraws a second
     progress_text(t, line, sizeof line);

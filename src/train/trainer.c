@@ -482,12 +482,6 @@ typedef struct {
   double first[TIMING_WARMUP];  // the first steps' seconds
 } StepTimes;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void timing_add(StepTimes *st, double s) {
   if (st->n < TIMING_WARMUP) st->first[st->n] = s;
   st->n++;
