@@ -54,12 +54,14 @@ double now_s(void);
 
 // Waiting for work another party finishes (an MPI request, a CUDA stream or event): poll, and
 // after each poll that found it unfinished call poll_pause, which returns the seconds waited
-// so far (for a timeout). The first millisecond spins, as MPI_Wait and CUDA's own
-// synchronization do; then each pause yields the core, and from 10 ms on sleeps 50 us, so a
-// long wait costs no core (ranks sharing a node's cores do not slow the ones they wait for)
-// and at most 50 us of delay.
+// so far (for a timeout). Every 64th call reads the clock and pauses: not at all in the first
+// millisecond (a spin, as MPI_Wait and CUDA's own synchronization), then a yield of the core,
+// and from 10 ms on a 50 us sleep. The 63 polls in between keep driving the work (Open MPI
+// moves a non-blocking collective only inside MPI calls, fragment by fragment), while ranks
+// sharing a node's cores still leave some to the ranks they wait for.
 typedef struct {
   double t0, waited;
+  long polls;
 } PollWait;
 PollWait poll_start(void);
 double poll_pause(PollWait *w);
