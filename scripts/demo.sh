@@ -42,6 +42,7 @@ mkdir -p "$dir" "$data"
 "$genet" version
 
 # ---- 1. the language model on synthetic Markov text
+t_lm=$SECONDS
 say "1/3 language model: 2-layer LSTM on synthetic Markov text ($data/synthetic-text.h5)"
 lm=$dir/lm
 mkdir -p "$lm"
@@ -58,7 +59,10 @@ train jobs/lm_demo.job data="$data/synthetic-text.h5" checkpoint_dir="$lm/checkp
 floor=$(sed -n 's/.*perplexity floor \([0-9.]*\).*/\1/p' "$data/synthetic-text.info" 2> /dev/null || true)
 test_ppl=$(last_value "$lm/metrics.jsonl" test/ppl 2)
 
+t_lm=$((SECONDS - t_lm))
+
 # ---- 2. DCGAN on procedurally drawn glyphs
+t_gan=$SECONDS
 say "2/3 DCGAN: generator and discriminator on drawn glyphs ($data/synthetic-glyphs.h5)"
 gan=$dir/dcgan
 mkdir -p "$gan"
@@ -75,7 +79,10 @@ swd=$(tag_values "$gan/metrics.jsonl" swd/mean | awk '{ v[NR - 1] = $1 }
   END { n = NR; for (k = 0; k <= 4; k++) { i = int(k * (n - 1) / 4); if (k && i == last) continue;
         printf "%sepoch %d: %.1f", k ? ", " : "", i, v[i]; last = i } }')
 
+t_gan=$((SECONDS - t_gan))
+
 # ---- 3. style transfer on the shipped images
+t_st=$SECONDS
 say "3/3 style transfer: assets/demo/cat.jpg in the style of assets/demo/strokes.png"
 st=$dir/style
 mkdir -p "$st"
@@ -90,10 +97,14 @@ fi
 train jobs/style_demo.job checkpoint_dir="$st/checkpoints" out_dir="$st" \
   "${st_args[@]}"
 style_loss=$(last_value "$st/metrics.jsonl" train/loss 1)
+t_st=$((SECONDS - t_st))
 
 # ---- the reports, and where everything is
 for w in "$lm" "$gan" "$st"; do "$genet" report "$w" > /dev/null; done
-say "done in $((SECONDS - t0)) s: everything is in $dir/"
+# Times mean little without the machine: name it beside them.
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2> /dev/null | head -1)
+say "done in $((SECONDS - t0)) s (LM ${t_lm} s, DCGAN ${t_gan} s, style ${t_st} s; device $device," \
+  "${cpu:-unknown CPU}, $(nproc) cores): everything is in $dir/"
 cat << EOF
 language model   test perplexity ${test_ppl:-?} (the text allows no less than ${floor:-?})
                  $lm/generated.txt         80 words sampled from the best checkpoint

@@ -15,7 +15,9 @@ static const char *usage =
     "                                             Markov-chain text with a known entropy\n"
     "  genet prepare images SRC_DIR OUT.h5 [size=N]  PNG/JPEG folder, N x N (default 256)\n"
     "  genet prepare synthetic-images OUT.h5 [n=N] [size=S] [seed=S]\n"
-    "                                             coloured shapes, CIFAR-10 layout\n";
+    "                                             coloured shapes, CIFAR-10 layout\n"
+    "  genet prepare synthetic-glyphs OUT.h5 [n=N] [size=S] [seed=S]\n"
+    "                                             drawn digits 0-9, CIFAR-10 layout (make demo)\n";
 
 static int parse_ll(const char *arg, const char *key, long long *out) {
   size_t n = strlen(key);

@@ -56,10 +56,7 @@ static const TaskOps *resolve(Config *cfg, const char *job, int nover, char **ov
   const TaskOps *te = NULL;
   for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++)
     if (!strcmp(tasks[i]->name, name)) te = tasks[i];
-  if (!te) {
-    snprintf(err, errlen, "%s: task = %s is not in this genet yet (it trains: lm, dcgan, style)", job, name);
-    return NULL;
-  }
+  GENET_ASSERT(te);  // `task` is a choice of the registry's names: the config check refused others
   config_free(cfg);
   const CfgSpec *const both[] = {train_shared_keys, te->keys};
   const int nboth[] = {train_nshared_keys, *te->nkeys};

@@ -137,9 +137,6 @@ int h5_write_i32(H5File *f, const char *name, const int32_t *x, int ndim, const 
 int h5_write_u8(H5File *f, const char *name, const uint8_t *x, int ndim, const int64_t *dims) {
   return write_ds(f, name, H5T_NATIVE_UINT8, H5T_STD_U8LE, x, ndim, dims);
 }
-int h5_write_u64(H5File *f, const char *name, const uint64_t *x, int64_t n) {
-  return write_ds(f, name, H5T_NATIVE_UINT64, H5T_STD_U64LE, x, 1, &n);
-}
 int h5_write_f64(H5File *f, const char *name, const double *x, int64_t n) {
   return write_ds(f, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, x, 1, &n);
 }
@@ -308,9 +305,6 @@ int h5_read_i32(H5File *f, const char *name, int32_t *out, int ndim, const int64
 }
 int h5_read_u8(H5File *f, const char *name, uint8_t *out, int ndim, const int64_t *dims, char *err, size_t errlen) {
   return read_checked(f, name, H5T_INTEGER, H5T_NATIVE_UINT8, out, ndim, dims, err, errlen);
-}
-int h5_read_u64(H5File *f, const char *name, uint64_t *out, int64_t n, char *err, size_t errlen) {
-  return read_checked(f, name, H5T_INTEGER, H5T_NATIVE_UINT64, out, 1, &n, err, errlen);
 }
 int h5_read_f64(H5File *f, const char *name, double *out, int64_t n, char *err, size_t errlen) {
   return read_checked(f, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, out, 1, &n, err, errlen);

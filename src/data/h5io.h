@@ -35,7 +35,6 @@ int h5_close(H5File *f, char *err, size_t errlen);
 int h5_write_f32(H5File *f, const char *name, const float *x, int ndim, const int64_t *dims);
 int h5_write_i32(H5File *f, const char *name, const int32_t *x, int ndim, const int64_t *dims);
 int h5_write_u8(H5File *f, const char *name, const uint8_t *x, int ndim, const int64_t *dims);
-int h5_write_u64(H5File *f, const char *name, const uint64_t *x, int64_t n);
 int h5_write_f64(H5File *f, const char *name, const double *x, int64_t n);
 int h5_write_str(H5File *f, const char *name, const char *s);  // fixed-length string dataset
 int h5_write_scalar_f64(H5File *f, const char *name, double v);
@@ -52,7 +51,6 @@ int h5_shape(H5File *f, const char *name, int64_t *dims, int maxdims, char *err,
 int h5_read_f32(H5File *f, const char *name, float *out, int ndim, const int64_t *dims, char *err, size_t errlen);
 int h5_read_i32(H5File *f, const char *name, int32_t *out, int ndim, const int64_t *dims, char *err, size_t errlen);
 int h5_read_u8(H5File *f, const char *name, uint8_t *out, int ndim, const int64_t *dims, char *err, size_t errlen);
-int h5_read_u64(H5File *f, const char *name, uint64_t *out, int64_t n, char *err, size_t errlen);
 int h5_read_f64(H5File *f, const char *name, double *out, int64_t n, char *err, size_t errlen);
 // Reads a string dataset into a malloc'd buffer (at most maxlen bytes).
 int h5_read_str(H5File *f, const char *name, char **out, size_t maxlen, char *err, size_t errlen);

@@ -108,10 +108,20 @@ static void bn_bwd_sums(const float *x, const float *dy, double ms, int N, int C
   *sx_ = sx;
 }
 
-// Channel c of dx = dy k + ((x - mf) - ml) kx + k0 (mf + ml: the mean in two floats), the last
-// pass of every backward.
+// Channel c of dx, the last pass of every backward, from the channel's sums (sdy = sum dy,
+// sdyx = sum dy * (x - mean), over cnt values: this rank's, or every rank's with sync_bn):
+//   training: dx = w * inv * (dy - sdy / cnt - xhat * sum(dy * xhat) / cnt)
+//               = dy k + ((x - mf) - ml) kx + k0  (mf + ml: the mean in two floats)
+//   eval:     dx = dy * w * inv
 static void bn_dx_apply(float *dx, const float *dy, const float *x, int N, int C, int c,
-                        size_t hw, float k, float kx, float k0, float mf, float ml) {
+                        size_t hw, double w, double inv, double mean, double sdy, double sdyx,
+                        double cnt, int training) {
+  float k = (float)(w * inv), kx = 0.0f, k0 = 0.0f;
+  float mf = (float)mean, ml = (float)(mean - (double)mf);
+  if (training) {
+    kx = (float)(-w * inv * inv * inv * sdyx / cnt);
+    k0 = (float)(-w * inv * sdy / cnt);
+  }
   for (int n = 0; n < N; n++) {
     const float *p = x + ((size_t)n * C + c) * hw;
     const float *g = dy + ((size_t)n * C + c) * hw;
@@ -141,17 +151,8 @@ static void batchnorm_backward_cpu(Ctx *ctx, float *dx, float *dweight, float *d
     if (dweight) dweight[c] += (float)(sdyx * inv);
     if (dbias) dbias[c] += (float)sdy;
     if (!dx) continue;
-    const double w = weight ? weight[c] : 1.0;
-    // training: dx = w * inv * (dy - sdy / cnt - xhat * sum(dy * xhat) / cnt)
-    //             = dy * k + (x - mean) * kx + k0 (per-channel constants below)
-    // eval:     dx = dy * w * inv
-    float k = (float)(w * inv), kx = 0.0f, k0 = 0.0f;
-    float mf = (float)mean, ml = (float)(mean - (double)mf);
-    if (training) {
-      kx = (float)(-w * inv * inv * inv * sdyx / (double)cnt);
-      k0 = (float)(-w * inv * sdy / (double)cnt);
-    }
-    bn_dx_apply(dx, dy, x, N, C, c, hw, k, kx, k0, mf, ml);
+    bn_dx_apply(dx, dy, x, N, C, c, hw, weight ? weight[c] : 1.0, inv, mean, sdy, sdyx,
+                (double)cnt, training);
   }
 }
 
@@ -270,12 +271,7 @@ static void bn_sync_bwd_apply_cpu(Ctx *ctx, float *dx, float *dweight, float *db
     if (dweight) dweight[c] += (float)((loc[C + c] - (mean - ms) * loc[c]) * inv);
     if (dbias) dbias[c] += (float)loc[c];
     if (!dx) continue;
-    const double w = weight ? weight[c] : 1.0;
-    float k = (float)(w * inv);
-    float kx = (float)(-w * inv * inv * inv * sdyx / gcnt);
-    float k0 = (float)(-w * inv * sdy / gcnt);
-    float mf = (float)mean, ml = (float)(mean - (double)mf);
-    bn_dx_apply(dx, dy, x, N, C, c, hw, k, kx, k0, mf, ml);
+    bn_dx_apply(dx, dy, x, N, C, c, hw, weight ? weight[c] : 1.0, inv, mean, sdy, sdyx, gcnt, 1);
   }
 }
 

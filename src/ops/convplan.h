@@ -3,7 +3,7 @@
 // activations and weights in the layouts those primitives chose; it lives in ctx->prims.
 // conv.c and conv_transpose.c only fill a ConvShape; the caller's buffers stay plain NCHW.
 // CPU only: it is what conv2d_* and conv_transpose2d_* run on the CPU (their CUDA versions
-// will be cuDNN, in kernels/).
+// are cuDNN's, in kernels/conv.cu and kernels/conv_transpose.cu).
 #pragma once
 #include "core/ctx.h"
 

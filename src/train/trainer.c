@@ -98,8 +98,7 @@ void trainer_fail(Trainer *t, const char *fmt, ...) {
   exit(1);
 }
 
-int trainer_signalled(const Trainer *t) {
-  (void)t;
+int trainer_signalled(void) {
   return stop_signal != 0;
 }
 
@@ -562,9 +561,9 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
     if (stop || checkpoint_due(t)) checkpoint(&r);
     if (stop) {
       trainer_log(t, "| stopped at step %lld (%s): resume with the same job\n", (long long)t->step,
-                  trainer_signalled(t) ? "signal" : "max_steps");
+                  trainer_signalled() ? "signal" : "max_steps");
       stopped = 1;
-      status = trainer_signalled(t) ? "stopped" : "max_steps";
+      status = trainer_signalled() ? "stopped" : "max_steps";
       break;
     }
   }
@@ -578,7 +577,7 @@ done:
   for (int i = 0; i < t->nsets; i++) gradsync_free(t->sync[i]);
   ops->free(t, r.task);
   free(r.task);
-  return stopped && trainer_signalled(t) ? GENET_EXIT_STOPPED : 0;
+  return stopped && trainer_signalled() ? GENET_EXIT_STOPPED : 0;
 }
 
 // ---- the Trainer of a resolved job

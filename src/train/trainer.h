@@ -166,8 +166,8 @@ void trainer_bind_reduce(Ctx *ctx, Comm *c);
 // meta/ and what fn writes. A failed write takes the job down, naming the file.
 typedef int (*TrainSaveFn)(H5File *f, void *arg);
 void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg);
-// A stop asked by a signal (as opposed to max_steps).
-int trainer_signalled(const Trainer *t);
+// A stop asked by a signal (as opposed to max_steps): process-wide, as signals are.
+int trainer_signalled(void);
 // After resume: whether `key` differs from the resumed checkpoint's job (0 when the run did not
 // resume). For state a task keeps that a key starts (the LM's annealed lr).
 int trainer_key_changed(const Trainer *t, const char *key);
