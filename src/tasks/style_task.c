@@ -33,7 +33,7 @@ const CfgSpec style_task_keys[] = {
     {"content_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's content layers", CFG_RESUME_FIXED},
     {"style_weight", CFG_FLOAT, "1000", 0, 1e30, NULL, "style layer l weighs style_weight / n_l^2 (n_l its channels in VGG19), as the seed's 1e3/n^2", CFG_RESUME_APPLIES},
     {"content_weight", CFG_FLOAT, "1", 0, 1e30, NULL, "weight of each content layer", CFG_RESUME_APPLIES},
-    {"max_evals", CFG_INT, "500", 1, 1e9, NULL, "loss evaluations (the seed's max_iter = 500)", CFG_RESUME_APPLIES},
+    {"max_evals", CFG_INT, "500", 1, 1e9, NULL, "loss evaluations (the seed's max_iter = 500), checked between L-BFGS steps as the seed's loop: the last step ends whole, up to max_iter x 5/4 evaluations past it", CFG_RESUME_APPLIES},
     {"show_every", CFG_INT, "50", 1, 1e9, NULL, "print the loss every this many evaluations", CFG_RESUME_APPLIES},
     {"lr", CFG_FLOAT, "1", 1e-9, 1e9, NULL, "L-BFGS step", CFG_RESUME_APPLIES},
     {"max_iter", CFG_INT, "20", 1, 1e6, NULL, "L-BFGS iterations per optimizer step", CFG_RESUME_APPLIES},

@@ -38,8 +38,8 @@ typedef struct {
 // Builds a config from one or more spec tables (e.g. the shared keys and the task's keys).
 void config_init(Config *c, const CfgSpec *const *tables, const int *sizes, int ntables);
 void config_free(Config *c);
-// Applies a job file, then overrides ("key=value"). Returns 0, or -1 with a one-line message
-// in err. Also checks that every required key has a value.
+// Applies a job file's `key = value` lines. Returns 0, or -1 with a one-line message in err.
+// Overrides are config_apply_overrides' and the required keys config_check_required's.
 int config_load_file(Config *c, const char *path, char *err, size_t errlen);
 // The same from an open stream or from text in memory (a checkpoint's meta/job); `name` is
 // what messages call it.

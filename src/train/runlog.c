@@ -241,7 +241,12 @@ static void progress_text(Trainer *t, char *buf, size_t n) {
     k += (size_t)snprintf(buf + k, n - k, " | epoch %lld/%lld", (long long)(t->epoch < t->epochs ? t->epoch + 1 : t->epochs),
                           (long long)t->epochs);
   if (k < n) k += (size_t)snprintf(buf + k, n - k, " | %s %lld", unit, (long long)done);
-  if (total > 0 && k < n) k += (size_t)snprintf(buf + k, n - k, "/%lld", (long long)total);
+  // A task whose limit is checked between steps (style: max_evals, between L-BFGS steps, as the
+  // seed's loop) can pass it within the last step: say so rather than show "eval 22/4".
+  if (total > 0 && done > total && k < n)
+    k += (size_t)snprintf(buf + k, n - k, " (past %lld: the step in progress ends whole)", (long long)total);
+  else if (total > 0 && k < n)
+    k += (size_t)snprintf(buf + k, n - k, "/%lld", (long long)total);
   if (k < n) k += (size_t)snprintf(buf + k, n - k, " | %.2f %ss/s", rate, unit);
   if (total > 0 && rate > 0 && done <= total && k < n) {
     long long eta = (long long)((double)(total - done) / rate + 0.5);
