@@ -84,8 +84,11 @@ def main():
         if "params" not in f:
             fail(f"{src}: no params/ group: not a genet checkpoint or weights file")
         job = read_job(f)
-        if job.get("task") == "dcgan" and net is None:
-            fail(f"{src}: a DCGAN checkpoint holds two networks: add --net netG or --net netD")
+        # A DCGAN checkpoint holds two networks (params/netG/, params/netD/); a weights file
+        # torch_to_h5 wrote from one network's state_dict holds it flat.
+        nets = [k for k in f["params"] if isinstance(f["params"][k], h5py.Group)]
+        if job.get("task") == "dcgan" and net is None and nets:
+            fail(f"{src}: a DCGAN checkpoint holds two networks: add --net {' or --net '.join(nets)}")
         tensors = {}
         for group in ("params", "buffers"):
             if net is not None:

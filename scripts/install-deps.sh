@@ -19,8 +19,11 @@ case "${1:-}" in
     # they install without systemd (as root in a container their postinsts start nothing, and
     # slurmd and slurmctld stay off without /etc/slurm/slurm.conf anywhere). chromium and PIL:
     # tests/test_report.sh opens genet report's page and checks its screenshot.
+    # python3-torch, h5py: tests/test_weight_scripts.py converts PyTorch state_dicts both ways
+    # (libopenblas0-pthread: without it Debian's torch runs the reference BLAS).
     pkgs+=(clang libclang-rt-14-dev protobuf-compiler python3-protobuf
-           slurmctld slurmd slurm-client munge chromium python3-pil) ;;
+           slurmctld slurmd slurm-client munge chromium python3-pil
+           python3-torch python3-h5py python3-numpy libopenblas0-pthread) ;;
   --torch)
     # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS.
     pkgs+=(python3-torch python3-h5py python3-numpy python3-pil libopenblas0-pthread) ;;

@@ -11,7 +11,7 @@
 //    'ΟΔΟΣ' -> 'οδος', 'Σ' -> 'σ', 'ΣΑ' -> 'σα', "ΟΔΟΣ'" -> "οδος'".
 // The language-specific entries of SpecialCasing (Lithuanian, Turkish, Azeri) are ignored,
 // as Python ignores them. Tested against Python on tests/fixtures/lower_words.tsv
-// (scripts/make_lower_fixture.py). Checked once for every code point, alone and as a sigma's
+// (scripts/fixtures/make_lower_words.py). Checked once for every code point, alone and as a sigma's
 // neighbour, against Python 3.11 (Unicode 14) with utf8proc 2.8 (Unicode 15): identical but for
 // 111 code points that Unicode 15 added (marks and format characters, case-ignorable there).
 #include "data/utf8.h"

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Checks scripts/torch_to_h5.py and scripts/h5_to_torch.py (run by hand; CI has no PyTorch, so
-this is not a ctest):
+"""Checks scripts/torch_to_h5.py and scripts/h5_to_torch.py with Debian's PyTorch (ctest
+`weight_scripts`; `scripts/install-deps.sh --test` installs python3-torch and python3-h5py):
 
-    /usr/bin/python3 scripts/test_weight_scripts.py
+    /usr/bin/python3 tests/test_weight_scripts.py [GENET]    # GENET: default build/genet
 
 - torch -> h5 -> torch is exact (same keys in the same order, bit-identical values, dtypes)
   for a tied and an untied word-language-model RNNModel and a DCGAN-style generator with
@@ -12,7 +12,7 @@ this is not a ctest):
 - h5_to_torch reads a checkpoint laid out as genet writes one (meta/step, meta/world_size,
   optim/, train/, rng/, state/ present and ignored).
 - the files torch_to_h5 writes are what genet's C reader accepts: contiguous datasets,
-  fixed-length strings (checked with h5py, and with `build/genet inspect` when it is built).
+  fixed-length strings (checked with h5py, and with `genet inspect`).
 - bad input gives one line and a non-zero exit.
 """
 import os
@@ -25,9 +25,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.join(ROOT, "scripts")  # the two converters and scripts/fixtures/
 sys.path.insert(0, os.path.join(HERE, "fixtures"))
+GENET = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "genet")
 from fx_lm import RNNModel  # noqa: E402  (pytorch/examples' model, as in the LM fixture)
 
 PY = sys.executable
@@ -183,14 +184,10 @@ def main():
         check(list(sd) == list(m.state_dict()) and torch.equal(fwd(fresh), fwd(m)),
               f"genet-layout checkpoint: other groups ignored, loads strictly ({p.stdout.strip()})")
 
-        genet = os.path.join(ROOT, "build", "genet")
-        if os.access(genet, os.X_OK):
-            p = subprocess.run([genet, "inspect", os.path.join(tmp, "lm_tied.h5")],
-                               capture_output=True, text=True)
-            check(p.returncode == 0 and 'meta/job' in p.stdout and '"# weights converted' in p.stdout,
-                  "build/genet inspect reads torch_to_h5's file (fixed-length meta/job)")
-        else:
-            print("skip build/genet inspect (not built)")
+        p = subprocess.run([GENET, "inspect", os.path.join(tmp, "lm_tied.h5")],
+                           capture_output=True, text=True)
+        check(p.returncode == 0 and 'meta/job' in p.stdout and '"# weights converted' in p.stdout,
+              "genet inspect reads torch_to_h5's file (fixed-length meta/job)")
 
         # Bad input: one line on stderr, non-zero exit.
         p = run(os.path.join(HERE, "h5_to_torch.py"), os.path.join(tmp, "nope.h5"),
