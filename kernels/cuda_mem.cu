@@ -32,7 +32,7 @@ extern "C" void cuda_zero(CudaCtx *c, void *p, size_t bytes) {
 
 extern "C" void cuda_sync(CudaCtx *c) { cuda_wait_stream(c, c->stream); }
 
-// Polls query() until it is not cudaErrorNotReady, pausing as poll_pause does (core/util.h).
+// Polls query() until it is not cudaErrorNotReady, pausing as poll_pause does (base/sys.h).
 template <typename Query>
 static void wait_until_done(CudaCtx *c, Query query, const char *what, const char *where) {
   PollWait w = poll_start();

@@ -6,7 +6,7 @@
 #include "cuda_internal.cuh"
 #include "cuda_ops.h"
 #include "cuda_reduce.cuh"
-#include "ops/elementwise.h"
+#include "base/elementwise.h"
 
 static __global__ void embedding_forward_kernel(float *y, const int32_t *idx, const float *table,
                                                 int n, int V, int D, CudaScalars *s) {

@@ -1,6 +1,6 @@
 // test_gpu_basic.c (label gpu): the CUDA ops genet has had since the start, against the CPU
 // ones on random inputs: x *= s (exact), the four activations forward and backward (the shared per-element
-// functions of src/ops/elementwise.h, so equal up to the device's libm: 1e-5), and GEMM in its
+// functions of src/base/elementwise.h, so equal up to the device's libm: 1e-5), and GEMM in its
 // four transpose cases (fp32: 1e-5 of testlib's rule with K the inner length; TF32: 2e-3).
 // Device outputs start as NaN, so an element a kernel never writes fails.
 #include <stdio.h>
