@@ -64,8 +64,7 @@ static __global__ void ce_backward_kernel(float *d, const float *x, const float 
 static void ce_check(CudaCtx *c, const CudaScalars &h, const int32_t *targets, int V) {
   if (h.first_bad == 0xFFFFFFFFu) return;
   int32_t bad;
-  CUDA_CHECK(cudaMemcpyAsync(&bad, targets + h.first_bad, sizeof bad, cudaMemcpyDeviceToHost, c->stream));
-  CUDA_CHECK(cudaStreamSynchronize(c->stream));
+  cuda_read_back(c, &bad, targets + h.first_bad, sizeof bad);
   genet_die("%s:%d: cross_entropy: target %d at row %u is outside the vocabulary [0, %d)", __FILE__,
             __LINE__, (int)bad, h.first_bad, V);
 }

@@ -82,6 +82,10 @@ extern "C" void cuda_ctx_free(CudaCtx *c) {
   CUDA_CHECK(cudaStreamSynchronize(c->stream));  // nothing queued may still use the scratch
   dnncache_free(c->dnn);
   if (c->scalars) CUDA_CHECK(cudaFree(c->scalars));
+  if (c->pinned) {
+    CUDA_CHECK(cudaFreeHost(c->pinned));
+    CUDA_CHECK(cudaEventDestroy(c->read_done));
+  }
   CUDNN_CHECK(cudnnDestroy(c->cudnn));
   CUBLAS_CHECK(cublasDestroy(c->cublas));
   CUDA_CHECK(cudaStreamDestroy(c->stream));

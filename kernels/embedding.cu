@@ -61,8 +61,7 @@ static void embedding_finish(CudaCtx *c, const int32_t *idx, int V) {
   CudaScalars h = cuda_scalars_read(c);
   if (h.first_bad == 0xFFFFFFFFu) return;
   int32_t bad;
-  CUDA_CHECK(cudaMemcpyAsync(&bad, idx + h.first_bad, sizeof bad, cudaMemcpyDeviceToHost, c->stream));
-  CUDA_CHECK(cudaStreamSynchronize(c->stream));
+  cuda_read_back(c, &bad, idx + h.first_bad, sizeof bad);
   genet_die("embedding: index %d at position %u is outside the vocabulary of %d", (int)bad,
             h.first_bad, V);
 }

@@ -42,8 +42,7 @@ static double loss_sum(CudaCtx *c, int kind, const float *x, const float *t, siz
   CudaScalars h = cuda_scalars_read(c);
   if (h.first_bad != 0xFFFFFFFFu) {
     float bad;
-    CUDA_CHECK(cudaMemcpyAsync(&bad, x + h.first_bad, sizeof bad, cudaMemcpyDeviceToHost, c->stream));
-    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    cuda_read_back(c, &bad, x + h.first_bad, sizeof bad);
     genet_die("bce_loss: input %u is %g, not a probability in [0, 1]", h.first_bad, (double)bad);
   }
   return h.sum;

@@ -62,7 +62,8 @@ void ctx_free(Ctx *ctx);
 
 // ---- buffers on the context's device, the one place host and device memory differ (ctx NULL
 // or on the CPU: 64-byte aligned host memory and memcpy). Everything is ordered on the
-// context's stream; downloads and uploads have finished when they return.
+// context's stream; downloads and uploads have finished when they return, a copy on the device
+// is only queued (the host does not wait: ops after it on the stream see the result).
 void *ctx_alloc(const Ctx *ctx, size_t bytes);  // zeroed
 void ctx_release(const Ctx *ctx, void *p);
 void ctx_zero(const Ctx *ctx, void *p, size_t bytes);
