@@ -46,8 +46,8 @@ void ctx_init_on(Ctx *ctx, Device dev, int cuda_device, int nthreads);
 // How many CUDA devices this process can use: 0 with the reason in why (no driver, none
 // visible, or genet built without CUDA).
 int ctx_cuda_devices(char *why, size_t len);
-// precision = tf32 (1) or fp32 (0): whether GEMMs and convolutions may use TF32 tensor cores
-// (CUDA only: the CPU computes in fp32 either way).
+// precision = tf32 (1) or fp32 (0): whether convolutions may use TF32 tensor cores; GEMMs stay
+// FP32 in both, as PyTorch's defaults (CUDA only: the CPU computes in fp32 either way).
 void ctx_set_tf32(Ctx *ctx, int tf32);
 // collective_timeout: the longest the host waits for the device's queued work (CUDA; 0:
 // forever), after which the job ends with one line (a collective whose peer never arrives).
