@@ -289,9 +289,12 @@ def run_genet(args, cmd, log):
         if m:
             return float(m.group(3)), "", shown
         return None, "no '| timing:' line", shown
-    msg = next((l for l in out.splitlines() if l.startswith("genet")), out.strip().splitlines()[-1:] or [""])
-    msg = msg if isinstance(msg, str) else msg[0]
-    kind = "refused" if rc in (1, 2) and re.search(r"cuda|gpu|device", msg, re.I) else f"failed (exit {rc})"
+    # "refused" only for genet's deliberate refusal of the device (trainer.c's pick_device:
+    # "genet: device = cuda: ...", exit 1); a failed CUDA call (genet_die) is a failure.
+    refusal = next((l for l in out.splitlines() if l.startswith("genet: device = cuda: ")), None)
+    msg = refusal or next((l for l in out.splitlines() if l.startswith("genet")), None) \
+        or (out.strip().splitlines() or [""])[-1]
+    kind = "refused" if rc == 1 and refusal else f"failed (exit {rc})"
     print(f"genet {kind}: {msg}\n  (log {log})", flush=True)
     return None, f"{kind}: {msg[:160]}", shown
 
