@@ -192,7 +192,7 @@ void conv_run(CudaCtx *c, ConvPlan *p, const void *in0, const void *in1, float b
 }
 
 ConvPlan *conv_plan(CudaCtx *c, ConvDir dir, int N, int C, int H, int W, int K, int k,
-                          int stride, int pad) {
+                    int stride, int pad) {
   const int key[CONV_KEY_LEN] = {(int)dir, N, C, H, W, K, k, stride, pad, c->tf32};
   for (ConvEntry *e = c->dnn->convs; e; e = e->next)
     if (memcmp(e->key, key, sizeof key) == 0) return &e->plan;
