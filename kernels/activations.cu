@@ -1,8 +1,8 @@
 // activations.cu: the activation kernels, built on the same inline math as the CPU loops
-// (src/ops/elementwise.h). Kinds are ActKind's values (src/ops/activations.h).
+// (src/base/elementwise.h). Kinds are ActKind's values (src/ops/activations.h).
 #include "cuda_internal.cuh"
 #include "cuda_ops.h"
-#include "ops/elementwise.h"
+#include "base/elementwise.h"
 
 enum { K_RELU = 0, K_LEAKY = 1, K_TANH = 2, K_SIGMOID = 3 };
 

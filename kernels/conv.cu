@@ -6,16 +6,13 @@
 #include "cuda_ops.h"
 #include "cudnn_cache.cuh"
 
-static const float kOne = 1.0f, kZero = 0.0f;
+static const float kOne = 1.0f;
 
 extern "C" void conv2d_forward_cuda(CudaCtx *c, float *y, const float *x, const float *w,
                                     const float *b, int N, int Cin, int H, int W, int Cout, int K,
                                     int stride, int pad) {
-  const ConvPlan *p = conv_plan(c, CONV_FWD, N, Cin, H, W, Cout, K, stride, pad);
-  void *ws = dnncache_scratch(c, p->ws_bytes);
-  CUDNN_CHECK(cudnnConvolutionForward(c->cudnn, &kOne, p->x, x, p->w, w, p->conv,
-                                      (cudnnConvolutionFwdAlgo_t)p->algo, ws, p->ws_bytes, &kZero,
-                                      p->y, y));
+  ConvPlan *p = conv_plan(c, CONV_FWD, N, Cin, H, W, Cout, K, stride, pad);
+  conv_run(c, p, x, w, 0.0f, y);
   if (b) CUDNN_CHECK(cudnnAddTensor(c->cudnn, &kOne, p->by, b, &kOne, p->y, y));
 }
 
@@ -24,18 +21,12 @@ extern "C" void conv2d_backward_cuda(CudaCtx *c, float *dx, float *dw, float *db
                                      int Cout, int K, int stride, int pad) {
   GENET_ASSERT(dw || !db);  // as the CPU op: no bias gradient without the weight gradient
   if (dx) {
-    const ConvPlan *p = conv_plan(c, CONV_BWD_DATA, N, Cin, H, W, Cout, K, stride, pad);
-    void *ws = dnncache_scratch(c, p->ws_bytes);
-    CUDNN_CHECK(cudnnConvolutionBackwardData(c->cudnn, &kOne, p->w, w, p->y, dy, p->conv,
-                                             (cudnnConvolutionBwdDataAlgo_t)p->algo, ws,
-                                             p->ws_bytes, &kZero, p->x, dx));
+    ConvPlan *p = conv_plan(c, CONV_BWD_DATA, N, Cin, H, W, Cout, K, stride, pad);
+    conv_run(c, p, w, dy, 0.0f, dx);
   }
   if (dw) {
-    const ConvPlan *p = conv_plan(c, CONV_BWD_FILTER, N, Cin, H, W, Cout, K, stride, pad);
-    void *ws = dnncache_scratch(c, p->ws_bytes);
-    CUDNN_CHECK(cudnnConvolutionBackwardFilter(c->cudnn, &kOne, p->x, x, p->y, dy, p->conv,
-                                               (cudnnConvolutionBwdFilterAlgo_t)p->algo, ws,
-                                               p->ws_bytes, &kOne, p->w, dw));
+    ConvPlan *p = conv_plan(c, CONV_BWD_FILTER, N, Cin, H, W, Cout, K, stride, pad);
+    conv_run(c, p, x, dy, 1.0f, dw);
     if (db) CUDNN_CHECK(cudnnConvolutionBackwardBias(c->cudnn, &kOne, p->y, dy, &kOne, p->by, db));
   }
 }

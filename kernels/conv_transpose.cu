@@ -13,10 +13,10 @@
 #include "cuda_ops.h"
 #include "cudnn_cache.cuh"
 
-static const float kOne = 1.0f, kZero = 0.0f;
+static const float kOne = 1.0f;
 
 // The plan of the Conv2d above, for one direction.
-static const ConvPlan *adjoint_plan(CudaCtx *c, ConvDir dir, int N, int Cin, int H, int W,
+static ConvPlan *adjoint_plan(CudaCtx *c, ConvDir dir, int N, int Cin, int H, int W,
                                     int Cout, int K, int stride, int pad) {
   int Ho = (H - 1) * stride - 2 * pad + K, Wo = (W - 1) * stride - 2 * pad + K;
   return conv_plan(c, dir, N, Cout, Ho, Wo, Cin, K, stride, pad);
@@ -26,12 +26,9 @@ extern "C" void conv_transpose2d_forward_cuda(CudaCtx *c, float *y, const float 
                                               const float *w, const float *b, int N, int Cin,
                                               int H, int W, int Cout, int K, int stride,
                                               int pad) {
-  const ConvPlan *p = adjoint_plan(c, CONV_BWD_DATA, N, Cin, H, W, Cout, K, stride, pad);
-  void *ws = dnncache_scratch(c, p->ws_bytes);
+  ConvPlan *p = adjoint_plan(c, CONV_BWD_DATA, N, Cin, H, W, Cout, K, stride, pad);
   // p->y describes x (N, Cin, H, W), p->x describes y (N, Cout, Ho, Wo).
-  CUDNN_CHECK(cudnnConvolutionBackwardData(c->cudnn, &kOne, p->w, w, p->y, x, p->conv,
-                                           (cudnnConvolutionBwdDataAlgo_t)p->algo, ws,
-                                           p->ws_bytes, &kZero, p->x, y));
+  conv_run(c, p, w, x, 0.0f, y);
   if (b) CUDNN_CHECK(cudnnAddTensor(c->cudnn, &kOne, p->bx, b, &kOne, p->x, y));
 }
 
@@ -41,18 +38,12 @@ extern "C" void conv_transpose2d_backward_cuda(CudaCtx *c, float *dx, float *dw,
                                                int stride, int pad) {
   GENET_ASSERT(dw || !db);  // as the CPU op: no bias gradient without the weight gradient
   if (dx) {
-    const ConvPlan *p = adjoint_plan(c, CONV_FWD, N, Cin, H, W, Cout, K, stride, pad);
-    void *ws = dnncache_scratch(c, p->ws_bytes);
-    CUDNN_CHECK(cudnnConvolutionForward(c->cudnn, &kOne, p->x, dy, p->w, w, p->conv,
-                                        (cudnnConvolutionFwdAlgo_t)p->algo, ws, p->ws_bytes,
-                                        &kZero, p->y, dx));
+    ConvPlan *p = adjoint_plan(c, CONV_FWD, N, Cin, H, W, Cout, K, stride, pad);
+    conv_run(c, p, dy, w, 0.0f, dx);
   }
   if (dw) {
-    const ConvPlan *p = adjoint_plan(c, CONV_BWD_FILTER, N, Cin, H, W, Cout, K, stride, pad);
-    void *ws = dnncache_scratch(c, p->ws_bytes);
-    CUDNN_CHECK(cudnnConvolutionBackwardFilter(c->cudnn, &kOne, p->x, dy, p->y, x, p->conv,
-                                               (cudnnConvolutionBwdFilterAlgo_t)p->algo, ws,
-                                               p->ws_bytes, &kOne, p->w, dw));
+    ConvPlan *p = adjoint_plan(c, CONV_BWD_FILTER, N, Cin, H, W, Cout, K, stride, pad);
+    conv_run(c, p, dy, x, 1.0f, dw);
     if (db) CUDNN_CHECK(cudnnConvolutionBackwardBias(c->cudnn, &kOne, p->x, dy, &kOne, p->bx, db));
   }
 }

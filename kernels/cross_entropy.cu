@@ -1,5 +1,5 @@
 // cross_entropy.cu: softmax cross-entropy with the CPU op's per-row arithmetic (ops/
-// elementwise.h's ce_*, exp from ops/fastmath.h): forward takes one block per row (max, then
+// elementwise.h's ce_*, exp from base/fastmath.h): forward takes one block per row (max, then
 // the sum of exp in double, both folded in a fixed tree), backward one thread per logit.
 // Targets are device int32, checked on the device (the first bad row is read back with the
 // loss, or after backward) and reported with the CPU's message.
@@ -8,7 +8,7 @@
 #include "cuda_internal.cuh"
 #include "cuda_ops.h"
 #include "cuda_reduce.cuh"
-#include "ops/elementwise.h"
+#include "base/elementwise.h"
 
 struct CeMax {
   __device__ float operator()(float a, float b) const { return ce_max(a, b); }
@@ -64,8 +64,7 @@ static __global__ void ce_backward_kernel(float *d, const float *x, const float 
 static void ce_check(CudaCtx *c, const CudaScalars &h, const int32_t *targets, int V) {
   if (h.first_bad == 0xFFFFFFFFu) return;
   int32_t bad;
-  CUDA_CHECK(cudaMemcpyAsync(&bad, targets + h.first_bad, sizeof bad, cudaMemcpyDeviceToHost, c->stream));
-  CUDA_CHECK(cudaStreamSynchronize(c->stream));
+  cuda_read_back(c, &bad, targets + h.first_bad, sizeof bad);
   genet_die("%s:%d: cross_entropy: target %d at row %u is outside the vocabulary [0, %d)", __FILE__,
             __LINE__, (int)bad, h.first_bad, V);
 }

@@ -2,11 +2,12 @@
 // the library's own message, then aborting (a device error is not a user's mistake).
 #pragma once
 #include <cublas_v2.h>
+#include <cstdio>  // the kernels' one-line messages
 #include <cuda_runtime.h>
 #include <cudnn.h>
 #include <nccl.h>
 
-#include "core/util.h"
+#include "base/sys.h"
 
 // genet_die: one line, then MPI_Abort under a launcher, so the other ranks do not hang.
 #define GENET_GPU_FAIL(lib, call, msg) \

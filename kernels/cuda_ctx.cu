@@ -68,9 +68,12 @@ extern "C" CudaCtx *cuda_ctx_new(int device) {
 
 extern "C" void cuda_ctx_set_tf32(CudaCtx *c, int tf32) {
   c->tf32 = tf32 != 0;
-  // cuDNN's math type belongs to each convolution descriptor, not to the handle: the plans
-  // are cached per precision and take theirs from c->tf32 when made (cudnn_cache.cu).
-  CUBLAS_CHECK(cublasSetMathMode(c->cublas, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  // PyTorch's defaults: TF32 for convolutions (torch.backends.cudnn.allow_tf32 = True), full
+  // FP32 for matmuls (torch.backends.cuda.matmul.allow_tf32 = False). So cuBLAS stays at its
+  // default math in both precisions, and c->tf32 reaches cuDNN only: its math type belongs to
+  // each convolution descriptor, not to the handle, so the plans are cached per precision and
+  // take theirs from c->tf32 when made (cudnn_cache.cu).
+  CUBLAS_CHECK(cublasSetMathMode(c->cublas, CUBLAS_DEFAULT_MATH));
 }
 
 extern "C" void *cuda_ctx_stream(CudaCtx *c) { return (void *)c->stream; }
@@ -82,6 +85,10 @@ extern "C" void cuda_ctx_free(CudaCtx *c) {
   CUDA_CHECK(cudaStreamSynchronize(c->stream));  // nothing queued may still use the scratch
   dnncache_free(c->dnn);
   if (c->scalars) CUDA_CHECK(cudaFree(c->scalars));
+  if (c->pinned) {
+    CUDA_CHECK(cudaFreeHost(c->pinned));
+    CUDA_CHECK(cudaEventDestroy(c->read_done));
+  }
   CUDNN_CHECK(cudnnDestroy(c->cudnn));
   CUBLAS_CHECK(cublasDestroy(c->cublas));
   CUDA_CHECK(cudaStreamDestroy(c->stream));

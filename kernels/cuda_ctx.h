@@ -16,8 +16,9 @@ void cuda_describe_devices(char *buf, size_t len);
 void cuda_versions(char *buf, size_t len);
 CudaCtx *cuda_ctx_new(int device);
 void cuda_ctx_free(CudaCtx *c);
-// precision = tf32 (1, the default, as PyTorch allows for convolutions) or fp32 (0): whether
-// cuBLAS and cuDNN may use TF32 tensor cores. The GPU tests compare in fp32.
+// precision = tf32 (1, the default) or fp32 (0): whether cuDNN's convolutions may use TF32
+// tensor cores. GEMMs (cuBLAS) stay in full FP32 either way: PyTorch's defaults
+// (cudnn.allow_tf32 = True, cuda.matmul.allow_tf32 = False). The GPU tests compare in fp32.
 void cuda_ctx_set_tf32(CudaCtx *c, int tf32);
 // collective_timeout: the longest the host waits for this context's device (0: forever).
 void cuda_ctx_set_timeout(CudaCtx *c, double seconds);

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/rng.h"  // Rng: dropout's stream, host state passed by pointer
+#include "base/philox.h"  // Rng: dropout's stream, host state passed by pointer
 #include "cuda_ctx.h"
 
 #ifdef __cplusplus
@@ -22,7 +22,7 @@ void scale_inplace_cuda(CudaCtx *c, float *x, size_t n, float s);
 // y += x / d (src/ops/add.h)
 void add_inplace_cuda(CudaCtx *c, float *y, const float *x, size_t n, float d);
 
-// genet's own kernels for what the libraries lack (issue 11): ids, targets and the Rng are as
+// genet's own kernels for what the libraries lack: ids, targets and the Rng are as
 // in the CPU ops; ids and targets are device int32. An id or target outside its range, or a
 // BCE input outside [0, 1], dies with the CPU op's message (checked on the device, read back
 // once per call). Scalar results are reduced on the device.
@@ -76,7 +76,7 @@ void maxpool2d_forward_cuda(CudaCtx *c, float *y, void *ws, const float *x, int 
 void maxpool2d_backward_cuda(CudaCtx *c, float *dx, const float *dy, const void *ws, int N, int C,
                              int H, int W, int K, int stride);
 
-// ---- issue 11: the LSTM's pieces (kernels/lstm.cu; the loops are src/ops/lstm.c's) and the
+// ---- the LSTM's pieces (kernels/lstm.cu; the loops are src/ops/lstm.c's) and the
 // optimizers' element loops and gradient norm (kernels/optim.cu; the scalars are computed on
 // the host by src/optim/*.c and passed by value).
 void lstm_fill_cuda(CudaCtx *c, float *dst, const float *src, size_t n);  // src NULL: zeros
@@ -107,7 +107,7 @@ void lbfgs_neg_cuda(CudaCtx *c, float *d, const float *g, size_t n);            
 void lbfgs_pair_cuda(CudaCtx *c, float *y, float *s, const float *g, const float *pg,
                      const float *d, float t, size_t n);
 
-// ---- issue 11: synchronized BatchNorm's device pieces (kernels/batchnorm.cu), called by the
+// ---- synchronized BatchNorm's device pieces (kernels/batchnorm.cu), called by the
 // host logic in src/ops/batchnorm.c, which sums over the ranks between them. The double arrays
 // are DEVICE memory (the context's statistics buffer, ctx_stats): every piece is queued on the
 // context's stream and returns without waiting; nothing is downloaded or uploaded.

@@ -40,8 +40,7 @@ static inline CudaScalars *cuda_scalars_begin(CudaCtx *c) {
 // Copies the scalars back once everything queued before has run.
 static inline CudaScalars cuda_scalars_read(CudaCtx *c) {
   CudaScalars h;
-  CUDA_CHECK(cudaMemcpyAsync(&h, cuda_scalars(c), sizeof h, cudaMemcpyDeviceToHost, c->stream));
-  cuda_wait_stream(c, c->stream);
+  cuda_read_back(c, &h, cuda_scalars(c), sizeof h);  // pinned, polled: collective_timeout holds
   return h;
 }
 // Records index i as bad; the smallest one wins, as the CPU's first-found.

@@ -1,11 +1,11 @@
 // dropout.cu: inverted dropout with the CPU's exact masks. The host reserves the Philox blocks
 // as ops/dropout.c does (rng_reserve, so the stream moves identically) and passes the key and
 // the first block by value; each thread then draws word g of that reservation for its element
-// with the same inline functions the CPU loop calls (core/rng.h, ops/elementwise.h).
+// with the same inline functions the CPU loop calls (base/philox.h, base/elementwise.h).
 #include "cuda_internal.cuh"
 #include "cuda_ops.h"
 #include "cuda_reduce.cuh"
-#include "ops/elementwise.h"
+#include "base/elementwise.h"
 
 static __global__ void dropout_cols_kernel(float *y, float *mask, const float *x, uint64_t n, int B,
                                            int Bg, int b0, int D, uint32_t k0, uint32_t k1,

@@ -6,7 +6,7 @@
 #include "cuda_internal.cuh"
 #include "cuda_ops.h"
 #include "cuda_reduce.cuh"
-#include "ops/elementwise.h"
+#include "base/elementwise.h"
 
 static __global__ void embedding_forward_kernel(float *y, const int32_t *idx, const float *table,
                                                 int n, int V, int D, CudaScalars *s) {
@@ -61,8 +61,7 @@ static void embedding_finish(CudaCtx *c, const int32_t *idx, int V) {
   CudaScalars h = cuda_scalars_read(c);
   if (h.first_bad == 0xFFFFFFFFu) return;
   int32_t bad;
-  CUDA_CHECK(cudaMemcpyAsync(&bad, idx + h.first_bad, sizeof bad, cudaMemcpyDeviceToHost, c->stream));
-  CUDA_CHECK(cudaStreamSynchronize(c->stream));
+  cuda_read_back(c, &bad, idx + h.first_bad, sizeof bad);
   genet_die("embedding: index %d at position %u is outside the vocabulary of %d", (int)bad,
             h.first_bad, V);
 }

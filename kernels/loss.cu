@@ -1,11 +1,11 @@
-// loss.cu: MSE and BCE with the CPU op's per-element terms (ops/elementwise.h's mse_*, bce_*).
+// loss.cu: MSE and BCE with the CPU op's per-element terms (base/elementwise.h's mse_*, bce_*).
 // Forward sums the terms in double on the device: each of up to RED_BLOCKS blocks a grid-
 // stride share, folded in a fixed tree, then sum_partials; one copy brings back the sum and,
 // for BCE, the first input outside [0, 1], reported with the CPU's message.
 #include "cuda_internal.cuh"
 #include "cuda_ops.h"
 #include "cuda_reduce.cuh"
-#include "ops/elementwise.h"
+#include "base/elementwise.h"
 
 enum { LOSS_MSE = 0, LOSS_BCE = 1 };
 
@@ -42,8 +42,7 @@ static double loss_sum(CudaCtx *c, int kind, const float *x, const float *t, siz
   CudaScalars h = cuda_scalars_read(c);
   if (h.first_bad != 0xFFFFFFFFu) {
     float bad;
-    CUDA_CHECK(cudaMemcpyAsync(&bad, x + h.first_bad, sizeof bad, cudaMemcpyDeviceToHost, c->stream));
-    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    cuda_read_back(c, &bad, x + h.first_bad, sizeof bad);
     genet_die("bce_loss: input %u is %g, not a probability in [0, 1]", h.first_bad, (double)bad);
   }
   return h.sum;

@@ -6,7 +6,7 @@
 #include "cuda_internal.cuh"
 #include "cuda_ops.h"
 #include "cuda_reduce.cuh"
-#include "optim/optim_elem.h"
+#include "base/optim_elem.h"
 
 // ---- SGD and Adam: one thread per element (grid-stride)
 

@@ -1,108 +1,143 @@
 #!/usr/bin/env bash
-# gpu-check.sh: the one command that validates genet's CUDA backend on a GPU machine, in at most
-# 8 minutes (GPU_CHECK_SECONDS, default 470, bounds every step), writing everything to one log:
-# $OUT/gpu-check.log when OUT is set (the device tool's folder that comes back), else
-# ./gpu-check.log in the folder it is started from.
+# gpu-check.sh: validates genet's CUDA backend on a GPU machine, in two stages that each fit one
+# short device call (docs/GPU.md gives the exact commands, in order, with their time limits):
 #
-# The plan (worked out once; see also scripts/gpu-pack.sh):
-#   * genet is built HERE, on the development machine (Debian 12, nvcc 13.0, cuDNN 9, NCCL
-#     2.28), not on the GPU machine: that one has CUDA 13.0's driver, nvcc, CMake and PyTorch
-#     2.11 with its own CUDA libraries in its Python wheels, but no network, no apt and most
-#     likely no MPI, HDF5 or oneDNN development files or libraries.
-#   * scripts/gpu-pack.sh builds build/ with CUDA and fills build-gpu/: bin/ (genet, h5cmp, the
-#     test binaries), lib.tar.xz (the Debian shared libraries genet links that a bare CUDA image
-#     may lack: HDF5, oneDNN, libgomp, libpng, libjpeg, utf8proc, libmpi and what they load) and
-#     a MANIFEST. It prints the size: the folder plus the working tree must stay under the
-#     64 MiB a device call carries (about 16 MiB + 3 MiB today).
-#   * The C runtime (glibc, libstdc++) and the CUDA libraries are NOT packed: CUDA's runtime,
-#     cuBLAS, cuDNN and NCCL come from PyTorch's wheels there (site-packages/nvidia/*/lib, found
-#     through python3, /opt/torch/.venv/bin/python3 there) or, failing that, from the machine
-#     (/usr/local/nvidia, /usr/local/cuda); the driver's libcuda from the machine.
-#   * No MPI there: genet runs single-process when no launcher is detected (libmpi is loaded but
-#     MPI_Init never runs, so Open MPI's plugins are not needed). The two-rank steps run only if
-#     an Open MPI mpirun is found there, with its own libraries first.
-#   * The session with the GPU runs, from the repository root:
-#       scripts/gpu-pack.sh                           # here: about 2 minutes
-#       run(command="bash scripts/gpu-check.sh", carry=["build-gpu"], timeout_s=540)
-#     and reads the log from $OUT. Nothing is built or installed there.
+#   --quick  (the default; at most GPU_CHECK_SECONDS = 150 s, unpacking included): does the CUDA
+#            path work at all?
+#              environment: the pack, its libraries resolving, glibc >= 2.36 (the packed
+#              libmpi's libevent needs it), nvidia-smi, and genet itself seeing the GPU
+#              (`genet info` names it);
+#              every bin/test_gpu_*: exit 77 (skipped) is a FAIL here, on a GPU machine;
+#              20 steps of each workload (LM, DCGAN, style's loss evaluations) on cuda against
+#              cpu: the final checkpoints compared by h5cmp at 1e-2, cuda in precision = fp32
+#              (the cpu runs go in the background while the GPU tests run).
+#   --full   (at most GPU_CHECK_SECONDS = 300 s): what needs a working path:
+#              resume halves bit for bit on cuda (LM, DCGAN: N steps against N/2 + N/2);
+#              NCCL at one rank (test_gpu_nccl with NCCL_DEBUG=INFO);
+#              compute-sanitizer memcheck on the gpu tests (one SKIP line when the machine
+#              refuses it);
+#              then the GPU benchmarks against the machine's PyTorch (scripts/bench/gpu_*.py)
+#              with the time that is left.
 #
-# Steps, each reported PASS, FAIL, SKIP or REFUSED, then a summary:
-#   1. environment: the pack, nvidia-smi, the wheels' CUDA libraries, every library of every
-#      packed binary resolving (ldd: no "not found", no missing symbol version), where each CUDA
-#      library comes from, `genet version` (CUDA, cuDNN, NCCL found against built) and
-#      `genet info`. A failure here (no GPU, a library missing) stops the check: exit 2.
-#   2. the GPU tests (ctest -L gpu, run directly: ctest's paths are this machine's): every
-#      bin/test_gpu_*; exit 77 is SKIP (on a GPU machine: the GPU was not usable).
-#   3. the three demo jobs (lm_demo, dcgan_demo, and style_gatys on the test fixtures' tiny VGG)
-#      for a few steps with device=cpu and device=cuda: the loss lines side by side and the
-#      final checkpoints compared by h5cmp at 1e-2 (a first-run sanity bound for another
-#      summation order; the cuda run gets precision=fp32 where genet has that key; the worst
-#      error is printed either way). `genet train ... device=cuda`
-#      refusing is REFUSED, with genet's own message. Then the LM and the DCGAN on cuda again,
-#      stopped half way (max_steps) and resumed: the final checkpoint must equal the
-#      uninterrupted cuda run's bit for bit (h5cmp 0), as on the CPU; it shows that the GPU
-#      path is deterministic (no float atomics, deterministic cuDNN algorithms, the staged
-#      batches refilled on resume).
-#   4. NCCL at world size 1: test_gpu_nccl again with NCCL_DEBUG=INFO (GradSync's NCCL path on
-#      device buffers); with an Open MPI mpirun: test_ddp on 2 CPU ranks, and test_gpu_nccl on
-#      2 ranks (a real 2-GPU mean with two GPUs; with one, it must stop at once with "has no GPU").
-#   5. the GPU benchmarks (scripts/bench/gpu_bench.py): DCGAN, LM and style, genet against
-#      PyTorch on this GPU in ratios of time; the table goes into the log and $OUT/gpu-bench.md.
-#   6. the summary; exit 0 when nothing failed or was refused, 1 otherwise, 2 when step 1 failed.
-# Usage: scripts/gpu-check.sh [PACK_DIR]     (default build-gpu, relative to the repository root)
-#        GPU_CHECK_CONTINUE=1 goes on after a failed step 1 (no GPU): to try the later steps'
-#        mechanics on a machine without one; the verdicts then say nothing about CUDA.
+# Every item prints one line PASS, FAIL, SKIP (or REFUSED: genet's own deliberate refusal of
+# device = cuda, the line "genet: device = cuda: ..." with exit 1, counted as failed); each stage
+# ends with one line
+#   gpu-check: N passed, N failed, N skipped
+# Logs: the stage's output in $OUT/gpu-check-STAGE.log and every item's full output under
+# $OUT/gpu-check-STAGE/ when OUT is set (the folder the device tool brings back), else in
+# ./gpu-check-STAGE.log and ./gpu-check-STAGE/ (the folder it is started from).
+# Exit status: 0 nothing failed; 1 something failed or was refused; 2 a usage error;
+# 77 no GPU on this machine (one line, in seconds, nothing else run: ctest's skip code).
+#
+# The plan (see scripts/gpu-pack.sh): genet is built on the development machine and packed into
+# build-gpu/ (bin/, lib.tar.xz, MANIFEST), carried to the GPU machine, which has the driver, CUDA
+# 13, PyTorch and its CUDA libraries (site-packages/nvidia/*/lib) but no MPI, HDF5 or oneDNN.
+# Nothing is built or installed there. genet runs single-process (no launcher, no MPI_Init).
+#
+# Usage: scripts/gpu-check.sh [--quick | --full] [PACK_DIR]   (PACK_DIR: default build-gpu)
+#        GPU_CHECK_SECONDS overrides the stage's bound.
 set -uo pipefail
 
-log=${OUT:+$OUT/gpu-check.log}
-log=${log:-$PWD/gpu-check.log}
+usage() { echo "usage: scripts/gpu-check.sh [--quick | --full] [PACK_DIR]" >&2; exit 2; }
+stage=quick
+pack_arg=""
+for a in "$@"; do
+  case $a in
+    --quick) stage=quick ;;
+    --full) stage=full ;;
+    -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "gpu-check: unknown option $a" >&2; usage ;;
+    *) [ -z "$pack_arg" ] || usage; pack_arg=$a ;;
+  esac
+done
+if [ "$stage" = quick ]; then budget=${GPU_CHECK_SECONDS:-150}; else budget=${GPU_CHECK_SECONDS:-300}; fi
+
+# No GPU: one line, in seconds, before anything is unpacked or logged.
+if ! command -v nvidia-smi > /dev/null 2>&1; then
+  echo "gpu-check: no GPU on this machine (no nvidia-smi): nothing to check (exit 77)"
+  exit 77
+fi
+if ! smi_list=$(timeout 20 nvidia-smi -L 2>&1) || ! grep -q '^GPU [0-9]' <<< "$smi_list"; then
+  echo "gpu-check: no GPU on this machine (nvidia-smi -L: $(head -1 <<< "$smi_list" | cut -c1-100)): nothing to check (exit 77)"
+  exit 77
+fi
+
+start_dir=$PWD
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
-pack_arg=${1:-${GENET_GPU_PACK:-build-gpu}}
-budget=${GPU_CHECK_SECONDS:-470}
+pack_arg=${pack_arg:-${GENET_GPU_PACK:-build-gpu}}
+case $pack_arg in /*) ;; *) [ -e "$start_dir/$pack_arg" ] && pack_arg=$start_dir/$pack_arg ;; esac
 orig_ldlp=${LD_LIBRARY_PATH:-}
+if [ -n "${OUT:-}" ]; then
+  log=$OUT/gpu-check-$stage.log
+  logs=$OUT/gpu-check-$stage
+else
+  log=$start_dir/gpu-check-$stage.log
+  logs=$start_dir/gpu-check-$stage
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/genet-gpu-check.XXXXXX") || exit 2
+mkdir -p "$logs" "$(dirname "$log")" || exit 2
 
+n_pass=0 n_fail=0 n_skip=0
 summary=()
-failed=0
-record() {  # STATUS WHAT DETAIL
-  summary+=("$(printf '%-8s %-44s %s' "$1" "$2" "$3")")
-  case $1 in FAIL | REFUSED) failed=1 ;; esac
-  echo ">> $1: $2${3:+ ($3)}"
+record() {  # STATUS WHAT [DETAIL]
+  case $1 in
+    PASS) n_pass=$((n_pass + 1)) ;;
+    SKIP) n_skip=$((n_skip + 1)) ;;
+    *) n_fail=$((n_fail + 1)) ;;
+  esac
+  local line
+  line=$(printf '%-8s %s%s' "$1" "$2" "${3:+  ($3)}")
+  summary+=("$line")
+  echo "$line"
 }
 left() { echo $((budget - SECONDS)); }
-# limited SECONDS CMD...: CMD under a timeout cut to the time left; 124 when it ran out.
+# limited SECONDS CMD...: CMD under `timeout`, cut to the stage's time left; 124/137 when it ran
+# out, 125 when no time was left to start it.
 limited() {
-  local s=$1
+  local s=$1 l
   shift
-  local l=$(($(left) - 5))
+  l=$(($(left) - 3))
   ((l < s)) && s=$l
   if ((s <= 0)); then
-    echo "(not run: the ${budget}s budget is spent)"
+    echo "(not run: the stage's ${budget} s are spent)"
     return 125
   fi
-  timeout --kill-after=10 "$s" "$@"
+  timeout --kill-after=5 "$s" "$@"
 }
-section() { printf '\n==== %s  [%ds of %ds used]\n' "$1" "$SECONDS" "$budget"; }
-
-summarize() {
-  section "6. summary"
-  printf '%s\n' "${summary[@]}"
-  echo "log: $log; scratch: $work; $SECONDS s in all"
+timed_out() { [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; }
+section() { printf '\n==== %s  [%d s of %d s]\n' "$1" "$SECONDS" "$budget"; }
+# The label of a run that did not succeed: REFUSED only for genet's deliberate refusal of the
+# device (trainer.c's pick_device: "genet: device = cuda: <why>; use device = cpu or auto",
+# exit 1); a failed CUDA call ("genet: file:line: CUDA call failed: ...") is a FAIL.
+refused() {  # RC LOGFILE
+  [ "$1" -eq 1 ] && grep -q '^genet: device = cuda: ' "$2"
 }
 
-# ---------------------------------------------------------------- 1. environment
+# ---------------------------------------------------------------- environment (both stages)
 step_env() {
-  section "1. environment"
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); host: $(uname -srm); $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
-  echo "cpus: $(nproc); $(ldd --version 2>/dev/null | head -1)"
-  echo "repository: $root ($(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo 'no git'))"
+  section "environment"
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); host: $(uname -srm); $(. /etc/os-release 2> /dev/null && echo "$PRETTY_NAME")"
+  echo "repository: $root ($(git -C "$root" rev-parse --short=12 HEAD 2> /dev/null || echo 'no git'))"
+  echo "$smi_list"
+  timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1
 
-  if ! pack=$(cd "$pack_arg" 2>/dev/null && pwd) || [ ! -f "$pack/MANIFEST" ]; then
+  # glibc: the packed Debian 12 libraries (libmpi's libevent) need 2.36.
+  local glibc
+  glibc=$(ldd --version 2> /dev/null | head -1 | grep -oE '[0-9]+\.[0-9]+$')
+  if [ -z "$glibc" ]; then
+    record FAIL "glibc >= 2.36" "ldd --version says no version"
+  elif [ "$(printf '%s\n2.36\n' "$glibc" | sort -V | head -1)" = 2.36 ]; then
+    record PASS "glibc >= 2.36" "glibc $glibc"
+  else
+    record FAIL "glibc >= 2.36" "glibc $glibc: the packed libmpi (libevent) needs 2.36"
+  fi
+
+  if ! pack=$(cd "$pack_arg" 2> /dev/null && pwd) || [ ! -f "$pack/MANIFEST" ]; then
     record FAIL "the pack" "no $pack_arg/MANIFEST: run scripts/gpu-pack.sh on the build machine and carry its folder"
     return 1
   fi
-  echo "pack: $pack"
-  grep -E '^(commit|built_in|made|cuda_built) ' "$pack/MANIFEST" | sed 's/^/  /'
+  grep -E '^(commit|made|cuda_built) ' "$pack/MANIFEST" | sed 's/^/  /'
   if [ -d "$pack/lib" ]; then
     libdir=$pack/lib
   elif [ -f "$pack/lib.tar.xz" ] && tar -C "$work" -xJf "$pack/lib.tar.xz"; then
@@ -111,20 +146,13 @@ step_env() {
     record FAIL "the pack" "$pack has neither lib/ nor a readable lib.tar.xz"
     return 1
   fi
-  echo "packed libraries: $(ls "$libdir" | wc -l) in $libdir"
+  record PASS "the pack" "$(ls "$pack/bin" | wc -l) binaries, $(ls "$libdir" | wc -l) libraries"
 
   # PyTorch's CUDA wheels: nvidia/*/lib under site-packages (cu13/lib, cudnn/lib, nccl/lib ...).
   local py wheel_dirs=() d
   for py in ${PYTHON:-} python3 /opt/torch/.venv/bin/python3; do
-    command -v "$py" >/dev/null 2>&1 || continue
-    echo "python: $(command -v "$py")"
-    LD_LIBRARY_PATH=$orig_ldlp "$py" - <<'PY' 2>/dev/null | sed 's/^/  /'
-import importlib.metadata as m
-for n in ("torch", "nvidia-cuda-runtime", "nvidia-cublas", "nvidia-cudnn-cu13", "nvidia-nccl-cu13"):
-    try: print(n, m.version(n))
-    except Exception: print(n, "not installed")
-PY
-    while IFS= read -r d; do wheel_dirs+=("$d"); done < <(LD_LIBRARY_PATH=$orig_ldlp "$py" - <<'PY' 2>/dev/null
+    command -v "$py" > /dev/null 2>&1 || continue
+    while IFS= read -r d; do wheel_dirs+=("$d"); done < <(LD_LIBRARY_PATH=$orig_ldlp timeout 30 "$py" - << 'PY' 2> /dev/null
 import glob, os
 try:
     import nvidia
@@ -137,16 +165,10 @@ for r in roots:
             print(d)
 PY
     )
-    [ ${#wheel_dirs[@]} -gt 0 ] && break
+    [ ${#wheel_dirs[@]} -gt 0 ] && { echo "python: $(command -v "$py")"; break; }
   done
   if [ ${#wheel_dirs[@]} -eq 0 ]; then
     for d in /opt/torch/.venv/lib/python3*/site-packages/nvidia/*/lib; do [ -d "$d" ] && wheel_dirs+=("$d"); done
-  fi
-  if [ ${#wheel_dirs[@]} -gt 0 ]; then
-    echo "CUDA libraries from PyTorch's wheels:"
-    printf '  %s\n' "${wheel_dirs[@]}"
-  else
-    echo "no PyTorch nvidia wheels found: the CUDA libraries must come from the machine's own paths"
   fi
   local ldlp=$libdir
   for d in "${wheel_dirs[@]}" /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/local/cuda/lib64; do
@@ -155,349 +177,344 @@ PY
   export LD_LIBRARY_PATH=$ldlp${orig_ldlp:+:$orig_ldlp}
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 
-  # Every library of every packed binary must resolve; say where each CUDA library comes from.
-  local b out missing="" badver="" libs_ok=1
-  declare -A where=()
+  # Every library of every packed binary must resolve; where each CUDA library comes from.
+  local b out missing="" badver=""
   for b in "$pack"/bin/*; do
     out=$(ldd "$b" 2>&1)
-    missing+=$(awk -v b="$(basename "$b")" '/not found/ && /=>/ { printf "  %s: %s\n", b, $1 }' <<<"$out")
-    badver+=$(grep -E "version .* not found" <<<"$out" | sed "s|^|  $(basename "$b"): |")
-    while read -r n p; do where[$n]=$p; done < <(awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' <<<"$out")
+    missing+=$(awk -v b="$(basename "$b")" '/not found/ && /=>/ { printf "  %s: %s\n", b, $1 }' <<< "$out")
+    badver+=$(grep -E "version .* not found" <<< "$out" | sed "s|^|  $(basename "$b"): |")
+    [ "$(basename "$b")" = genet ] && awk '$1 ~ /^lib(cuda|cudart|cublas|cublasLt|cudnn|nccl)[.-]/ { print "  " $1, $3 }' <<< "$out"
   done
-  echo "where the libraries resolve (pack = carried, wheel = PyTorch's, machine = the GPU machine's own):"
-  local n p src
-  for n in $(printf '%s\n' "${!where[@]}" | sort); do
-    p=${where[$n]}
-    case $p in
-      "$libdir"/*) src=pack ;;
-      */site-packages/nvidia/*) src=wheel ;;
-      *) src=machine ;;
-    esac
-    if [[ $n =~ ^lib(cuda|cudart|cublas|cublasLt|cudnn|nccl)[.-] ]] || [ "$src" != pack ]; then
-      printf '  %-28s %-8s %s\n' "$n" "$src" "$p"
-    fi
-  done
-  echo "  ($(for n in "${!where[@]}"; do [[ ${where[$n]} == "$libdir"/* ]] && echo x; done | wc -l) more from the pack)"
-  if [ -n "$missing" ]; then
-    echo "NOT FOUND:"
-    echo "$missing"
-    libs_ok=0
-  fi
-  if [ -n "$badver" ]; then
-    echo "MISSING SYMBOL VERSIONS (this machine's C library or libstdc++ is older than the build machine's):"
-    echo "$badver"
-    libs_ok=0
-  fi
-  if ((libs_ok)); then
-    record PASS "libraries resolve" "$(echo "${!where[@]}" | wc -w) libraries for $(ls "$pack"/bin | wc -l) binaries"
+  if [ -z "$missing$badver" ]; then
+    record PASS "libraries resolve" "every binary of the pack"
   else
-    record FAIL "libraries resolve" "$(echo "$missing" | awk 'NF { print $2 }' | sort -u | tr '\n' ' ')$( [ -n "$badver" ] && echo 'and symbol versions')"
+    printf '%s\n' "$missing" "$badver"
+    record FAIL "libraries resolve" "$(echo "$missing" | awk 'NF { print $2 }' | sort -u | tr '\n' ' ')$([ -n "$badver" ] && echo 'and symbol versions (an older glibc or libstdc++)')"
+    return 1
   fi
 
   # The fixtures' path compiled into the test binaries (testlib's GENET_FIXTURES).
   local fx
   fx=$(awk '$1 == "fixtures" { print $2 }' "$pack/MANIFEST")
   if [ -n "$fx" ] && [ ! -e "$fx" ] && [ -d "$root/tests/fixtures" ]; then
-    mkdir -p "$(dirname "$fx")" 2>/dev/null && ln -s "$root/tests/fixtures" "$fx" 2>/dev/null &&
-      echo "fixtures: linked $fx -> $root/tests/fixtures (the path built into the tests)"
+    mkdir -p "$(dirname "$fx")" 2> /dev/null && ln -s "$root/tests/fixtures" "$fx" 2> /dev/null
   fi
 
-  local gpu_ok=0
-  if command -v nvidia-smi >/dev/null 2>&1 && limited 30 nvidia-smi -L; then
-    limited 30 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
-    gpu_ok=1
-    record PASS "GPU" "$(nvidia-smi -L 2>/dev/null | head -1 | cut -c1-60)"
-  elif command -v nvidia-smi >/dev/null 2>&1; then
-    record FAIL "GPU" "nvidia-smi is there but fails: the driver cannot reach a GPU"
-  else
-    record FAIL "GPU" "no nvidia-smi: this is not a GPU machine (or its driver is not mounted)"
+  # genet itself must see the GPU: without libcuda every gpu test would skip and every cuda run
+  # be refused, which says nothing about the backend.
+  local info name rc
+  limited 30 "$pack/bin/genet" version > "$logs/genet-version.log" 2>&1
+  cat "$logs/genet-version.log"
+  info=$(limited 30 "$pack/bin/genet" info 2>&1)
+  rc=$?
+  echo "$info"
+  name=$(sed -n 's/^GPU 0: \(.*\) (UUID.*/\1/p' <<< "$smi_list" | head -1)
+  if [ $rc -ne 0 ]; then
+    record FAIL "genet sees the GPU" "genet info: exit $rc: $(tail -1 <<< "$info" | cut -c1-140)"
+    return 1
+  elif ! grep -qE '^GPU: [1-9][0-9]* CUDA device' <<< "$info"; then
+    record FAIL "genet sees the GPU" "$(grep -m1 '^GPU' <<< "$info" | cut -c1-160)"
+    return 1
+  elif [ -n "$name" ] && ! grep -qF "$name" <<< "$info"; then
+    record FAIL "genet sees the GPU" "genet info does not name $name"
+    return 1
   fi
-
-  if ((libs_ok)); then
-    local v
-    v=$(limited 60 "$pack/bin/genet" version 2>&1)
-    echo "$v"
-    limited 60 "$pack/bin/genet" info 2>&1
-    # Found at run time against built: older libraries than the build's are a likely failure.
-    local rt bt
-    rt=$(grep -o 'cuDNN [0-9]*' <<<"$v" | awk '{ print $2 }'); bt=$(grep -o 'cuDNN [0-9]* (built [0-9]*' <<<"$v" | awk '{ print $4 }')
-    [ -n "$rt" ] && [ -n "$bt" ] && [ "$rt" -lt "$bt" ] && echo "WARNING: cuDNN $rt found, genet built against $bt"
-    rt=$(grep -o 'NCCL [0-9]*' <<<"$v" | awk '{ print $2 }'); bt=$(grep -o 'NCCL [0-9]* (built [0-9]*' <<<"$v" | awk '{ print $4 }')
-    [ -n "$rt" ] && [ -n "$bt" ] && [ "$rt" -lt "$bt" ] && echo "WARNING: NCCL $rt found, genet built against $bt"
-  fi
-  ((libs_ok && gpu_ok))
+  record PASS "genet sees the GPU" "$(grep -m1 -E '^GPU: ' <<< "$info")${name:+ $name}"
 }
 
-# ---------------------------------------------------------------- 2. GPU tests
+# ---------------------------------------------------------------- quick: the GPU tests
+# run_gpu_test NAME BINARY SECONDS [PREFIX...]: the test's exit status, its output in the log.
 step_gpu_tests() {
-  section "2. GPU tests (ctest -L gpu, run directly)"
+  section "the GPU tests (bin/test_gpu_*)"
   local t name rc
   mkdir -p "$work/tests"
   for t in "$pack"/bin/test_gpu_*; do
+    [ -x "$t" ] || continue
     name=$(basename "$t")
-    echo "-- $name"
-    (cd "$work/tests" && NCCL_DEBUG=${NCCL_DEBUG:-WARN} limited 150 "$t") 2>&1
+    (cd "$work/tests" && NCCL_DEBUG=${NCCL_DEBUG:-WARN} limited 40 "$t") > "$logs/$name.log" 2>&1
     rc=$?
     case $rc in
-      0) record PASS "$name" "" ;;
-      77) record SKIP "$name" "exit 77: on a GPU machine this means the GPU was not usable" ;;
-      124 | 137) record FAIL "$name" "timed out" ;;
-      125) record FAIL "$name" "not run: no time left" ;;
-      *) record FAIL "$name" "exit $rc" ;;
+      0) record PASS "$name" ;;
+      77) record FAIL "$name" "skipped (exit 77) on a GPU machine: $(grep -m1 -i skip "$logs/$name.log" | cut -c1-120)" ;;
+      125) record FAIL "$name" "not run: the stage's time is spent" ;;
+      *) timed_out $rc && record FAIL "$name" "timed out" || record FAIL "$name" "exit $rc: $(grep -m1 -E 'FAIL|genet:' "$logs/$name.log" | cut -c1-120)" ;;
     esac
   done
 }
 
-# ---------------------------------------------------------------- 3. training, cpu against cuda
-train_pair() {  # NAME JOB H5GROUPS LOSS_REGEX ARGS...
-  local name=$1 job=$2 groups=$3 pat=$4
+# ---------------------------------------------------------------- training, cpu against cuda
+prepare_data() {
+  mkdir -p "$work/data"
+  limited 30 "$pack/bin/genet" prepare synthetic-text "$work/data/synthetic-text" &&
+    limited 30 "$pack/bin/genet" prepare text "$work/data/synthetic-text" "$work/data/synthetic-text.h5" &&
+    limited 30 "$pack/bin/genet" prepare synthetic-glyphs "$work/data/synthetic-glyphs.h5" n=640
+}
+
+# The workloads, one a line: NAME;JOB;H5GROUPS;LOSS_REGEX;ARGS (20 steps each; style: 20 loss
+# evaluations).
+workloads() {
+  local fx=$root/tests/fixtures
+  echo "lm;jobs/lm_demo.job;params;^\| epoch .*loss;data=$work/data/synthetic-text.h5 max_steps=20 log_interval=5 checkpoint_every=0"
+  echo "dcgan;jobs/dcgan_demo.job;params buffers;Loss_D;data=$work/data/synthetic-glyphs.h5 max_steps=20 log_interval=5 sample_every=0 checkpoint_every=0"
+  echo "style;jobs/style_gatys.job;state;^Iteration;content=$fx/image_rgb.jpg style=$fx/image_prog444.jpg vgg=$fx/vgg_tiny_weights.h5 size=40 max_evals=20 max_iter=5 show_every=5"
+}
+
+# train_run NAME DEV CKDIR SECONDS ARGS...: one genet train; its output in $logs/NAME.DEV.log.
+train_run() {
+  local name=$1 dev=$2 ck=$3 s=$4 job
   shift 4
-  local dev rc_cpu rc_cuda extra
-  for dev in cpu cuda; do
-    extra=()
-    [ $dev = cuda ] && extra=("${cuda_args[@]}")
-    echo "-- $name, device=$dev ${extra[*]}"
-    (cd "$work" && limited 100 "$pack/bin/genet" train "$root/$job" "$@" device=$dev "${extra[@]}" \
-      checkpoint_dir="$work/ck/$name.$dev" out_dir="$work/out/$name.$dev") > "$work/$name.$dev.log" 2>&1
-    local rc=$?
-    grep -E "$pat" "$work/$name.$dev.log" | tail -6
-    tail -3 "$work/$name.$dev.log" | grep -vE "$pat"
-    echo "(exit $rc)"
-    if [ $dev = cpu ]; then rc_cpu=$rc; else rc_cuda=$rc; fi
-  done
+  job=$(workloads | awk -F';' -v n="$name" '$1 == n { print $2 }')
+  (cd "$work" && limited "$s" "$pack/bin/genet" train "$root/$job" "$@" device="$dev" \
+    checkpoint_dir="$ck" out_dir="$work/out/$name.$dev") >> "$logs/$name.$dev.log" 2>&1
+}
+
+# The flag that makes a cuda run strict fp32, where this genet has the key. The help is captured
+# first and then searched: `genet train --help | grep -q` under pipefail lost to SIGPIPE (grep
+# quits at the first match, genet's next write fails, the pipeline fails, the flag was dropped).
+find_cuda_args() {
+  local help
+  cuda_args=()
+  help=$(limited 30 "$pack/bin/genet" train --help 2>&1)
+  if grep -qE '^ +precision ' <<< "$help"; then cuda_args=(precision=fp32); fi
+  echo "cuda runs: ${cuda_args[*]:-(no precision key in this genet: its default)}"
+}
+
+# compare_pair NAME GROUPS PATTERN RC_CPU RC_CUDA
+compare_pair() {
+  local name=$1 groups=$2 pat=$3 rc_cpu=$4 rc_cuda=$5
   if [ "$rc_cpu" -ne 0 ]; then
-    record FAIL "train $name" "the device=cpu reference failed (exit $rc_cpu): $(tail -1 "$work/$name.cpu.log" | cut -c1-120)"
+    record FAIL "$name: cpu = cuda" "the device=cpu reference failed (exit $rc_cpu): $(tail -1 "$logs/$name.cpu.log" | cut -c1-120)"
     return
   fi
   if [ "$rc_cuda" -ne 0 ]; then
     local msg
-    msg=$(grep -m1 '^genet' "$work/$name.cuda.log" || tail -1 "$work/$name.cuda.log")
-    if grep -qiE 'device = cuda|cuda|gpu' <<<"$msg" && [ "$rc_cuda" -le 2 ]; then
-      record REFUSED "train $name device=cuda" "exit $rc_cuda: $(cut -c1-160 <<<"$msg")"
+    msg=$(grep -m1 '^genet: ' "$logs/$name.cuda.log" || tail -1 "$logs/$name.cuda.log")
+    if refused "$rc_cuda" "$logs/$name.cuda.log"; then
+      record REFUSED "$name: device=cuda" "$(cut -c1-160 <<< "$msg")"
+    elif timed_out "$rc_cuda"; then
+      record FAIL "$name: device=cuda" "timed out"
     else
-      record FAIL "train $name device=cuda" "exit $rc_cuda: $(cut -c1-160 <<<"$msg")"
+      record FAIL "$name: device=cuda" "exit $rc_cuda: $(cut -c1-160 <<< "$msg")"
     fi
     return
   fi
   echo "-- $name: losses, cpu | cuda"
-  paste <(grep -E "$pat" "$work/$name.cpu.log") <(grep -E "$pat" "$work/$name.cuda.log") | tail -8
-  local a b
-  a=$(ls "$work/ck/$name.cpu"/ckpt_*.h5 2>/dev/null | tail -1)
-  b=$(ls "$work/ck/$name.cuda"/ckpt_*.h5 2>/dev/null | tail -1)
+  paste <(grep -E "$pat" "$logs/$name.cpu.log") <(grep -E "$pat" "$logs/$name.cuda.log") | tail -4
+  local a b rc worst
+  a=$(ls "$work/ck/$name.cpu"/ckpt_*.h5 2> /dev/null | tail -1)
+  b=$(ls "$work/ck/$name.cuda"/ckpt_*.h5 2> /dev/null | tail -1)
   if [ -z "$a" ] || [ -z "$b" ] || [ "$(basename "$a")" != "$(basename "$b")" ]; then
-    record FAIL "train $name" "final checkpoints differ in step or are missing: ${a##*/} vs ${b##*/}"
+    record FAIL "$name: cpu = cuda" "final checkpoints differ in step or are missing: ${a##*/} vs ${b##*/}"
     return
   fi
-  local rc worst
   # shellcheck disable=SC2086
-  limited 60 "$pack/bin/h5cmp" "$a" "$b" 1e-2 $groups > "$work/$name.cmp" 2>&1
+  limited 30 "$pack/bin/h5cmp" "$a" "$b" 1e-2 $groups > "$logs/$name.cmp" 2>&1
   rc=$?
-  cat "$work/$name.cmp"
   worst=$(awk '/worst err/ { for (i = 1; i < NF; i++) if ($i == "err") { v = $(i + 1) + 0; if (n == "" || v > m) { m = v; n = $2 } } }
-               END { if (n != "") printf "worst err %.2e in %s", m, n }' "$work/$name.cmp")
+               END { if (n != "") printf "worst err %.2e in %s", m, n }' "$logs/$name.cmp")
   if [ $rc -eq 0 ]; then
-    record PASS "train $name cpu = cuda" "${a##*/}, h5cmp 1e-2 on $groups: $worst"
+    record PASS "$name: cpu = cuda" "${a##*/}, h5cmp 1e-2 on $groups: $worst"
   else
-    record FAIL "train $name cpu = cuda" "${a##*/}, h5cmp 1e-2 on $groups (exit $rc): ${worst:-no comparison}"
+    record FAIL "$name: cpu = cuda" "${a##*/}, h5cmp 1e-2 (exit $rc): ${worst:-no comparison}"
   fi
 }
 
-# resume_pair NAME DEV JOB H5GROUPS STEPS ARGS...: on DEV, STEPS/2 steps, stop, resume to STEPS;
-# the checkpoint must be that of train_pair's uninterrupted run on DEV, bit for bit.
-resume_pair() {
-  local name=$1 dev=$2 job=$3 groups=$4 steps=$5
-  shift 5
-  local want d="$work/ck/$name.$dev.resumed" m rc=0 got
-  want=$(ls "$work/ck/$name.$dev"/ckpt_*.h5 2>/dev/null | tail -1)
-  if [ -z "$want" ]; then
-    record SKIP "resume $name on $dev" "no uninterrupted $dev run to compare with"
-    return
-  fi
-  local extra=()
-  [ "$dev" = cuda ] && extra=("${cuda_args[@]}")
-  for m in $((steps / 2)) "$steps"; do
-    echo "-- $name on $dev to step $m"
-    (cd "$work" && limited 100 "$pack/bin/genet" train "$root/$job" "$@" device="$dev" "${extra[@]}" \
-      max_steps="$m" checkpoint_dir="$d" out_dir="$work/out/$name.$dev.resumed") >> "$work/$name.$dev.resumed.log" 2>&1
-    rc=$?
-    if [ $rc -ne 0 ]; then
-      record FAIL "resume $name on $dev" "the run to step $m failed (exit $rc): $(tail -1 "$work/$name.$dev.resumed.log" | cut -c1-120)"
-      return
-    fi
-  done
-  got=$(ls "$d"/ckpt_*.h5 2>/dev/null | tail -1)
-  if [ "$(basename "$got")" != "$(basename "$want")" ]; then
-    record FAIL "resume $name on $dev" "last checkpoints differ in step: ${got##*/} vs ${want##*/}"
-    return
-  fi
-  # shellcheck disable=SC2086
-  limited 60 "$pack/bin/h5cmp" "$want" "$got" 0 $groups > "$work/$name.$dev.resumed.cmp" 2>&1
-  rc=$?
-  tail -4 "$work/$name.$dev.resumed.cmp"
-  if [ $rc -eq 0 ]; then
-    record PASS "resume $name on $dev bit for bit" "$((steps / 2)) + $((steps - steps / 2)) steps = $steps, h5cmp 0 on $groups"
-  else
-    record FAIL "resume $name on $dev bit for bit" "h5cmp 0 on $groups (exit $rc): $(grep -m1 -v 'bitwise equal' "$work/$name.$dev.resumed.cmp" | cut -c1-120)"
-  fi
+# The cpu references, one after another in the background (they need no GPU) on half the cores:
+# their exit statuses in $work/NAME.cpu.rc. Each is bounded by the stage's time (limited).
+start_cpu_runs() {
+  mkdir -p "$work/ck"
+  (
+    export OMP_NUM_THREADS=$(( $(nproc) > 3 ? $(nproc) / 2 : 1 ))
+    local name job groups pat args
+    while IFS=';' read -r name job groups pat args; do
+      # shellcheck disable=SC2086
+      train_run "$name" cpu "$work/ck/$name.cpu" 100 $args
+      echo $? > "$work/$name.cpu.rc"
+    done < <(workloads)
+  ) &
+  cpu_pid=$!
 }
 
 step_train() {
-  section "3. the demo jobs, device=cpu against device=cuda"
-  mkdir -p "$work/data"
-  if ! (limited 60 "$pack/bin/genet" prepare synthetic-text "$work/data/synthetic-text" &&
-        limited 60 "$pack/bin/genet" prepare text "$work/data/synthetic-text" "$work/data/synthetic-text.h5" &&
-        limited 60 "$pack/bin/genet" prepare synthetic-glyphs "$work/data/synthetic-glyphs.h5" n=640) > "$work/prepare.log" 2>&1; then
-    cat "$work/prepare.log"
-    record FAIL "demo data" "genet prepare failed"
-    return
-  fi
-  local fx=$root/tests/fixtures
-  # Strict fp32 on the GPU where genet has the key (TF32 would move the weights by ~1e-3).
-  cuda_args=()
-  if "$pack/bin/genet" train --help 2>&1 | grep -qE '^ +precision '; then
-    cuda_args=(precision=fp32)
-  fi
-  train_pair lm jobs/lm_demo.job "params" '^\| epoch .*loss' \
-    data="$work/data/synthetic-text.h5" max_steps=20 log_interval=5 checkpoint_every=0
-  train_pair dcgan jobs/dcgan_demo.job "params buffers" 'Loss_D' \
-    data="$work/data/synthetic-glyphs.h5" max_steps=10 log_interval=2 sample_every=0 checkpoint_every=0
-  resume_pair lm cuda jobs/lm_demo.job "params" 20 \
-    data="$work/data/synthetic-text.h5" log_interval=5 checkpoint_every=0
-  resume_pair dcgan cuda jobs/dcgan_demo.job "params buffers" 10 \
-    data="$work/data/synthetic-glyphs.h5" log_interval=2 sample_every=0 checkpoint_every=0
-  train_pair style jobs/style_gatys.job "state" '^Iteration' \
-    content="$fx/image_rgb.jpg" style="$fx/image_prog444.jpg" vgg="$fx/vgg_tiny_weights.h5" \
-    size=40 max_evals=10 max_iter=5 show_every=1
+  section "20 steps of each workload, device=cpu against device=cuda"
+  local name job groups pat args rc
+  while IFS=';' read -r name job groups pat args; do
+    # shellcheck disable=SC2086
+    train_run "$name" cuda "$work/ck/$name.cuda" 60 $args "${cuda_args[@]}"
+    echo $? > "$work/$name.cuda.rc"
+  done < <(workloads)
+  wait "$cpu_pid"  # the cpu references (each ends by the stage's bound at the latest)
+  while IFS=';' read -r name job groups pat args; do
+    compare_pair "$name" "$groups" "$pat" "$(cat "$work/$name.cpu.rc" 2> /dev/null || echo 124)" \
+      "$(cat "$work/$name.cuda.rc" 2> /dev/null || echo 125)"
+  done < <(workloads)
 }
 
-# ---------------------------------------------------------------- 4. NCCL and MPI
-step_nccl() {
-  section "4. NCCL at world size 1; MPI with 2 ranks if there is an mpirun"
-  local t=$pack/bin/test_gpu_nccl rc
-  if [ -x "$t" ]; then
-    (cd "$work/tests" && NCCL_DEBUG=INFO limited 90 "$t") 2>&1
-    rc=$?
-    case $rc in
-      0) record PASS "NCCL, 1 rank (GradSync on device buffers)" "" ;;
-      77) record SKIP "NCCL, 1 rank" "test_gpu_nccl skipped (exit 77)" ;;
-      *) record FAIL "NCCL, 1 rank" "test_gpu_nccl exit $rc" ;;
-    esac
-  else
-    record FAIL "NCCL, 1 rank" "no test_gpu_nccl in the pack"
-  fi
-
-  local mpirun
-  mpirun=$(command -v mpirun || command -v mpiexec || true)
-  if [ -z "$mpirun" ]; then
-    record SKIP "MPI, 2 ranks" "no mpirun on this machine"
-    return
-  fi
-  local ver
-  ver=$(LD_LIBRARY_PATH=$orig_ldlp "$mpirun" --version 2>&1 | head -2)
-  echo "$mpirun: $ver"
-  if ! grep -q "Open MPI" <<<"$ver"; then
-    record SKIP "MPI, 2 ranks" "$mpirun is not Open MPI; the packed libmpi is Open MPI 4.1's"
-    return
-  fi
-  # The machine's Open MPI libraries (and plugins) first, for mpirun and for the ranks.
-  local mpilib ranks_ldlp
-  mpilib=$(cd "$(dirname "$(readlink -f "$mpirun")")/../lib" 2>/dev/null && pwd)
-  ranks_ldlp=${mpilib:+$mpilib:}$LD_LIBRARY_PATH
-  local run=(env LD_LIBRARY_PATH="$orig_ldlp" "$mpirun" --allow-run-as-root --oversubscribe -x LD_LIBRARY_PATH="$ranks_ldlp" -x OMP_NUM_THREADS=1 -np 2)
-  echo "-- test_ddp on 2 CPU ranks"
-  (cd "$work/tests" && limited 120 "${run[@]}" "$pack/bin/test_ddp") 2>&1 | tail -25
-  rc=${PIPESTATUS[0]}
-  if [ "$rc" -eq 0 ]; then record PASS "MPI, 2 CPU ranks (test_ddp)" ""; else record FAIL "MPI, 2 CPU ranks (test_ddp)" "exit $rc"; fi
-  local ngpu
-  ngpu=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
-  echo "-- test_gpu_nccl on 2 ranks ($ngpu GPU(s))"
-  (cd "$work/tests" && limited 90 "${run[@]}" "$t") > "$work/nccl2.log" 2>&1
+# ---------------------------------------------------------------- full: resume, NCCL, memcheck, bench
+# On cuda: STEPS in one run, then STEPS/2, stopped, and resumed to STEPS: the two final
+# checkpoints must be equal bit for bit (h5cmp 0), as on the CPU.
+resume_pair() {  # NAME STEPS
+  local name=$1 steps=$2 job groups pat args m rc a b
+  IFS=';' read -r name job groups pat args < <(workloads | grep "^$name;")
+  args=$(sed "s/max_steps=[0-9]*//" <<< "$args")
+  # shellcheck disable=SC2086
+  train_run "$name" cuda "$work/ck/$name.whole" 60 $args max_steps="$steps" "${cuda_args[@]}"
   rc=$?
-  tail -25 "$work/nccl2.log"
-  if [ "$ngpu" -eq 0 ]; then
-    record SKIP "NCCL, 2 ranks" "no GPU"
-  elif [ "$ngpu" -ge 2 ]; then
-    if [ $rc -eq 0 ]; then record PASS "NCCL, 2 ranks on 2 GPUs" ""; else record FAIL "NCCL, 2 ranks on 2 GPUs" "exit $rc"; fi
-  elif [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 137 ] && grep -q "has no GPU" "$work/nccl2.log"; then
-    record PASS "2 ranks on 1 GPU stop cleanly" "comm_pick_device refused, as it should"
+  for m in $((steps / 2)) "$steps"; do
+    ((rc == 0)) || break
+    # shellcheck disable=SC2086
+    train_run "$name" cuda "$work/ck/$name.halves" 60 $args max_steps="$m" "${cuda_args[@]}"
+    rc=$?
+  done
+  if [ $rc -ne 0 ]; then
+    if refused $rc "$logs/$name.cuda.log"; then
+      record REFUSED "resume $name on cuda" "$(grep -m1 '^genet: device = cuda: ' "$logs/$name.cuda.log" | cut -c1-160)"
+    else
+      record FAIL "resume $name on cuda" "a run failed (exit $rc): $(grep -m1 '^genet: ' "$logs/$name.cuda.log" | cut -c1-140)"
+    fi
+    return
+  fi
+  a=$(ls "$work/ck/$name.whole"/ckpt_*.h5 2> /dev/null | tail -1)
+  b=$(ls "$work/ck/$name.halves"/ckpt_*.h5 2> /dev/null | tail -1)
+  if [ -z "$a" ] || [ "$(basename "$a")" != "$(basename "$b")" ]; then
+    record FAIL "resume $name on cuda" "last checkpoints differ in step: ${a##*/} vs ${b##*/}"
+    return
+  fi
+  # shellcheck disable=SC2086
+  limited 30 "$pack/bin/h5cmp" "$a" "$b" 0 $groups > "$logs/$name.resume.cmp" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    record PASS "resume $name on cuda bit for bit" "$((steps / 2)) + $((steps - steps / 2)) = $steps steps, h5cmp 0 on $groups"
   else
-    record FAIL "2 ranks on 1 GPU stop cleanly" "exit $rc, no 'has no GPU' message"
+    record FAIL "resume $name on cuda bit for bit" "h5cmp 0 (exit $rc): $(grep -m1 -v 'bitwise equal' "$logs/$name.resume.cmp" | cut -c1-120)"
   fi
 }
 
-# ---------------------------------------------------------------- 5. benchmarks
-# scripts/bench/gpu_*.py (gpu_bench.py: DCGAN, LM and style, genet against PyTorch on this GPU),
-# run by a Python that has PyTorch, with GENET and GENET_LD_LIBRARY_PATH (genet's libraries;
-# Python keeps the machine's own) and --out: their markdown block is appended to
-# $OUT/gpu-bench.md (beside the log). Exit 3 is a genet side that refused the device.
+step_nccl() {
+  section "NCCL at one rank"
+  local t=$pack/bin/test_gpu_nccl rc
+  if [ ! -x "$t" ]; then
+    record FAIL "NCCL, 1 rank" "no test_gpu_nccl in the pack"
+    return
+  fi
+  (cd "$work/tests" && NCCL_DEBUG=INFO limited 40 "$t") > "$logs/nccl1.log" 2>&1
+  rc=$?
+  case $rc in
+    0) record PASS "NCCL, 1 rank (GradSync on device buffers)" ;;
+    77) record FAIL "NCCL, 1 rank" "test_gpu_nccl skipped (exit 77) on a GPU machine" ;;
+    *) record FAIL "NCCL, 1 rank" "test_gpu_nccl exit $rc" ;;
+  esac
+}
+
+# compute-sanitizer memcheck on each gpu test, while there is time; one SKIP line when the
+# machine refuses the sanitizer (no tool, no permission to attach, an unsupported driver).
+step_memcheck() {
+  section "compute-sanitizer memcheck on the gpu tests"
+  local cs t name rc out
+  cs=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda-*/bin/compute-sanitizer 2> /dev/null | head -1)
+  if [ -z "$cs" ]; then
+    record SKIP "memcheck" "no compute-sanitizer on this machine"
+    return
+  fi
+  for t in "$pack"/bin/test_gpu_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    if (($(left) < 30)); then
+      record SKIP "memcheck $name" "under 30 s of the stage left"
+      continue
+    fi
+    (cd "$work/tests" && limited 45 "$cs" --tool memcheck --error-exitcode 99 --print-limit 20 "$t") > "$logs/memcheck.$name.log" 2>&1
+    rc=$?
+    out=$logs/memcheck.$name.log
+    if [ $rc -eq 0 ] && grep -q 'ERROR SUMMARY: 0 errors' "$out"; then
+      record PASS "memcheck $name" "0 errors"
+    elif [ $rc -eq 99 ] || grep -qE 'ERROR SUMMARY: [1-9]' "$out"; then
+      record FAIL "memcheck $name" "$(grep -m1 -E 'ERROR SUMMARY' "$out")"
+    elif timed_out $rc; then
+      record SKIP "memcheck $name" "timed out under the sanitizer (slow): no verdict"
+    elif ! grep -q 'ERROR SUMMARY' "$out"; then
+      # The sanitizer did not run the test: refused here. Say so once and stop trying.
+      record SKIP "memcheck" "compute-sanitizer refused on this machine (exit $rc): $(grep -m1 -v '^ *$' "$out" | cut -c1-140)"
+      return
+    else
+      record FAIL "memcheck $name" "exit $rc: $(grep -m1 -E 'FAIL|genet:' "$out" | cut -c1-120)"
+    fi
+  done
+}
+
+# scripts/bench/gpu_*.py: genet against the machine's PyTorch, with the time left. The markdown
+# block is appended to gpu-bench.md beside the log. Exit 3: a genet side refused the device.
 step_bench() {
-  section "5. benchmarks: genet against PyTorch on this GPU (scripts/bench/gpu_*.py)"
-  local benches=() b rc py="" cand
+  section "benchmarks: genet against PyTorch on this GPU, with the time left"
+  local benches=() b rc py="" cand md s
   for b in "$root"/scripts/bench/gpu_*.py; do [ -f "$b" ] && benches+=("$b"); done
   if [ ${#benches[@]} -eq 0 ]; then
     record SKIP "benchmarks" "no scripts/bench/gpu_*.py"
     return
   fi
   for cand in ${PYTHON:-} /opt/torch/.venv/bin/python3 python3; do
-    command -v "$cand" >/dev/null 2>&1 || continue
-    if LD_LIBRARY_PATH=$orig_ldlp "$cand" -c 'import torch' 2>/dev/null; then py=$(command -v "$cand"); break; fi
+    command -v "$cand" > /dev/null 2>&1 || continue
+    if LD_LIBRARY_PATH=$orig_ldlp timeout 60 "$cand" -c 'import torch' 2> /dev/null; then py=$(command -v "$cand"); break; fi
   done
   if [ -z "$py" ]; then
-    record SKIP "benchmarks" "no python3 with PyTorch (tried ${PYTHON:-} /opt/torch/.venv/bin/python3 python3)"
+    record SKIP "benchmarks" "no python3 with PyTorch"
     return
   fi
-  local md
   md=$(dirname "$log")/gpu-bench.md
   for b in "${benches[@]}"; do
-    echo "-- $py $b --out $md"
-    local genet_ldlp=$LD_LIBRARY_PATH
-    (cd "$work" && export GENET="$pack/bin/genet" GENET_LD_LIBRARY_PATH="$genet_ldlp" \
-      LD_LIBRARY_PATH="$orig_ldlp" PYTHONUNBUFFERED=1 && limited 240 "$py" "$b" --out "$md") 2>&1
+    s=$(($(left) - 5))
+    if ((s < 30)); then
+      record SKIP "bench $(basename "$b")" "under 30 s of the stage left"
+      continue
+    fi
+    (cd "$work" && export GENET="$pack/bin/genet" GENET_LD_LIBRARY_PATH="$LD_LIBRARY_PATH" \
+      LD_LIBRARY_PATH="$orig_ldlp" PYTHONUNBUFFERED=1 && limited "$s" "$py" "$b" --out "$md") > "$logs/bench.$(basename "$b" .py).log" 2>&1
     rc=$?
+    tail -20 "$logs/bench.$(basename "$b" .py).log"
     case $rc in
       0) record PASS "bench $(basename "$b")" "table in $(basename "$md")" ;;
       3) record REFUSED "bench $(basename "$b")" "a genet side refused device=cuda (see the table)" ;;
-      124 | 137) record FAIL "bench $(basename "$b")" "timed out" ;;
-      *) record FAIL "bench $(basename "$b")" "exit $rc" ;;
+      *) timed_out $rc && record SKIP "bench $(basename "$b")" "the stage's time ran out: partial" ||
+           record FAIL "bench $(basename "$b")" "exit $rc" ;;
     esac
   done
 }
 
 main() {
-  echo "genet gpu-check: $(date -u +%Y-%m-%dT%H:%M:%SZ), budget ${budget}s, log $log"
-  local env_ok=1
-  step_env || env_ok=0
-  if ((!env_ok)); then
-    if [ "${GPU_CHECK_CONTINUE:-0}" = 1 ] && [ -n "$libdir" ]; then
-      echo "GPU_CHECK_CONTINUE=1: going on after step 1 failed (to try the later steps' mechanics)"
+  echo "genet gpu-check --$stage: $(date -u +%Y-%m-%dT%H:%M:%SZ), at most ${budget} s, logs in $logs"
+  if step_env; then
+    mkdir -p "$work/tests"
+    if [ "$stage" = quick ]; then
+      find_cuda_args
+      if prepare_data > "$logs/prepare.log" 2>&1; then
+        start_cpu_runs
+        step_gpu_tests
+        step_train
+      else
+        record FAIL "demo data" "genet prepare failed: $(tail -1 "$logs/prepare.log" | cut -c1-120)"
+        step_gpu_tests
+      fi
     else
-      for s in "2. GPU tests" "3. demo jobs cpu/cuda" "4. NCCL and MPI" "5. benchmarks"; do
-        record "NOT RUN" "$s" "step 1 failed"
-      done
-      summarize
-      echo "gpu-check: stopped at step 1 (environment): see the lines marked FAIL above"
-      return 2
+      find_cuda_args
+      if prepare_data > "$logs/prepare.log" 2>&1; then
+        section "resume halves on cuda, bit for bit"
+        resume_pair lm 20
+        resume_pair dcgan 20
+      else
+        record FAIL "demo data" "genet prepare failed: $(tail -1 "$logs/prepare.log" | cut -c1-120)"
+      fi
+      step_nccl
+      step_memcheck
+      step_bench
     fi
   fi
-  step_gpu_tests
-  step_train
-  step_nccl
-  step_bench
-  summarize
-  if ((!env_ok)); then
-    echo "gpu-check: step 1 (environment) failed: nothing above validates CUDA"
-    return 2
-  elif ((failed)); then
-    echo "gpu-check: something failed or was refused (see above)"
-    return 1
-  fi
-  echo "gpu-check: all steps passed or were skipped"
-  return 0
+  section "summary (--$stage, $SECONDS s)"
+  printf '%s\n' "${summary[@]}"
+  echo "gpu-check: $n_pass passed, $n_fail failed, $n_skip skipped"
+  ((n_fail == 0))
 }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/genet-gpu-check.XXXXXX") || exit 2
-pack=""
-libdir=""
-mkdir -p "$(dirname "$log")"
 main 2>&1 | tee "$log"
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+rm -rf "$work"
+exit "$rc"

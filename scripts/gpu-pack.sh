@@ -98,4 +98,6 @@ for p in "$pack" "$pack/bin" "$pack/lib.tar.xz"; do du -sh "$p"; done
 if [ "$kib" -gt $((max_mib * 1024)) ]; then
   die "$pack is $((kib / 1024)) MiB, over PACK_MAX_MIB=$max_mib (a device call carries 64 MiB with the working tree)"
 fi
-echo "== carry it: run(command=\"bash scripts/gpu-check.sh\", carry=[\"$pack\"], timeout_s=540)"
+echo "== carry it (docs/GPU.md), back to back:"
+echo "   run(command=\"bash scripts/gpu-check.sh --quick\", carry=[\"$pack\"], timeout_s=180)"
+echo "   run(command=\"bash scripts/gpu-check.sh --full\", carry=[\"$pack\"], timeout_s=330)"

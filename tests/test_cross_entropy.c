@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "ops/cross_entropy.h"
-#include "ops/fastmath.h"
+#include "base/fastmath.h"
 #include "testlib.h"
 
 static Ctx ctx;

@@ -102,9 +102,9 @@ int main(void) {
 
   // CUDA: before any CUDA context exists.
   expect_death("DISPATCH_CPU on CUDA", &gpu, call_cpu_only,
-               "genet: op probe_cpu_only has no CUDA implementation yet (issue 11)\n");
+               "genet: op probe_cpu_only has no CUDA implementation yet\n");
   expect_death("convplan_forward on CUDA", &gpu, call_convplan,
-               "genet: op convplan_forward has no CUDA implementation yet (issue 11)\n");
+               "genet: op convplan_forward has no CUDA implementation yet\n");
 #ifdef GENET_HAVE_CUDA
   cpu_calls = cuda_calls = 0;
   v = probe_both(&gpu, 5);

@@ -1,4 +1,4 @@
-// test_gpu_ops.c (label gpu): genet's own CUDA kernels (issue 11) against the CPU ops on random
+// test_gpu_ops.c (label gpu): genet's own CUDA kernels against the CPU ops on random
 // inputs, forward and backward: dropout, embedding, cross-entropy, MSE, BCE and Linear. Device
 // outputs start as NaN (an element a kernel never writes fails); sizes are not multiples of a
 // block, and the row loops are pushed past their grid (N > 1024 rows of cross-entropy, n > 1024
@@ -6,7 +6,7 @@
 // sides. Bounds (testlib's rule):
 //   dropout masks and outputs, embedding rows and their gradient: exact (rtol 0): the same
 //     integer arithmetic and one float multiply, a copy, or the same float sums in the same order;
-//   element-wise results from the shared ops/elementwise.h functions: 1e-5, K = 1 (the device's
+//   element-wise results from the shared base/elementwise.h functions: 1e-5, K = 1 (the device's
 //     log and nvcc's fused multiply-adds may move the last bits);
 //   cross-entropy's lse and loss, MSE and BCE: 1e-5 with K = 1: both sides add the same terms
 //     in double (in another order), so the float result differs in its last bit at most;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/fastmath.h"
+#include "base/fastmath.h"
 #include "ops/lstm.h"
 #include "testlib.h"
 #include "core/util.h"
@@ -302,7 +302,7 @@ static void dropout_case(void) {
   net_free(&n);
 }
 
-// The cell's activations (src/ops/fastmath.h) against double libm over the range gates see.
+// The cell's activations (src/base/fastmath.h) against double libm over the range gates see.
 static void activation_sweep(void) {
   double ws = 0, wt = 0, as = 0, at = 0;
   for (double v = -30.0; v <= 30.0; v += 3.1e-5) {

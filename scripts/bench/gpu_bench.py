@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""genet against PyTorch on the same GPU in the same run (issue 11): time per step of
+"""genet against PyTorch on the same GPU in the same run: time per step of
   dcgan  one DCGAN iteration, batch 64, nz 100, ngf = ndf = 64, 64x64 (target ratio <= 0.67)
   lm     one LM training step, tied 2 x 200 LSTM, vocabulary 33,278, batch 20, BPTT 35, SGD lr
          20, clip 0.25 (target <= 0.67)
   style  one style-transfer evaluation at 512 px: VGG19 features (random weights) forward to
          relu5_1 and backward to the image through Gatys' taps (target <= 0.9), with TFLOP/s
          against the GPU's dense TF32 peak
-ratio = genet ms / PyTorch ms (below 1: genet faster). PyTorch runs with TF32 allowed (genet's
-default precision = tf32), timed with torch.cuda.synchronize after warm-up steps. genet runs
+ratio = genet ms / PyTorch ms (below 1: genet faster). PyTorch runs with its own defaults, which
+genet's default precision = tf32 matches: TF32 for cuDNN convolutions, full FP32 for matmuls. Timed with torch.cuda.synchronize after warm-up steps. genet runs
 `$GENET train JOB device=... max_steps=N` on synthetic inputs made here and is read from its
 `| timing:` line (ops->step only, device-synchronized, mean after 2 warm-up steps); its style
 step is one L-BFGS iteration (max_iter = 1: one evaluation plus the L-BFGS update).
@@ -289,9 +289,12 @@ def run_genet(args, cmd, log):
         if m:
             return float(m.group(3)), "", shown
         return None, "no '| timing:' line", shown
-    msg = next((l for l in out.splitlines() if l.startswith("genet")), out.strip().splitlines()[-1:] or [""])
-    msg = msg if isinstance(msg, str) else msg[0]
-    kind = "refused" if rc in (1, 2) and re.search(r"cuda|gpu|device", msg, re.I) else f"failed (exit {rc})"
+    # "refused" only for genet's deliberate refusal of the device (trainer.c's pick_device:
+    # "genet: device = cuda: ...", exit 1); a failed CUDA call (genet_die) is a failure.
+    refusal = next((l for l in out.splitlines() if l.startswith("genet: device = cuda: ")), None)
+    msg = refusal or next((l for l in out.splitlines() if l.startswith("genet")), None) \
+        or (out.strip().splitlines() or [""])[-1]
+    kind = "refused" if rc == 1 and refusal else f"failed (exit {rc})"
     print(f"genet {kind}: {msg}\n  (log {log})", flush=True)
     return None, f"{kind}: {msg[:160]}", shown
 
@@ -378,7 +381,8 @@ def main():
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("gpu_bench: PyTorch sees no CUDA device (use --device cpu --tiny for a dry run)")
     dev = torch.device(args.device)
-    torch.backends.cuda.matmul.allow_tf32 = True  # as genet's default precision = tf32
+    # PyTorch's defaults, set explicitly; genet's precision = tf32 is the same pair.
+    torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = True
     torch.backends.cudnn.benchmark = True
     if args.device == "cpu":
@@ -424,7 +428,7 @@ def main():
     s = cfg
     block = [f"### genet against PyTorch, {'dry run on the CPU (--tiny)' if args.tiny else args.device}: {date}", "",
              f"- GPU: {where}" if args.device == "cuda" else f"- machine: {where}",
-             f"- PyTorch {torch.__version__} (TF32 allowed for matmul and cuDNN, cudnn.benchmark), "
+             f"- PyTorch {torch.__version__} (its defaults: TF32 for cuDNN, FP32 matmul; cudnn.benchmark), "
              f"genet: {genet_version}",
              f"- sizes: DCGAN batch {s['dcgan']['batch']} ngf=ndf {s['dcgan']['ngf']} 64x64; LM vocabulary "
              f"{s['lm']['vocab']}, 2 x {s['lm']['nhid']} tied, batch 20, BPTT 35; style {s['style']['size']} px, "

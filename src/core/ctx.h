@@ -46,8 +46,8 @@ void ctx_init_on(Ctx *ctx, Device dev, int cuda_device, int nthreads);
 // How many CUDA devices this process can use: 0 with the reason in why (no driver, none
 // visible, or genet built without CUDA).
 int ctx_cuda_devices(char *why, size_t len);
-// precision = tf32 (1) or fp32 (0): whether GEMMs and convolutions may use TF32 tensor cores
-// (CUDA only: the CPU computes in fp32 either way).
+// precision = tf32 (1) or fp32 (0): whether convolutions may use TF32 tensor cores; GEMMs stay
+// FP32 in both, as PyTorch's defaults (CUDA only: the CPU computes in fp32 either way).
 void ctx_set_tf32(Ctx *ctx, int tf32);
 // collective_timeout: the longest the host waits for the device's queued work (CUDA; 0:
 // forever), after which the job ends with one line (a collective whose peer never arrives).
@@ -62,7 +62,8 @@ void ctx_free(Ctx *ctx);
 
 // ---- buffers on the context's device, the one place host and device memory differ (ctx NULL
 // or on the CPU: 64-byte aligned host memory and memcpy). Everything is ordered on the
-// context's stream; downloads and uploads have finished when they return.
+// context's stream; downloads and uploads have finished when they return, a copy on the device
+// is only queued (the host does not wait: ops after it on the stream see the result).
 void *ctx_alloc(const Ctx *ctx, size_t bytes);  // zeroed
 void ctx_release(const Ctx *ctx, void *p);
 void ctx_zero(const Ctx *ctx, void *p, size_t bytes);

@@ -16,10 +16,14 @@
 // declare foo_cuda in kernels/cuda_ops.h, and turn the op's DISPATCH_CPU line into DISPATCH.
 // Models and tasks only ever call the entry, so they do not change.
 //
-// Why a macro per op rather than a table of function pointers per device (ggml's backend
-// interface): genet's ops have ~35 different signatures, so a table means a function-pointer
-// type per op, a struct listing them, and a CPU and a CUDA table that must be kept in step
-// with the headers by hand. Here each entry calls its implementations directly: the compiler
+// Why a macro per op rather than ggml's design: ggml's backend interface (ggml_backend_i) is per
+// graph, not per op: a backend receives a whole compute graph through one function pointer
+// (graph_compute), and inside it a switch over each node's op type (ggml-cuda's
+// ggml_cuda_compute_forward) calls that op's kernel; supports_op says which ops a backend runs.
+// That fits ggml, whose ops all take tensors that carry their shapes. genet has no graph: the
+// models call ops eagerly, with ~35 different C signatures, so a graph-and-switch layer would
+// mean packing every call's arguments into a node and unpacking them in each backend's switch.
+// Here each entry calls its implementations directly: the compiler
 // checks every CUDA signature against its call site, the static foo_cpu is inlined into the
 // entry (the CPU path costs the one compare that the old GENET_ASSERT(ctx->dev == DEV_CPU)
 // cost: no allocation, no copy, no indirect call), which ops lack a CUDA version is visible
@@ -46,6 +50,6 @@ static inline void dispatch_need_cpu(const Ctx *ctx, const char *op, const char 
 #endif
 
 #define DISPATCH_CPU(ctx, cpu) \
-  (dispatch_need_cpu((ctx), __func__, "has no CUDA implementation yet (issue 11)"), (cpu))
+  (dispatch_need_cpu((ctx), __func__, "has no CUDA implementation yet"), (cpu))
 
 #define DISPATCH_ANY(ctx, any) ((void)(ctx), (any))

@@ -1,7 +1,7 @@
 // activations.c: CPU loops over the shared element-wise functions; CUDA in kernels/.
 #include "ops/activations.h"
 
-#include "ops/elementwise.h"
+#include "base/elementwise.h"
 #include "core/dispatch.h"
 
 static void act_forward_cpu(Ctx *ctx, ActKind kind, float slope, float *y, const float *x,

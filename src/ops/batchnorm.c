@@ -227,8 +227,8 @@ static void bn_sync_normalize(Ctx *ctx, float *y, float *save_mean, float *save_
 }
 
 // loc (3 C) = [sdy | sdyx | sx]: backward's sums over each channel about the float save_mean
-// (bn_bwd_sums), and glob a copy (to be summed over the ranks). Copied by the piece because a
-// device copy through ctx_copy would wait for the stream.
+// (bn_bwd_sums), and glob a copy (to be summed over the ranks), written by the piece in the
+// same pass.
 static void bn_sync_bwd_sums_cpu(Ctx *ctx, double *loc, double *glob, const float *x,
                                  const float *dy, const float *save_mean, int N, int C, int H,
                                  int W) {

@@ -1,6 +1,6 @@
 // cross_entropy.c: rows in parallel; forward reads each row twice (max, then sum of exp; the
-// second read hits the cache), backward reads and writes it once. exp is src/ops/fastmath.h's,
-// which vectorizes where expf does not; the per-element steps are ops/elementwise.h's ce_*.
+// second read hits the cache), backward reads and writes it once. exp is src/base/fastmath.h's,
+// which vectorizes where expf does not; the per-element steps are base/elementwise.h's ce_*.
 // GCC keeps fastmath's selects as branches (no vectorization) when float operations may trap;
 // genet never enables FP traps.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -12,7 +12,7 @@
 
 #include "core/dispatch.h"
 #include "core/util.h"
-#include "ops/elementwise.h"  // the per-row arithmetic, shared with kernels/cross_entropy.cu
+#include "base/elementwise.h"  // the per-row arithmetic, shared with kernels/cross_entropy.cu
 
 static void ce_check_targets(const int32_t *targets, int N, int V) {
   for (int n = 0; n < N; n++)

@@ -1,11 +1,11 @@
 // dropout.c: the mask comes from a Philox reservation, so the loop runs in parallel and
 // gives the same mask whatever the thread count; kernels/dropout.cu draws the same masks from
-// the same inline functions (core/rng.h, ops/elementwise.h).
+// the same inline functions (core/rng.h, base/elementwise.h).
 #include "ops/dropout.h"
 
 #include "core/dispatch.h"
 #include "core/util.h"
-#include "ops/elementwise.h"
+#include "base/elementwise.h"
 
 static void dropout_forward_cols_cpu(Ctx *ctx, float *y, float *mask, const float *x, int T, int B,
                                      int Bg, int b0, int D, float p, Rng *rng) {

@@ -8,7 +8,7 @@
 
 #include "core/dispatch.h"
 #include "core/util.h"
-#include "ops/elementwise.h"
+#include "base/elementwise.h"
 
 static void embedding_check(const int32_t *idx, int n, int V) {
   for (int i = 0; i < n; i++)

@@ -1,13 +1,13 @@
 // loss.c: MSE and BCE. These run over a batch of scalars (DCGAN's 64 discriminator outputs)
 // or one feature map, so the loops stay simple; sums are in double. The per-element terms are
-// ops/elementwise.h's mse_* and bce_*, which kernels/loss.cu runs too.
+// base/elementwise.h's mse_* and bce_*, which kernels/loss.cu runs too.
 #include "ops/loss.h"
 
 #include <math.h>
 
 #include "core/dispatch.h"
 #include "core/util.h"
-#include "ops/elementwise.h"  // the per-element terms, shared with kernels/loss.cu
+#include "base/elementwise.h"  // the per-element terms, shared with kernels/loss.cu
 
 static float mse_loss_forward_cpu(Ctx *ctx, const float *x, const float *t, size_t n) {
   GENET_ASSERT(n > 0);

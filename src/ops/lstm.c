@@ -1,10 +1,10 @@
 // lstm.c: multi-layer LSTM forward and backward through time: large GEMMs over all T*B rows
 // where the recurrence allows, one small GEMM per step where it does not, and the cell math of
-// src/ops/lstm_cell.h. The loops over layers and steps are written once (DISPATCH_ANY) and run
+// src/base/lstm_cell.h. The loops over layers and steps are written once (DISPATCH_ANY) and run
 // on whichever device the Ctx names: every piece they call is a dispatched op (gemm, dropout,
 // and the small static ops below, whose CUDA versions are in kernels/lstm.cu), so the CPU
 // tests against PyTorch check the GPU's bookkeeping (offsets, strides, GEMM shapes) as well.
-// GCC keeps the selects of src/ops/fastmath.h as branches (so the loops do not vectorize) when
+// GCC keeps the selects of src/base/fastmath.h as branches (so the loops do not vectorize) when
 // float operations may trap; genet never enables FP traps. Other compilers: same result, slower.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
@@ -15,7 +15,7 @@
 
 #include "ops/dropout.h"
 #include "ops/gemm.h"
-#include "ops/lstm_cell.h"
+#include "base/lstm_cell.h"
 #include "core/dispatch.h"
 #include "core/util.h"
 

@@ -8,7 +8,7 @@
 #include "core/ctx.h"
 #include "core/params.h"
 #include "data/h5io.h"
-#include "optim/optim_elem.h"  // adam_elem, the arithmetic of one element
+#include "base/optim_elem.h"  // adam_elem, the arithmetic of one element
 
 // With t = step after increment, g = grad + weight_decay * param,
 //   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g

@@ -9,7 +9,7 @@
 #include "core/dispatch.h"
 #include "core/util.h"
 #include "data/params_io.h"
-#include "optim/optim_elem.h"
+#include "base/optim_elem.h"
 #include "optim/reduce.h"
 
 // n floats on ctx's device (ctx NULL: the host).

@@ -20,7 +20,7 @@ const CfgSpec train_shared_keys[] = {
     {"task", CFG_CHOICE, NULL, 0, -1, "lm|dcgan|style", "the workload", CFG_RESUME_FIXED},
     {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of every random stream", CFG_RESUME_FIXED},
     {"device", CFG_CHOICE, "auto", 0, -1, "auto|cpu|cuda", "where to run (auto: a GPU if the task has CUDA kernels and one is visible)", CFG_RESUME_APPLIES},
-    {"precision", CFG_CHOICE, "tf32", 0, -1, "tf32|fp32", "on a GPU: TF32 tensor cores for GEMMs and convolutions (as PyTorch allows), or strict fp32", CFG_RESUME_APPLIES},
+    {"precision", CFG_CHOICE, "tf32", 0, -1, "tf32|fp32", "on a GPU, as PyTorch's defaults: tf32 lets cuDNN convolutions use TF32 tensor cores, GEMMs (cuBLAS) stay FP32; fp32: no TF32 anywhere", CFG_RESUME_APPLIES},
     {"threads", CFG_INT, "0", 0, 1024, NULL, "OpenMP threads per rank (0: the node's cores shared among its ranks, or OMP_NUM_THREADS when set)", CFG_RESUME_APPLIES},
     {"checkpoint_dir", CFG_STRING, "checkpoints", 0, -1, NULL, "where checkpoints are written and found", CFG_RESUME_APPLIES},
     {"checkpoint_every", CFG_INT, "1000", 0, 1e12, NULL, "optimizer steps between checkpoints (0: only at the end and on stop)", CFG_RESUME_APPLIES},

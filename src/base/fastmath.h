@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/hd.h"  // GENET_HD
+#include "base/hd.h"  // GENET_HD
 
 // exp(x): x = n ln2 + r with |r| <= ln2/2, a degree-7 polynomial for exp(r) (Cephes' expf
 // coefficients, evaluated with fmaf so every backend rounds alike), times 2^(n-1) * 2 built in

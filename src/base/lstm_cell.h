@@ -1,12 +1,12 @@
 // lstm_cell.h: the element-wise math of one LSTM cell (PyTorch gate order i, f, g, o), shared by
 // the CPU loops (src/ops/lstm.c) and the CUDA kernels (kernels/lstm.cu), so the CPU tests check
-// both. The activations are src/ops/fastmath.h's branch-free ones, so the loop over a step
+// both. The activations are src/base/fastmath.h's branch-free ones, so the loop over a step
 // vectorizes.
 //   i = sigmoid(a_i)  f = sigmoid(a_f)  g = tanh(a_g)  o = sigmoid(a_o)
 //   c = f * c_prev + i * g            h = o * tanh(c)
 #pragma once
-#include "ops/elementwise.h"
-#include "ops/fastmath.h"
+#include "base/elementwise.h"
+#include "base/fastmath.h"
 
 // In: the pre-activations *ai..*ao and c_prev. Out: the activated gates written over the
 // pre-activations (backward needs only those), c, tanh(c) and h.

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "core/hd.h"  // GENET_HD
-#include "ops/fastmath.h"
+#include "base/hd.h"  // GENET_HD
+#include "base/fastmath.h"
 
 GENET_HD static inline float relu_fwd(float x) { return x > 0.0f ? x : 0.0f; }
 // Gradients of activations take the forward *output* y where that is enough, so backward
