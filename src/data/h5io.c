@@ -58,7 +58,7 @@ int h5_create(H5File *f, const char *path, char *err, size_t errlen) {
   return f->id < 0 ? genet_err(err, errlen, "%s: cannot create HDF5 file", path) : 0;
 }
 
-static int open_read(H5File *f, const char *path, int verified, char *err, size_t errlen) {
+int h5_open_read(H5File *f, const char *path, char *err, size_t errlen) {
   quiet();
   snprintf(f->path, sizeof f->path, "%s", path);
   f->write_err[0] = 0;
@@ -68,17 +68,11 @@ static int open_read(H5File *f, const char *path, int verified, char *err, size_
   fclose(probe);
   if (H5Fis_hdf5(path) <= 0)
     return genet_err(err, errlen, "%s: not an HDF5 file (or truncated / corrupt)", path);
-  if (!verified && h5probe_file(path, H5PROBE_MAX_MB, H5PROBE_MAX_S, err, errlen)) return -1;
+  if (h5probe_file(path, H5PROBE_MAX_MB, H5PROBE_MAX_S, err, errlen)) return -1;
   f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   return f->id < 0 ? genet_err(err, errlen, "%s: HDF5 file cannot be opened (truncated or corrupt)", path) : 0;
 }
 
-int h5_open_read(H5File *f, const char *path, char *err, size_t errlen) {
-  return open_read(f, path, 0, err, errlen);
-}
-int h5_open_read_verified(H5File *f, const char *path, char *err, size_t errlen) {
-  return open_read(f, path, 1, err, errlen);
-}
 
 int h5_close(H5File *f, char *err, size_t errlen) {
   if (f->id < 0) return 0;

@@ -24,8 +24,6 @@ int h5_create(H5File *f, const char *path, char *err, size_t errlen);  // trunca
 // Any file: first read in a child process under a memory and time budget (h5probe.h), since
 // libhdf5 can exhaust memory or hang on some corrupt files.
 int h5_open_read(H5File *f, const char *path, char *err, size_t errlen);
-// A file whose bytes genet has just verified against its .sum (h5safe_open): no child process.
-int h5_open_read_verified(H5File *f, const char *path, char *err, size_t errlen);
 // Flushes and closes; a failed close is an error (the file may be incomplete).
 int h5_close(H5File *f, char *err, size_t errlen);
 
