@@ -297,18 +297,22 @@ static void claim_dirs(Trainer *t) {
 }
 
 // Reads the checkpoint's job into t->resumed. Returns -3 with err (the whole line) when a key
-// that cannot change in a resumed run (CFG_RESUME_FIXED) differs; 0 otherwise (also when the job is unreadable:
-// then nothing is compared).
+// that cannot change in a resumed run (CFG_RESUME_FIXED) differs, or when the job cannot be read
+// or names no task (its keys could not be checked); 0 otherwise.
 static int compare_job(Trainer *t, const char *path, const char *job, char *err, size_t errlen) {
   config_free(&t->resumed);
   config_init_like(&t->resumed, &t->cfg);
   t->resumed.ignore_unknown = 1;  // keys of another genet version
-  char e[300];
-  if (config_load_text(&t->resumed, job, "meta/job", e, sizeof e)) {
-    trainer_log(t, "| %s: its job is not comparable (%s); keys are not checked\n", path, e);
+  char e[300] = "it has no 'task' line";  // every job genet writes has one
+  int bad = config_load_text(&t->resumed, job, "meta/job", e, sizeof e);
+  for (int i = 0; i < t->cfg.nspec && !bad; i++)
+    if (!strcmp(t->cfg.spec[i]->key, "task") && !t->resumed.value[i]) bad = 1;
+  if (bad) {
+    snprintf(err, errlen, "cannot resume from %s: its meta/job cannot be read (%s), so the keys that "
+             "cannot change in a resumed run cannot be checked; use another checkpoint_dir", path, e);
     config_free(&t->resumed);
     memset(&t->resumed, 0, sizeof t->resumed);
-    return 0;
+    return -3;
   }
   char diff[GENET_ERR_MAX] = "";
   size_t k = 0;
