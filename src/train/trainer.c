@@ -371,8 +371,8 @@ static int load_one(Run *r, const char *path, char *err, size_t errlen) {
   int64_t step, seed = 0, epoch = 0, batch = 0;
   int ws, version;
   char *job = NULL;
-  int rc = ckpt_read_meta(&f, &step, &ws, &version, err, errlen) ||
-                   h5_read_str(&f, "meta/job", &job, 1 << 20, err, errlen) ? -1 : 0;
+  int rc = ckpt_read_meta(&f, &step, &ws, &version, err, errlen);  // -3: a newer genet's
+  if (!rc && h5_read_str(&f, "meta/job", &job, 1 << 20, err, errlen)) rc = -1;
   if (!rc) rc = compare_job(t, path, job, err, errlen);
   if (!rc && h5_read_scalar_i64(&f, "rng/seed", &seed, err, errlen)) rc = -1;
   if (!rc && (uint64_t)seed != t->seed) {
