@@ -223,7 +223,10 @@ static void save_to(Trainer *t, H5SafeWriter *w, CkptWriter *cw, int ok, const c
   comm_abort(&t->comm, "checkpoint not written: %s", !ok ? err : werr ? werr : w->tmp);
 }
 
+static void check_finite_params(Trainer *t);
+
 void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg) {
+  check_finite_params(t);
   if (t->comm.rank == 0) {
     H5SafeWriter w;
     char err[GENET_ERR_MAX];
@@ -251,6 +254,25 @@ static int save_run(H5File *f, void *arg) {
   return rc ? -1 : 0;
 }
 
+void trainer_loss(Trainer *t, double loss) { t->loss = loss; }
+
+// A diverged run (a NaN or inf loss or parameter) stops: its state is worthless, and a
+// checkpoint of it would replace the last good one in the rotation (or in best.h5).
+static void stop_nonfinite(Trainer *t, const char *what) {
+  trainer_fail(t, "step %lld: %s; training stopped, the checkpoints in %s are kept as they were "
+                  "(a lower lr may help)", (long long)t->step, what, t->ckpt_dir);
+}
+
+static void check_finite_params(Trainer *t) {
+  char what[160];
+  for (int i = 0; i < t->nsets; i++) {
+    const char *bad = params_nonfinite(t->set[i]);
+    if (!bad) continue;
+    snprintf(what, sizeof what, "parameter %s became non-finite (NaN or inf)", bad);
+    stop_nonfinite(t, what);
+  }
+}
+
 // Rank 0 writes DIR/ckpt_<step>.h5 atomically and rotates; every rank waits for it, so no rank
 // exits before the checkpoint is whole. Nothing is written when this position is saved already
 // (a periodic checkpoint that falls on the last step).
@@ -260,6 +282,7 @@ static void checkpoint(Run *r) {
   t->saved_step = t->step;
   t->saved_epoch = t->epoch;
   t->saved_batch = t->batch;
+  check_finite_params(t);  // every rank holds the same parameters, so every rank stops alike
   if (r->ops->before_save) r->ops->before_save(t, r->task);  // gathers what ranks hold apart
   if (t->comm.rank == 0) {
     CkptWriter w;
@@ -556,11 +579,17 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
     ctx_sync(&t->ctx);
     double t0 = now_s();
     runlog_step_begin(t);
+    t->loss = 0;
     ops->step(t, r.task);
     ctx_sync(&t->ctx);
     timing_add(&times, now_s() - t0);
     t->step++;
     t->batch++;
+    if (!isfinite(t->loss)) {
+      char what[80];
+      snprintf(what, sizeof what, "the loss is %g", t->loss);
+      stop_nonfinite(t, what);
+    }
     runlog_step_end(t);
     int stop = should_stop(t);
     if (stop || checkpoint_due(t)) checkpoint(&r);
