@@ -18,9 +18,10 @@ case "${1:-}" in
     # slurm and munge: tests/test_slurm.sh runs its own one-node Slurm and munged from these;
     # they install without systemd (as root in a container their postinsts start nothing, and
     # slurmd and slurmctld stay off without /etc/slurm/slurm.conf anywhere). chromium and PIL:
-    # tests/test_report.sh opens genet report's page and checks its screenshot.
+    # tests/test_report.sh opens genet report's page and checks its screenshot. h5py and numpy:
+    # tests/test_trust_h5.sh makes hostile checkpoints from real ones.
     pkgs+=(clang libclang-rt-14-dev protobuf-compiler python3-protobuf
-           slurmctld slurmd slurm-client munge chromium python3-pil) ;;
+           slurmctld slurmd slurm-client munge chromium python3-pil python3-h5py python3-numpy) ;;
   --torch)
     # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS.
     pkgs+=(python3-torch python3-h5py python3-numpy python3-pil libopenblas0-pthread) ;;
