@@ -166,8 +166,8 @@ gen_bad() {
 }
 gen_bad "no params" "bad.h5: no dataset params/encoder.weight" params/encoder.weight DEL
 gen_bad "a wrong-shape param" "bad.h5: .*params/decoder.bias" params/decoder.bias SHAPE:3
-gen_bad "no vocab" "bad.h5: .*vocab" vocab DEL
-gen_bad "a one-word vocab" "vocabulary of 1 words" vocab 'word'
+gen_bad "no vocab" "^genet: bad.h5: missing dataset 'vocab'$" vocab DEL
+gen_bad "a one-word vocab" "^genet: bad.h5: vocab: vocabulary of 1 words" vocab 'word'
 gen_bad "an empty meta/job" "bad.h5: its meta/job cannot be read: missing required key 'task'" meta/job ''
 cp B/best.h5 ok.h5
 refused "generate: a prompt word not in the vocabulary" "not in the model's vocabulary" "$genet" generate ok.h5 words=5 prompt=zzzunknownzzz

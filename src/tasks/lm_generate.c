@@ -76,9 +76,12 @@ static int load_checkpoint(const char *path, Vocab *vocab, LmModel *m) {
           "checkpoint (task = lm)", path, config_str(&cfg, "task"));
     goto out;
   }
-  if (h5_read_str(&f, "vocab", &vtext, (size_t)64 << 20, err, sizeof err) ||
-      vocab_from_text(vocab, vtext, err, sizeof err)) {
-    fail2("%s: %s", path, err);
+  if (h5_read_str(&f, "vocab", &vtext, (size_t)64 << 20, err, sizeof err)) {  // err names the file
+    fail2("%s%s", err, "");
+    goto out;
+  }
+  if (vocab_from_text(vocab, vtext, err, sizeof err)) {
+    fail2("%s: vocab: %s", path, err);
     goto out;
   }
   LmConfig mc;
