@@ -20,7 +20,8 @@ case "${1:-}" in
     # slurmd and slurmctld stay off without /etc/slurm/slurm.conf anywhere). chromium and PIL:
     # tests/test_report.sh opens genet report's page and checks its screenshot.
     # python3-torch, h5py: tests/test_weight_scripts.py converts PyTorch state_dicts both ways
-    # (libopenblas0-pthread: without it Debian's torch runs the reference BLAS).
+    # (libopenblas0-pthread: without it Debian's torch runs the reference BLAS); h5py and numpy
+    # also make tests/test_trust_h5.sh's hostile checkpoints from real ones.
     pkgs+=(clang libclang-rt-14-dev protobuf-compiler python3-protobuf
            slurmctld slurmd slurm-client munge chromium python3-pil
            python3-torch python3-h5py python3-numpy libopenblas0-pthread) ;;

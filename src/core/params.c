@@ -1,6 +1,7 @@
 // params.c: the flat parameter and gradient buffers.
 #include "core/params.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,4 +79,21 @@ void grad_ready_param(const GradReady *r, const Params *p, const char *name) {
   const ParamInfo *pi = params_find(p, name);
   if (!pi) genet_die("grad_ready_param: no parameter named \"%s\"", name);
   grad_ready(r, pi->offset, pi->numel);
+}
+
+const char *params_nonfinite(const Params *p) {
+  float *host = p->data;
+  if (p->ctx && p->ctx->dev != DEV_CPU) {
+    host = xmalloc_floats(p->total);
+    ctx_download(p->ctx, host, p->data, sizeof(float) * p->total);
+  }
+  const char *bad = NULL;
+  for (int i = 0; i < p->n && !bad; i++)
+    for (size_t j = 0; j < p->info[i].numel; j++)
+      if (!isfinite(host[p->info[i].offset + j])) {
+        bad = p->info[i].name;
+        break;
+      }
+  if (host != p->data) free(host);
+  return bad;
 }

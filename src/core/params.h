@@ -42,6 +42,9 @@ void params_staged(Params *p, float *host);
 const ParamInfo *params_find(const Params *p, const char *name);
 void params_zero_grad(Params *p);
 void params_free(Params *p);
+// The name of the first tensor holding a NaN or inf (NULL: all finite); a GPU's parameters go
+// through a host copy. O(total): for checkpoints, not for every step.
+const char *params_nonfinite(const Params *p);
 
 // Backward announces "gradients [offset, offset + n) are final" through this, so that their
 // all-reduce can start while the lower layers still run (the trainer binds it to comm/ddp.h's

@@ -3,6 +3,7 @@
 #include "data/h5io.h"
 
 #include <hdf5.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,7 @@ int h5_create(H5File *f, const char *path, char *err, size_t errlen) {
   return f->id < 0 ? genet_err(err, errlen, "%s: cannot create HDF5 file", path) : 0;
 }
 
-static int open_read(H5File *f, const char *path, int verified, char *err, size_t errlen) {
+int h5_open_read(H5File *f, const char *path, char *err, size_t errlen) {
   quiet();
   snprintf(f->path, sizeof f->path, "%s", path);
   f->write_err[0] = 0;
@@ -68,17 +69,11 @@ static int open_read(H5File *f, const char *path, int verified, char *err, size_
   fclose(probe);
   if (H5Fis_hdf5(path) <= 0)
     return genet_err(err, errlen, "%s: not an HDF5 file (or truncated / corrupt)", path);
-  if (!verified && h5probe_file(path, H5PROBE_MAX_MB, H5PROBE_MAX_S, err, errlen)) return -1;
+  if (h5probe_file(path, H5PROBE_MAX_MB, H5PROBE_MAX_S, err, errlen)) return -1;
   f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   return f->id < 0 ? genet_err(err, errlen, "%s: HDF5 file cannot be opened (truncated or corrupt)", path) : 0;
 }
 
-int h5_open_read(H5File *f, const char *path, char *err, size_t errlen) {
-  return open_read(f, path, 0, err, errlen);
-}
-int h5_open_read_verified(H5File *f, const char *path, char *err, size_t errlen) {
-  return open_read(f, path, 1, err, errlen);
-}
 
 int h5_close(H5File *f, char *err, size_t errlen) {
   if (f->id < 0) return 0;
@@ -297,8 +292,26 @@ static int read_checked(H5File *f, const char *name, H5T_class_t cls, hid_t mem_
   return r < 0 ? genet_err(err, errlen, "%s: dataset '%s' cannot be read (truncated or corrupt)", f->path, name) : 0;
 }
 
+// Float arrays genet reads (weights, optimizer and model state) are never legitimately NaN or
+// inf: one such value would spread through a whole run without a word, so it is refused here.
+static int check_finite(H5File *f, const char *name, const float *x32, const double *x64, size_t n,
+                        char *err, size_t errlen) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x32 ? (double)x32[i] : x64[i]))
+      return genet_err(err, errlen, "%s: dataset '%s' holds %s at index %zu, expected finite values", f->path,
+                       name, isnan(x32 ? (double)x32[i] : x64[i]) ? "NaN" : "inf", i);
+  return 0;
+}
+
+static size_t count(int ndim, const int64_t *dims) {
+  size_t n = 1;
+  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
+  return n;
+}
+
 int h5_read_f32(H5File *f, const char *name, float *out, int ndim, const int64_t *dims, char *err, size_t errlen) {
-  return read_checked(f, name, H5T_FLOAT, H5T_NATIVE_FLOAT, out, ndim, dims, err, errlen);
+  if (read_checked(f, name, H5T_FLOAT, H5T_NATIVE_FLOAT, out, ndim, dims, err, errlen)) return -1;
+  return check_finite(f, name, out, NULL, count(ndim, dims), err, errlen);
 }
 int h5_read_i32(H5File *f, const char *name, int32_t *out, int ndim, const int64_t *dims, char *err, size_t errlen) {
   return read_checked(f, name, H5T_INTEGER, H5T_NATIVE_INT32, out, ndim, dims, err, errlen);
@@ -307,13 +320,22 @@ int h5_read_u8(H5File *f, const char *name, uint8_t *out, int ndim, const int64_
   return read_checked(f, name, H5T_INTEGER, H5T_NATIVE_UINT8, out, ndim, dims, err, errlen);
 }
 int h5_read_f64(H5File *f, const char *name, double *out, int64_t n, char *err, size_t errlen) {
-  return read_checked(f, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, out, 1, &n, err, errlen);
+  if (read_checked(f, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, out, 1, &n, err, errlen)) return -1;
+  return check_finite(f, name, NULL, out, (size_t)n, err, errlen);
 }
 int h5_read_scalar_f64(H5File *f, const char *name, double *v, char *err, size_t errlen) {
   return read_checked(f, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, v, 0, NULL, err, errlen);
 }
 int h5_read_scalar_i64(H5File *f, const char *name, int64_t *v, char *err, size_t errlen) {
   return read_checked(f, name, H5T_INTEGER, H5T_NATIVE_INT64, v, 0, NULL, err, errlen);
+}
+int h5_read_scalar_f64_in(H5File *f, const char *name, double *v, double lo, double hi, char *err, size_t errlen) {
+  if (h5_read_scalar_f64(f, name, v, err, errlen)) return -1;
+  return *v >= lo && *v <= hi ? 0 : genet_err(err, errlen, "%s: %s = %g, expected a number in [%g, %g]", f->path, name, *v, lo, hi);
+}
+int h5_read_scalar_i64_min(H5File *f, const char *name, int64_t *v, int64_t lo, char *err, size_t errlen) {
+  if (h5_read_scalar_i64(f, name, v, err, errlen)) return -1;
+  return *v >= lo ? 0 : genet_err(err, errlen, "%s: %s = %lld, expected at least %lld", f->path, name, (long long)*v, (long long)lo);
 }
 
 int h5_read_str(H5File *f, const char *name, char **out, size_t maxlen, char *err, size_t errlen) {

@@ -24,8 +24,6 @@ int h5_create(H5File *f, const char *path, char *err, size_t errlen);  // trunca
 // Any file: first read in a child process under a memory and time budget (h5probe.h), since
 // libhdf5 can exhaust memory or hang on some corrupt files.
 int h5_open_read(H5File *f, const char *path, char *err, size_t errlen);
-// A file whose bytes genet has just verified against its .sum (h5safe_open): no child process.
-int h5_open_read_verified(H5File *f, const char *path, char *err, size_t errlen);
 // Flushes and closes; a failed close is an error (the file may be incomplete).
 int h5_close(H5File *f, char *err, size_t errlen);
 
@@ -47,7 +45,8 @@ int h5_exists(H5File *f, const char *name);
 // Shape of a dataset; returns its rank (<= maxdims) or -1 with err.
 int h5_shape(H5File *f, const char *name, int64_t *dims, int maxdims, char *err, size_t errlen);
 // Reads a dataset that must have exactly the given shape and a matching class (float for
-// f32, integer for the others); converts to the native type.
+// f32, integer for the others); converts to the native type. f32 and f64 arrays must hold
+// finite values (a NaN or inf is refused, naming the dataset).
 int h5_read_f32(H5File *f, const char *name, float *out, int ndim, const int64_t *dims, char *err, size_t errlen);
 int h5_read_i32(H5File *f, const char *name, int32_t *out, int ndim, const int64_t *dims, char *err, size_t errlen);
 int h5_read_u8(H5File *f, const char *name, uint8_t *out, int ndim, const int64_t *dims, char *err, size_t errlen);
@@ -56,6 +55,10 @@ int h5_read_f64(H5File *f, const char *name, double *out, int64_t n, char *err, 
 int h5_read_str(H5File *f, const char *name, char **out, size_t maxlen, char *err, size_t errlen);
 int h5_read_scalar_f64(H5File *f, const char *name, double *v, char *err, size_t errlen);
 int h5_read_scalar_i64(H5File *f, const char *name, int64_t *v, char *err, size_t errlen);
+// The same, refusing a value outside [lo, hi] (NaN included; an infinite bound admits inf) or
+// below lo: state read back from a file must be state a run could have written.
+int h5_read_scalar_f64_in(H5File *f, const char *name, double *v, double lo, double hi, char *err, size_t errlen);
+int h5_read_scalar_i64_min(H5File *f, const char *name, int64_t *v, int64_t lo, char *err, size_t errlen);
 // Reads rows [row0, row0 + nrows) of a dataset whose first dimension is the row index and
 // whose remaining dims must equal rest_dims (a rank's slice of a large dataset).
 int h5_read_rows_u8(H5File *f, const char *name, uint8_t *out, int64_t row0, int64_t nrows,

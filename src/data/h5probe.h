@@ -3,7 +3,8 @@
 // tests/fixtures/hdf5_oom.h5, takes 15 GB while its groups are listed). A child opens the file
 // and walks what genet reads (every link, object header, attribute and dataset layout, small
 // datasets' values, one element of each larger one); the parent kills it past a memory or
-// time budget. Files whose .sum verified (h5safe_open) skip this.
+// time budget. Every file genet reads goes through it, also one whose .sum verified (a .sum
+// can be forged; the probe costs a few ms).
 #pragma once
 #include <stddef.h>
 

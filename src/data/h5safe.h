@@ -6,8 +6,9 @@
 // FILE.sum holds a 64-bit hash and the size of the bytes written (made before the rename).
 // h5safe_open checks it before libhdf5 reads anything: a damaged file is then refused by genet
 // instead of being parsed, which matters because libhdf5 can exhaust memory on some corrupt
-// files (found by tests/fuzz: a 7 KB file made it allocate 24 GB). A file without a .sum
-// (copied by hand, written elsewhere) goes through h5probe.h first.
+// files (found by tests/fuzz: a 7 KB file made it allocate 24 GB). The .sum is a checksum, not a
+// signature: anyone can write one for a hostile file, so every file, with or without a .sum,
+// then goes through h5probe.h before genet's own libhdf5 reads it.
 #pragma once
 #include <stddef.h>
 

@@ -3,6 +3,7 @@
 // dispatched (CPU loops here, kernels/lbfgs.cu on CUDA); vectors live where o->ctx says.
 #include "optim/lbfgs.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,11 +326,11 @@ int lbfgs_load(H5File *f, Lbfgs *o, const char *group, char *err, size_t errlen)
              f->path, group, (long long)len, (long long)hs, o->cfg.history_size);
     return -2;
   }
-  if (h5_read_scalar_i64(f, NAME("n_iter"), &o->n_iter, err, errlen) ||
-      h5_read_scalar_i64(f, NAME("func_evals"), &o->func_evals, err, errlen) ||
-      h5_read_scalar_f64(f, NAME("t"), &o->t, err, errlen) ||
-      h5_read_scalar_f64(f, NAME("H_diag"), &o->H_diag, err, errlen) ||
-      h5_read_scalar_f64(f, NAME("prev_loss"), &o->prev_loss, err, errlen))
+  if (h5_read_scalar_i64_min(f, NAME("n_iter"), &o->n_iter, 0, err, errlen) ||
+      h5_read_scalar_i64_min(f, NAME("func_evals"), &o->func_evals, 0, err, errlen) ||
+      h5_read_scalar_f64_in(f, NAME("t"), &o->t, -DBL_MAX, DBL_MAX, err, errlen) ||
+      h5_read_scalar_f64_in(f, NAME("H_diag"), &o->H_diag, -DBL_MAX, DBL_MAX, err, errlen) ||
+      h5_read_scalar_f64_in(f, NAME("prev_loss"), &o->prev_loss, -DBL_MAX, DBL_MAX, err, errlen))
     return -1;
   int64_t n = (int64_t)o->n, have = 0;
   if (h5_exists(f, NAME("d"))) {

@@ -2,6 +2,7 @@
 // and its checkpoint state (sgd.h).
 #include "optim/sgd.h"
 
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,7 @@ int sgd_load(H5File *f, SgdState *s, double *lr, const Params *layout, const cha
     if (other) return -2;
   }
   snprintf(name, sizeof name, "%s/lr", group);
-  if (h5_read_scalar_f64(f, name, lr, err, errlen)) return -1;
+  if (h5_read_scalar_f64_in(f, name, lr, 0, DBL_MAX, err, errlen)) return -1;  // NaN would train silently
   if (s->momentum_buf) {
     GENET_ASSERT(layout && layout->total == s->n);
     snprintf(name, sizeof name, "%s/momentum_buffer", group);

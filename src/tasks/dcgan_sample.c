@@ -58,7 +58,9 @@ static int load_g(DcganNet *g, const char *path) {
   for (int pass = 0; pass < 2; pass++) {
     config_init(&cfg, tables, sizes, pass + 1);
     cfg.ignore_unknown = 1;
-    if (config_load_text(&cfg, job, "meta/job", err, sizeof err)) {
+    // pass 0 has the shared keys only, of which `task` is required: an empty job is said here
+    if (config_load_text(&cfg, job, "meta/job", err, sizeof err) ||
+        (pass == 0 && config_check_required(&cfg, err, sizeof err))) {
       free(job);
       config_free(&cfg);
       h5_close(&f, NULL, 0);

@@ -365,6 +365,7 @@ static void dcgan_step(Trainer *t, void *task) {
   if (t->batch + 1 < t->steps_per_epoch) prefetch(t, s, t->step + 1, t->batch + 1);
   err_d = trainer_mean(t, err_d / K);
   err_g = trainer_mean(t, err_g / K);
+  trainer_loss(t, err_d + err_g);
   d_x = trainer_mean(t, d_x / K);
   d_g_z1 = trainer_mean(t, d_g_z1 / K);
   d_g_z2 = trainer_mean(t, d_g_z2 / K);

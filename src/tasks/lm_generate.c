@@ -47,6 +47,62 @@ static void emit(const char *word, int *col) {
   *col = 1;
 }
 
+// The checkpoint's job (its model shape), vocabulary and weights into vocab and m (built on the
+// CPU: sampling runs there). Returns 0, or 2 after one line, with nothing left open or allocated.
+static int load_checkpoint(const char *path, Vocab *vocab, LmModel *m) {
+  char err[GENET_ERR_MAX];
+  H5File f;
+  char *job = NULL, *vtext = NULL;
+  int64_t step;
+  int ws, version, rc = 2, built = 0;
+  Config cfg;
+  const CfgSpec *const tables[] = {train_shared_keys, lm_task_keys};
+  const int sizes[] = {train_nshared_keys, lm_task_nkeys};
+  config_init(&cfg, tables, sizes, 2);
+  cfg.ignore_unknown = 1;  // another task's keys: the task line below says what it is
+  memset(vocab, 0, sizeof *vocab);
+  if (h5safe_open(&f, path, err, sizeof err) || ckpt_read_meta(&f, &step, &ws, &version, err, sizeof err) ||
+      h5_read_str(&f, "meta/job", &job, 1 << 20, err, sizeof err)) {
+    fail2("%s%s", err, "");
+    goto out;
+  }
+  // An empty or cut job lacks required keys (task, data): said here, not found by an assertion.
+  if (config_load_text(&cfg, job, "meta/job", err, sizeof err) || config_check_required(&cfg, err, sizeof err)) {
+    fail2("%s: its meta/job cannot be read: %s", path, err);
+    goto out;
+  }
+  if (strcmp(config_str(&cfg, "task"), "lm") != 0) {
+    fail2("%s: a checkpoint of task = %s; genet generate samples text from a language-model "
+          "checkpoint (task = lm)", path, config_str(&cfg, "task"));
+    goto out;
+  }
+  if (h5_read_str(&f, "vocab", &vtext, (size_t)64 << 20, err, sizeof err)) {  // err names the file
+    fail2("%s%s", err, "");
+    goto out;
+  }
+  if (vocab_from_text(vocab, vtext, err, sizeof err)) {
+    fail2("%s: vocab: %s", path, err);
+    goto out;
+  }
+  LmConfig mc;
+  lm_config_from(&cfg, vocab->n, &mc);
+  lm_model_build(m, &mc, NULL);
+  built = 1;
+  if (params_read(&f, &m->params, m->params.data, "params", err, sizeof err)) {
+    fail2("%s%s", err, "");
+    goto out;
+  }
+  rc = 0;
+out:
+  free(job);
+  free(vtext);
+  config_free(&cfg);
+  if (f.id >= 0) h5_close(&f, err, sizeof err);
+  if (rc && built) lm_model_free(m);
+  if (rc) vocab_free(vocab);
+  return rc;
+}
+
 int lm_generate_main(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-') {
     fprintf(stderr, "genet: usage: genet generate CKPT.h5 [words=1000] [temperature=1.0] [seed=1] [prompt=\"...\"]\n");
@@ -77,55 +133,34 @@ int lm_generate_main(int argc, char **argv) {
       return fail2("generate: unknown key '%s' (words, temperature, seed, prompt)%s", k, "");
     }
   }
-  char err[GENET_ERR_MAX];
-  H5File f;
-  char *job = NULL;
-  int64_t step;
-  int ws, version;
-  if (h5safe_open(&f, path, err, sizeof err) || ckpt_read_meta(&f, &step, &ws, &version, err, sizeof err) ||
-      h5_read_str(&f, "meta/job", &job, 1 << 20, err, sizeof err))
-    return fail2("%s%s", err, "");
-  Config cfg;
-  const CfgSpec *const tables[] = {train_shared_keys, lm_task_keys};
-  const int sizes[] = {train_nshared_keys, lm_task_nkeys};
-  config_init(&cfg, tables, sizes, 2);
-  cfg.ignore_unknown = 1;  // another task's keys: the task line below says what it is
-  int rc = config_load_text(&cfg, job, "meta/job", err, sizeof err);
-  free(job);
-  if (rc) return fail2("%s: its meta/job cannot be read: %s", path, err);
-  if (strcmp(config_str(&cfg, "task"), "lm") != 0)
-    return fail2("%s: a checkpoint of task = %s; genet generate samples text from a language-model "
-                 "checkpoint (task = lm)", path, config_str(&cfg, "task"));
-  char *vtext = NULL;
   Vocab vocab;
-  if (h5_read_str(&f, "vocab", &vtext, (size_t)64 << 20, err, sizeof err) ||
-      vocab_from_text(&vocab, vtext, err, sizeof err))
-    return fail2("%s: %s", path, err);
-  free(vtext);
-  LmConfig mc;
-  lm_config_from(&cfg, vocab.n, &mc);
   LmModel m;
-  lm_model_build(&m, &mc, NULL);  // sampling runs on the CPU
-  if (params_read(&f, &m.params, m.params.data, "params", err, sizeof err))
-    return fail2("%s%s", err, "");
-  h5_close(&f, err, sizeof err);
+  if (load_checkpoint(path, &vocab, &m)) return 2;
+  const LmConfig mc = m.cfg;
 
   // Prompt words, lowercased as `genet prepare text` does, each in the vocabulary.
   int np = 0, cap = 16;
   int32_t *ptok = xmalloc(sizeof(int32_t) * (size_t)cap);
   size_t bad;
   char why[160];
-  if (utf8_check(prompt, strlen(prompt), &bad, why, sizeof why)) return fail2("prompt: %s%s", why, "");
+  int rc = 0;
+  if (utf8_check(prompt, strlen(prompt), &bad, why, sizeof why)) rc = fail2("prompt: %s%s", why, "");
   char *pcopy = xstrdup(prompt), *low = xmalloc(2 * strlen(prompt) + 1);
-  for (char *w = strtok(pcopy, " \t\n"); w; w = strtok(NULL, " \t\n")) {
+  for (char *w = strtok(pcopy, " \t\n"); w && !rc; w = strtok(NULL, " \t\n")) {
     utf8_lower(low, w, strlen(w));
     int id = vocab_find(&vocab, low);
-    if (id < 0) return fail2("prompt: the word '%s' is not in the model's vocabulary%s", low, "");
+    if (id < 0) rc = fail2("prompt: the word '%s' is not in the model's vocabulary%s", low, "");
     if (np == cap) ptok = xrealloc(ptok, sizeof(int32_t) * (size_t)(cap *= 2));
     ptok[np++] = id;
   }
   free(pcopy);
   free(low);
+  if (rc) {
+    free(ptok);
+    lm_model_free(&m);
+    vocab_free(&vocab);
+    return rc;
+  }
 
   Ctx ctx;
   ctx_init(&ctx, DEV_CPU, 0);
@@ -162,6 +197,5 @@ int lm_generate_main(int argc, char **argv) {
   ctx_free(&ctx);
   lm_model_free(&m);
   vocab_free(&vocab);
-  config_free(&cfg);
   return 0;
 }

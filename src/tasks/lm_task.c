@@ -5,6 +5,7 @@
 // the mean of their gradients is the gradient of the global mean.
 #include "tasks/lm_task.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,7 @@ static void lm_step(Trainer *t, void *task) {
   // (the trainer may stop there, and evaluation comes first).
   if (t->batch + 1 < t->steps_per_epoch) prefetch(t, s, t->step + 1, t->batch + 1);
   loss = trainer_mean(t, loss / t->accumulate);
+  trainer_loss(t, loss);
   s->log_loss += loss;
   s->log_batches++;
   int64_t i = t->batch;  // the reference's batch index
@@ -379,9 +381,9 @@ static int lm_load(Trainer *t, void *task, H5File *f, int version, char *err, si
   if ((rc = sgd_load(f, &s->sgd, &s->sgd_cfg.lr, &s->m.params, "optim", err, errlen))) return rc;
   if (h5_read_f32(f, "state/h", s->gh, 3, dims, err, errlen) ||
       h5_read_f32(f, "state/c", s->gc, 3, dims, err, errlen) ||
-      h5_read_scalar_f64(f, "train/best_val_loss", &s->best_val, err, errlen) ||
-      h5_read_scalar_f64(f, "train/log_loss_sum", &s->log_loss, err, errlen) ||
-      h5_read_scalar_i64(f, "train/log_batches", &s->log_batches, err, errlen))
+      h5_read_scalar_f64_in(f, "train/best_val_loss", &s->best_val, 0, INFINITY, err, errlen) ||  // inf: none yet
+      h5_read_scalar_f64_in(f, "train/log_loss_sum", &s->log_loss, 0, DBL_MAX, err, errlen) ||
+      h5_read_scalar_i64_min(f, "train/log_batches", &s->log_batches, 0, err, errlen))
     return -1;
   if (version == 1) t->epoch -= 1;  // version 1 counted the LM's epochs from 1
   size_t H = (size_t)c->nhid;

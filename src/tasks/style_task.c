@@ -288,7 +288,7 @@ static int style_load(Trainer *t, void *task, H5File *f, int version, char *err,
   if (bad) return -1;
   int rc = lbfgs_load(f, &s->opt, "optim/lbfgs", err, errlen);
   if (rc) return rc;
-  if (h5_read_scalar_i64(f, "train/evals", &s->evals, err, errlen)) return -1;
+  if (h5_read_scalar_i64_min(f, "train/evals", &s->evals, 0, err, errlen)) return -1;
   t->work_done = s->evals;
   return 0;
 }
@@ -392,6 +392,7 @@ static void style_init(Trainer *t, void *task) {
 static void style_step(Trainer *t, void *task) {
   Style *s = task;
   lbfgs_step(&t->ctx, &s->opt, s->img, s->grad, closure, s);
+  trainer_loss(t, s->last_loss);
 }
 
 // The seed's `while n_iter[0] <= max_iter`.

@@ -162,7 +162,12 @@ int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, int *version, char
                    size_t errlen) {
   int64_t v = 0, ws = 0;
   if (h5_read_scalar_i64(f, "meta/format_version", &v, err, errlen)) return -1;
-  if (v < 1 || v > CKPT_FORMAT_VERSION)
+  if (v > CKPT_FORMAT_VERSION) {  // not damaged: a run must neither skip nor overwrite it
+    genet_err(err, errlen, "%s: written by a newer genet (format %lld; this genet reads 1 to %d): "
+              "use that genet, or another checkpoint_dir", f->path, (long long)v, CKPT_FORMAT_VERSION);
+    return -3;
+  }
+  if (v < 1)
     return genet_err(err, errlen, "%s: checkpoint format version %lld, this genet reads 1 to %d", f->path,
                      (long long)v, CKPT_FORMAT_VERSION);
   *version = (int)v;

@@ -24,6 +24,8 @@ int ckpt_commit(CkptWriter *w, int keep, char *err, size_t errlen);
 int ckpt_write_meta(H5File *f, int64_t step, int world_size, const char *job_text);
 
 // Checks meta/format_version (1 to CKPT_FORMAT_VERSION); returns it, the step and the world size.
+// Returns 0, -1 with err (damaged), or -3 with err when a newer genet wrote the file (to be
+// refused, never skipped as damaged and later overwritten).
 int ckpt_read_meta(H5File *f, int64_t *step, int *world_size, int *version, char *err,
                    size_t errlen);
 

@@ -115,6 +115,18 @@ int config_set(Config *c, const char *key, const char *value, const char *origin
   int i = find(c, key);
   if (i < 0 && c->ignore_unknown) return 0;
   if (i < 0) return genet_err(err, errlen, "%s: unknown key '%.60s'", origin, key);
+  // Checkpoints store the job as `key = value` lines (meta/job) that a resume compares: a value
+  // that would not read back the same (a line break, a '#' comment, surrounding spaces) is
+  // refused here, before any work, instead of corrupting the stored job.
+  size_t n = strlen(value);
+  for (size_t j = 0; j < n; j++)
+    if (value[j] == '\n' || value[j] == '\r' || value[j] == '#' ||
+        ((unsigned char)value[j] < 0x20 && value[j] != '\t'))
+      return genet_err(err, errlen, "%s: %s: the value holds a line break, a control character or "
+                       "'#' (byte %zu); a job value must fit on one line of a job file", origin, key, j + 1);
+  if (n && (isspace((unsigned char)value[0]) || isspace((unsigned char)value[n - 1])))
+    return genet_err(err, errlen, "%s: %s = '%.80s': a job value cannot start or end with a space",
+                     origin, key, value);
   char why[160];
   if (validate(c->spec[i], value, why, sizeof why))
     return genet_err(err, errlen, "%s: %s = '%.80s': %s", origin, key, value, why);

@@ -222,7 +222,10 @@ static void save_to(Trainer *t, H5SafeWriter *w, CkptWriter *cw, int ok, const c
   comm_abort(&t->comm, "checkpoint not written: %s", !ok ? err : werr ? werr : w->tmp);
 }
 
+static void check_finite_params(Trainer *t);
+
 void trainer_save_named(Trainer *t, const char *name, TrainSaveFn fn, void *arg) {
+  check_finite_params(t);
   if (t->comm.rank == 0) {
     H5SafeWriter w;
     char err[GENET_ERR_MAX];
@@ -250,6 +253,25 @@ static int save_run(H5File *f, void *arg) {
   return rc ? -1 : 0;
 }
 
+void trainer_loss(Trainer *t, double loss) { t->loss = loss; }
+
+// A diverged run (a NaN or inf loss or parameter) stops: its state is worthless, and a
+// checkpoint of it would replace the last good one in the rotation (or in best.h5).
+static void stop_nonfinite(Trainer *t, const char *what) {
+  trainer_fail(t, "step %lld: %s; training stopped, the checkpoints in %s are kept as they were "
+                  "(a lower lr may help)", (long long)t->step, what, t->ckpt_dir);
+}
+
+static void check_finite_params(Trainer *t) {
+  char what[160];
+  for (int i = 0; i < t->nsets; i++) {
+    const char *bad = params_nonfinite(t->set[i]);
+    if (!bad) continue;
+    snprintf(what, sizeof what, "parameter %s became non-finite (NaN or inf)", bad);
+    stop_nonfinite(t, what);
+  }
+}
+
 // Rank 0 writes DIR/ckpt_<step>.h5 atomically and rotates; every rank waits for it, so no rank
 // exits before the checkpoint is whole. Nothing is written when this position is saved already
 // (a periodic checkpoint that falls on the last step).
@@ -259,6 +281,7 @@ static void checkpoint(Run *r) {
   t->saved_step = t->step;
   t->saved_epoch = t->epoch;
   t->saved_batch = t->batch;
+  check_finite_params(t);  // every rank holds the same parameters, so every rank stops alike
   if (r->ops->before_save) r->ops->before_save(t, r->task);  // gathers what ranks hold apart
   if (t->comm.rank == 0) {
     CkptWriter w;
@@ -296,18 +319,22 @@ static void claim_dirs(Trainer *t) {
 }
 
 // Reads the checkpoint's job into t->resumed. Returns -3 with err (the whole line) when a key
-// that cannot change in a resumed run (CFG_RESUME_FIXED) differs; 0 otherwise (also when the job is unreadable:
-// then nothing is compared).
+// that cannot change in a resumed run (CFG_RESUME_FIXED) differs, or when the job cannot be read
+// or names no task (its keys could not be checked); 0 otherwise.
 static int compare_job(Trainer *t, const char *path, const char *job, char *err, size_t errlen) {
   config_free(&t->resumed);
   config_init_like(&t->resumed, &t->cfg);
   t->resumed.ignore_unknown = 1;  // keys of another genet version
-  char e[300];
-  if (config_load_text(&t->resumed, job, "meta/job", e, sizeof e)) {
-    trainer_log(t, "| %s: its job is not comparable (%s); keys are not checked\n", path, e);
+  char e[300] = "it has no 'task' line";  // every job genet writes has one
+  int bad = config_load_text(&t->resumed, job, "meta/job", e, sizeof e);
+  for (int i = 0; i < t->cfg.nspec && !bad; i++)
+    if (!strcmp(t->cfg.spec[i]->key, "task") && !t->resumed.value[i]) bad = 1;
+  if (bad) {
+    snprintf(err, errlen, "cannot resume from %s: its meta/job cannot be read (%s), so the keys that "
+             "cannot change in a resumed run cannot be checked; use another checkpoint_dir", path, e);
     config_free(&t->resumed);
     memset(&t->resumed, 0, sizeof t->resumed);
-    return 0;
+    return -3;
   }
   char diff[GENET_ERR_MAX] = "";
   size_t k = 0;
@@ -366,8 +393,8 @@ static int load_one(Run *r, const char *path, char *err, size_t errlen) {
   int64_t step, seed = 0, epoch = 0, batch = 0;
   int ws, version;
   char *job = NULL;
-  int rc = ckpt_read_meta(&f, &step, &ws, &version, err, errlen) ||
-                   h5_read_str(&f, "meta/job", &job, 1 << 20, err, errlen) ? -1 : 0;
+  int rc = ckpt_read_meta(&f, &step, &ws, &version, err, errlen);  // -3: a newer genet's
+  if (!rc && h5_read_str(&f, "meta/job", &job, 1 << 20, err, errlen)) rc = -1;
   if (!rc) rc = compare_job(t, path, job, err, errlen);
   if (!rc && h5_read_scalar_i64(&f, "rng/seed", &seed, err, errlen)) rc = -1;
   if (!rc && (uint64_t)seed != t->seed) {
@@ -551,11 +578,17 @@ int trainer_run(Trainer *t, const TaskOps *ops) {
     ctx_sync(&t->ctx);
     double t0 = now_s();
     runlog_step_begin(t);
+    t->loss = 0;
     ops->step(t, r.task);
     ctx_sync(&t->ctx);
     timing_add(&times, now_s() - t0);
     t->step++;
     t->batch++;
+    if (!isfinite(t->loss)) {
+      char what[80];
+      snprintf(what, sizeof what, "the loss is %g", t->loss);
+      stop_nonfinite(t, what);
+    }
     runlog_step_end(t);
     int stop = should_stop(t);
     if (stop || checkpoint_due(t)) checkpoint(&r);

@@ -53,6 +53,7 @@ typedef struct Trainer {
   const char *work_unit;
   int64_t work_done, work_total;
   RunLog *runlog;   // rank 0: metrics.jsonl, the TensorBoard file, the progress line (runlog.h)
+  double loss;      // the last step's loss (trainer_loss), the same on every rank
 } Trainer;
 
 // What a task gives the trainer. Every callback gets the task's own state (`size` bytes,
@@ -151,6 +152,9 @@ const GradReady *trainer_grad_ready(Trainer *t, int set, int micro);
 void trainer_grads_reduce(Trainer *t, int set);
 // The mean of one number over ranks (a loss for the log).
 double trainer_mean(Trainer *t, double v);
+// The step's loss (a mean over ranks, so every rank stops alike): after the step the trainer
+// stops the run with one line when it is NaN or inf, before any checkpoint of that state.
+void trainer_loss(Trainer *t, double loss);
 
 // ---- where comm/ meets the model side (also for tests and benchmarks)
 // A GradSync over p's gradient buffer, its buckets along p's tensors.
