@@ -121,7 +121,7 @@ static void load_image(Gan *s, int64_t idx, float *out) {
   const uint8_t *chw = s->row;
   for (int c = 0; c < 3; c++)
     for (int i = 0; i < s->h * s->w; i++) src.px[(size_t)i * 3 + c] = chw[(size_t)c * s->h * s->w + i];
-  image_resize_short(&big, &src, s->S);
+  if (image_resize_short(&big, &src, s->S, "train/images", err, sizeof err)) comm_abort(&s->t->comm, "%s", err);
   Image crop;
   image_center_crop(&crop, &big, s->S, s->S);
   for (int c = 0; c < 3; c++)
