@@ -128,6 +128,9 @@ static void charts(FILE *f, const ReportInputs *in) {
             : "<p class=\"note\">No metrics.jsonl in this directory.</p>\n", f);
     return;
   }
+  if (r->dropped)
+    fprintf(f, "<p class=\"note\">Showing the first %d of %ld series (tags): %ld more are left out, to "
+            "keep the page small.</p>\n", r->ns, r->ns + r->dropped, r->dropped);
   char *done = xcalloc((size_t)r->ns, 1);
   SvgSeries *s = xmalloc((size_t)r->ns * sizeof *s);
   for (int i = 0; i < r->ns; i++) {  // groups in the order their first tag appeared

@@ -86,8 +86,8 @@ static int validate(const CfgSpec *s, const char *v, char *why, size_t len) {
   switch (s->type) {
     case CFG_INT: {
       long long x;
-      if (parse_ll(v, &x)) return genet_err(why, len, "expected an integer");
-      if (bounded && (x < s->min || x > s->max))
+      if (!bounded && parse_ll(v, &x)) return genet_err(why, len, "expected an integer");
+      if (bounded && (parse_ll(v, &x) || x < s->min || x > s->max))  // past long long too
         return genet_err(why, len, "expected an integer in [%.15g, %.15g]", s->min, s->max);
       return 0;
     }

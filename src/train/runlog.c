@@ -65,6 +65,10 @@ static void warn(RunLog *r, const char *what, const char *err) {
   fprintf(stderr, "genet: warning: %s not written (%s); training goes on without it\n", what, err);
 }
 
+void runlog_warn_output(Trainer *t, const char *what, const char *err) {
+  if (t->comm.rank == 0) warn(t->runlog, what, err);
+}
+
 // "model name" of /proc/cpuinfo's first processor.
 static void cpu_model(char *buf, size_t n) {
   snprintf(buf, n, "unknown");
