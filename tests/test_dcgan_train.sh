@@ -79,8 +79,8 @@ bad_sample() {  # STATUS MESSAGE ARGS...: the exit status and the one line
   [ "$(wc -l < x.err)" -eq 1 ] && grep -qF "$msg" x.err || { cat x.err; fail "sample $*: message"; }
   [ ! -e S/bad.png ] || fail "sample $*: wrote a grid"
 }
-bad_sample 2 "n = '0': expected a count from 1 to 1024" A/$final n=0 out=S/bad.png
-bad_sample 2 "n = '1025': expected a count from 1 to 1024" A/$final n=1025 out=S/bad.png
+bad_sample 2 "n = '0': expected an integer in [1, 1024]" A/$final n=0 out=S/bad.png
+bad_sample 2 "n = '1025': expected an integer in [1, 1024]" A/$final n=1025 out=S/bad.png
 bad_sample 2 "n = 'x'" A/$final n=x out=S/bad.png
 bad_sample 2 "interpolate = true needs n = k*k with k >= 2" A/$final n=10 interpolate=true out=S/bad.png
 bad_sample 2 "unknown key 'steps'" A/$final steps=3 out=S/bad.png

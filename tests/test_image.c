@@ -144,7 +144,7 @@ static void resizes(void) {
     uint8_t *crop = fx_u8(name, &crh, &crw);
     int n = (int)fx_attr(g, "n");
     Image in = {.h = h, .w = w, .px = x}, out, c;
-    image_resize_short(&out, &in, n);
+    GENET_ASSERT(image_resize_short(&out, &in, n, "fixture", NULL, 0) == 0);
     int shape = out.h == ph && out.w == pw;
     int d = shape ? max_diff(out.px, pil, (size_t)ph * pw * 3) : 999;
     int dt = shape ? max_diff(out.px, tq, (size_t)ph * pw * 3) : 999;
@@ -310,7 +310,7 @@ static void prepare_images_round_trip(void) {
     Image im, r, c;
     snprintf(path, sizeof path, "%s/%s", sub, sorted[k]);
     image_read(&im, path, err, sizeof err);
-    image_resize_short(&r, &im, 8);
+    GENET_ASSERT(image_resize_short(&r, &im, 8, path, err, sizeof err) == 0);
     image_center_crop(&c, &r, 8, 8);
     image_to_chw(want, &c);
     same &= !memcmp(want, got + k * sizeof want, sizeof want) && c.px[5 * 8 * 3 + 2 * 3 + 1] == want[64 + 5 * 8 + 2];

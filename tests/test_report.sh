@@ -150,7 +150,7 @@ if [ $? = 0 ]; then pass=$((pass+1)); else failed=$((failed+1)); fi
 
 # ---- bad inputs: one line naming the file and line, non-zero, the old page left as it was.
 check "usage" 2 "usage: genet report RUN_DIR" "$genet" report
-check "unknown argument" 2 "expected out=FILE, got 'foo=1'" "$genet" report "$run" foo=1
+check "unknown argument" 2 "report: unknown key 'foo' \\(out\\)" "$genet" report "$run" foo=1
 check "missing run directory" 1 "^genet: $w/nope: no such run directory$" "$genet" report "$w/nope"
 check "a file as run directory" 1 "^genet: $run/job.txt: not a directory" "$genet" report "$run/job.txt"
 mk() {  # mk DIR: a run directory with an old page, metrics.jsonl from stdin

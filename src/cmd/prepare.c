@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cmd/prepare.h"
+#include "core/util.h"
 #include "data/prepare.h"
+#include "train/config.h"
 
 static const char *usage =
     "usage: genet prepare KIND ...\n"
@@ -19,18 +21,28 @@ static const char *usage =
     "  genet prepare synthetic-glyphs OUT.h5 [n=N] [size=S] [seed=S]\n"
     "                                             drawn digits 0-9, CIFAR-10 layout (make demo)\n";
 
-static int parse_ll(const char *arg, const char *key, long long *out) {
-  size_t n = strlen(key);
-  if (strncmp(arg, key, n) || arg[n] != '=') return 0;
-  char *end;
-  errno = 0;
-  long long v = strtoll(arg + n + 1, &end, 10);
-  if (errno || end == arg + n + 1 || *end || v < 0) {
-    fprintf(stderr, "genet: prepare: %s = '%s': expected a non-negative integer\n", key, arg + n + 1);
-    return -1;
-  }
-  *out = v;
-  return 1;
+// Each kind's key=value arguments, checked as a job's keys are (config_parse_args).
+static const CfgSpec text_keys[] = {
+    {"tokens", CFG_INT, "200000", 100, 1e12, NULL, "training tokens", 0},
+    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of the chain's draws", 0},
+};
+static const CfgSpec image_keys[] = {
+    {"size", CFG_INT, "256", 1, 4096, NULL, "side of the square images", 0},
+};
+static const CfgSpec synth_keys[] = {
+    {"n", CFG_INT, "2000", 1, 10000000, NULL, "training images (n / 5 test images)", 0},
+    {"size", CFG_INT, "32", 1, 1024, NULL, "side of the square images", 0},
+    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of the draws", 0},
+};
+
+// argv[first..] as `keys`; 0, or -1 after printing one line.
+static int parse_args(Config *c, const CfgSpec *keys, int nkeys, const char *kind, int argc, char **argv, int first) {
+  char err[GENET_ERR_MAX], cmd[64];
+  snprintf(cmd, sizeof cmd, "prepare %s", kind);
+  if (!config_parse_args(c, keys, nkeys, cmd, argc - first, argv + first, err, sizeof err)) return 0;
+  fprintf(stderr, "genet: %s\n", err);
+  config_free(c);
+  return -1;
 }
 
 int prepare_main(int argc, char **argv) {
@@ -62,19 +74,10 @@ int prepare_main(int argc, char **argv) {
       fprintf(stderr, "genet: prepare synthetic-text takes OUT_DIR [tokens=N] [seed=S]\n");
       return 2;
     }
-    long long tokens = 200000, seed = 1;
-    for (int i = 3; i < argc; i++) {
-      int a = parse_ll(argv[i], "tokens", &tokens), b = a ? 0 : parse_ll(argv[i], "seed", &seed);
-      if (a < 0 || b < 0) return 2;
-      if (!a && !b) {
-        fprintf(stderr, "genet: prepare synthetic-text: unknown argument '%s' (tokens=N, seed=S)\n", argv[i]);
-        return 2;
-      }
-    }
-    if (tokens < 100) {
-      fprintf(stderr, "genet: prepare synthetic-text: tokens = %lld: expected at least 100\n", tokens);
-      return 2;
-    }
+    Config c;
+    if (parse_args(&c, text_keys, 2, kind, argc, argv, 3)) return 2;
+    long long tokens = config_int(&c, "tokens"), seed = config_int(&c, "seed");
+    config_free(&c);
     return prepare_synthetic_text(argv[2], tokens, (unsigned long long)seed, NULL);
   }
   if (!strcmp(kind, "images")) {
@@ -82,19 +85,10 @@ int prepare_main(int argc, char **argv) {
       fprintf(stderr, "genet: prepare images takes SRC_DIR OUT.h5 [size=N]\n");
       return 2;
     }
-    long long size = 256;
-    for (int i = 4; i < argc; i++) {
-      int a = parse_ll(argv[i], "size", &size);
-      if (a < 0) return 2;
-      if (!a) {
-        fprintf(stderr, "genet: prepare images: unknown argument '%s' (size=N)\n", argv[i]);
-        return 2;
-      }
-    }
-    if (size < 1 || size > 4096) {
-      fprintf(stderr, "genet: prepare images: size = %lld: expected 1..4096\n", size);
-      return 2;
-    }
+    Config c;
+    if (parse_args(&c, image_keys, 1, kind, argc, argv, 4)) return 2;
+    long long size = config_int(&c, "size");
+    config_free(&c);
     return prepare_images(argv[2], argv[3], (int)size);
   }
   if (!strcmp(kind, "synthetic-images") || !strcmp(kind, "synthetic-glyphs")) {
@@ -102,16 +96,10 @@ int prepare_main(int argc, char **argv) {
       fprintf(stderr, "genet: prepare %s takes OUT.h5 [n=N] [size=S] [seed=S]\n", kind);
       return 2;
     }
-    long long n = 2000, size = 32, seed = 1;
-    for (int i = 3; i < argc; i++) {
-      int a = parse_ll(argv[i], "n", &n), b = a ? 0 : parse_ll(argv[i], "size", &size);
-      int c = a || b ? 0 : parse_ll(argv[i], "seed", &seed);
-      if (a < 0 || b < 0 || c < 0) return 2;
-      if (!a && !b && !c) {
-        fprintf(stderr, "genet: prepare %s: unknown argument '%s' (n=N, size=S, seed=S)\n", kind, argv[i]);
-        return 2;
-      }
-    }
+    Config c;
+    if (parse_args(&c, synth_keys, 3, kind, argc, argv, 3)) return 2;
+    long long n = config_int(&c, "n"), size = config_int(&c, "size"), seed = config_int(&c, "seed");
+    config_free(&c);
     if (n < 1 || n > 10000000 || size < 4 || size > 1024 || (double)n * 3 * size * size > 8e9) {
       fprintf(stderr, "genet: prepare %s: n = %lld, size = %lld: expected n >= 1, size 4..1024 "
               "and at most 8e9 bytes of images\n", kind, n, size);

@@ -13,6 +13,7 @@
 #include "cmd/report_log.h"
 #include "cmd/report_page.h"
 #include "core/util.h"
+#include "train/config.h"
 
 static int ends_with(const char *s, const char *tail) {
   size_t n = strlen(s), t = strlen(tail);
@@ -62,6 +63,10 @@ static void free_inputs(ReportInputs *in) {
   free(in->txt);
 }
 
+static const CfgSpec report_keys[] = {
+    {"out", CFG_STRING, "", 1, 0, NULL, "the page (empty: RUN_DIR/report.html)", 0},
+};
+
 int report_main(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-') {
     fprintf(stderr, "genet: usage: genet report RUN_DIR [out=FILE]\n");
@@ -72,13 +77,15 @@ int report_main(int argc, char **argv) {
   for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) dir[n - 1] = 0;
   char out[GENET_PATH_MAX + 64];
   snprintf(out, sizeof out, "%s/report.html", dir);
-  for (int i = 2; i < argc; i++) {
-    if (strncmp(argv[i], "out=", 4) || !argv[i][4]) {
-      fprintf(stderr, "genet: report: expected out=FILE, got '%s'\n", argv[i]);
-      return 2;
-    }
-    snprintf(out, sizeof out, "%s", argv[i] + 4);
+  char err[GENET_ERR_MAX], warn[GENET_ERR_MAX], path[GENET_PATH_MAX + 32];
+  Config args;  // checked as every command's key=value arguments are
+  if (config_parse_args(&args, report_keys, 1, "report", argc - 2, argv + 2, err, sizeof err)) {
+    config_free(&args);
+    fprintf(stderr, "genet: %s\n", err);
+    return 2;
   }
+  if (*config_str(&args, "out")) snprintf(out, sizeof out, "%s", config_str(&args, "out"));
+  config_free(&args);
   struct stat st, page;
   if (stat(dir, &st)) {
     fprintf(stderr, "genet: %s: %s\n", dir, errno == ENOENT ? "no such run directory" : strerror(errno));
@@ -88,7 +95,6 @@ int report_main(int argc, char **argv) {
     fprintf(stderr, "genet: %s: not a directory (expected a run's out_dir)\n", dir);
     return 1;
   }
-  char err[GENET_ERR_MAX], warn[GENET_ERR_MAX], path[GENET_PATH_MAX + 32];
   ReportInputs in = {.dir = dir, .log_warning = ""};
   RunLog log;
   int have_log = 0, rc = 1;

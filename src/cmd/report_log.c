@@ -3,16 +3,60 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
 
+static uint64_t hash_tag(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+// The slot of tag in x, or the empty slot where it would go.
+static size_t slot_of(const TagIndex *x, const char *tag) {
+  size_t i = hash_tag(tag) & (x->nslot - 1);
+  while (x->tag[i] && strcmp(x->tag[i], tag)) i = (i + 1) & (x->nslot - 1);
+  return i;
+}
+
+static void index_free(TagIndex *x) {
+  for (size_t i = 0; i < x->nslot; i++) free(x->tag[i]);
+  free(x->tag);
+  free(x->id);
+  *x = (TagIndex){0};
+}
+
+// A tag's series, found through the index (a scan of every series per field made a log of many
+// tags quadratic), or made; NULL when REPORT_MAX_SERIES are kept already (then only counted).
 static RunSeries *series_for(RunLog *r, const char *tag) {
-  for (int i = 0; i < r->ns; i++)
-    if (!strcmp(r->s[i].tag, tag)) return &r->s[i];
-  r->s = xrealloc(r->s, (size_t)(r->ns + 1) * sizeof *r->s);
+  TagIndex *x = &r->idx;
+  if (2 * (x->n + 1) > x->nslot) {  // at most half full
+    TagIndex y = {xcalloc(x->nslot ? 2 * x->nslot : 256, sizeof(char *)), NULL, x->nslot ? 2 * x->nslot : 256, x->n};
+    y.id = xmalloc(y.nslot * sizeof(int));
+    for (size_t i = 0; i < x->nslot; i++)
+      if (x->tag[i]) {
+        size_t j = slot_of(&y, x->tag[i]);
+        y.tag[j] = x->tag[i], y.id[j] = x->id[i];
+      }
+    free(x->tag);
+    free(x->id);
+    *x = y;
+  }
+  size_t i = slot_of(x, tag);
+  if (x->tag[i]) return x->id[i] >= 0 ? &r->s[x->id[i]] : NULL;
+  x->tag[i] = xstrdup(tag);
+  x->n++;
+  if (r->ns == REPORT_MAX_SERIES) {
+    x->id[i] = -1;
+    r->dropped++;
+    return NULL;
+  }
+  if (r->ns == r->cap) r->s = xrealloc(r->s, (size_t)(r->cap = r->cap ? 2 * r->cap : 16) * sizeof *r->s);
+  x->id[i] = r->ns;
   RunSeries *s = &r->s[r->ns++];
   *s = (RunSeries){.tag = xstrdup(tag)};
   return s;
@@ -66,7 +110,8 @@ static int scalar_record(RunLog *r, const JsonObj *o, long line, char *err, size
     if (!strchr(f->key, '/') || strchr(f->key, '.')) continue;  // step, epoch, time; nested keys
     if (f->type != JSON_NUM && f->type != JSON_NULL)
       return genet_err(err, errlen, "\"%s\": expected a number or null", f->key);
-    series_add(series_for(r, f->key), st->num, f->type == JSON_NUM ? f->num : NAN, line);
+    RunSeries *s = series_for(r, f->key);
+    if (s) series_add(s, st->num, f->type == JSON_NUM ? f->num : NAN, line);
   }
   if (isnan(r->last_step) || st->num > r->last_step) r->last_step = st->num;
   return 0;
@@ -156,6 +201,7 @@ int runlog_read(RunLog *r, const char *path, char *warn, size_t warnlen, char *e
   if (!isnan(seg_start) && !isnan(seg_last)) r->seconds += seg_last - seg_start;
   jsonl_free(&o);
   free(text);
+  index_free(&r->idx);
   for (int i = 0; i < r->ns; i++) series_finish(&r->s[i]);
   if (rc) runlog_free(r);
   return rc;
@@ -171,5 +217,6 @@ void runlog_free(RunLog *r) {
     free(r->s[i].seq);
   }
   free(r->s);
+  index_free(&r->idx);
   *r = (RunLog){.last_step = NAN};
 }

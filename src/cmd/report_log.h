@@ -13,6 +13,16 @@ typedef struct {
   int n, cap;
 } RunSeries;
 
+// The most series a page shows: a log with more tags (60,000 made a 103 MB page) keeps the
+// first ones in the order they appear and counts the rest (RunLog.dropped; the page says so).
+#define REPORT_MAX_SERIES 200
+
+typedef struct {  // tag -> series index (-1: counted, not kept), open addressing
+  char **tag;
+  int *id;
+  size_t nslot, n;
+} TagIndex;
+
 typedef struct {
   JsonObj start, end;  // the last start and end records (n == 0 when there is none)
   int starts;          // start records: 1 + the number of resumes
@@ -21,7 +31,9 @@ typedef struct {
   double last_step;    // the largest step seen (NAN when none)
   long records;        // lines read
   RunSeries *s;
-  int ns;
+  int ns, cap;
+  long dropped;        // distinct tags past REPORT_MAX_SERIES: not kept
+  TagIndex idx;        // while reading
 } RunLog;
 
 // Reads path. A line that is not a JSON object, or a record without what it needs, returns -1

@@ -37,7 +37,13 @@ static unsigned char *read_head(const char *dir, const char *name, size_t max, s
   size_t want = *total < max ? *total : max;
   unsigned char *b = xmalloc(want + 1);
   *n = fread(b, 1, want, f);
+  int bad = ferror(f);  // a short read from an error is not the whole file
   fclose(f);
+  if (bad) {
+    fprintf(stderr, "genet: warning: %s: read error: not shown\n", path);
+    free(b);
+    return NULL;
+  }
   return b;
 }
 
@@ -70,7 +76,10 @@ static void header(FILE *f, const ReportInputs *in) {
     if (r->seconds > 0) {
       fputs("<tr><th>time</th><td>", f);
       double t = r->seconds;
-      if (t >= 3600) fprintf(f, "%d h %02d min", (int)(t / 3600), (int)fmod(t / 60, 60));
+      // The times are the log's: past ten million hours (or infinite) they are not a real run's,
+      // and (int) of a larger double is undefined (it printed -2147483648 h).
+      if (!(t < 3.6e10)) fputs("over 10000000 h (times in the log out of range)", f);
+      else if (t >= 3600) fprintf(f, "%lld h %02d min", (long long)(t / 3600), (int)fmod(t / 60, 60));
       else if (t >= 60) fprintf(f, "%d min %02d s", (int)(t / 60), (int)fmod(t, 60));
       else fprintf(f, "%.1f s", t);
       fprintf(f, " (%d run%s)</td></tr>\n", r->starts > 1 ? r->starts : 1,
@@ -119,6 +128,9 @@ static void charts(FILE *f, const ReportInputs *in) {
             : "<p class=\"note\">No metrics.jsonl in this directory.</p>\n", f);
     return;
   }
+  if (r->dropped)
+    fprintf(f, "<p class=\"note\">Showing the first %d of %ld series (tags): %ld more are left out, to "
+            "keep the page small.</p>\n", r->ns, r->ns + r->dropped, r->dropped);
   char *done = xcalloc((size_t)r->ns, 1);
   SvgSeries *s = xmalloc((size_t)r->ns * sizeof *s);
   for (int i = 0; i < r->ns; i++) {  // groups in the order their first tag appeared

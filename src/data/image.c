@@ -203,9 +203,11 @@ int image_read(Image *img, const char *path, char *err, size_t errlen) {
     return genet_err(err, errlen, "%s: out of memory reading %zu bytes", path, n);
   }
   size_t got = fread(buf, 1, n, f);
+  int bad = ferror(f);
   fclose(f);
-  int rc = got == n ? image_decode(img, buf, n, path, err, errlen)
-                    : genet_err(err, errlen, "%s: short read (%zu of %zu bytes)", path, got, n);
+  int rc = got == n && !bad ? image_decode(img, buf, n, path, err, errlen)
+                            : genet_err(err, errlen, "%s: %s (%zu of %zu bytes)", path,
+                                        bad ? "read error" : "short read", got, n);
   free(buf);
   return rc;
 }
@@ -328,12 +330,18 @@ void image_resize(Image *out, const Image *in, int oh, int ow) {
   free(tmp);
 }
 
-void image_resize_short(Image *out, const Image *in, int n) {
+int image_resize_short(Image *out, const Image *in, int n, const char *name, char *err, size_t errlen) {
   GENET_ASSERT(n >= 1 && in->h >= 1 && in->w >= 1);
   int sh = in->h <= in->w ? in->h : in->w, lg = in->h <= in->w ? in->w : in->h;
-  int nl = (int)((double)((long long)n * lg) / sh);  // Python's int(n * long / short)
-  if (in->w <= in->h) image_resize(out, in, nl, n);
-  else image_resize(out, in, n, nl);
+  double nl = (double)((long long)n * lg) / sh;  // Python's int(n * long / short)
+  // The image's shape is the user's: a thin strip would resize past the limits.
+  if (!dims_ok((long long)nl, n))
+    return genet_err(err, errlen, "%s: a %dx%d image resized to short side %d would be %lldx%d, larger "
+                     "than %d pixels a side or %lld in all: expected a less elongated image", name, in->w,
+                     in->h, n, (long long)nl, n, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+  if (in->w <= in->h) image_resize(out, in, (int)nl, n);
+  else image_resize(out, in, n, (int)nl);
+  return 0;
 }
 
 // Python's round(d / 2) for an integer d >= 0: halves go to the even neighbour.

@@ -39,8 +39,9 @@ int image_write_png(const char *path, const Image *img, char *err, size_t errlen
 // shrinking (antialiasing), horizontal pass then vertical, each rounded to 8 bits with
 // PIL's 22-bit fixed-point coefficients. out is allocated. Sizes must be >= 1.
 void image_resize(Image *out, const Image *in, int oh, int ow);
-// torchvision Resize(n): the short side becomes n, the long side int(n * long / short).
-void image_resize_short(Image *out, const Image *in, int n);
+// torchvision Resize(n): the short side becomes n, the long side int(n * long / short). 0, or -1
+// with err naming `name` when the result would be larger than an image may be (a 1x3000 strip).
+int image_resize_short(Image *out, const Image *in, int n, const char *name, char *err, size_t errlen);
 // torchvision CenterCrop((ch, cw)) of an image at least that large: the offset is
 // round((H - ch) / 2) with Python's round (halves to even).
 void image_center_crop(Image *out, const Image *in, int ch, int cw);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "data/prepare.h"
 
 int vocab_from_text(Vocab *v, const char *text, char *err, size_t errlen) {
   memset(v, 0, sizeof *v);
@@ -29,7 +30,7 @@ int vocab_read(H5File *f, Vocab *v, char *err, size_t errlen) {
   char *text;
   int64_t size;
   if (h5_read_scalar_i64(f, "vocab_size", &size, err, errlen)) return -1;
-  if (h5_read_str(f, "vocab", &text, (size_t)64 << 20, err, errlen)) return -1;
+  if (h5_read_str(f, "vocab", &text, LM_VOCAB_MAX_BYTES, err, errlen)) return -1;
   int rc = vocab_from_text(v, text, err, errlen);
   free(text);
   if (rc) return -1;

@@ -2,6 +2,11 @@
 // the command line): official downloads and generated data. Each returns a process exit code
 // after printing what it wrote (or one error line).
 #pragma once
+#include <stddef.h>
+
+// The most bytes the vocabulary text (words joined by '\n') may take: `prepare text` refuses
+// to write more, `train` and `generate` to read more, so a written file is always readable.
+#define LM_VOCAB_MAX_BYTES ((size_t)64 << 20)
 
 // WikiText-2 layout: SRC_DIR/{train,valid,test}.txt into OUT.h5 (docs/DATASETS.md).
 int prepare_text(const char *src_dir, const char *out_path);

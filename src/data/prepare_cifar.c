@@ -40,7 +40,7 @@ static long read_batch(const char *path, uint8_t **img, uint8_t **lab, long *n, 
   uint8_t rec[CIFAR_REC];
   for (long i = 0; i < recs; i++) {
     if (fread(rec, 1, CIFAR_REC, f) != CIFAR_REC) {
-      fprintf(stderr, "genet: %s: short read at record %ld\n", path, i);
+      fprintf(stderr, "genet: %s: %s at record %ld\n", path, ferror(f) ? "read error" : "short read", i);
       fclose(f);
       return -1;
     }

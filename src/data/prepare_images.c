@@ -83,7 +83,12 @@ int prepare_images(const char *src_dir, const char *out_path, int size) {
       rc = 1;
       break;
     }
-    image_resize_short(&r, &img, size);
+    if (image_resize_short(&r, &img, size, path, err, sizeof err)) {
+      fprintf(stderr, "genet: %s\n", err);
+      image_free(&img);
+      rc = 1;
+      break;
+    }
     image_center_crop(&c, &r, size, size);
     image_to_chw(pix + per * (size_t)i, &c);
     image_free(&img);

@@ -90,6 +90,7 @@ static int read_split(const char *path, Vocab *v, int grow, Stream *out, long lo
   ssize_t len;
   long long lineno = 0;
   int rc = 0;
+  errno = 0;
   while ((len = getline(&line, &cap, f)) >= 0) {
     lineno++;
     if ((size_t)len != strlen(line)) {
@@ -121,6 +122,14 @@ static int read_split(const char *path, Vocab *v, int grow, Stream *out, long lo
       push(out, id);
     }
     push(out, grow ? vocab_add(v, "<eos>") : vocab_find(v, "<eos>", NULL));
+    errno = 0;
+  }
+  // getline returns -1 at the end and on an error alike (ENOMEM for a line too long to hold):
+  // only ferror or errno tells them apart, and a corpus cut short must not pass as whole.
+  if (!rc && (ferror(f) || errno)) {
+    fprintf(stderr, "genet: %s:%lld: read error: %s\n", path, lineno + 1,
+            strerror(errno ? errno : EIO));
+    rc = -1;
   }
   free(low);
   free(line);
@@ -150,6 +159,14 @@ int prepare_text(const char *src_dir, const char *out_path) {
         vocab_add(&v, "<unk>");
       }
     }
+  }
+  size_t vbytes = 0;  // the joined text's length, as `vocab` stores it
+  for (int i = 0; i < v.n; i++) vbytes += strlen(v.word[i]) + (i > 0);
+  if (!rc && vbytes > LM_VOCAB_MAX_BYTES) {
+    fprintf(stderr, "genet: %s/train.txt: a vocabulary of %d words takes %zu bytes, more than the %zu "
+            "that train and generate read: expected fewer distinct words\n", src_dir, v.n, vbytes,
+            LM_VOCAB_MAX_BYTES);
+    rc = -1;
   }
   if (!rc) {
     H5SafeWriter cw;

@@ -106,44 +106,38 @@ static int make_parent(const char *out, char *err, size_t errlen) {
   return rc;
 }
 
+// The arguments, checked as a job's keys are (config_parse_args).
+static const CfgSpec sample_keys[] = {
+    {"n", CFG_INT, "64", 1, SAMPLE_MAX, NULL, "images in the grid", 0},
+    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of the noise (as a job's seed)", 0},
+    {"out", CFG_STRING, "samples.png", 1, 0, NULL, "the grid's PNG file", 0},
+    {"interpolate", CFG_BOOL, "false", 1, 0, NULL, "rows walk between two noise vectors", 0},
+};
+
 int dcgan_sample_main(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-') {
     fprintf(stderr, "genet: usage: genet sample CKPT.h5 [n=64] [seed=1] [out=samples.png] [interpolate=false]\n");
     return 2;
   }
   const char *path = argv[1], *out = "samples.png";
-  long n = 64, seed = 1;
-  int interp = 0;
-  for (int i = 2; i < argc; i++) {
-    char *eq = strchr(argv[i], '='), *end;
-    if (!eq) return fail(2, "sample: expected key=value, got '%s'%s", argv[i], "");
-    *eq = 0;
-    const char *k = argv[i], *v = eq + 1;
-    if (!strcmp(k, "n")) {
-      n = strtol(v, &end, 10);
-      if (!*v || *end || n < 1 || n > SAMPLE_MAX)
-        return fail(2, "sample: n = '%s': expected a count from 1 to 1024%s", v, "");
-    } else if (!strcmp(k, "seed")) {
-      seed = strtol(v, &end, 10);
-      if (!*v || *end || seed < 0) return fail(2, "sample: seed = '%s': expected an integer >= 0%s", v, "");
-    } else if (!strcmp(k, "out")) {
-      if (!*v) return fail(2, "sample: out = '': expected a file name%s%s", "", "");
-      out = v;
-    } else if (!strcmp(k, "interpolate")) {
-      if (!strcmp(v, "true")) interp = 1;
-      else if (!strcmp(v, "false")) interp = 0;
-      else return fail(2, "sample: interpolate = '%s': expected true or false%s", v, "");
-    } else {
-      return fail(2, "sample: unknown key '%s' (n, seed, out, interpolate)%s", k, "");
-    }
+  Config args;
+  char err[GENET_ERR_MAX];
+  if (config_parse_args(&args, sample_keys, (int)(sizeof sample_keys / sizeof *sample_keys), "sample", argc - 2,
+                        argv + 2, err, sizeof err)) {
+    config_free(&args);
+    return fail(2, "%s%s", err, "");
   }
+  long n = (long)config_int(&args, "n"), seed = (long)config_int(&args, "seed");
+  int interp = config_bool(&args, "interpolate");
+  config_free(&args);  // nothing of it held on the error paths below
+  for (int i = 2; i < argc; i++)  // argv's own copy
+    if (!strncmp(argv[i], "out=", 4)) out = argv[i] + 4;
   int side = (int)lround(sqrt((double)n));
   if (interp && (side < 2 || (long)side * side != n)) {
     char nb[32];
     snprintf(nb, sizeof nb, "%ld", n);
     return fail(2, "sample: interpolate = true needs n = k*k with k >= 2 (k rows of k steps), got n = %s%s", nb, "");
   }
-  char err[GENET_ERR_MAX];
   if (make_parent(out, err, sizeof err)) return fail(1, "out = %s: %s", out, err);
   DcganNet g;
   int rc = load_g(&g, path);

@@ -21,6 +21,7 @@
 #include "data/params_io.h"
 #include "core/stage.h"
 #include "core/util.h"
+#include "train/runlog.h"
 
 const CfgSpec dcgan_task_keys[] = {
     {"data", CFG_STRING, NULL, 0, -1, NULL, "HDF5 images in the cifar10 layout (genet prepare cifar10 | synthetic-images)", CFG_RESUME_APPLIES},
@@ -121,7 +122,7 @@ static void load_image(Gan *s, int64_t idx, float *out) {
   const uint8_t *chw = s->row;
   for (int c = 0; c < 3; c++)
     for (int i = 0; i < s->h * s->w; i++) src.px[(size_t)i * 3 + c] = chw[(size_t)c * s->h * s->w + i];
-  image_resize_short(&big, &src, s->S);
+  if (image_resize_short(&big, &src, s->S, "train/images", err, sizeof err)) comm_abort(&s->t->comm, "%s", err);
   Image crop;
   image_center_crop(&crop, &big, s->S, s->S);
   for (int c = 0; c < 3; c++)
@@ -276,14 +277,15 @@ static void save_samples(Gan *s) {
   Trainer *t = s->t;
   size_t isz = (size_t)3 * s->S * s->S, mine = isz * s->Bl, off = mine * t->comm.rank;
   char path[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
-  if (t->comm.rank == 0 && make_dirs(t->out_dir, err, sizeof err))
-    comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
+  // Outputs are alike: a grid that cannot be written is a warning, as a metrics line is.
+  int dir_ok = t->comm.rank == 0 && !make_dirs(t->out_dir, err, sizeof err);
+  if (t->comm.rank == 0 && !dir_ok) runlog_warn_output(t, "the sample grids", err);
   memset(s->all_real, 0, sizeof(float) * isz * s->B);
   memcpy(s->all_real + off, stage_host(&s->batch, s->real_slot), sizeof(float) * mine);
   comm_allreduce_sum(&t->comm, s->all_real, isz * s->B);
   snprintf(path, sizeof path, "%s/real_samples.png", t->out_dir);
-  if (t->comm.rank == 0 && image_grid_png(path, s->all_real, s->B, 3, s->S, s->S, 8, 2, 1, err, sizeof err))
-    comm_abort(&t->comm, "%s", err);
+  if (dir_ok && image_grid_png(path, s->all_real, s->B, 3, s->S, s->S, 8, 2, 1, err, sizeof err))
+    runlog_warn_output(t, "real_samples.png", err);
   for (int k = 0; k < t->accumulate; k++)
     dcgan_forward(&t->ctx, &s->g, &s->actg[k], s->fixedd + ((size_t)t->comm.rank * s->Bl + (size_t)k * s->Bm) * s->mc.nz,
                   s->imgd + isz * k * s->Bm, s->Bm, 1);
@@ -292,8 +294,8 @@ static void save_samples(Gan *s) {
   memcpy(s->all + off, s->img, sizeof(float) * mine);
   comm_allreduce_sum(&t->comm, s->all, isz * s->B);
   snprintf(path, sizeof path, "%s/fake_samples_epoch_%03lld.png", t->out_dir, (long long)t->epoch);
-  if (t->comm.rank == 0 && image_grid_png(path, s->all, s->B, 3, s->S, s->S, 8, 2, 1, err, sizeof err))
-    comm_abort(&t->comm, "%s", err);
+  if (dir_ok && image_grid_png(path, s->all, s->B, 3, s->S, s->S, 8, 2, 1, err, sizeof err))
+    runlog_warn_output(t, strrchr(path, '/') + 1, err);
 }
 
 static void dcgan_epoch_begin(Trainer *t, void *task) {

@@ -9,6 +9,7 @@
 
 #include "train/ckpt.h"
 #include "data/lm_data.h"
+#include "data/prepare.h"
 #include "tasks/lm_generate.h"
 #include "tasks/lm_task.h"
 #include "data/params_io.h"
@@ -76,7 +77,7 @@ static int load_checkpoint(const char *path, Vocab *vocab, LmModel *m) {
           "checkpoint (task = lm)", path, config_str(&cfg, "task"));
     goto out;
   }
-  if (h5_read_str(&f, "vocab", &vtext, (size_t)64 << 20, err, sizeof err)) {  // err names the file
+  if (h5_read_str(&f, "vocab", &vtext, LM_VOCAB_MAX_BYTES, err, sizeof err)) {  // err names the file
     fail2("%s%s", err, "");
     goto out;
   }
@@ -103,36 +104,37 @@ out:
   return rc;
 }
 
+// The arguments, checked as a job's keys are (config_parse_args).
+static const CfgSpec generate_keys[] = {
+    {"words", CFG_INT, "1000", 0, 100000000, NULL, "words to sample after the prompt", 0},
+    {"temperature", CFG_FLOAT, "1.0", 1e-6, 1e6, NULL, "divides the logits: lower is more conservative", 0},
+    {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of the sampling stream (as a job's seed)", 0},
+    {"prompt", CFG_STRING, "", 1, 0, NULL, "words to start from (each in the vocabulary)", 0},
+    // One token at a time is too little work to share: a second thread made it 20x slower.
+    {"threads", CFG_INT, "1", 0, 1024, NULL, "OpenMP threads (0: as train's threads = 0)", 0},
+};
+
 int lm_generate_main(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-') {
-    fprintf(stderr, "genet: usage: genet generate CKPT.h5 [words=1000] [temperature=1.0] [seed=1] [prompt=\"...\"]\n");
+    fprintf(stderr, "genet: usage: genet generate CKPT.h5 [words=1000] [temperature=1.0] [seed=1] [prompt=\"...\"] [threads=1]\n");
     return 2;
   }
   const char *path = argv[1];
-  long words = 1000, seed = 1;
-  double temp = 1.0;
-  const char *prompt = "";
-  for (int i = 2; i < argc; i++) {
-    char *eq = strchr(argv[i], '='), *end;
-    if (!eq) return fail2("generate: expected key=value, got '%s'%s", argv[i], "");
-    *eq = 0;
-    const char *k = argv[i], *v = eq + 1;
-    if (!strcmp(k, "words")) {
-      words = strtol(v, &end, 10);
-      if (*end || words < 0) return fail2("generate: words = '%s': expected a count >= 0%s", v, "");
-    } else if (!strcmp(k, "temperature")) {
-      temp = strtod(v, &end);
-      if (*end || !(temp > 0) || !isfinite(temp))
-        return fail2("generate: temperature = '%s': expected a number > 0%s", v, "");
-    } else if (!strcmp(k, "seed")) {
-      seed = strtol(v, &end, 10);
-      if (*end || seed < 0) return fail2("generate: seed = '%s': expected an integer >= 0%s", v, "");
-    } else if (!strcmp(k, "prompt")) {
-      prompt = v;
-    } else {
-      return fail2("generate: unknown key '%s' (words, temperature, seed, prompt)%s", k, "");
-    }
+  Config args;
+  char err[GENET_ERR_MAX];
+  if (config_parse_args(&args, generate_keys, (int)(sizeof generate_keys / sizeof *generate_keys), "generate",
+                        argc - 2, argv + 2, err, sizeof err)) {
+    config_free(&args);
+    return fail2("%s%s", err, "");
   }
+  long words = (long)config_int(&args, "words");
+  uint64_t seed = (uint64_t)config_int(&args, "seed");
+  double temp = config_float(&args, "temperature");
+  int threads = (int)config_int(&args, "threads");
+  config_free(&args);  // nothing of it held on the error paths below
+  const char *prompt = "";  // argv's own copy
+  for (int i = 2; i < argc; i++)
+    if (!strncmp(argv[i], "prompt=", 7)) prompt = argv[i] + 7;
   Vocab vocab;
   LmModel m;
   if (load_checkpoint(path, &vocab, &m)) return 2;
@@ -163,7 +165,8 @@ int lm_generate_main(int argc, char **argv) {
   }
 
   Ctx ctx;
-  ctx_init(&ctx, DEV_CPU, 0);
+  ctx_init(&ctx, DEV_CPU, threads);
+  fprintf(stderr, "genet: generate: sampling on %d thread%s\n", ctx.nthreads, ctx.nthreads == 1 ? "" : "s");
   LmActs a;
   lm_acts_alloc(&a, &m, 1, 1);
   size_t n = (size_t)mc.nlayers * mc.nhid;

@@ -84,7 +84,7 @@ static float *load_image_host(Trainer *t, const char *path, int size, int *h, in
   Image src, rs;
   char err[GENET_ERR_MAX];
   if (image_read(&src, path, err, sizeof err)) trainer_fail(t, "%s", err);
-  image_resize_short(&rs, &src, size);
+  if (image_resize_short(&rs, &src, size, path, err, sizeof err)) trainer_fail(t, "%s", err);
   image_free(&src);
   *h = rs.h;
   *w = rs.w;

@@ -86,8 +86,8 @@ static int validate(const CfgSpec *s, const char *v, char *why, size_t len) {
   switch (s->type) {
     case CFG_INT: {
       long long x;
-      if (parse_ll(v, &x)) return genet_err(why, len, "expected an integer");
-      if (bounded && (x < s->min || x > s->max))
+      if (!bounded && parse_ll(v, &x)) return genet_err(why, len, "expected an integer");
+      if (bounded && (parse_ll(v, &x) || x < s->min || x > s->max))  // past long long too
         return genet_err(why, len, "expected an integer in [%.15g, %.15g]", s->min, s->max);
       return 0;
     }
@@ -204,23 +204,49 @@ int config_load_stream(Config *c, FILE *f, const char *path, char *err, size_t e
   return rc;
 }
 
-int config_apply_overrides(Config *c, int n, char **kv, char *err, size_t errlen) {
+// key=value arguments; `origin` names them in messages ("command line", "generate").
+static int apply_args(Config *c, int n, char **kv, const char *origin, char *err, size_t errlen) {
   int seen[CFG_MAX_KEYS] = {0};
   for (int i = 0; i < n; i++) {
     char *eq = strchr(kv[i], '=');
     if (!eq || eq == kv[i])
-      return genet_err(err, errlen, "command line: expected key=value, got '%s'", kv[i]);
+      return genet_err(err, errlen, "%s: expected key=value, got '%s'", origin, kv[i]);
     char key[128];
     size_t klen = (size_t)(eq - kv[i]);
-    if (klen >= sizeof key) return genet_err(err, errlen, "command line: key too long in '%s'", kv[i]);
+    if (klen >= sizeof key) return genet_err(err, errlen, "%s: key too long in '%s'", origin, kv[i]);
     memcpy(key, kv[i], klen);
     key[klen] = 0;
     int k = find(c, key);
     if (k >= 0 && seen[k]++)
-      return genet_err(err, errlen, "command line: %s given twice: keep one", key);
-    if (config_set(c, key, eq + 1, "command line", err, errlen)) return -1;
+      return genet_err(err, errlen, "%s: %s given twice: keep one", origin, key);
+    if (config_set(c, key, eq + 1, origin, err, errlen)) return -1;
   }
   return 0;
+}
+
+int config_apply_overrides(Config *c, int n, char **kv, char *err, size_t errlen) {
+  return apply_args(c, n, kv, "command line", err, errlen);
+}
+
+int config_parse_args(Config *c, const CfgSpec *keys, int nkeys, const char *cmd, int n, char **kv,
+                      char *err, size_t errlen) {
+  config_init(c, &keys, &nkeys, 1);
+  for (int i = 0; i < n; i++) {  // an unknown key: list the known ones, there are few
+    size_t klen = strcspn(kv[i], "=");
+    int known = 0;
+    for (int k = 0; k < nkeys && !known; k++) known = strlen(keys[k].key) == klen && !strncmp(keys[k].key, kv[i], klen);
+    if (!known && kv[i][klen] == '=' && klen > 0) {
+      int at = genet_err(err, errlen, "%s: unknown key '%.*s' (", cmd, (int)(klen < 60 ? klen : 60), kv[i]);
+      for (int k = 0; k < nkeys; k++) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, "%s%s", k ? ", " : "", keys[k].key);
+      }
+      size_t used = strlen(err);
+      snprintf(err + used, errlen - used, ")");
+      return at;
+    }
+  }
+  return apply_args(c, n, kv, cmd, err, errlen);
 }
 
 int config_check_required(const Config *c, char *err, size_t errlen) {

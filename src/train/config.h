@@ -48,6 +48,11 @@ int config_load_text(Config *c, const char *text, const char *name, char *err, s
 int config_set(Config *c, const char *key, const char *value, const char *origin, char *err,
                size_t errlen);
 int config_apply_overrides(Config *c, int n, char **kv, char *err, size_t errlen);
+// A command's key=value arguments (generate, sample, prepare, report), checked as a job's keys
+// are, with the same types, ranges and messages, `cmd` naming them: c is initialised from the
+// one table `keys` (config_free it), then each argument applied. 0, or -1 with one line in err.
+int config_parse_args(Config *c, const CfgSpec *keys, int nkeys, const char *cmd, int n, char **kv,
+                      char *err, size_t errlen);
 int config_check_required(const Config *c, char *err, size_t errlen);
 
 long long config_int(const Config *c, const char *key);

@@ -7,8 +7,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "data/utf8.h"
 
 static void put(JsonLine *j, const char *s, size_t n) {
   if (j->len + n + 1 > j->cap) {
@@ -30,14 +33,12 @@ static void putf(JsonLine *j, const char *fmt, ...) {
   put(j, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-// A JSON string: quotes, backslashes and control characters escaped; other bytes as they are
-// (job files and paths are UTF-8 or ASCII).
-static void put_string(JsonLine *j, const char *s) {
-  put(j, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+// Valid UTF-8 text: quotes, backslashes and control characters escaped, other bytes as they are.
+static void put_valid(JsonLine *j, const unsigned char *p, size_t n) {
+  for (const unsigned char *e = p + n; p < e; p++) {
     if (*p == '"' || *p == '\\') {
-      char e[2] = {'\\', (char)*p};
-      put(j, e, 2);
+      char c[2] = {'\\', (char)*p};
+      put(j, c, 2);
     } else if (*p == '\n') {
       put(j, "\\n", 2);
     } else if (*p == '\t') {
@@ -50,6 +51,21 @@ static void put_string(JsonLine *j, const char *s) {
       put(j, (const char *)p, 1);
     }
   }
+}
+
+// A JSON string. JSON text is UTF-8, and a path need not be (out_dir=$'u\xff'): each byte that
+// is not part of valid UTF-8 becomes U+FFFD, as Python's errors='replace' writes it.
+static void put_string(JsonLine *j, const char *s) {
+  put(j, "\"", 1);
+  size_t n = strlen(s), bad;
+  char why[160];
+  while (n > 0 && utf8_check(s, n, &bad, why, sizeof why)) {
+    put_valid(j, (const unsigned char *)s, bad);
+    put(j, "\\ufffd", 6);
+    s += bad + 1;
+    n -= bad + 1;
+  }
+  put_valid(j, (const unsigned char *)s, n);
   put(j, "\"", 1);
 }
 
@@ -106,13 +122,45 @@ void jl_free(JsonLine *j) {
   memset(j, 0, sizeof *j);
 }
 
+// The end of the file's last whole line (0 when it has none): a run stopped mid-write (a full
+// disk, a kill) leaves a partial line there that the next record would be glued to.
+static int last_line_end(int fd, off_t *keep) {
+  struct stat st;
+  if (fstat(fd, &st)) return -1;
+  char buf[4096];
+  for (off_t end = st.st_size; end > 0;) {
+    size_t n = end < (off_t)sizeof buf ? (size_t)end : sizeof buf;
+    if (pread(fd, buf, n, end - (off_t)n) != (ssize_t)n) return -1;
+    for (size_t i = n; i > 0; i--)
+      if (buf[i - 1] == '\n') {
+        *keep = end - (off_t)n + (off_t)i;
+        return 0;
+      }
+    end -= (off_t)n;
+  }
+  *keep = 0;
+  return 0;
+}
+
 int mlog_open(MetricsLog *m, const char *dir) {
   memset(m, 0, sizeof *m);
   snprintf(m->path, sizeof m->path, "%s/metrics.jsonl", dir);
-  if (!(m->f = fopen(m->path, "a"))) {
+  if (!(m->f = fopen(m->path, "a+"))) {  // a+: read to recover the end, write only at the end
     snprintf(m->err, sizeof m->err, "%s: %s", m->path, strerror(errno));
     return -1;
   }
+  // Recovered as a database recovers its log: a partial last line is cut off.
+  int fd = fileno(m->f);
+  struct stat st;
+  off_t keep;
+  if (fstat(fd, &st) || last_line_end(fd, &keep) || (keep < st.st_size && ftruncate(fd, keep))) {
+    snprintf(m->err, sizeof m->err, "%s: cannot recover its last line: %s", m->path, strerror(errno));
+    mlog_close(m);
+    return -1;
+  }
+  if (keep < st.st_size)
+    fprintf(stderr, "genet: warning: %s: cut off a partial last line of %lld bytes (a run stopped "
+            "while writing it)\n", m->path, (long long)(st.st_size - keep));
   return 0;
 }
 
@@ -148,6 +196,7 @@ int mlog_scan_lowest(const char *path, const char *tag, int64_t max_step, double
   char *line = NULL;
   size_t cap = 0;
   int found = 0;
+  errno = 0;
   while (getline(&line, &cap, f) > 0) {
     double s, v;
     if (strstr(line, "\"event\":") || !find_number(line, "step", &s) || s > (double)max_step ||
@@ -158,10 +207,12 @@ int mlog_scan_lowest(const char *path, const char *tag, int64_t max_step, double
       *step = (int64_t)s;
       found = 1;
     }
+    errno = 0;
   }
+  int bad = ferror(f) || errno;  // getline's -1 is an error as well as the end
   free(line);
   fclose(f);
-  return found;
+  return bad ? -1 : found;
 }
 
 int write_text_atomic(const char *path, const char *text, char *err, size_t errlen) {

@@ -33,7 +33,7 @@ int mlog_write(MetricsLog *m, const JsonLine *j);
 void mlog_close(MetricsLog *m);
 
 // The lowest value of `tag` among the records of m->path with "step" <= max_step (what a
-// resumed run had seen before its checkpoint): 1 found (*value, *step), 0 none.
+// resumed run had seen before its checkpoint): 1 found (*value, *step), 0 none, -1 read error.
 int mlog_scan_lowest(const char *path, const char *tag, int64_t max_step, double *value, int64_t *step);
 
 // Writes text to path atomically (path.tmp, then rename). 0, or -1 with err.

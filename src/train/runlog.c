@@ -65,6 +65,10 @@ static void warn(RunLog *r, const char *what, const char *err) {
   fprintf(stderr, "genet: warning: %s not written (%s); training goes on without it\n", what, err);
 }
 
+void runlog_warn_output(Trainer *t, const char *what, const char *err) {
+  if (t->comm.rank == 0) warn(t->runlog, what, err);
+}
+
 // "model name" of /proc/cpuinfo's first processor.
 static void cpu_model(char *buf, size_t n) {
   snprintf(buf, n, "unknown");
@@ -79,6 +83,7 @@ static void cpu_model(char *buf, size_t n) {
     snprintf(buf, n, "%s", colon);
     break;
   }
+  if (ferror(f)) snprintf(buf, n, "unknown");  // a read error is not the end of the file
   fclose(f);
 }
 
@@ -110,7 +115,10 @@ void runlog_start(Trainer *t, const char *best_tag, int resumed) {
   if (mlog_open(&r->m, t->out_dir)) warn(r, "metrics.jsonl", r->m.err);
   // The best of a resumed run includes what the records up to its checkpoint saw.
   if (resumed && best_tag)
-    r->have_best = mlog_scan_lowest(r->m.path, best_tag, t->step, &r->best, &r->best_step);
+    if ((r->have_best = mlog_scan_lowest(r->m.path, best_tag, t->step, &r->best, &r->best_step)) < 0) {
+      r->have_best = 0;
+      warn(r, "the best value so far", "metrics.jsonl: read error");
+    }
   char cpu[256], version[128];
   cpu_model(cpu, sizeof cpu);
   snprintf(version, sizeof version, "%s (commit %s)", GENET_VERSION, GENET_GIT_COMMIT);

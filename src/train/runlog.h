@@ -22,5 +22,8 @@ void runlog_checkpoint(struct Trainer *t, const char *path);
 // Writes what is pending, the end record and the exit summary, and closes the files.
 // status: "finished", "max_steps" or "stopped".
 void runlog_end(struct Trainer *t, const char *status);
+// An output the task writes (a sample grid) failed: one warning line, training goes on, as for
+// metrics.jsonl and the event file (a full out_dir must not cost the run its checkpoint).
+void runlog_warn_output(struct Trainer *t, const char *what, const char *err);
 // Erases the progress line before another line is printed (trainer_log).
 void runlog_clear_line(RunLog *r);
