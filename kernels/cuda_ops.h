@@ -135,6 +135,17 @@ void batchnorm_sync_bwd_apply_cuda(CudaCtx *c, float *dx, float *dweight, float 
                                    const double *glob, double gcnt, int N, int C, int H, int W,
                                    float eps);
 
+// ---- issue 23, fast neural style's ops (kernels/instancenorm.cu): the ops of
+// src/ops/instancenorm.h, same arguments and semantics (parameter gradients +=, input
+// gradients =).
+void instancenorm_forward_cuda(CudaCtx *c, float *y, float *save_mean, float *save_var,
+                               const float *x, const float *weight, const float *bias, int N,
+                               int C, int H, int W, float eps);
+void instancenorm_backward_cuda(CudaCtx *c, float *dx, float *dweight, float *dbias,
+                                const float *dy, const float *x, const float *save_mean,
+                                const float *save_var, const float *weight, int N, int C, int H,
+                                int W, float eps);
+
 #ifdef __cplusplus
 }
 #endif
