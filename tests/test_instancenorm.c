@@ -2,7 +2,8 @@
 // bias, the parameter gradients accumulated; dx not on a 2-value plane, where it is all
 // cancellation: see in_case), the saved statistics against a double evaluation,
 // weight and bias left out (NULL) against ones and zeros, in place, a shape that takes the
-// OpenMP path against a serial double evaluation, and finite differences of every gradient.
+// OpenMP path against a serial double evaluation, and finite differences of every gradient;
+// BatchNorm's dx, planted, must fail both checks.
 // Bounds (testlib's rule, RTOL_F32): y, dx and the saved statistics come from sums over one
 // plane, K = H W; dweight and dbias from sums over a channel's N planes, K = N H W.
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/batchnorm.h"
 #include "ops/instancenorm.h"
 #include "testlib.h"
 
@@ -138,6 +140,20 @@ static void in_case(Fixture *fx, int c) {
   if (hw > 2) {  // H W = 2: y is +-weight + bias whatever x, its gradient ~0 (nothing to check)
     InArg a = {x, w, b, dy, y1, mean, var, N, C, H, W};
     in_gradchecks(tag, &a, x, w, b);
+    if (N > 1) {
+      // Planted: BatchNorm's dx (statistics over the channel's N planes, not each plane's)
+      // must fail both the fixture check and the finite differences.
+      float *bm = malloc(C * 4), *bv = malloc(C * 4), *bdx = malloc(n * 4);
+      batchnorm_forward(&ctx, y0, bm, bv, NULL, NULL, x, w, b, N, C, H, W, 1, 0.1f, EPS);
+      batchnorm_backward(&ctx, bdx, NULL, NULL, dy, x, bm, bv, w, N, C, H, W, 1, EPS);
+      size_t where;
+      double fd;
+      snprintf(what, sizeof what, "in %s dx of BatchNorm: fixture check", tag);
+      check_planted(what, close_err(bdx, wdx, n, K, NULL), RTOL_F32);
+      snprintf(what, sizeof what, "in %s dx of BatchNorm: finite differences", tag);
+      check_planted(what, gradcheck_worst(in_loss, &a, x, bdx, n, GC_H, 80, &where, &fd), GC_TOL);
+      free(bm), free(bv), free(bdx);
+    }
   }
   free(w), free(b), free(x), free(dy), free(wy), free(wdx), free(wdw), free(wdb);
   free(y), free(dx), free(mean), free(var), free(dw), free(db), free(wm), free(wv);

@@ -1,5 +1,6 @@
 // test_reflection_pad.c: ReflectionPad2d against PyTorch (y and dx), a shape that takes the
-// OpenMP path against a serial scatter in double, and finite differences of dx.
+// OpenMP path against a serial scatter in double, and finite differences of dx; the gradient of
+// padding that repeats the edge, planted, must fail both checks.
 // Bounds (testlib's rule): y is a copy of x, exact (rtol 0); dx sums up to 3 x 3 gradients,
 // K = 9 at RTOL_F32.
 #include <stdio.h>
@@ -30,12 +31,14 @@ static double pad_loss(void *p) {
 
 // The reference by its definition: output (oh, ow) copies input (mirror(oh), mirror(ow)); dx is
 // the scatter of dy through the same map, summed in double.
-static int mirror(int o, int n, int pad) {
+// edge 1 repeats the edge row or column (numpy's 'symmetric', a planted bug), 0 does not.
+static int mirror_edge(int o, int n, int pad, int edge) {
   int i = o - pad;
-  if (i < 0) i = -i;
-  if (i >= n) i = 2 * (n - 1) - i;
+  if (i < 0) i = -i - edge;
+  if (i >= n) i = 2 * (n - 1) - i + edge;
   return i;
 }
+static int mirror(int o, int n, int pad) { return mirror_edge(o, n, pad, 0); }
 
 static void pad_reference(float *y, float *dx, const float *x, const float *dy, int N, int C,
                           int H, int W, int pad) {
@@ -45,7 +48,8 @@ static void pad_reference(float *y, float *dx, const float *x, const float *dy, 
   for (size_t p = 0; p < planes; p++)
     for (int oh = 0; oh < Ho; oh++)
       for (int ow = 0; ow < Wo; ow++) {
-        size_t o = (p * Ho + oh) * Wo + ow, i = p * hw + (size_t)mirror(oh, H, pad) * W + mirror(ow, W, pad);
+        size_t o = (p * Ho + oh) * Wo + ow;
+        size_t i = p * hw + (size_t)mirror(oh, H, pad) * W + mirror(ow, W, pad);
         y[o] = x[i];
         acc[i] += dy[o];
       }
@@ -75,6 +79,25 @@ static void run_case(Fixture *fx, int i) {
   PadArg a = {x, dy, y, N, C, H, W, pad};
   snprintf(what, sizeof what, "%s dL/dx", tag);
   gradcheck(what, pad_loss, &a, x, dx, nx, GC_H, 60, GC_TOL);
+  if (pad > 0) {
+    // Planted: the gradient of padding that repeats the edge ('symmetric'), an off-by-one of
+    // the mirror, must fail both checks.
+    float *bad = malloc(nx * 4);
+    double *acc = calloc(nx, sizeof(double)), fd;
+    size_t where;
+    int Ho = H + 2 * pad, Wo = W + 2 * pad;
+    for (size_t p = 0; p < (size_t)N * C; p++)
+      for (int oh = 0; oh < Ho; oh++)
+        for (int ow = 0; ow < Wo; ow++)
+          acc[(p * H + mirror_edge(oh, H, pad, 1)) * W + mirror_edge(ow, W, pad, 1)] +=
+              dy[(p * Ho + oh) * Wo + ow];
+    for (size_t j = 0; j < nx; j++) bad[j] = (float)acc[j];
+    snprintf(what, sizeof what, "%s dx repeating the edge: fixture", tag);
+    check_planted(what, close_err(bad, wdx, nx, 9, NULL), RTOL_F32);
+    snprintf(what, sizeof what, "%s dx repeating the edge: finite diff", tag);
+    check_planted(what, gradcheck_worst(pad_loss, &a, x, bad, nx, GC_H, 60, &where, &fd), GC_TOL);
+    free(bad), free(acc);
+  }
   free(x), free(wy), free(dy), free(wdx), free(y), free(dx);
 }
 

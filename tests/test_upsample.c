@@ -1,5 +1,6 @@
 // test_upsample.c: nearest-neighbour upsampling against PyTorch (y and dx), a shape that takes
-// the OpenMP path against a serial evaluation in double, and finite differences of dx.
+// the OpenMP path against a serial evaluation in double, and finite differences of dx; each
+// block's mean in place of its sum, planted, must fail both checks.
 // Bounds (testlib's rule): y is a copy of x, exact (rtol 0); dx sums a scale x scale block,
 // K = scale^2 at RTOL_F32.
 #include <stdio.h>
@@ -48,6 +49,18 @@ static void run_case(Fixture *fx, int i) {
   UpArg a = {x, dy, y, N, C, H, W, s};
   snprintf(what, sizeof what, "%s dL/dx", tag);
   gradcheck(what, up_loss, &a, x, dx, nx, GC_H, 60, GC_TOL);
+  if (s > 1) {
+    // Planted: each block's mean instead of its sum (average pooling's adjoint) must fail both.
+    float *bad = malloc(nx * 4);
+    double fd;
+    size_t where;
+    for (size_t j = 0; j < nx; j++) bad[j] = dx[j] / (float)(s * s);
+    snprintf(what, sizeof what, "%s dx as the block mean: fixture", tag);
+    check_planted(what, close_err(bad, wdx, nx, (double)s * s, NULL), RTOL_F32);
+    snprintf(what, sizeof what, "%s dx as the block mean: finite diff", tag);
+    check_planted(what, gradcheck_worst(up_loss, &a, x, bad, nx, GC_H, 60, &where, &fd), GC_TOL);
+    free(bad);
+  }
   free(x), free(wy), free(dy), free(wdx), free(y), free(dx);
 }
 
