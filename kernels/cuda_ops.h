@@ -135,6 +135,25 @@ void batchnorm_sync_bwd_apply_cuda(CudaCtx *c, float *dx, float *dweight, float 
                                    const double *glob, double gcnt, int N, int C, int H, int W,
                                    float eps);
 
+// ---- issue 23, fast neural style's ops (kernels/instancenorm.cu, reflection_pad.cu,
+// upsample.cu): the ops of src/ops/{instancenorm,reflection_pad,upsample}.h, same arguments and
+// semantics (parameter gradients +=, input gradients =).
+void instancenorm_forward_cuda(CudaCtx *c, float *y, float *save_mean, float *save_var,
+                               const float *x, const float *weight, const float *bias, int N,
+                               int C, int H, int W, float eps);
+void instancenorm_backward_cuda(CudaCtx *c, float *dx, float *dweight, float *dbias,
+                                const float *dy, const float *x, const float *save_mean,
+                                const float *save_var, const float *weight, int N, int C, int H,
+                                int W, float eps);
+void reflection_pad2d_forward_cuda(CudaCtx *c, float *y, const float *x, int N, int C, int H,
+                                   int W, int pad);
+void reflection_pad2d_backward_cuda(CudaCtx *c, float *dx, const float *dy, int N, int C, int H,
+                                    int W, int pad);
+void upsample_nearest2d_forward_cuda(CudaCtx *c, float *y, const float *x, int N, int C, int H,
+                                     int W, int scale);
+void upsample_nearest2d_backward_cuda(CudaCtx *c, float *dx, const float *dy, int N, int C, int H,
+                                      int W, int scale);
+
 #ifdef __cplusplus
 }
 #endif
