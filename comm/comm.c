@@ -1,5 +1,5 @@
 // comm.c: launcher detection, the single-process and MPI back ends, and dispatch to NCCL.
-#include "comm.h"
+#include "comm/comm.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm_nccl.h"
 #include "core/util.h"
 
 // Checks an MPI call; on failure names the call, the rank and MPI's message, then aborts all.
@@ -93,15 +92,9 @@ void comm_init(Comm *c, int *argc, char ***argv) {
 }
 
 void comm_finalize(Comm *c) {
-  if (c->kind == COMM_NCCL) comm_nccl_free(c->nccl);
+  if (c->kind == COMM_NCCL) c->device->free(c->nccl);
   if (c->mpi_inited) MPI_Finalize();
   memset(c, 0, sizeof *c);
-}
-
-void comm_use_nccl(Comm *c, int device) {
-  GENET_ASSERT(c->kind != COMM_NCCL);  // once per communicator
-  c->nccl = comm_nccl_new(c, device);
-  c->kind = COMM_NCCL;
 }
 
 // MPI counts are int: long buffers go in chunks.
@@ -110,7 +103,7 @@ void comm_use_nccl(Comm *c, int device) {
 void comm_allreduce_sum(Comm *c, float *buf, size_t n) {
   if (c->size == 1) return;
   if (c->kind == COMM_NCCL) {
-    comm_nccl_allreduce(c->nccl, buf, n, 0);
+    c->device->allreduce(c->nccl, buf, n, 0);
     return;
   }
   for (size_t off = 0; off < n; off += MPI_CHUNK) {
@@ -130,7 +123,7 @@ static void scale(float *buf, size_t n, float s) {
 void comm_allreduce_mean(Comm *c, float *buf, size_t n) {
   if (c->size == 1) return;
   if (c->kind == COMM_NCCL) {
-    comm_nccl_allreduce(c->nccl, buf, n, 1);
+    c->device->allreduce(c->nccl, buf, n, 1);
     return;
   }
   comm_allreduce_sum(c, buf, n);

@@ -2,7 +2,8 @@
 //   single  one process, no launcher: collectives are no-ops (a mean of one is itself);
 //   mpi     CPU buffers over Open MPI (and the fallback where NCCL is not built);
 //   nccl    GPU buffers over NCCL, its communicator made from an ncclUniqueId that MPI
-//           broadcasts (comm_nccl.c, built with CUDA).
+//           broadcasts (comm_nccl.c, built with CUDA; comm_use_nccl there switches a
+//           communicator to it).
 // Every MPI and NCCL call is checked; a failure names the call and the rank and takes every
 // rank down (MPI_Abort), so no rank hangs in a collective its peer will never join.
 #pragma once
@@ -11,15 +12,27 @@
 typedef enum { COMM_SINGLE, COMM_MPI, COMM_NCCL } CommKind;
 
 typedef struct CommNccl CommNccl;
+typedef struct Comm Comm;
+struct GradTransport;
 
+// The device back end: what comm_use_nccl (comm_nccl.c) installs, so that comm.c and ddp.c
+// reach NCCL only through it and the NCCL file depends on them, not the other way round.
 typedef struct {
+  void (*allreduce)(CommNccl *n, float *buf, size_t count, int mean);  // in place, waited for
+  // GradSync's transport of device buffers (ddp.h) on `stream` (a cudaStream_t).
+  void (*grad_transport)(Comm *c, void *stream, int nbuckets, struct GradTransport *t);
+  void (*free)(CommNccl *n);
+} CommDevice;
+
+struct Comm {
   CommKind kind;
   int rank, size;              // in the world
   int local_rank, local_size;  // on this node (MPI shared-memory split): local_rank picks the GPU
   int mpi_inited;              // we called MPI_Init (and so MPI_Finalize)
   CommNccl *nccl;              // when kind == COMM_NCCL
+  const CommDevice *device;    // when kind == COMM_NCCL: how nccl is used
   double timeout_s;            // the longest a collective may wait for the other ranks (0: forever)
-} Comm;
+};
 
 typedef struct {
   int active;
@@ -33,25 +46,8 @@ typedef struct {
 // PMIX_RANK, SLURM_STEP_NUM_TASKS with SLURM_PROCID), else runs single-process.
 void comm_init(Comm *c, int *argc, char ***argv);
 void comm_finalize(Comm *c);
-// Makes this rank's NCCL communicator on `device` (cudaSetDevice(device), a non-blocking NCCL
-// stream, ncclCommInitRank with an id rank 0 makes and MPI broadcasts) and switches the float
-// all-reduces below to device buffers over NCCL. The way a GPU rank gets its communicator; a
-// collective: every rank calls it, once, before any GradSync of device buffers is made. Dies
-// when built without CUDA. How the trainer uses it (device = cuda):
-//   comm_init(&c, &argc, &argv);                  // MPI when launched by mpirun/srun
-//   int dev = comm_pick_device(&c, ndevices);     // the local rank's GPU (cuda_device_count);
-//                                                 // too few GPUs stops every rank
-//   ... the Ctx on `dev` (its stream is the compute stream) ...
-//   if (c.size > 1) comm_use_nccl(&c, dev);       // one GPU needs no communicator
-//   GradBuffer b = {..., .stream = the Ctx's cudaStream_t};  // device buffers
-//   GradSync *s = gradsync_create(&c, &b, bucket_bytes);    // NCCL transport (ddp.h)
-//   ... train ...; gradsync_free(s) before comm_finalize(&c) (which destroys the communicator).
-// The Ctx and the communicator must be on the same device (gradsync_create checks it). After
-// this call comm_bcast, comm_barrier, comm_sum_double and comm_allreduce_sum_double still run
-// over MPI on host memory; comm_iallreduce stays CPU-only (GradSync's CPU path).
-void comm_use_nccl(Comm *c, int device);
 
-// In place over the ranks. Host buffers over MPI; device buffers once comm_use_nccl was called
+// In place over the ranks. Host buffers over MPI; device buffers once comm_use_nccl (comm_nccl.h) was called
 // (NCCL's stream, waited for on the host before returning; the buffer's writers must have
 // finished: these calls do not order themselves after a compute stream, GradSync does).
 void comm_allreduce_sum(Comm *c, float *buf, size_t n);

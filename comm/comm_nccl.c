@@ -3,12 +3,13 @@
 // Every NCCL operation of a communicator goes on its one stream (n->stream), so they run in the
 // order they were issued, which is the same on every rank; NCCL gives no such order between
 // operations of one communicator on different streams.
-#include "comm_nccl.h"
+#include "comm/comm_nccl.h"
 
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "comm/ddp.h"
 #include "core/util.h"
 
 #ifdef GENET_HAVE_CUDA
@@ -42,7 +43,7 @@ struct CommNccl {
                  cudaGetErrorString(e_));                                              \
   } while (0)
 
-CommNccl *comm_nccl_new(Comm *c, int device) {
+static CommNccl *nccl_new(Comm *c, int device) {
   CommNccl *n = xcalloc(1, sizeof *n);
   n->c = c;
   ncclUniqueId id;
@@ -55,7 +56,7 @@ CommNccl *comm_nccl_new(Comm *c, int device) {
   return n;
 }
 
-void comm_nccl_free(CommNccl *n) {
+static void nccl_free(CommNccl *n) {
   if (!n) return;
   if (n->sum_events) {  // allowed with work still queued: CUDA releases them when done
     CUDA_CHECK_RANK(n->c, cudaEventDestroy(n->sum_ready));
@@ -88,7 +89,7 @@ static void wait_nccl(CommNccl *n, const char *what) {
   }
 }
 
-void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean) {
+static void nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean) {
   NCCL_CHECK_RANK(n->c, ncclAllReduce(buf, buf, count, ncclFloat, mean ? ncclAvg : ncclSum, n->comm, n->stream));
   wait_nccl(n, "all-reduce");
 }
@@ -175,7 +176,7 @@ static void nccl_grad_free(void *self) {
   free(g);
 }
 
-void comm_nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport *t) {
+static void nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport *t) {
   GENET_ASSERT(c->kind == COMM_NCCL && c->nccl && stream && nbuckets >= 0);
   CommNccl *n = c->nccl;
   int version = 0, dev = -1;
@@ -208,25 +209,21 @@ void comm_nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport
   *t = (GradTransport){g, nccl_grad_start, NULL, nccl_grad_wait, nccl_grad_bcast, nccl_grad_free};
 }
 
+static const CommDevice nccl_device = {nccl_allreduce, nccl_grad_transport, nccl_free};
+
+void comm_use_nccl(Comm *c, int device) {
+  GENET_ASSERT(c->kind != COMM_NCCL);  // once per communicator
+  c->nccl = nccl_new(c, device);
+  c->device = &nccl_device;
+  c->kind = COMM_NCCL;
+}
+
 #else
 
 // Without CUDA there is no NCCL: asking for it is a clear error, and nothing else is reachable.
-struct CommNccl {
-  int unused;
-};
-
-CommNccl *comm_nccl_new(Comm *c, int device) {
+void comm_use_nccl(Comm *c, int device) {
   (void)device;
   comm_abort(c, "NCCL requested, but this genet was built without CUDA (see `genet version`)");
-}
-void comm_nccl_free(CommNccl *n) { free(n); }
-void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean) {
-  (void)n; (void)buf; (void)count; (void)mean;
-  genet_die("comm_nccl_allreduce: NCCL is not built in");
-}
-void comm_nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport *t) {
-  (void)stream; (void)nbuckets; (void)t;
-  comm_abort(c, "device gradients need NCCL, but this genet was built without CUDA");
 }
 void comm_nccl_sum_double(Comm *c, double *dev_buf, size_t n, void *compute_stream) {
   (void)dev_buf; (void)n; (void)compute_stream;

@@ -1,20 +1,28 @@
-// comm_nccl.h: the NCCL back end (GPU buffers). Built with CUDA; without it comm_nccl_new
+// comm_nccl.h: the NCCL back end (GPU buffers). comm_use_nccl installs it in a Comm (its
+// CommDevice), through which comm.c and ddp.c use it. Built with CUDA; without it every call
 // dies with a clear message.
 #pragma once
 #include <stddef.h>
 
-#include "comm.h"
-#include "ddp.h"
+#include "comm/comm.h"
 
-CommNccl *comm_nccl_new(Comm *c, int device);
-void comm_nccl_free(CommNccl *n);
-// In-place all-reduce of a device buffer on NCCL's stream, waited for before returning.
-void comm_nccl_allreduce(CommNccl *n, float *buf, size_t count, int mean);
-// GradSync's transport for device buffers (ddp.h) on c's NCCL communicator: bucket k starts by
-// recording an event on `stream` (the compute stream, a cudaStream_t), which NCCL's stream
-// waits for before ncclAllReduce(ncclAvg) of the bucket; wait(k) makes `stream` wait for that
-// all-reduce (an event recorded after it). nbuckets: the plan's bucket count.
-void comm_nccl_grad_transport(Comm *c, void *stream, int nbuckets, GradTransport *t);
+// Makes this rank's NCCL communicator on `device` (cudaSetDevice(device), a non-blocking NCCL
+// stream, ncclCommInitRank with an id rank 0 makes and MPI broadcasts) and switches comm.h's float
+// all-reduces to device buffers over NCCL. The way a GPU rank gets its communicator; a
+// collective: every rank calls it, once, before any GradSync of device buffers is made. Dies
+// when built without CUDA. How the trainer uses it (device = cuda):
+//   comm_init(&c, &argc, &argv);                  // MPI when launched by mpirun/srun
+//   int dev = comm_pick_device(&c, ndevices);     // the local rank's GPU (cuda_device_count);
+//                                                 // too few GPUs stops every rank
+//   ... the Ctx on `dev` (its stream is the compute stream) ...
+//   if (c.size > 1) comm_use_nccl(&c, dev);       // one GPU needs no communicator
+//   GradBuffer b = {..., .stream = the Ctx's cudaStream_t};  // device buffers
+//   GradSync *s = gradsync_create(&c, &b, bucket_bytes);    // NCCL transport (ddp.h)
+//   ... train ...; gradsync_free(s) before comm_finalize(&c) (which destroys the communicator).
+// The Ctx and the communicator must be on the same device (gradsync_create checks it). After
+// this call comm_bcast, comm_barrier, comm_sum_double and comm_allreduce_sum_double still run
+// over MPI on host memory; comm_iallreduce stays CPU-only (GradSync's CPU path).
+void comm_use_nccl(Comm *c, int device);
 // In-place sum over c's ranks of n doubles on the device (ncclAllReduce, ncclDouble, ncclSum;
 // synchronized BatchNorm's statistics) on NCCL's one stream, ordered by events after all that
 // is queued on compute_stream (a cudaStream_t) and before anything queued there afterwards.

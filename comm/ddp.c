@@ -3,7 +3,7 @@
 // Readiness is a bitmap over the floats of p->grad, so any mix of ranges, repeats included, is
 // counted exactly; padding bits start set, so a bucket is complete when all hi - lo bits of its
 // range are set.
-#include "ddp.h"
+#include "comm/ddp.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "comm_nccl.h"
 #include "core/util.h"
 
 typedef struct {
@@ -167,7 +166,7 @@ GradSync *gradsync_create(Comm *c, const GradBuffer *p, size_t bucket_bytes) {
     m->req = xcalloc((size_t)(s->nb ? s->nb : 1), sizeof(CommRequest));
     s->t = (GradTransport){m, mpi_start, mpi_test, mpi_wait, mpi_bcast, mpi_free};
   } else if (c->kind == COMM_NCCL) {
-    comm_nccl_grad_transport(c, p->stream, s->nb, &s->t);
+    c->device->grad_transport(c, p->stream, s->nb, &s->t);
   } else if (c->size == 1) {
     return s;  // one GPU and no NCCL communicator: the mean of one is the gradient itself
   } else {

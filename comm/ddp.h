@@ -46,7 +46,7 @@
 #pragma once
 #include <stddef.h>
 
-#include "comm.h"
+#include "comm/comm.h"
 
 typedef struct GradSync GradSync;
 
@@ -72,7 +72,7 @@ typedef struct {
 // schedule calls start(k) exactly once for k = 0, 1, ..., nb - 1 in that order (the same on
 // every rank), test(k) only on a started bucket not yet reported complete, and, in finish,
 // wait(k) once for every started bucket that test has not reported complete, in index order.
-typedef struct {
+typedef struct GradTransport {
   void *self;
   // Starts averaging floats buf[0, n) (bucket k) over the ranks.
   void (*start)(void *self, int k, float *buf, size_t n);

@@ -1,7 +1,7 @@
 // activations.cu: the activation kernels, built on the same inline math as the CPU loops
 // (src/base/elementwise.h). Kinds are ActKind's values (src/ops/activations.h).
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
 #include "base/elementwise.h"
 
 enum { K_RELU = 0, K_LEAKY = 1, K_TANH = 2, K_SIGMOID = 3 };

@@ -1,8 +1,8 @@
 // add.cu: y += x / d on the context's stream (src/ops/add.c is the CPU loop; x / 1 is x, so
 // d = 1 rounds as the CPU's plain sum).
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"
 
 static __global__ void add_kernel(float *y, const float *x, size_t n, float d) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;

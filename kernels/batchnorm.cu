@@ -15,9 +15,9 @@
 // channel's N*H*W values in a fixed tree order, then one thread per channel adding the P
 // partial sums in order: no atomics, so every run gives the same bits. Partial sums and the
 // per-channel coefficients live in the context's scratch (cudnn_cache.cuh).
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cudnn_cache.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cudnn_cache.cuh"
 
 enum { BN_THREADS = 256 };
 

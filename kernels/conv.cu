@@ -2,9 +2,9 @@
 // algorithm, workspace size) of cudnn_cache.cu. Scaling follows cuDNN's rule
 // out = alpha * result + beta * out: beta 0 writes the output without reading it (y, dx),
 // beta 1 accumulates into it (dw, db: genet's parameter gradients are +=).
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cudnn_cache.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cudnn_cache.cuh"
 
 static const float kOne = 1.0f;
 

@@ -9,9 +9,9 @@
 //   backward dw += that Conv2d's backward filter with dy as its input and x as its output
 //                  gradient (x and dy swap roles);
 //   bias         over y's channels, which are the Conv2d's input channels (the plan's bx).
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cudnn_cache.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cudnn_cache.cuh"
 
 static const float kOne = 1.0f;
 

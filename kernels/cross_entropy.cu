@@ -5,9 +5,9 @@
 // loss, or after backward) and reported with the CPU's message.
 #include <math.h>
 
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"
 #include "base/elementwise.h"
 
 struct CeMax {

@@ -2,10 +2,10 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "cuda_check.cuh"
-#include "cuda_ctx.h"
-#include "cuda_internal.cuh"
-#include "cudnn_cache.cuh"
+#include "kernels/cuda_check.cuh"
+#include "kernels/cuda_ctx.h"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cudnn_cache.cuh"
 
 extern "C" int cuda_device_count(char *why, size_t why_len) {
   int n = 0;

@@ -1,6 +1,6 @@
 // cuda_internal.cuh: the CudaCtx fields, visible to .cu files only.
 #pragma once
-#include "cuda_check.cuh"
+#include "kernels/cuda_check.cuh"
 
 struct DnnCache;
 

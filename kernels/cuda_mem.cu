@@ -1,9 +1,9 @@
 // cuda_mem.cu: cudaMalloc/cudaFree/cudaMemcpy behind checked calls, and the host's waits.
 #include <cstring>
 
-#include "cuda_check.cuh"
-#include "cuda_internal.cuh"
-#include "cuda_mem.h"
+#include "kernels/cuda_check.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_mem.h"
 
 extern "C" float *cuda_alloc_zeroed(size_t bytes) {
   void *p = nullptr;

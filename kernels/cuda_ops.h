@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "base/philox.h"  // Rng: dropout's stream, host state passed by pointer
-#include "cuda_ctx.h"
+#include "kernels/cuda_ctx.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "cuda_internal.cuh"
+#include "kernels/cuda_internal.cuh"
 
 enum {
   EW_THREADS = 256,   // threads per block of every kernel here (the block reductions assume it)

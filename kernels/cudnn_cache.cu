@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cudnn_cache.cuh"
+#include "kernels/cudnn_cache.cuh"
 
 // The most workspace an algorithm may ask for. A fixed bound rather than the memory free at
 // the time, so the choice of algorithm does not depend on what else happens to be allocated.

@@ -6,7 +6,7 @@
 #pragma once
 #include <stddef.h>
 
-#include "cuda_internal.cuh"
+#include "kernels/cuda_internal.cuh"
 
 typedef struct DnnCache DnnCache;
 

@@ -2,9 +2,9 @@
 // as ops/dropout.c does (rng_reserve, so the stream moves identically) and passes the key and
 // the first block by value; each thread then draws word g of that reservation for its element
 // with the same inline functions the CPU loop calls (base/philox.h, base/elementwise.h).
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"
 #include "base/elementwise.h"
 
 static __global__ void dropout_cols_kernel(float *y, float *mask, const float *x, uint64_t n, int B,

@@ -3,9 +3,9 @@
 // records the first bad position in the context's scalars, read back once per call, so a bad
 // id dies with the CPU's message instead of reading or writing outside the table.
 // Threads: blockIdx.y walks the rows (ids), x-threads the D columns of a row.
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"
 #include "base/elementwise.h"
 
 static __global__ void embedding_forward_kernel(float *y, const int32_t *idx, const float *table,

@@ -1,7 +1,7 @@
 // gemm.cu: genet's row-major GEMM on cuBLAS. A row-major C = op(A) op(B) is the column-major
 // C^T = op(B)^T op(A)^T, so swap the operands and the M/N roles; no data moves.
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
 
 extern "C" void gemm_cuda(CudaCtx *c, int transa, int transb, int M, int N, int K, float alpha,
                           const float *A, int lda, const float *B, int ldb, float beta, float *C,

@@ -9,10 +9,10 @@
 // order of n, one thread per channel, from per-plane sums in the context's scratch: no atomics,
 // so every run gives the same bits. Not tuned: at fast style's shapes (batch 4, 32 to 128
 // channels) the grid is 128 to 512 blocks of 256 threads.
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"
-#include "cudnn_cache.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"
+#include "kernels/cudnn_cache.cuh"
 
 // Block p: plane p of x (hw values) normalized into y (y may equal x: every thread's reads of a
 // pass end at the block sum before any write), save_mean[p] and save_var[p] written.

@@ -4,9 +4,9 @@
 // fixed tree, then one block adds the partials in order and the one scalar is copied back.
 // The launch shape depends on n only, so the same vectors give the same bits. Pointers are
 // device memory; everything runs on c->stream.
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"
 
 // ---- reductions
 

@@ -1,8 +1,8 @@
 // linear.cu: y = x W^T + b as ops/linear.c does it: the bias broadcast into y, then one GEMM
 // (gemm_cuda) adding x W^T; backward two GEMMs and the bias gradient's column sums.
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"
 
 // y (N, out): every row = b. blockIdx.y walks the rows, x-threads the columns.
 static __global__ void bias_rows_kernel(float *y, const float *b, int N, int out) {

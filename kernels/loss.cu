@@ -2,9 +2,9 @@
 // Forward sums the terms in double on the device: each of up to RED_BLOCKS blocks a grid-
 // stride share, folded in a fixed tree, then sum_partials; one copy brings back the sum and,
 // for BCE, the first input outside [0, 1], reported with the CPU's message.
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"
 #include "base/elementwise.h"
 
 enum { LOSS_MSE = 0, LOSS_BCE = 1 };

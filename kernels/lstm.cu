@@ -2,9 +2,9 @@
 // GEMMs are gemm_cuda's and its loops over layers and steps are lstm.c's, run once for both
 // devices. The cell kernels call the functions of src/base/lstm_cell.h that the CPU loops call.
 // One thread per element (grid-stride loops); pointers are device memory, on c->stream.
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"  // EW_THREADS, ew_blocks: the launch shape genet's kernels share
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"  // EW_THREADS, ew_blocks: the launch shape genet's kernels share
 #include "base/lstm_cell.h"
 
 static unsigned lstm_blocks(size_t n) { return ew_blocks(n, 65535); }

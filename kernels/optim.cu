@@ -3,9 +3,9 @@
 // adam.c, reduce.c, written once for both devices; the clipping's scale is ops/scale.h's); the
 // kernels call optim_elem.h's functions, the ones the CPU loops call. Pointers are device
 // memory; everything runs on c->stream.
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"
 #include "base/optim_elem.h"
 
 // ---- SGD and Adam: one thread per element (grid-stride)

@@ -9,8 +9,8 @@
 // so overlapping windows (3x3/2) need no atomics and the result is the same on every run.
 #include <cstdint>
 
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
 
 static unsigned pool_blocks(size_t n) {
   size_t b = (n + 255) / 256;

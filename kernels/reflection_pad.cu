@@ -3,9 +3,9 @@
 // one thread per input value adds the outputs that copy it (up to 3 rows times 3 columns), rows
 // then columns in increasing order, the CPU's terms in the CPU's order, so the two agree bit
 // for bit and no atomics are needed.
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"  // EW_THREADS, ew_blocks
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"  // EW_THREADS, ew_blocks
 
 // The input index that output index o copies (src/ops/reflection_pad.c's pad_src).
 static __device__ int pad_src(int o, int n, int pad) {

@@ -1,6 +1,6 @@
 // scale.cu: x *= s on the context's stream (src/ops/scale.c is the CPU loop).
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
 
 static __global__ void scale_kernel(float *x, size_t n, float s) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)

@@ -5,9 +5,9 @@
 // memory refilled only after the copy has read it (copied, waited for by the host).
 #include <cstring>
 
-#include "cuda_check.cuh"
-#include "cuda_internal.cuh"
-#include "cuda_stage.h"
+#include "kernels/cuda_check.cuh"
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_stage.h"
 
 struct CudaStage {
   CudaCtx *c;

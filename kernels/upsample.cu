@@ -2,9 +2,9 @@
 // one thread per output value, a copy of input (oh / scale, ow / scale). Backward gathers, as
 // the CPU op: one thread per input value adds its scale x scale block of gradients, rows then
 // columns in increasing order (the CPU's order: the two agree bit for bit, no atomics).
-#include "cuda_internal.cuh"
-#include "cuda_ops.h"
-#include "cuda_reduce.cuh"  // EW_THREADS, ew_blocks
+#include "kernels/cuda_internal.cuh"
+#include "kernels/cuda_ops.h"
+#include "kernels/cuda_reduce.cuh"  // EW_THREADS, ew_blocks
 
 static __global__ void up_fwd_kernel(float *y, const float *x, int H, int W, int scale,
                                      size_t total) {

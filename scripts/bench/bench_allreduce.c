@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "comm/comm.h"
+#include "comm/comm_nccl.h"
 #include "core/ctx.h"
 #include "comm/ddp.h"
 #include "ops/gemm.h"

@@ -376,11 +376,11 @@ static void dcgan_step(Trainer *t, void *task) {
     trainer_log(t, "[%lld/%lld][%lld/%lld] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f\n",
                 (long long)t->epoch, (long long)t->epochs, (long long)i, (long long)t->steps_per_epoch,
                 err_d, err_g, d_x, d_g_z1, d_g_z2);
-    double ms = trainer_step_ms(t);
+    double ms = runlog_step_ms(t);
     const char *tag[] = {"train/loss_d", "train/loss_g", "train/d_x", "train/d_g_z1", "train/d_g_z2",
                          "speed/ms_per_step", "speed/images_per_s"};
     double v[] = {err_d, err_g, d_x, d_g_z1, d_g_z2, ms, 1e3 * s->B / ms};
-    for (int k = 0; k < 7; k++) trainer_metric(t, tag[k], v[k]);
+    for (int k = 0; k < 7; k++) runlog_metric(t, tag[k], v[k]);
   }
   if (s->sample_every > 0 && i % s->sample_every == 0) save_samples(s);
 }
@@ -429,9 +429,9 @@ static void dcgan_epoch_end(Trainer *t, void *task) {
   for (int l = 0; l < nl; l++) {  // x1e3, as printed
     char tag[32];
     snprintf(tag, sizeof tag, "swd/%dpx", s->S >> l);
-    trainer_metric(t, tag, per[l]);
+    runlog_metric(t, tag, per[l]);
   }
-  trainer_metric(t, "swd/mean", mean);
+  runlog_metric(t, "swd/mean", mean);
 }
 
 static void dcgan_end(Trainer *t, void *task) {

@@ -18,6 +18,7 @@
 #include "data/params_io.h"
 #include "core/stage.h"
 #include "core/util.h"
+#include "train/runlog.h"
 
 const CfgSpec lm_task_keys[] = {
     {"data", CFG_STRING, NULL, 0, -1, NULL, "HDF5 corpus from `genet prepare text` (train/valid/test, vocab)", CFG_RESUME_APPLIES},
@@ -228,11 +229,11 @@ static void lm_step(Trainer *t, void *task) {
     trainer_log(t, "| epoch %3lld | %5lld/%5lld batches | lr %.2f | ms/batch %5.2f | loss %5.2f | ppl %8.2f\n",
                 (long long)t->epoch + 1, (long long)i, (long long)t->steps_per_epoch, s->sgd_cfg.lr, ms,
                 cur, exp(cur));
-    trainer_metric(t, "train/loss", cur);
-    trainer_metric(t, "train/ppl", exp(cur));
-    trainer_metric(t, "train/lr", s->sgd_cfg.lr);
-    trainer_metric(t, "speed/ms_per_step", ms);
-    trainer_metric(t, "speed/tokens_per_s", 1e3 * s->B * s->bptt / ms);  // B x bptt tokens a step
+    runlog_metric(t, "train/loss", cur);
+    runlog_metric(t, "train/ppl", exp(cur));
+    runlog_metric(t, "train/lr", s->sgd_cfg.lr);
+    runlog_metric(t, "speed/ms_per_step", ms);
+    runlog_metric(t, "speed/tokens_per_s", 1e3 * s->B * s->bptt / ms);  // B x bptt tokens a step
     s->log_loss = 0;
     s->log_batches = 0;
     s->t_log = now_s();
@@ -307,8 +308,8 @@ static void lm_epoch_end(Trainer *t, void *task) {
   double val = evaluate(t, s, &s->valid);
   trainer_log(t, "%s\n| end of epoch %3lld | time: %5.2fs | valid loss %5.2f | valid ppl %8.2f\n%s\n",
               rule('-'), (long long)t->epoch + 1, now_s() - s->t_epoch, val, exp(val), rule('-'));
-  trainer_metric(t, "val/loss", val);
-  trainer_metric(t, "val/ppl", exp(val));
+  runlog_metric(t, "val/loss", val);
+  runlog_metric(t, "val/ppl", exp(val));
   if (val < s->best_val) {
     s->best_val = val;
     trainer_save_named(t, "best.h5", save_weights, s);
@@ -330,8 +331,8 @@ static void lm_end(Trainer *t, void *task) {
   double test_loss = evaluate(t, s, &s->test);
   trainer_log(t, "%s\n| End of training | test loss %5.2f | test ppl %8.2f\n%s\n", rule('='),
               test_loss, exp(test_loss), rule('='));
-  trainer_metric(t, "test/loss", test_loss);
-  trainer_metric(t, "test/ppl", exp(test_loss));
+  runlog_metric(t, "test/loss", test_loss);
+  runlog_metric(t, "test/ppl", exp(test_loss));
 }
 
 // ---- checkpoint contents (docs/CHECKPOINTS.md)

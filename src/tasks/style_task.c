@@ -22,6 +22,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "models/vgg_model.h"
+#include "train/runlog.h"
 
 const CfgSpec style_task_keys[] = {
     {"content", CFG_STRING, NULL, 0, -1, NULL, "content image (PNG or JPEG)", CFG_RESUME_FIXED},
@@ -249,9 +250,9 @@ static float closure(void *arg) {
   s->last_loss = loss;
   if (s->evals % s->show == s->show - 1) {  // the seed's test, and its label n + 1
     trainer_log(s->t, "Iteration: %lld, loss: %f\n", (long long)s->evals + 1, loss);
-    trainer_metric(s->t, "train/loss", loss);
-    trainer_metric(s->t, "train/style_loss", part[1]);
-    trainer_metric(s->t, "train/content_loss", part[0]);
+    runlog_metric(s->t, "train/loss", loss);
+    runlog_metric(s->t, "train/style_loss", part[1]);
+    runlog_metric(s->t, "train/content_loss", part[0]);
   }
   return (float)loss;
 }

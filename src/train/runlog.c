@@ -36,7 +36,7 @@ struct RunLog {
   double t0, mono0;
   int64_t step0, work0;
   double busy, step_t0;    // seconds inside finished steps; the running step's start
-  double ms_busy;          // trainer_step_ms: busy at the previous call
+  double ms_busy;          // runlog_step_ms: busy at the previous call
   int64_t ms_step;
   // The progress line: redrawn on a terminal, a plain line every progress_every s otherwise.
   int tty, drawn;
@@ -183,7 +183,7 @@ static void flush(RunLog *r) {
   r->n = 0;
 }
 
-void trainer_metric(Trainer *t, const char *tag, double v) {
+void runlog_metric(Trainer *t, const char *tag, double v) {
   RunLog *r = t->runlog;
   if (!r) return;
   int64_t step = t->step + r->in_step;
@@ -202,9 +202,9 @@ void trainer_metric(Trainer *t, const char *tag, double v) {
   r->val[i] = v;
 }
 
-void trainer_metrics_flush(Trainer *t) { flush(t->runlog); }
+void runlog_metrics_flush(Trainer *t) { flush(t->runlog); }
 
-double trainer_step_ms(Trainer *t) {
+double runlog_step_ms(Trainer *t) {
   RunLog *r = t->runlog;
   if (!r) return NAN;
   // Time inside steps only: an epoch's end (grids, the SWD, evaluation) and checkpoints

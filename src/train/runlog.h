@@ -1,13 +1,25 @@
 // runlog.h: what rank 0 records of a run besides its log lines: out_dir/metrics.jsonl (start,
 // scalar and end records), out_dir/job.txt, a TensorBoard event file, the progress line and the
-// exit summary (docs/METRICS.md). Tasks give their numbers with trainer_metric (trainer.h); the
-// trainer calls the rest. Every function does nothing where t->runlog is NULL (ranks > 0).
+// exit summary (docs/METRICS.md). Tasks give their numbers with runlog_metric; the trainer calls
+// the rest. Every function does nothing where t->runlog is NULL (ranks > 0).
 // A failed write of a record costs one warning line and that file; training goes on.
 #pragma once
 #include <stdint.h>
 
 struct Trainer;
 typedef struct RunLog RunLog;
+
+// ---- metrics (docs/METRICS.md): a task gives its numbers next to its log lines; rank 0
+// gathers those of one step into one record of out_dir/metrics.jsonl and one TensorBoard Event
+// each. Tags are `group/name` (train/loss, val/ppl, swd/mean); a non-finite value is written as
+// null. Inside the task's step the record is that of step t->step + 1, elsewhere of t->step.
+void runlog_metric(struct Trainer *t, const char *tag, double v);
+// Writes the gathered record now (the trainer does after each step and at the end).
+void runlog_metrics_flush(struct Trainer *t);
+// Wall-clock ms per step since the previous call, counting only the time inside steps (device
+// work waited for), not epoch ends or checkpoints between them (rank 0; NaN elsewhere or before
+// a step).
+double runlog_step_ms(struct Trainer *t);
 
 // Rank 0, after resume or the fresh start: job.txt, the start record, the event file.
 // best_tag: the tag whose lowest value is the run's best (NULL: none); resumed: from a checkpoint.

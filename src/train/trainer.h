@@ -121,17 +121,7 @@ void trainer_log(Trainer *t, const char *fmt, ...) __attribute__((format(printf,
 // A one-line error naming what is wrong, on every rank, and a non-zero exit of the whole job.
 void trainer_fail(Trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
-// ---- metrics (docs/METRICS.md): a task gives its numbers next to its log lines; rank 0
-// gathers those of one step into one record of out_dir/metrics.jsonl and one TensorBoard Event
-// each. Tags are `group/name` (train/loss, val/ppl, swd/mean); a non-finite value is written as
-// null. Inside the task's step the record is that of step t->step + 1, elsewhere of t->step.
-void trainer_metric(Trainer *t, const char *tag, double v);
-// Writes the gathered record now (the trainer does after each step and at the end).
-void trainer_metrics_flush(Trainer *t);
-// Wall-clock ms per step since the previous call, counting only the time inside steps (device
-// work waited for), not epoch ends or checkpoints between them (rank 0; NaN elsewhere or before
-// a step).
-double trainer_step_ms(Trainer *t);
+// Metrics: runlog_metric (train/runlog.h).
 
 // ---- for the task's setup
 // Registers a parameter set whose gradients are averaged over ranks; returns its index.
