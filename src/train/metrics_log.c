@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/atomic_file.h"
+#include "core/file_open.h"
 
 static void put(JsonLine *j, const char *s, size_t n) {
   if (j->len + n + 1 > j->cap) {
@@ -109,10 +110,7 @@ void jl_free(JsonLine *j) {
 int mlog_open(MetricsLog *m, const char *dir) {
   memset(m, 0, sizeof *m);
   snprintf(m->path, sizeof m->path, "%s/metrics.jsonl", dir);
-  if (!(m->f = fopen(m->path, "a"))) {
-    snprintf(m->err, sizeof m->err, "%s: %s", m->path, strerror(errno));
-    return -1;
-  }
+  if (!(m->f = file_fopen_append(m->path, m->err, sizeof m->err))) return -1;  // never through a link
   return 0;
 }
 
@@ -143,7 +141,8 @@ static int find_number(const char *line, const char *key, double *v) {
 }
 
 int mlog_scan_lowest(const char *path, const char *tag, int64_t max_step, double *value, int64_t *step) {
-  FILE *f = fopen(path, "r");
+  char err[GENET_ERR_MAX];
+  FILE *f = file_fopen_read(path, 0, err, sizeof err);  // a FIFO there must not hang the run
   if (!f) return 0;
   char *line = NULL;
   size_t cap = 0;
