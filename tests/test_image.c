@@ -265,7 +265,7 @@ static void bad_inputs(void) {
   expect_error("a zero-byte file", path, "empty");
   snprintf(path, sizeof path, "%s/missing.png", dir);
   expect_error("a missing file", path, "No such file");
-  expect_error("a directory", dir, "not a regular file");
+  expect_error("a directory", dir, "a directory, expected a regular file");
 }
 
 static void prepare_images_round_trip(void) {

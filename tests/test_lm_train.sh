@@ -93,7 +93,8 @@ bad "unknown key 'nz'" job nz=100
 bad "lr = '-1'" job lr=-1
 bad "tied = true needs emsize == nhid" job emsize=8
 bad "data = missing.h5" job data=missing.h5
-bad "no \`task = ...\` line" /dev/null
+: > empty.job  # (not /dev/null: a job file must be a regular file, never a FIFO or device)
+bad "no \`task = ...\` line" empty.job
 bad "task = 'bogus': expected one of lm|dcgan|style" job task=bogus
 bad "cannot open job file" no-such.job
 "$genet" train job resume=never checkpoint_dir=A > /dev/null 2> e.err && fail "resume=never over checkpoints accepted"

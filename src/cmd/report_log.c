@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file_open.h"
 #include "core/util.h"
 
 static uint64_t hash_tag(const char *s) {
@@ -125,8 +126,8 @@ static void take(JsonObj *dst, JsonObj *src) {
 
 // The lines of a file read whole; returns NULL with err set when it cannot be read.
 static char *slurp(const char *path, size_t *n, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return genet_err(err, errlen, "%s: cannot open: %s", path, strerror(errno)), NULL;
+  FILE *f = file_fopen_read(path, 0, err, errlen);  // a regular file: a FIFO would hang report
+  if (!f) return NULL;
   size_t cap = 1 << 16;
   char *b = xmalloc(cap);
   *n = 0;

@@ -1,6 +1,7 @@
 // report_page.c: header, charts, images, text files and the job, in that order.
 #include "cmd/report_page.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "cmd/report_html.h"
 #include "cmd/report_svg.h"
+#include "core/file_open.h"
 #include "core/util.h"
 
 #define TEXT_MAX (256 << 10)   // text files beyond this show their beginning
@@ -28,8 +30,12 @@ static const char *style =
 static unsigned char *read_head(const char *dir, const char *name, size_t max, size_t *n, size_t *total) {
   char path[GENET_PATH_MAX + 256];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
+  char err[GENET_ERR_MAX];
+  FILE *f = file_fopen_read(path, 1, err, sizeof err);  // no link out of the run directory
+  if (!f) {
+    if (errno != ENOENT) fprintf(stderr, "genet: warning: %s; not embedded\n", err);
+    return NULL;
+  }
   fseek(f, 0, SEEK_END);
   long sz = ftell(f);
   fseek(f, 0, SEEK_SET);

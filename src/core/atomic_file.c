@@ -1,6 +1,8 @@
 // atomic_file.c: temporary, fsync, rename (atomic_file.h).
 #include "core/atomic_file.h"
 
+#include "core/file_open.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -14,10 +16,11 @@ int atomic_open(AtomicFile *a, const char *path, const char *tmp, char *err, siz
   int fd;
   if (tmp) {
     snprintf(a->tmp, sizeof a->tmp, "%s", tmp);
-    fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    // Created exclusively: a link or file put at the fixed name is never written through.
+    if ((fd = file_create_tmp(a->tmp, 0666, err, errlen)) < 0) return -1;
   } else {
     snprintf(a->tmp, sizeof a->tmp, "%s.tmpXXXXXX", path);
-    fd = mkstemp(a->tmp);
+    fd = mkstemp(a->tmp);  // O_EXCL as well
     if (fd >= 0) {  // mkstemp makes 0600; the file gets the usual permissions
       mode_t mask = umask(0);
       umask(mask);

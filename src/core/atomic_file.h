@@ -21,7 +21,8 @@ typedef struct {
 
 // tmp NULL: a new unique temporary "PATH.tmpXXXXXX" (mkstemp), given the mode a plain fopen
 // would (0666 less the umask); else that name (a fixed one that a directory's clean-up knows),
-// created or truncated. -1 with "PATH: cannot create a temporary file: reason".
+// a stale file or link there removed and the name created exclusively (file_open.h). A link at
+// PATH itself is replaced by the rename, never written through. -1 with "PATH: cannot create a temporary file: reason".
 int atomic_open(AtomicFile *a, const char *path, const char *tmp, char *err, size_t errlen);
 // Flushes, fsyncs and closes the temporary, renames it to the path and fsyncs the directory
 // (best effort: some file systems refuse). -1 with "PATH: write failed: reason".

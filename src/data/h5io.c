@@ -2,11 +2,14 @@
 // one line itself, naming the file and the dataset.
 #include "data/h5io.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/file_open.h"
 #include "data/h5probe.h"
 #include "core/util.h"
 
@@ -55,7 +58,11 @@ int h5_create(H5File *f, const char *path, char *err, size_t errlen) {
   quiet();
   snprintf(f->path, sizeof f->path, "%s", path);
   f->write_err[0] = 0;
-  f->id = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  f->id = -1;
+  // H5F_ACC_TRUNC would follow a link put at the name: the name is cleared and created
+  // exclusively (O_EXCL fails on any link), so only a file genet made is written.
+  if (file_clear_tmp(path, err, errlen)) return -1;
+  f->id = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
   return f->id < 0 ? genet_err(err, errlen, "%s: cannot create HDF5 file", path) : 0;
 }
 
@@ -64,9 +71,11 @@ int h5_open_read(H5File *f, const char *path, char *err, size_t errlen) {
   snprintf(f->path, sizeof f->path, "%s", path);
   f->write_err[0] = 0;
   f->id = -1;
-  FILE *probe = fopen(path, "rb");
-  if (!probe) return genet_err(err, errlen, "%s: cannot open (no such file or not readable)", path);
-  fclose(probe);
+  char why[GENET_ERR_MAX];
+  int probe = file_open_read(path, 0, why, sizeof why);  // a FIFO or device must not hang libhdf5
+  if (probe < 0 && (errno == ENOENT || errno == EACCES)) return genet_err(err, errlen, "%s: cannot open (no such file or not readable)", path);
+  if (probe < 0) return genet_err(err, errlen, "%s", why);
+  close(probe);
   if (H5Fis_hdf5(path) <= 0)
     return genet_err(err, errlen, "%s: not an HDF5 file (or truncated / corrupt)", path);
   if (h5probe_file(path, H5PROBE_MAX_MB, H5PROBE_MAX_S, err, errlen)) return -1;

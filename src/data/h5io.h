@@ -20,7 +20,7 @@ typedef struct {
 // (and checks) every file itself; at exit, libhdf5's own teardown would flush again a file whose
 // close failed (disk full) and crash inside H5F__close_cb instead of exiting with the error.
 void h5_no_atexit(void);
-int h5_create(H5File *f, const char *path, char *err, size_t errlen);  // truncates
+int h5_create(H5File *f, const char *path, char *err, size_t errlen);  // replaces, never through a link
 // Any file: first read in a child process under a memory and time budget (h5probe.h), since
 // libhdf5 can exhaust memory or hang on some corrupt files.
 int h5_open_read(H5File *f, const char *path, char *err, size_t errlen);

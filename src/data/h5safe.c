@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/file_open.h"
 #include "core/util.h"
 
 // mkdir -p (also for out_dir and the prepare commands).
@@ -53,8 +55,8 @@ int dir_check_writable(const char *dir, char *err, size_t errlen) {
 static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
 static int hash_file(const char *path, uint64_t *hash, uint64_t *size, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return genet_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  FILE *f = file_fopen_read(path, 0, err, errlen);  // /dev/zero would be hashed for ever
+  if (!f) return -1;
   const uint64_t P1 = 0x9E3779B185EBCA87ull, P2 = 0xC2B2AE3D27D4EB4Full;
   uint64_t h = 0x27D4EB2F165667C5ull, n = 0;
   uint64_t *buf = xmalloc(1 << 20);
@@ -77,17 +79,41 @@ static int hash_file(const char *path, uint64_t *hash, uint64_t *size, char *err
   return 0;
 }
 
-// FILE.sum for the file now at `data` that will be renamed to `final`, written atomically.
-static int write_sum(const char *data, const char *final, char *err, size_t errlen) {
-  uint64_t h, n;
-  if (hash_file(data, &h, &n, err, errlen)) return -1;
+// ---- FILE.sum: lines "genet-hash64 HASH SIZE"; the file verifies when it matches any line.
+// Two lines only while a file is replaced (the new one's and the old one's), so that a crash
+// before or after the rename leaves a pair that verifies (h5safe_commit).
+#define SUM_LINES 4
+typedef struct {
+  int n;
+  unsigned long long h[SUM_LINES], size[SUM_LINES];
+} Sums;
+
+// 1: read (s->n >= 1); 0: no .sum (ENOENT); -1 with err: unreadable, or not a regular file.
+static int read_sums(const char *sum, Sums *s, char *err, size_t errlen) {
+  s->n = 0;
+  FILE *f = file_fopen_read(sum, 0, err, errlen);  // a FIFO there must not hang the run
+  if (!f) return errno == ENOENT ? 0 : -1;
+  while (s->n < SUM_LINES && fscanf(f, " genet-hash64 %llx %llu", &s->h[s->n], &s->size[s->n]) == 2) s->n++;
+  fclose(f);
+  if (!s->n) return genet_err(err, errlen, "%s: unreadable (expected 'genet-hash64 HASH SIZE')", sum);
+  return 1;
+}
+
+// FILE.sum written atomically with the lines of s.
+static int write_sums(const char *final, const Sums *s, char *err, size_t errlen) {
   char sum[GENET_PATH_MAX + 64], tmp[GENET_PATH_MAX + 80];
   snprintf(sum, sizeof sum, "%s.sum", final);
   snprintf(tmp, sizeof tmp, "%s.tmp", sum);  // a name ckpt_remove_stale_tmp knows
   AtomicFile a;
   if (atomic_open(&a, sum, tmp, err, errlen)) return -1;
-  fprintf(a.f, "genet-hash64 %016llx %llu\n", (unsigned long long)h, (unsigned long long)n);
+  for (int i = 0; i < s->n; i++) fprintf(a.f, "genet-hash64 %016llx %llu\n", s->h[i], s->size[i]);
   return atomic_commit(&a, err, errlen);
+}
+
+// Tests only: GENET_TEST_KILL_AT=POINT ends the process there as SIGKILL would (crash points).
+static void kill_point(const char *point) {
+  const char *at = getenv("GENET_TEST_KILL_AT");
+  if (at && !strcmp(at, point)) raise(SIGKILL);
 }
 
 int h5safe_open(H5File *f, const char *path, char *err, size_t errlen) {
@@ -97,22 +123,25 @@ int h5safe_open(H5File *f, const char *path, char *err, size_t errlen) {
     return genet_err(err, errlen, "%s: is a directory, expected an HDF5 file", path);
   char sum[GENET_PATH_MAX + 64];
   snprintf(sum, sizeof sum, "%s.sum", path);
-  FILE *s = fopen(sum, "r");
-  if (s) {
-    unsigned long long want_h = 0, want_n = 0;
-    int ok = fscanf(s, "genet-hash64 %llx %llu", &want_h, &want_n) == 2;
-    fclose(s);
-    if (!ok) return genet_err(err, errlen, "%s: unreadable (expected 'genet-hash64 HASH SIZE')", sum);
+  Sums s;
+  int verified = read_sums(sum, &s, err, errlen);  // 1: a .sum was there and read
+  if (verified < 0) return -1;
+  if (verified) {
     uint64_t h, n;
     if (hash_file(path, &h, &n, err, errlen)) return -1;
-    if (n != want_n)
+    int match = 0, size_ok = 0;
+    for (int i = 0; i < s.n && !match; i++) {  // any line: the pair a crash may leave (h5safe.h)
+      match = h == s.h[i] && n == s.size[i];
+      size_ok |= n == s.size[i];
+    }
+    if (!match && !size_ok)
       return genet_err(err, errlen, "%s: %llu bytes, %llu were written (truncated or damaged)", path,
-                       (unsigned long long)n, want_n);
-    if (h != want_h)
+                       (unsigned long long)n, s.size[0]);
+    if (!match)
       return genet_err(err, errlen, "%s: checksum mismatch against %s (damaged after it was written)", path, sum);
   }
-  // Even so the probe runs: a .sum says the bytes are intact, not that they are harmless (anyone
-  // can compute one for a hostile file), so libhdf5 stays bounded on every file.
+  // Verified or not, libhdf5 opens it through the probe: a .sum says the bytes are intact, not
+  // that they are harmless (anyone can compute one for a hostile file).
   return h5_open_read(f, path, err, errlen);
 }
 
@@ -162,6 +191,43 @@ void h5safe_abort(H5SafeWriter *w) {
   unlink(w->tmp);
 }
 
+// Puts the closed temporary in place with its .sum such that a crash between any two steps
+// leaves at NAME a file that verifies against NAME.sum (or no .sum, and a file that h5probe
+// reads first):
+//   1. NAME.sum = new + old lines    old file + this .sum: verifies (old line)
+//   2. rename .NAME.tmp -> NAME      new file + this .sum: verifies (new line)
+//   3. NAME.sum = new line           new file + new .sum
+// An old file without a usable .sum (copied by hand) gets none until the new one is in place.
+static int replace(H5SafeWriter *w, char *err, size_t errlen) {
+  uint64_t h, n;
+  if (hash_file(w->tmp, &h, &n, err, errlen)) return -1;
+  Sums now = {1, {h}, {n}}, both = now;
+  char sum[GENET_PATH_MAX + 64], why[GENET_ERR_MAX];
+  snprintf(sum, sizeof sum, "%s.sum", w->final);
+  struct stat st;
+  int old_file = lstat(w->final, &st) == 0, old_sum = 0;
+  Sums old;
+  if (old_file && read_sums(sum, &old, why, sizeof why) == 1) {
+    old_sum = 1;
+    for (int i = 0; i < old.n && both.n < SUM_LINES; i++, both.n++) {
+      both.h[both.n] = old.h[i];
+      both.size[both.n] = old.size[i];
+    }
+  }
+  if (old_file && !old_sum) {  // nothing verifies the old file: no .sum while the two swap
+    if (unlink(sum) != 0 && errno != ENOENT)
+      return genet_err(err, errlen, "%s: cannot remove: %s", sum, strerror(errno));
+  } else if (write_sums(w->final, &both, err, errlen)) {
+    return -1;
+  }
+  kill_point("before-rename");
+  if (rename(w->tmp, w->final) != 0)
+    return genet_err(err, errlen, "%s: cannot move into place: %s", w->final, strerror(errno));
+  kill_point("after-rename");
+  if ((old_sum || old_file) && write_sums(w->final, &now, err, errlen)) return -1;
+  return 0;
+}
+
 int h5safe_commit(H5SafeWriter *w, char *err, size_t errlen) {
   if (h5_close(&w->f, err, errlen)) {
     unlink(w->tmp);
@@ -172,12 +238,7 @@ int h5safe_commit(H5SafeWriter *w, char *err, size_t errlen) {
     unlink(w->tmp);
     return -1;
   }
-  if (write_sum(w->tmp, w->final, err, errlen) != 0) {  // the .sum first: see h5safe_open
-    unlink(w->tmp);
-    return -1;
-  }
-  if (rename(w->tmp, w->final) != 0) {
-    genet_err(err, errlen, "%s: cannot move into place: %s", w->final, strerror(errno));
+  if (replace(w, err, errlen) != 0) {
     unlink(w->tmp);
     return -1;
   }

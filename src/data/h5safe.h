@@ -3,7 +3,9 @@
 // hashed into NAME.sum, renamed into place, and the directory fsync'd: a crash at any point
 // leaves the previous file intact.
 //
-// FILE.sum holds a 64-bit hash and the size of the bytes written (made before the rename).
+// FILE.sum holds a 64-bit hash and the size of the bytes written, one line; while a file is
+// replaced, two lines (the new and the old file's), so that a crash on either side of the
+// rename leaves a file that verifies (h5safe.c, replace). Read: regular files only.
 // h5safe_open checks it before libhdf5 reads anything: a damaged file is then refused by genet
 // instead of being parsed, which matters because libhdf5 can exhaust memory on some corrupt
 // files (found by tests/fuzz: a 7 KB file made it allocate 24 GB). The .sum is a checksum, not a

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/file_open.h"
 #include "core/util.h"
 
 #define IMAGE_MAX_FILE (1ll << 30)  // bytes; a file larger than this is refused before reading
@@ -184,8 +185,8 @@ int image_decode(Image *img, const uint8_t *data, size_t n, const char *name, ch
 int image_read(Image *img, const char *path, char *err, size_t errlen) {
   img->h = img->w = 0;
   img->px = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return genet_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  FILE *f = file_fopen_read(path, 0, err, errlen);  // a FIFO is refused, not waited on
+  if (!f) return -1;
   struct stat st;
   if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
     fclose(f);

@@ -10,6 +10,7 @@
 #include "data/h5safe.h"
 #include "data/h5io.h"
 #include "data/prepare.h"
+#include "core/file_open.h"
 #include "core/util.h"
 
 #define CIFAR_REC 3073
@@ -17,9 +18,10 @@
 
 // Appends the records of one batch file; returns the count or -1 after an error line.
 static long read_batch(const char *path, uint8_t **img, uint8_t **lab, long *n, long *cap) {
-  FILE *f = fopen(path, "rb");
+  char err[GENET_ERR_MAX];
+  FILE *f = file_fopen_read(path, 0, err, sizeof err);  // a directory or FIFO: one line
   if (!f) {
-    fprintf(stderr, "genet: %s: cannot open: %s\n", path, strerror(errno));
+    fprintf(stderr, "genet: %s\n", err);
     return -1;
   }
   fseek(f, 0, SEEK_END);

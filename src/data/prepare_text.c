@@ -13,6 +13,7 @@
 #include "data/h5io.h"
 #include "data/prepare.h"
 #include "data/utf8.h"
+#include "core/file_open.h"
 #include "core/util.h"
 
 typedef struct {
@@ -80,9 +81,10 @@ static void push(Stream *s, int32_t id) {
 
 // Reads one split; grow = 1 adds new words (train), else unknown words map to <unk>.
 static int read_split(const char *path, Vocab *v, int grow, Stream *out, long long *unk_count) {
-  FILE *f = fopen(path, "rb");
+  char err[GENET_ERR_MAX];
+  FILE *f = file_fopen_read(path, 0, err, sizeof err);  // a FIFO is refused, not waited on
   if (!f) {
-    fprintf(stderr, "genet: %s: cannot open: %s\n", path, strerror(errno));
+    fprintf(stderr, "genet: %s\n", err);
     return -1;
   }
   char *line = NULL, *low = NULL;

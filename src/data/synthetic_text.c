@@ -11,6 +11,7 @@
 
 #include "data/prepare.h"
 #include "core/rng.h"
+#include "core/file_open.h"
 #include "core/util.h"
 
 #define NWORDS 40
@@ -63,9 +64,10 @@ static void chain_stationary(const Chain *c, double *pi) {
 static int write_split(const Chain *c, const char *dir, const char *name, long long ntok, Rng *r) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s.txt", dir, name);
-  FILE *f = fopen(path, "w");
+  char err[GENET_ERR_MAX];
+  FILE *f = file_fopen_new(path, err, sizeof err);  // never through a link, never truncated in place
   if (!f) {
-    fprintf(stderr, "genet: %s: cannot create: %s\n", path, strerror(errno));
+    fprintf(stderr, "genet: %s\n", err);
     return -1;
   }
   int s = EOL;

@@ -13,13 +13,15 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/file_open.h"
 #include "core/util.h"
 
-int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen) {
+int ckpt_lock_dir(const char *dir, const char *what, const char *job, char *err, size_t errlen) {
   char path[GENET_PATH_MAX + 64];
   snprintf(path, sizeof path, "%s/.lock", dir);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
-  if (fd < 0) return genet_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  // Not through a link, and only a regular file with one name: it is truncated below.
+  int fd = file_open_keep(path, 1, 0664, err, errlen);
+  if (fd < 0) return -1;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int busy = errno == EWOULDBLOCK;
     char holder[300] = "";
@@ -29,8 +31,8 @@ int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen) {
     int e = errno;
     close(fd);
     if (!busy) return genet_err(err, errlen, "%s: cannot lock: %s", path, strerror(e));
-    return genet_err(err, errlen, "checkpoint_dir %s is in use by another run (%s); wait for it to end or "
-                     "choose another checkpoint_dir", dir, holder[0] ? holder : "holder unknown");
+    return genet_err(err, errlen, "%s %s is in use by another run (%s); wait for it to end or "
+                     "choose another %s", what, dir, holder[0] ? holder : "holder unknown", what);
   }
   char host[256] = "?", when[64];
   gethostname(host, sizeof host - 1);
@@ -186,7 +188,9 @@ int ckpt_list(const char *dir, char ***paths) {
   // The latest pointer goes first when it names an existing checkpoint of this directory.
   char lf[GENET_PATH_MAX + 64], name[300];
   snprintf(lf, sizeof lf, "%s/latest", dir);
-  FILE *f = fopen(lf, "r");
+  char err[GENET_ERR_MAX];
+  FILE *f = file_fopen_read(lf, 0, err, sizeof err);  // a FIFO there must not hang the run
+  if (!f && errno != ENOENT) fprintf(stderr, "genet: warning: %s; the newest checkpoint is used\n", err);
   if (f) {
     if (fgets(name, sizeof name, f)) {
       name[strcspn(name, "\n")] = 0;

@@ -35,10 +35,11 @@ int ckpt_list(const char *dir, char ***paths);
 void ckpt_list_free(char **paths, int n);
 
 // Takes DIR/.lock (an advisory flock, released when the process ends, however it ends) so that
-// a second run cannot write into the same checkpoint directory; the file then names its holder
-// (pid, host, start time, job). Returns the lock's descriptor, or -1 with a line naming the
-// directory and the holder.
-int ckpt_lock_dir(const char *dir, const char *job, char *err, size_t errlen);
+// a second run cannot write into the same directory (checkpoint_dir, and out_dir: `what` names
+// which in the message); the file then names its holder (pid, host, start time, job). A link or
+// a file with other hard links at DIR/.lock is refused, never written through. Returns the
+// lock's descriptor, or -1 with a line naming the directory and the holder.
+int ckpt_lock_dir(const char *dir, const char *what, const char *job, char *err, size_t errlen);
 // Deletes the temporary files (.NAME.tmp, NAME.sum.tmp) an interrupted write left in DIR; only
 // safe under ckpt_lock_dir. Returns how many.
 int ckpt_remove_stale_tmp(const char *dir);

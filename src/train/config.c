@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file_open.h"
 #include "core/util.h"
 
 void config_init(Config *c, const CfgSpec *const *tables, const int *sizes, int ntables) {
@@ -145,8 +146,10 @@ static char *trim(char *s) {
 }
 
 int config_load_file(Config *c, const char *path, char *err, size_t errlen) {
-  FILE *f = fopen(path, "r");
-  if (!f) return genet_err(err, errlen, "%s: cannot open job file: %s", path, strerror(errno));
+  FILE *f = file_fopen_read(path, 0, err, errlen);  // a regular file: a FIFO would hang train
+  if (!f && (errno == ENOENT || errno == EACCES))
+    return genet_err(err, errlen, "%s: cannot open job file: %s", path, strerror(errno));
+  if (!f) return -1;
   int rc = config_load_stream(c, f, path, err, errlen);
   fclose(f);
   return rc;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/file_open.h"
 #include "data/utf8.h"
 
 static void put(JsonLine *j, const char *s, size_t n) {
@@ -145,10 +146,8 @@ static int last_line_end(int fd, off_t *keep) {
 int mlog_open(MetricsLog *m, const char *dir) {
   memset(m, 0, sizeof *m);
   snprintf(m->path, sizeof m->path, "%s/metrics.jsonl", dir);
-  if (!(m->f = fopen(m->path, "a+"))) {  // a+: read to recover the end, write only at the end
-    snprintf(m->err, sizeof m->err, "%s: %s", m->path, strerror(errno));
-    return -1;
-  }
+  // Never through a link, never another file's hard link; readable, to recover the end.
+  if (!(m->f = file_fopen_append(m->path, m->err, sizeof m->err))) return -1;
   // Recovered as a database recovers its log: a partial last line is cut off.
   int fd = fileno(m->f);
   struct stat st;
@@ -191,7 +190,8 @@ static int find_number(const char *line, const char *key, double *v) {
 }
 
 int mlog_scan_lowest(const char *path, const char *tag, int64_t max_step, double *value, int64_t *step) {
-  FILE *f = fopen(path, "r");
+  char err[GENET_ERR_MAX];
+  FILE *f = file_fopen_read(path, 0, err, sizeof err);  // a FIFO there must not hang the run
   if (!f) return 0;
   char *line = NULL;
   size_t cap = 0;

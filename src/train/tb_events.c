@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file_open.h"
 #include "train/crc32c.h"
 #include "train/tb_event.pb-c.h"
 
@@ -39,10 +40,7 @@ int tb_open(TbWriter *w, const char *dir, const char *host, double wall_time) {
   memset(w, 0, sizeof *w);
   snprintf(w->path, sizeof w->path, "%s/events.out.tfevents.%lld.%s.%ld", dir, (long long)wall_time,
            host, (long)getpid());
-  if (!(w->f = fopen(w->path, "wb"))) {
-    snprintf(w->err, sizeof w->err, "%s: %s", w->path, strerror(errno));
-    return -1;
-  }
+  if (!(w->f = file_fopen_new(w->path, w->err, sizeof w->err))) return -1;  // never through a link
   Tensorboard__Event ev = TENSORBOARD__EVENT__INIT;
   ev.wall_time = wall_time;
   ev.what_case = TENSORBOARD__EVENT__WHAT_FILE_VERSION;

@@ -8,10 +8,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "comm/comm_nccl.h"
+#include "core/file_open.h"
 #include "core/util.h"
 #include "ops/scale.h"
 #include "train/ckpt.h"
@@ -293,6 +295,13 @@ static void checkpoint(Run *r) {
   if (r->ops->on_checkpoint) r->ops->on_checkpoint(t, r->task);
 }
 
+// Whether a and b name one directory (then one lock covers both: a second flock on it by this
+// process would fail).
+static int same_dir(const char *a, const char *b) {
+  struct stat x, y;
+  return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 // Rank 0 owns checkpoint_dir and out_dir; every rank learns whether they are usable, before any
 // checkpoint is read (so before up to checkpoint_every steps are lost to a directory that
 // cannot be written).
@@ -303,11 +312,15 @@ static void claim_dirs(Trainer *t) {
     if (dir_check_writable(t->ckpt_dir, e, sizeof e)) {
       snprintf(err, sizeof err, "checkpoint_dir: %s", e);
       bad = 1;
-    } else if ((t->lock_fd = ckpt_lock_dir(t->ckpt_dir, t->job_path, e, sizeof e)) < 0) {
+    } else if ((t->lock_fd = ckpt_lock_dir(t->ckpt_dir, "checkpoint_dir", t->job_path, e, sizeof e)) < 0) {
       snprintf(err, sizeof err, "%s", e);
       bad = 1;
     } else if (dir_check_writable(t->out_dir, e, sizeof e)) {
       snprintf(err, sizeof err, "out_dir: %s", e);
+      bad = 1;
+    } else if (!same_dir(t->ckpt_dir, t->out_dir) &&  // two runs must not interleave metrics
+               (t->out_lock_fd = ckpt_lock_dir(t->out_dir, "out_dir", t->job_path, e, sizeof e)) < 0) {
+      snprintf(err, sizeof err, "%s", e);
       bad = 1;
     } else {
       int n = ckpt_remove_stale_tmp(t->ckpt_dir);
@@ -640,7 +653,7 @@ void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops) {
   const char *task = ops->name;
   t->task = task;
   t->job_path = job_path;
-  t->lock_fd = -1;
+  t->lock_fd = t->out_lock_fd = -1;
   t->saved_step = t->saved_epoch = t->saved_batch = -1;
   t->seed = (uint64_t)config_int(&t->cfg, "seed");
   t->max_steps = config_int(&t->cfg, "max_steps");
@@ -656,8 +669,8 @@ void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops) {
   } else if (config_bool(&t->cfg, "log_all_ranks")) {
     char path[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
     snprintf(path, sizeof path, "%s/rank%d.log", t->out_dir, t->comm.rank);
-    if (make_dirs(t->out_dir, err, sizeof err) || !(t->log = fopen(path, "w")))
-      comm_abort(&t->comm, "out_dir = %s: cannot write %s", t->out_dir, path);
+    if (make_dirs(t->out_dir, err, sizeof err) || !(t->log = file_fopen_new(path, err, sizeof err)))
+      comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
   }
   int cuda_index;
   Device dev = pick_device(t, ops, &cuda_index);
@@ -690,6 +703,7 @@ void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops) {
 
 void trainer_close(Trainer *t) {
   if (t->lock_fd >= 0) close(t->lock_fd);
+  if (t->out_lock_fd >= 0) close(t->out_lock_fd);
   config_free(&t->resumed);
   if (t->log && t->log != stdout) fclose(t->log);
   ctx_free(&t->ctx);

@@ -39,6 +39,7 @@ typedef struct Trainer {
   const char *ckpt_dir, *out_dir;
   const char *job_path;
   int lock_fd;      // rank 0's lock on ckpt_dir (-1: not taken yet)
+  int out_lock_fd;  // and on out_dir, when it is another directory (-1: none)
   Config resumed;   // the job the resumed checkpoint was trained with (nspec 0: not resumed)
   FILE *log;        // this rank's log: stdout on rank 0, a file or /dev/null elsewhere
   // Registered parameter sets (trainer_add_params): gradients averaged over ranks.
