@@ -24,7 +24,7 @@ demo() {  # LOG
     { tail -40 "$1"; fail "scripts/demo.sh failed (log above)"; }
 }
 demo d1.log
-grep -q "^==== done in [0-9]* s: everything is in $w/demo/$" d1.log || { tail -30 d1.log; fail "no closing line"; }
+grep -q "^==== done in [0-9]* s (LM [0-9]* s, DCGAN [0-9]* s, style [0-9]* s; device [a-z]*, .*, [0-9]* cores): everything is in $w/demo/$" d1.log || { tail -30 d1.log; fail "no closing line"; }
 for f in lm/generated.txt lm/report.html dcgan/samples.png dcgan/interpolations.png dcgan/report.html \
          style/result.png style/report.html; do
   grep -qF "$w/demo/$f" d1.log || fail "the listing does not name $f"
