@@ -81,10 +81,10 @@ cd - > /dev/null
 # one line, not a screenful
 lines=$("$genet" frobnicate 2>&1 | wc -l)
 if [ "$lines" = 1 ]; then echo "ok   unknown command is one line"; pass=$((pass+1)); else echo "FAIL unknown command printed $lines lines"; fail=$((fail+1)); fi
-# `genet prepare`'s usage names every kind prepare.c dispatches on (it once left out
+# `genet prepare`'s usage names every kind prepare_cmd.c dispatches on (it once left out
 # synthetic-glyphs, which make demo uses).
 usage_text=$("$genet" prepare 2>&1)
-for kind in $(sed -n 's/.*strcmp(kind, "\([a-z0-9-]*\)").*/\1/p' "$src/src/cmd/prepare.c" | sort -u); do
+for kind in $(sed -n 's/.*strcmp(kind, "\([a-z0-9-]*\)").*/\1/p' "$src/src/cmd/prepare_cmd.c" | sort -u); do
   if printf '%s' "$usage_text" | grep -q "genet prepare $kind "; then
     echo "ok   prepare usage names $kind"; pass=$((pass+1))
   else

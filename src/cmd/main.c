@@ -8,7 +8,7 @@
 #include "cmd/inspect.h"
 #include "tasks/dcgan_sample.h"
 #include "tasks/lm_generate.h"
-#include "cmd/prepare.h"
+#include "cmd/prepare_cmd.h"
 #include "cmd/report.h"
 #include "cmd/train_cmd.h"
 #include "train/trainer.h"

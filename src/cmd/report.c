@@ -96,12 +96,12 @@ int report_main(int argc, char **argv) {
     return 1;
   }
   ReportInputs in = {.dir = dir, .log_warning = ""};
-  RunLog log;
+  ReportLog log;
   int have_log = 0, rc = 1;
   if (list_dir(&in, dir, stat(out, &page) ? NULL : &page, err, sizeof err)) goto done;
   snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
   if (!access(path, F_OK)) {
-    if (runlog_read(&log, path, warn, sizeof warn, err, sizeof err)) goto done;
+    if (report_log_read(&log, path, warn, sizeof warn, err, sizeof err)) goto done;
     have_log = 1;
     in.log = &log;
     if (warn[0]) {
@@ -114,7 +114,7 @@ int report_main(int argc, char **argv) {
   rc = 0;
 done:
   if (rc) fprintf(stderr, "genet: %s\n", err);
-  if (have_log) runlog_free(&log);
+  if (have_log) report_log_free(&log);
   free_inputs(&in);
   return rc;
 }

@@ -33,7 +33,7 @@ static void index_free(TagIndex *x) {
 
 // A tag's series, found through the index (a scan of every series per field made a log of many
 // tags quadratic), or made; NULL when REPORT_MAX_SERIES are kept already (then only counted).
-static RunSeries *series_for(RunLog *r, const char *tag) {
+static RunSeries *series_for(ReportLog *r, const char *tag) {
   TagIndex *x = &r->idx;
   if (2 * (x->n + 1) > x->nslot) {  // at most half full
     TagIndex y = {xcalloc(x->nslot ? 2 * x->nslot : 256, sizeof(char *)), NULL, x->nslot ? 2 * x->nslot : 256, x->n};
@@ -102,7 +102,7 @@ static void series_finish(RunSeries *s) {
 }
 
 // One scalar record: every "group/name" key is a point of that tag at the record's step.
-static int scalar_record(RunLog *r, const JsonObj *o, long line, char *err, size_t errlen) {
+static int scalar_record(ReportLog *r, const JsonObj *o, long line, char *err, size_t errlen) {
   const JsonField *st = jsonl_get(o, "step");
   if (!st || st->type != JSON_NUM || !isfinite(st->num))
     return genet_err(err, errlen, "a record without \"event\" needs a number \"step\"");
@@ -146,8 +146,8 @@ static char *slurp(const char *path, size_t *n, char *err, size_t errlen) {
   return b;
 }
 
-int runlog_read(RunLog *r, const char *path, char *warn, size_t warnlen, char *err, size_t errlen) {
-  *r = (RunLog){.last_step = NAN};
+int report_log_read(ReportLog *r, const char *path, char *warn, size_t warnlen, char *err, size_t errlen) {
+  *r = (ReportLog){.last_step = NAN};
   if (warnlen) warn[0] = 0;
   size_t n;
   char *text = slurp(path, &n, err, errlen);
@@ -204,11 +204,11 @@ int runlog_read(RunLog *r, const char *path, char *warn, size_t warnlen, char *e
   free(text);
   index_free(&r->idx);
   for (int i = 0; i < r->ns; i++) series_finish(&r->s[i]);
-  if (rc) runlog_free(r);
+  if (rc) report_log_free(r);
   return rc;
 }
 
-void runlog_free(RunLog *r) {
+void report_log_free(ReportLog *r) {
   jsonl_free(&r->start);
   jsonl_free(&r->end);
   for (int i = 0; i < r->ns; i++) {
@@ -219,5 +219,5 @@ void runlog_free(RunLog *r) {
   }
   free(r->s);
   index_free(&r->idx);
-  *r = (RunLog){.last_step = NAN};
+  *r = (ReportLog){.last_step = NAN};
 }

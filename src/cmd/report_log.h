@@ -14,7 +14,7 @@ typedef struct {
 } RunSeries;
 
 // The most series a page shows: a log with more tags (60,000 made a 103 MB page) keeps the
-// first ones in the order they appear and counts the rest (RunLog.dropped; the page says so).
+// first ones in the order they appear and counts the rest (ReportLog.dropped; the page says so).
 #define REPORT_MAX_SERIES 200
 
 typedef struct {  // tag -> series index (-1: counted, not kept), open addressing
@@ -34,11 +34,11 @@ typedef struct {
   int ns, cap;
   long dropped;        // distinct tags past REPORT_MAX_SERIES: not kept
   TagIndex idx;        // while reading
-} RunLog;
+} ReportLog;
 
 // Reads path. A line that is not a JSON object, or a record without what it needs, returns -1
 // with err "PATH:LINE: what was expected". A last line without its newline that does not
 // parse (a run killed while writing it) is skipped with warn set to one line; otherwise warn
 // is "". Blank lines are skipped.
-int runlog_read(RunLog *r, const char *path, char *warn, size_t warnlen, char *err, size_t errlen);
-void runlog_free(RunLog *r);
+int report_log_read(ReportLog *r, const char *path, char *warn, size_t warnlen, char *err, size_t errlen);
+void report_log_free(ReportLog *r);

@@ -68,7 +68,7 @@ static void row_num(FILE *f, const char *label, double v, const char *fmt) {
 }
 
 static void header(FILE *f, const ReportInputs *in) {
-  const RunLog *r = in->log;
+  const ReportLog *r = in->log;
   fputs("<table>\n", f);
   row_str(f, "run directory", in->dir);
   if (r) {
@@ -128,7 +128,7 @@ static void charts(FILE *f, const ReportInputs *in) {
     html_text(f, in->log_warning);
     fputs("</p>\n", f);
   }
-  const RunLog *r = in->log;
+  const ReportLog *r = in->log;
   if (!r || !r->ns) {
     fputs(r ? "<p class=\"note\">metrics.jsonl holds no scalar records.</p>\n"
             : "<p class=\"note\">No metrics.jsonl in this directory.</p>\n", f);

@@ -6,7 +6,7 @@
 
 typedef struct {
   const char *dir;          // the run directory (names below are inside it)
-  const RunLog *log;        // NULL when there is no metrics.jsonl
+  const ReportLog *log;        // NULL when there is no metrics.jsonl
   const char *log_warning;  // a skipped incomplete last line, or ""
   char **png, **txt;        // file names; png sorted by report_png_order, txt by name (no job.txt)
   int npng, ntxt;

@@ -11,43 +11,9 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/dir.h"
 #include "core/file_open.h"
 #include "core/util.h"
-
-// mkdir -p (also for out_dir and the prepare commands).
-int make_dirs(const char *dir, char *err, size_t errlen) {
-  char p[GENET_PATH_MAX];
-  if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return genet_err(err, errlen, "%s: path too long", dir);
-  for (char *s = p + 1;; s++) {
-    if (*s == '/' || *s == 0) {
-      char c = *s;
-      *s = 0;
-      if (mkdir(p, 0775) != 0 && errno != EEXIST)
-        return genet_err(err, errlen, "%s: cannot create directory: %s", p, strerror(errno));
-      *s = c;
-      if (!c) break;
-    }
-  }
-  return 0;
-}
-
-int dir_check_writable(const char *dir, char *err, size_t errlen) {
-  struct stat st;
-  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return genet_err(err, errlen, "%s: not a directory", dir);
-  if (make_dirs(dir, err, errlen)) return -1;
-  size_t n = strlen(dir) + 32;
-  char *probe = xmalloc(n);
-  snprintf(probe, n, "%s/.genet-write-test-XXXXXX", dir);
-  int fd = mkstemp(probe);
-  if (fd < 0) {
-    free(probe);
-    return genet_err(err, errlen, "%s: cannot create files there: %s", dir, strerror(errno));
-  }
-  close(fd);
-  unlink(probe);
-  free(probe);
-  return 0;
-}
 
 // ---- integrity: a 64-bit hash of the whole file (xxhash64-like rounds over 8-byte words,
 // the tail zero-padded, the length mixed in): not cryptographic, meant to catch truncation
@@ -148,7 +114,7 @@ int h5safe_open(H5File *f, const char *path, char *err, size_t errlen) {
 int h5safe_begin(H5SafeWriter *w, const char *dir, const char *name, char *err, size_t errlen) {
   memset(w, 0, sizeof *w);
   w->f.id = -1;
-  if (make_dirs(dir, err, errlen)) return -1;
+  if (dir_make(dir, err, errlen)) return -1;
   snprintf(w->dir, sizeof w->dir, "%s", dir);
   snprintf(w->final, sizeof w->final, "%s/%s", dir, name);
   snprintf(w->tmp, sizeof w->tmp, "%s/.%s.tmp", dir, name);

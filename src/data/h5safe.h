@@ -37,11 +37,4 @@ int h5safe_finish(H5SafeWriter *w, int write_failed);
 // Verifies FILE.sum when there is one, then opens the file for reading. Returns 0 or -1 with a
 // one-line message naming the file (checksum mismatch, size, or libhdf5's refusal).
 int h5safe_open(H5File *f, const char *path, char *err, size_t errlen);
-// fsync of a file or (is_dir) a directory; -1 when it cannot be opened or synced.
-
-// mkdir -p DIR. Returns 0, or -1 with a one-line message naming the part that failed.
-int make_dirs(const char *dir, char *err, size_t errlen);
-// mkdir -p DIR, then checks that it is a directory this process can create files in (by
-// creating one). Returns 0, or -1 with a line saying why not: not a directory, read-only, ...
-int dir_check_writable(const char *dir, char *err, size_t errlen);
 

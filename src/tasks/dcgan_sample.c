@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dir.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/h5safe.h"
@@ -101,7 +102,7 @@ static int make_parent(const char *out, char *err, size_t errlen) {
   if (!slash || slash == out) return 0;
   char *dir = xstrdup(out);
   dir[slash - out] = 0;
-  int rc = make_dirs(dir, err, errlen);
+  int rc = dir_make(dir, err, errlen);
   free(dir);
   return rc;
 }

@@ -19,6 +19,7 @@
 #include "ops/loss.h"
 #include "optim/optim.h"
 #include "data/params_io.h"
+#include "core/dir.h"
 #include "core/stage.h"
 #include "core/util.h"
 #include "train/runlog.h"
@@ -278,7 +279,7 @@ static void save_samples(Gan *s) {
   size_t isz = (size_t)3 * s->S * s->S, mine = isz * s->Bl, off = mine * t->comm.rank;
   char path[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
   // Outputs are alike: a grid that cannot be written is a warning, as a metrics line is.
-  int dir_ok = t->comm.rank == 0 && !make_dirs(t->out_dir, err, sizeof err);
+  int dir_ok = t->comm.rank == 0 && !dir_make(t->out_dir, err, sizeof err);
   if (t->comm.rank == 0 && !dir_ok) runlog_warn_output(t, "the sample grids", err);
   memset(s->all_real, 0, sizeof(float) * isz * s->B);
   memcpy(s->all_real + off, stage_host(&s->batch, s->real_slot), sizeof(float) * mine);

@@ -19,6 +19,7 @@
 #include "data/image.h"
 #include "optim/lbfgs.h"
 #include "ops/loss.h"
+#include "core/dir.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "models/vgg_model.h"
@@ -113,7 +114,7 @@ static void save_image(Style *s, const char *name) {
   Trainer *t = s->t;
   if (t->comm.rank != 0) return;
   char path[GENET_PATH_MAX + 64], err[700];
-  if (make_dirs(t->out_dir, err, sizeof err)) trainer_fail(t, "out_dir = %s: %s", t->out_dir, err);
+  if (dir_make(t->out_dir, err, sizeof err)) trainer_fail(t, "out_dir = %s: %s", t->out_dir, err);
   snprintf(path, sizeof path, "%s/%s", t->out_dir, name);
   size_t hw = (size_t)s->H * s->W;
   float *img = xmalloc_floats(3 * hw);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/dir.h"
 #include "core/atomic_file.h"
 #include "core/file_open.h"
 #include "core/util.h"
@@ -74,7 +75,7 @@ int ckpt_begin(CkptWriter *cw, const char *dir, int64_t step, char *err, size_t 
   H5SafeWriter *w = &cw->s;
   memset(cw, 0, sizeof *cw);
   w->f.id = -1;
-  if (make_dirs(dir, err, errlen)) return -1;
+  if (dir_make(dir, err, errlen)) return -1;
   snprintf(w->dir, sizeof w->dir, "%s", dir);
   snprintf(w->final, sizeof w->final, "%s/ckpt_%010lld.h5", dir, (long long)step);
   snprintf(w->tmp, sizeof w->tmp, "%s/.ckpt_%010lld.h5.tmp", dir, (long long)step);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "comm/comm_nccl.h"
+#include "core/dir.h"
 #include "core/file_open.h"
 #include "core/util.h"
 #include "ops/scale.h"
@@ -669,7 +670,7 @@ void trainer_open(Trainer *t, const char *job_path, const TaskOps *ops) {
   } else if (config_bool(&t->cfg, "log_all_ranks")) {
     char path[GENET_PATH_MAX + 64], err[GENET_ERR_MAX];
     snprintf(path, sizeof path, "%s/rank%d.log", t->out_dir, t->comm.rank);
-    if (make_dirs(t->out_dir, err, sizeof err) || !(t->log = file_fopen_new(path, err, sizeof err)))
+    if (dir_make(t->out_dir, err, sizeof err) || !(t->log = file_fopen_new(path, err, sizeof err)))
       comm_abort(&t->comm, "out_dir = %s: %s", t->out_dir, err);
   }
   int cuda_index;

@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   jsonl_free(&o);
   fuzz_write("metrics.jsonl", data, n);
   snprintf(path, sizeof path, "%s/metrics.jsonl", fuzz_dir());
-  RunLog r;
-  if (runlog_read(&r, path, warn, sizeof warn, err, sizeof err) == 0) {
+  ReportLog r;
+  if (report_log_read(&r, path, warn, sizeof warn, err, sizeof err) == 0) {
     char *page = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&page, &len);
@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     fclose(f);
     check_numbers(page);
     free(page);
-    runlog_free(&r);
+    report_log_free(&r);
   }
   return 0;
 }

@@ -1,10 +1,10 @@
-// prepare.c: `genet prepare KIND ...` argument handling.
+// prepare_cmd.c: `genet prepare KIND ...` argument handling.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/prepare.h"
+#include "cmd/prepare_cmd.h"
 #include "core/util.h"
 #include "data/prepare.h"
 #include "train/config.h"
