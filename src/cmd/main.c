@@ -11,8 +11,10 @@
 #include "cmd/prepare_cmd.h"
 #include "cmd/report.h"
 #include "cmd/train_cmd.h"
+#include "tasks/registry.h"
 #include "train/trainer.h"
 
+// The usage text is printed in two parts around the task names (tasks/registry.h).
 static const char *usage =
     "usage: genet <command> [args]\n"
     "\n"
@@ -20,7 +22,9 @@ static const char *usage =
     "  version    genet's version and commit, and the libraries built in\n"
     "  info       the CPU threads and GPUs genet can use\n"
     "  train JOB [key=value ...]\n"
-    "             train the job's task (lm, dcgan, style); resumes from its checkpoints (genet train --help)\n"
+    "             train the job's task (";
+static const char *usage_rest =
+    "); resumes from its checkpoints (genet train --help)\n"
     "  generate CKPT.h5 [words=N] [temperature=T] [seed=S] [prompt=\"...\"]\n"
     "             sample text from a language-model checkpoint\n"
     "  sample CKPT.h5 [n=64] [seed=S] [out=samples.png] [interpolate=true]\n"
@@ -36,18 +40,25 @@ static const char *usage =
     "\n"
     "Run data-parallel with mpirun -np N genet train JOB (one rank per GPU or CPU socket).\n";
 
+static void print_usage(FILE *f) {
+  char names[512];
+  fputs(usage, f);
+  fputs(task_names(names, sizeof names, ", "), f);
+  fputs(usage_rest, f);
+}
+
 int main(int argc, char **argv) {
   h5_no_atexit();
   // A file-size limit (ulimit -f) then fails the write with EFBIG, which genet reports and
   // cleans up after, instead of killing the process in the middle of a checkpoint.
   signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
-    fputs(usage, stderr);
+    print_usage(stderr);
     return 2;
   }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-    fputs(usage, stdout);
+    print_usage(stdout);
     return 0;
   }
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
