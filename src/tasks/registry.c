@@ -6,9 +6,11 @@
 #include "core/util.h"
 #include "tasks/dcgan_task.h"
 #include "tasks/lm_task.h"
+#include "tasks/fast_style_task.h"
 #include "tasks/style_task.h"
 
-const TaskOps *const task_registry[] = {&lm_task_ops, &dcgan_task_ops, &style_task_ops};
+const TaskOps *const task_registry[] = {&lm_task_ops, &dcgan_task_ops, &style_task_ops,
+                                           &fast_style_task_ops};
 const int task_registry_n = sizeof task_registry / sizeof *task_registry;
 
 const TaskOps *task_find(const char *name) {
