@@ -273,7 +273,7 @@ static int fast_style_load_weights(Trainer *t, void *task, H5File *f, char *err,
 }
 
 static void fast_style_end(Trainer *t, void *task) {
-  trainer_log(t, "| done: %lld epochs; stylize with genet stylize %s/latest.h5 IMAGE\n", (long long)t->epochs,
+  trainer_log(t, "| done: %lld epochs; stylize with genet stylize %s IMAGE [OUT] (its newest checkpoint)\n", (long long)t->epochs,
               t->ckpt_dir);
 }
 
