@@ -213,6 +213,7 @@ static void fast_style_init(Trainer *t, void *task) {
 static void fast_style_epoch_begin(Trainer *t, void *task) {
   FastStyle *s = task;
   permutation(s, t->epoch);
+  if (t->batch > 0) return;  // resumed in mid-epoch: the sums come from the checkpoint
   s->agg_c = s->agg_s = 0;
   s->agg_n = 0;
 }
@@ -258,13 +259,22 @@ static int fast_style_save(Trainer *t, void *task, H5File *f) {
   FastStyle *s = task;
   int rc = params_write(f, &s->net.params, s->net.params.data, "params");
   rc |= adam_save(f, &s->adam, &s->net.params, "optim/transformer");
+  double agg[3] = {s->agg_c, s->agg_s, (double)s->agg_n};  // the progress line's sums this epoch
+  rc |= h5_write_f64(f, "state/agg_losses", agg, 3);
   return rc ? -1 : 0;
 }
 
 static int fast_style_load(Trainer *t, void *task, H5File *f, int version, char *err, size_t errlen) {
   FastStyle *s = task;
   int rc = params_read(f, &s->net.params, s->net.params.data, "params", err, errlen);
-  return rc ? rc : adam_load(f, &s->adam, &s->net.params, "optim/transformer", err, errlen);
+  if (!rc) rc = adam_load(f, &s->adam, &s->net.params, "optim/transformer", err, errlen);
+  double agg[3];
+  if (!rc && h5_read_f64(f, "state/agg_losses", agg, 3, err, errlen)) rc = -1;
+  if (rc) return rc;
+  s->agg_c = agg[0];
+  s->agg_s = agg[1];
+  s->agg_n = (int64_t)agg[2];
+  return 0;
 }
 
 static int fast_style_load_weights(Trainer *t, void *task, H5File *f, char *err, size_t errlen) {
