@@ -9,6 +9,10 @@
 #     whose gradient is exactly zero (conv biases before an InstanceNorm, residual blocks' last
 #     norm biases: Adam turns their rounding noise into +-lr steps, as PyTorch's float32 does;
 #     the network's output does not depend on them), whose names are listed here;
+#   genet stylize on the trained checkpoint: the output has the input's size (37 x 29 and
+#     23 x 17: neither a multiple of 4), the same input gives the same bytes twice, a
+#     directory and a list give one file each, equal to the single runs' files, size = N
+#     resizes first, and bad input is refused in one line;
 #   scripts/vgg16_to_h5.py on a torchvision-shaped VGG16 state_dict built here: the file
 #     genet reads (vgg = FILE trains a step), and vgg19_to_h5.py refuses it.
 # Usage: test_fast_style_train.sh GENET H5CMP MPIEXEC SRC
@@ -72,6 +76,28 @@ for st in 1 3; do
   "$h5cmp" A/$f R$st/$f $tol $compared > r$st.cmp || { cat r$st.cmp; fail "2 ranks differ from 1 after $st steps"; }
 done
 pass "2 ranks equal 1 rank (1e-5 after 1 step, 5e-5 after 3; the 20 zero-gradient biases aside)"
+
+size() {  # FILE W H: the PNG header's width and height
+  read -r -a b <<< "$(od -An -tu1 -j16 -N8 "$1")"
+  local w=$(( (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3] )) h=$(( (b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7] ))
+  [ "$w" -eq "$2" ] && [ "$h" -eq "$3" ] || fail "$1 is ${w}x${h}, expected $2x$3"
+}
+"$genet" stylize A img/image_rgb.jpg s1.png > s1.log || { cat s1.log; fail "stylize"; }
+grep -Eq "^\| 1 image stylized by A/$final: [0-9.]+ ms per image" s1.log || { cat s1.log; fail "stylize: no ms per image"; }
+size s1.png 37 29
+"$genet" stylize A/$final img/image_rgb.jpg s2.png > /dev/null && cmp s1.png s2.png || fail "stylize: same input, different bytes"
+"$genet" stylize A img/image_prog444.jpg > /dev/null && size image_prog444-stylized.png 23 17
+mkdir two && cp img/image_rgb.jpg img/image_prog444.jpg two/
+"$genet" stylize A two outdir > d.log && [ "$(ls outdir | wc -l)" -eq 2 ] || { cat d.log; fail "stylize a directory"; }
+cmp outdir/image_rgb.png s1.png && cmp outdir/image_prog444.png image_prog444-stylized.png || fail "directory: other bytes"
+"$genet" stylize A two/image_rgb.jpg,two/image_prog444.jpg listdir > /dev/null && cmp listdir/image_rgb.png s1.png ||
+  fail "stylize a list"
+"$genet" stylize A img/image_grey.jpg g.png size=18 > /dev/null && size g.png 18 26
+st=0; "$genet" stylize A img/image_grey.jpg g2.png > x.out 2> x.err || st=$?
+[ "$st" = 1 ] && [ "$(wc -l < x.err)" -eq 1 ] && grep -q "13 x 19; the network needs at least 16 x 16" x.err || { cat x.err; fail "small image"; }
+st=0; "$genet" stylize A > x.out 2> x.err || st=$?
+[ "$st" = 2 ] && grep -q "usage: genet stylize" x.err || fail "stylize without IN"
+pass "genet stylize: output size = input size, same bytes twice, directory and list, size = N, refusals"
 
 # The VGG16 converter on a torchvision-shaped state_dict (random weights, made here).
 /usr/bin/python3 - <<'PY'

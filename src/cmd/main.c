@@ -12,6 +12,7 @@
 #include "cmd/report.h"
 #include "cmd/train_cmd.h"
 #include "tasks/registry.h"
+#include "tasks/stylize.h"
 #include "train/trainer.h"
 
 // The usage text is printed in two parts around the task names (tasks/registry.h).
@@ -30,6 +31,9 @@ static const char *usage_rest =
     "  sample CKPT.h5 [n=64] [seed=S] [out=samples.png] [interpolate=true]\n"
     "             a grid of images from a DCGAN checkpoint's generator (evaluation mode), or\n"
     "             rows of linear interpolations between latent vectors (n = k*k)\n"
+    "  stylize CKPT IN [OUT] [size=N] [threads=N]\n"
+    "             a fast_style checkpoint's network on an image, a directory or a comma-separated\n"
+    "             list of images (any size); prints the milliseconds per image\n"
     "  prepare KIND ...\n"
     "             datasets into HDF5: text, cifar10, images, synthetic-text, synthetic-images\n"
     "  inspect FILE.h5\n"
@@ -81,6 +85,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "train")) return train_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "generate")) return lm_generate_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "sample")) return dcgan_sample_main(argc - 1, argv + 1);
+  if (!strcmp(cmd, "stylize")) return stylize_main(argc - 1, argv + 1);
   if (!strcmp(cmd, "inspect")) {
     if (argc != 3) {
       fprintf(stderr, "genet: usage: genet inspect FILE.h5\n");
