@@ -13,6 +13,10 @@
 #     23 x 17: neither a multiple of 4), the same input gives the same bytes twice, a
 #     directory and a list give one file each, equal to the single runs' files, size = N
 #     resizes first, and bad input is refused in one line;
+#   PyTorch's TransformerNet (scripts/fixtures/fx_transformer.py) -> torch_to_h5.py ->
+#     init_weights -> a checkpoint -> h5_to_torch.py loads strictly into it again, and its
+#     float32 output on the strokes image, clamped and truncated as the reference's stylize,
+#     is genet stylize's PNG within 1 (a value rounded across an integer) in every byte;
 #   scripts/vgg16_to_h5.py on a torchvision-shaped VGG16 state_dict built here: the file
 #     genet reads (vgg = FILE trains a step), and vgg19_to_h5.py refuses it.
 # Usage: test_fast_style_train.sh GENET H5CMP MPIEXEC SRC
@@ -98,6 +102,46 @@ st=0; "$genet" stylize A img/image_grey.jpg g2.png > x.out 2> x.err || st=$?
 st=0; "$genet" stylize A > x.out 2> x.err || st=$?
 [ "$st" = 2 ] && grep -q "usage: genet stylize" x.err || fail "stylize without IN"
 pass "genet stylize: output size = input size, same bytes twice, directory and list, size = N, refusals"
+# A network whose output spans [0, 255] (the trained one's is still mostly clamped to 0): PyTorch's
+# TransformerNet, its last conv scaled, through torch_to_h5.py and init_weights (one step at
+# lr 1e-12), back through h5_to_torch.py.
+/usr/bin/python3 - "$src" <<'PY' || fail "making init.pt"
+import sys
+import torch
+sys.path.insert(0, sys.argv[1] + "/scripts/fixtures")
+from fx_transformer import TransformerNet
+torch.manual_seed(3)
+net = TransformerNet(4)
+with torch.no_grad():
+    net.deconv3.conv2d.weight.mul_(40.0)
+    net.deconv3.conv2d.bias.fill_(128.0)
+torch.save(net.state_dict(), "init.pt")
+PY
+/usr/bin/python3 "$src/scripts/torch_to_h5.py" init.pt init.h5 --task fast_style > /dev/null || fail "torch_to_h5"
+"$genet" train job init_weights=init.h5 lr=1e-12 max_steps=1 checkpoint_dir=T out_dir=outT > t.log || { cat t.log; fail "init_weights"; }
+/usr/bin/python3 "$src/scripts/h5_to_torch.py" T/ckpt_0000000001.h5 t.pt > /dev/null || fail "h5_to_torch"
+"$genet" stylize T "$src/assets/demo/strokes.png" strokes.png > /dev/null
+/usr/bin/python3 - "$src" > torch.log <<'PY' || { cat torch.log; fail "genet stylize differs from PyTorch's TransformerNet"; }
+import sys
+import numpy as np
+import torch
+from PIL import Image
+sys.path.insert(0, sys.argv[1] + "/scripts/fixtures")
+from fx_transformer import TransformerNet
+net = TransformerNet(4)
+net.load_state_dict(torch.load("t.pt"), strict=True)
+x = torch.from_numpy(np.asarray(Image.open(sys.argv[1] + "/assets/demo/strokes.png").convert("RGB"), dtype=np.float32))
+with torch.no_grad():
+    y = net(x.permute(2, 0, 1).unsqueeze(0))[0]
+want = y.clamp(0, 255).numpy().transpose(1, 2, 0).astype("uint8").astype(int)
+got = np.asarray(Image.open("strokes.png").convert("RGB"), dtype=int)
+d = np.abs(got - want)
+inside = float(((want > 0) & (want < 255)).mean())
+print(f"max |genet - torch| {d.max()}, {int((d > 0).sum())} of {d.size} bytes differ; "
+      f"{100 * inside:.0f}% of bytes inside (0, 255), {len(np.unique(want))} values")
+sys.exit(0 if got.shape == want.shape and d.max() <= 1 and inside > 0.5 else 1)
+PY
+pass "genet stylize = PyTorch's TransformerNet on the same checkpoint ($(cat torch.log))"
 
 # The VGG16 converter on a torchvision-shaped state_dict (random weights, made here).
 /usr/bin/python3 - <<'PY'
