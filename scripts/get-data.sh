@@ -4,6 +4,7 @@
 #   scripts/get-data.sh cifar10   [DEST]   -> DEST/cifar10.h5    (genet prepare cifar10)
 #   scripts/get-data.sh wikitext2 [DEST]   -> DEST/wikitext2.h5  (genet prepare text)
 #   scripts/get-data.sh vgg19     [DEST]   -> DEST/vgg19.h5      (scripts/vgg19_to_h5.py, needs torch)
+#   scripts/get-data.sh vgg16     [DEST]   -> DEST/vgg16.h5      (scripts/vgg16_to_h5.py, needs torch)
 # DEST defaults to data/. Downloads go to FILE.part (resumed when rerun: curl -C - / wget -c)
 # and are renamed to FILE only after the checksum matched; a file already present with the
 # right checksum is not fetched again.
@@ -12,7 +13,7 @@
 #   GENET_DATA_MIRROR  base URL tried instead of the official ones: MIRROR/<file name>
 #                      (e.g. file:///srv/mirror or https://host/path; for offline sites/tests)
 #   GENET_BIN          the genet binary (default: build/genet of this checkout)
-#   GENET_PYTHON       Python with torch + h5py for vgg19 (default /usr/bin/python3, else python3)
+#   GENET_PYTHON       Python with torch + h5py for vgg19 and vgg16 (default /usr/bin/python3, else python3)
 #
 # Sources and checksums (2026-11):
 #   CIFAR-10 binary  https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz
@@ -24,12 +25,14 @@
 #   VGG19 ImageNet   https://download.pytorch.org/models/vgg19-dcbb9e9d.pth (torchvision)
 #                    sha256 starts with dcbb9e9d (torchvision names files <name>-<sha256 prefix>.pth
 #                    and torch.hub checks that prefix)
+#   VGG16 ImageNet   https://download.pytorch.org/models/vgg16-397923af.pth (torchvision; the
+#                    loss network of pytorch/examples fast_neural_style), sha256 prefix 397923af
 set -euo pipefail
 
 die() { echo "get-data: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: scripts/get-data.sh cifar10|wikitext2|vgg19 [DEST]   (DEST default: data/)" >&2
+  echo "usage: scripts/get-data.sh cifar10|wikitext2|vgg19|vgg16 [DEST]   (DEST default: data/)" >&2
   exit 2
 }
 
@@ -51,6 +54,10 @@ case $what in
     file=vgg19-dcbb9e9d.pth
     urls=(https://download.pytorch.org/models/vgg19-dcbb9e9d.pth)
     algo=sha256 sum=dcbb9e9d ;;  # a prefix: see above
+  vgg16)
+    file=vgg16-397923af.pth
+    urls=(https://download.pytorch.org/models/vgg16-397923af.pth)
+    algo=sha256 sum=397923af ;;  # a prefix, as vgg19's
   -h|--help) usage ;;
   *) echo "get-data: unknown dataset '$what'" >&2; usage ;;
 esac
@@ -157,10 +164,10 @@ case $what in
     done
     "$genet" prepare text "$src" "$dest/wikitext2.h5"
     echo "get-data: wrote $dest/wikitext2.h5" ;;
-  vgg19)
+  vgg19|vgg16)
     py=${GENET_PYTHON:-}
     if [ -z "$py" ]; then
       if [ -x /usr/bin/python3 ]; then py=/usr/bin/python3; else py=python3; fi
     fi
-    "$py" "$root/scripts/vgg19_to_h5.py" "$out" "$dest/vgg19.h5" ;;
+    "$py" "$root/scripts/${what}_to_h5.py" "$out" "$dest/$what.h5" ;;
 esac

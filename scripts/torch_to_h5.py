@@ -11,7 +11,7 @@
 For task = lm the decoder is tied when decoder.weight is absent or equal to encoder.weight;
 then only encoder.weight is written, as genet's own checkpoints do.
 
-Usage: /usr/bin/python3 scripts/torch_to_h5.py STATE_DICT.pt OUT.h5 --task lm|dcgan|style
+Usage: /usr/bin/python3 scripts/torch_to_h5.py STATE_DICT.pt OUT.h5 --task lm|dcgan|style|fast_style
        [--unsafe-pickle]  (load a file that pickles more than tensors, e.g. a whole model;
                            only for files you trust: unpickling runs code)
 """
@@ -60,7 +60,7 @@ def main():
     ap = argparse.ArgumentParser(description="PyTorch state_dict -> genet HDF5 weights")
     ap.add_argument("state_dict")
     ap.add_argument("out")
-    ap.add_argument("--task", required=True, choices=["lm", "dcgan", "style"])
+    ap.add_argument("--task", required=True, choices=["lm", "dcgan", "style", "fast_style"])
     ap.add_argument("--unsafe-pickle", action="store_true")
     a = ap.parse_args()
 

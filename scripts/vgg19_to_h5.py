@@ -25,11 +25,14 @@ import torch
 # features; each conv is followed by a ReLU, which also takes an index).
 CFG_E = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
          512, 512, 512, 512, "M"]
+# And "D", VGG16 (fast neural style's loss network; scripts/vgg16_to_h5.py).
+CFG_D = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+ARCHS = {"vgg19": CFG_E, "vgg16": CFG_D}
 
 
-def expected_shapes():
+def expected_shapes(arch="vgg19"):
     shapes, i, cin = {}, 0, 3
-    for v in CFG_E:
+    for v in ARCHS[arch]:
         if v == "M":
             i += 1
             continue
@@ -48,43 +51,44 @@ def sha256_of(path):
     return h.hexdigest()
 
 
-def load_state_dict(path):
+def load_state_dict(path, prog="vgg19_to_h5"):
     try:
         try:
             sd = torch.load(path, map_location="cpu", weights_only=True)  # no pickled code
         except TypeError:  # torch < 1.13 has no weights_only
             sd = torch.load(path, map_location="cpu")
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one line
-        sys.exit(f"vgg19_to_h5: {path}: cannot load as a PyTorch state_dict ({type(e).__name__}: {e})")
+        sys.exit(f"{prog}: {path}: cannot load as a PyTorch state_dict ({type(e).__name__}: {e})")
     if not isinstance(sd, dict):
-        sys.exit(f"vgg19_to_h5: {path}: expected a state_dict, found {type(sd).__name__}")
+        sys.exit(f"{prog}: {path}: expected a state_dict, found {type(sd).__name__}")
     return sd
 
 
-def main():
+def main(arch="vgg19"):
+    prog, up = f"{arch}_to_h5", arch.upper()
     if len(sys.argv) != 3:
-        sys.exit("usage: vgg19_to_h5.py VGG19.pth OUT.h5")
+        sys.exit(f"usage: {prog}.py {up}.pth OUT.h5")
     src, dst = sys.argv[1], sys.argv[2]
-    sd = load_state_dict(src)
-    want = expected_shapes()
+    sd = load_state_dict(src, prog)
+    want = expected_shapes(arch)
     for k, shape in want.items():
         if k not in sd:
-            sys.exit(f"vgg19_to_h5: {src}: key {k} missing: not torchvision's VGG19 "
+            sys.exit(f"{prog}: {src}: key {k} missing: not torchvision's {up} "
                      f"(has {len(sd)} keys, e.g. {', '.join(list(sd)[:3])})")
         if tuple(sd[k].shape) != shape:
-            sys.exit(f"vgg19_to_h5: {src}: {k} has shape {tuple(sd[k].shape)}, expected {shape}")
+            sys.exit(f"{prog}: {src}: {k} has shape {tuple(sd[k].shape)}, expected {shape}")
     digest = sha256_of(src)
     tmp = dst + ".tmp"
     with h5py.File(tmp, "w") as f:
         f.attrs["source"] = np.bytes_(os.path.basename(src))
         f.attrs["sha256"] = np.bytes_(digest)
-        f.attrs["format"] = np.bytes_("torchvision vgg19 features")
+        f.attrs["format"] = np.bytes_(f"torchvision {arch} features")
         g = f.create_group("params")
         for k in want:
             g.create_dataset(k, data=sd[k].detach().cpu().float().contiguous().numpy())
     os.replace(tmp, dst)
     n = sum(int(np.prod(s)) for s in want.values())
-    print(f"vgg19_to_h5: wrote {dst}: {len(want) // 2} convolutions, {n} parameters, "
+    print(f"{prog}: wrote {dst}: {len(want) // 2} convolutions, {n} parameters, "
           f"source {os.path.basename(src)} sha256 {digest}")
 
 

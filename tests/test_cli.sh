@@ -91,5 +91,21 @@ for kind in $(sed -n 's/.*strcmp(kind, "\([a-z0-9-]*\)").*/\1/p' "$src/src/cmd/p
     echo "FAIL prepare usage does not name $kind"; fail=$((fail+1))
   fi
 done
+# The task registry (src/tasks/registry.c) is the one list: `genet train --help`'s sections,
+# the `task` key's choices, `genet help`'s line and scripts/torch_to_h5.py's --task choices agree.
+sections=$("$genet" train --help | sed -n 's/^task = \([a-z0-9_]*\):$/\1/p' | paste -sd' ')
+choices=$("$genet" train --help | sed -n 's/^  task  *the workload (\([a-z0-9_|]*\)).*/\1/p' | tr '|' ' ')
+helpline=$("$genet" help | sed -n "s/.*train the job's task (\([a-z0-9_, ]*\)).*/\1/p" | tr -d ',')
+torch=$(/usr/bin/python3 "$src/scripts/torch_to_h5.py" --help 2>/dev/null | tr -d '\n ' | sed -n 's/.*--task{\([a-z0-9_,]*\)}.*/\1/p' | tr ',' ' ')
+printf 'task = nosuchtask\n' > "${TMPDIR:-/tmp}/cli_task_$$.job"
+errline=$("$genet" train "${TMPDIR:-/tmp}/cli_task_$$.job" 2>&1 | sed -n 's/.*expected one of \([a-z0-9_|]*\).*/\1/p' | tr '|' ' ')
+rm -f "${TMPDIR:-/tmp}/cli_task_$$.job"
+for what in "choices:$choices" "help:$helpline" "torch_to_h5.py:$torch" "error:$errline"; do
+  if [ -n "$sections" ] && [ "${what#*:}" = "$sections" ]; then
+    echo "ok   task list of ${what%%:*} = train --help's ($sections)"; pass=$((pass+1))
+  else
+    echo "FAIL task list of ${what%%:*} is '${what#*:}', train --help's '$sections'"; fail=$((fail+1))
+  fi
+done
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

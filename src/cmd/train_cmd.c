@@ -1,4 +1,4 @@
-// train_cmd.c: `genet train JOB [key=value ...]`: the task registry, the job resolved in two
+// train_cmd.c: `genet train JOB [key=value ...]`: the job resolved in two
 // passes (the shared keys find the task, then the task's own table checks every key), and the
 // run handed to the trainer (src/train/trainer.c).
 #include "cmd/train_cmd.h"
@@ -7,12 +7,8 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "tasks/dcgan_task.h"
-#include "tasks/lm_task.h"
-#include "tasks/style_task.h"
+#include "tasks/registry.h"
 #include "train/trainer.h"
-
-static const TaskOps *const tasks[] = {&lm_task_ops, &dcgan_task_ops, &style_task_ops};
 
 static int usage(void) {
   fprintf(stderr, "genet: usage: genet train JOB [key=value ...]   (genet train --help lists the keys)\n");
@@ -31,10 +27,10 @@ static void print_keys(const CfgSpec *k, int n) {
 static int help(void) {
   printf("usage: genet train JOB [key=value ...]\n\nThe job file holds `key = value` lines; "
          "key=value arguments override it.\n\nkeys of every task:\n");
-  print_keys(train_shared_keys, train_nshared_keys);
-  for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++) {
-    printf("\ntask = %s:\n", tasks[i]->name);
-    print_keys(tasks[i]->keys, *tasks[i]->nkeys);
+  print_keys(task_shared_keys(), train_nshared_keys);
+  for (int i = 0; i < task_registry_n; i++) {
+    printf("\ntask = %s:\n", task_registry[i]->name);
+    print_keys(task_registry[i]->keys, *task_registry[i]->nkeys);
   }
   return 0;
 }
@@ -42,23 +38,23 @@ static int help(void) {
 // Resolves the job; returns the task or NULL with err.
 static const TaskOps *resolve(Config *cfg, const char *job, int nover, char **over, char *err,
                               size_t errlen) {
-  const CfgSpec *const shared[] = {train_shared_keys};
+  const CfgSpec *const shared[] = {task_shared_keys()};
   const int nshared[] = {train_nshared_keys};
   config_init(cfg, shared, nshared, 1);
   cfg->ignore_unknown = 1;  // first pass: only the task matters
   if (config_load_file(cfg, job, err, errlen) || config_apply_overrides(cfg, nover, over, err, errlen))
     return NULL;
   if (config_check_required(cfg, err, errlen)) {
-    snprintf(err, errlen, "%s: no `task = ...` line (one of lm, dcgan, style)", job);
+    char names[512];
+    snprintf(err, errlen, "%s: no `task = ...` line (one of %s)", job,
+             task_names(names, sizeof names, ", "));
     return NULL;
   }
   const char *name = config_str(cfg, "task");
-  const TaskOps *te = NULL;
-  for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++)
-    if (!strcmp(tasks[i]->name, name)) te = tasks[i];
+  const TaskOps *te = task_find(name);
   GENET_ASSERT(te);  // `task` is a choice of the registry's names: the config check refused others
   config_free(cfg);
-  const CfgSpec *const both[] = {train_shared_keys, te->keys};
+  const CfgSpec *const both[] = {task_shared_keys(), te->keys};
   const int nboth[] = {train_nshared_keys, *te->nkeys};
   config_init(cfg, both, nboth, 2);
   if (config_load_file(cfg, job, err, errlen) || config_apply_overrides(cfg, nover, over, err, errlen) ||

@@ -21,6 +21,20 @@
 static const int vgg_cfg_e[] = {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0,
                                 512, 512, 512, 512, 0, 512, 512, 512, 512, 0};
 #define VGG_CFG_N ((int)(sizeof vgg_cfg_e / sizeof vgg_cfg_e[0]))
+// torchvision's configuration "D" (VGG16), as scripts/vgg19_to_h5.py's CFG_D.
+static const int vgg_cfg_d[] = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0,
+                                512, 512, 512, 0, 512, 512, 512, 0};
+
+// One architecture of the family: its configuration, layer count and file's writer.
+typedef struct {
+  const char *name, *script;
+  const int *cfg;
+  int ncfg, nlayers;
+} VggArch;
+static const VggArch vgg19_arch = {"VGG19", "scripts/vgg19_to_h5.py", vgg_cfg_e, VGG_CFG_N,
+                                   VGG19_LAYERS};
+static const VggArch vgg16_arch = {"VGG16", "scripts/vgg16_to_h5.py", vgg_cfg_d,
+                                   (int)(sizeof vgg_cfg_d / sizeof vgg_cfg_d[0]), VGG16_LAYERS};
 
 // Names of features[0..36] as in the literature: block b, conv c within it.
 static const char *const vgg_names[VGG19_LAYERS] = {
@@ -42,19 +56,19 @@ const char *vgg_layer_name(int index) {
   return (index >= 0 && index < VGG19_LAYERS) ? vgg_names[index] : NULL;
 }
 
-void vgg19_build(VggNet *v, int div, const Ctx *ctx) {
+static void vgg_build_arch(VggNet *v, const VggArch *arch, int div, const Ctx *ctx) {
   GENET_ASSERT(div >= 1 && 64 % div == 0);
   memset(v, 0, sizeof *v);
   v->div = div;
   params_init(&v->params);
   int i = 0, cin = 3;
   char name[PARAM_NAME_LEN];
-  for (int k = 0; k < VGG_CFG_N; k++) {
-    if (vgg_cfg_e[k] == 0) {
+  for (int k = 0; k < arch->ncfg; k++) {
+    if (arch->cfg[k] == 0) {
       v->layer[i++] = (VggLayer){.kind = VGG_POOL, .Cin = cin, .Cout = cin};
       continue;
     }
-    int cout = vgg_cfg_e[k] / div;
+    int cout = arch->cfg[k] / div;
     VggLayer *L = &v->layer[i];
     *L = (VggLayer){.kind = VGG_CONV, .Cin = cin, .Cout = cout};
     int wshape[4] = {cout, cin, 3, 3};
@@ -66,9 +80,13 @@ void vgg19_build(VggNet *v, int div, const Ctx *ctx) {
     i += 2;
     cin = cout;
   }
-  GENET_ASSERT(i == VGG19_LAYERS);
+  GENET_ASSERT(i == arch->nlayers);
   params_alloc_on(&v->params, ctx);
 }
+
+void vgg19_build(VggNet *v, int div, const Ctx *ctx) { vgg_build_arch(v, &vgg19_arch, div, ctx); }
+
+void vgg16_build(VggNet *v, int div, const Ctx *ctx) { vgg_build_arch(v, &vgg16_arch, div, ctx); }
 
 void vgg_net_free(VggNet *v) {
   params_free(&v->params);
@@ -83,8 +101,10 @@ static void vgg_shape_text(char *s, size_t n, const int64_t *d, int nd) {
   if (k < n) snprintf(s + k, n - k, ")");
 }
 
-int vgg19_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t errlen) {
-  static const char *hint = "not a VGG19 features file (scripts/vgg19_to_h5.py writes one)";
+static int vgg_load_arch(VggNet *v, const VggArch *arch, const Ctx *ctx, const char *path,
+                         char *err, size_t errlen) {
+  char hint[96];
+  snprintf(hint, sizeof hint, "not a %s features file (%s writes one)", arch->name, arch->script);
   memset(v, 0, sizeof *v);
   H5File f;
   if (h5_open_read(&f, path, err, errlen)) return -1;
@@ -105,7 +125,7 @@ int vgg19_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t er
              path, first, s);
     goto cleanup;
   }
-  vgg19_build(v, (int)(64 / d[0]), ctx);
+  vgg_build_arch(v, arch, (int)(64 / d[0]), ctx);
   built = 1;
   host = params_staging(&v->params);
   for (int i = 0; i < v->params.n; i++) {
@@ -125,8 +145,8 @@ int vgg19_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t er
       char a[128], b[128];
       vgg_shape_text(a, sizeof a, d, nd);
       vgg_shape_text(b, sizeof b, want, pi->ndim);
-      snprintf(err, errlen, "%s: %s has shape %s, expected %s (VGG19 features at div %d)", path,
-               name, a, b, v->div);
+      snprintf(err, errlen, "%s: %s has shape %s, expected %s (%s features at div %d)", path,
+               name, a, b, arch->name, v->div);
       goto cleanup;
     }
     if (h5_read_f32(&f, name, host + pi->offset, nd, d, err, errlen)) goto cleanup;
@@ -141,12 +161,21 @@ cleanup:
   return rc;
 }
 
-void vgg19_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t stream) {
-  vgg19_build(v, div, ctx);
+int vgg19_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t errlen) {
+  return vgg_load_arch(v, &vgg19_arch, ctx, path, err, errlen);
+}
+
+int vgg16_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t errlen) {
+  return vgg_load_arch(v, &vgg16_arch, ctx, path, err, errlen);
+}
+
+static void vgg_random_arch(VggNet *v, const VggArch *arch, const Ctx *ctx, int div,
+                            uint64_t seed, uint64_t stream) {
+  vgg_build_arch(v, arch, div, ctx);
   float *host = params_staging(&v->params);  // zero: the biases stay so
   Rng r;
   rng_init(&r, seed, stream);
-  for (int i = 0; i < VGG19_LAYERS; i++) {
+  for (int i = 0; i < arch->nlayers; i++) {
     const VggLayer *L = &v->layer[i];
     if (L->kind != VGG_CONV) continue;
     // He et al.'s N(0, 2 / fan_in): after each ReLU the features keep the input's scale, so
@@ -155,6 +184,14 @@ void vgg19_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t st
                     sqrtf(2.0f / (float)(L->Cin * 9)));
   }
   params_staged(&v->params, host);
+}
+
+void vgg19_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t stream) {
+  vgg_random_arch(v, &vgg19_arch, ctx, div, seed, stream);
+}
+
+void vgg16_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t stream) {
+  vgg_random_arch(v, &vgg16_arch, ctx, div, seed, stream);
 }
 
 void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {

@@ -16,6 +16,14 @@
 
 #define VGG19_LAYERS 37  // features[0..36]
 #define VGG19_CONVS 16
+// VGG16 (torchvision's configuration "D", fast neural style's loss network) shares the layer
+// table, VggNet and VggActs: its features[0..30] fill layer[0..30]. Its taps: relu1_2 3,
+// relu2_2 8, relu3_3 15, relu4_3 22 (VGG16_RELU*).
+#define VGG16_LAYERS 31
+#define VGG16_RELU1_2 3
+#define VGG16_RELU2_2 8
+#define VGG16_RELU3_3 15
+#define VGG16_RELU4_3 22
 
 typedef enum { VGG_CONV, VGG_RELU, VGG_POOL } VggKind;
 
@@ -49,6 +57,12 @@ int vgg19_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t er
 // Random convolutional features still carry texture statistics, so style transfer works on them,
 // though not as well as on a trained VGG19. Same seed, same weights, on any device.
 void vgg19_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t stream);
+
+// The same for VGG16 (13 convolutions; scripts/vgg16_to_h5.py writes its file). Same weight
+// draw as vgg19_random for each of its convolutions.
+void vgg16_build(VggNet *v, int div, const Ctx *ctx);
+int vgg16_load(VggNet *v, const Ctx *ctx, const char *path, char *err, size_t errlen);
+void vgg16_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t stream);
 
 // Layer names as in the literature -> features index: conv1_1 0, relu1_1 1, conv1_2 2,
 // relu1_2 3, pool1 4, conv2_1 5, relu2_1 6, ..., conv4_2 21, relu4_2 22, ..., relu4_4 26,

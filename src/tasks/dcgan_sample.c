@@ -18,6 +18,7 @@
 #include "core/dir.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "tasks/registry.h"
 #include "data/h5safe.h"
 #include "data/image.h"
 #include "data/params_io.h"
@@ -53,7 +54,7 @@ static int load_g(DcganNet *g, const char *path) {
   // The task line first, with the shared keys only: another task's keys may not even parse
   // under the DCGAN's (an LM's lr = 20 is out of the DCGAN's range).
   Config cfg;
-  const CfgSpec *const tables[] = {train_shared_keys, dcgan_task_keys};
+  const CfgSpec *const tables[] = {task_shared_keys(), dcgan_task_keys};
   const int sizes[] = {train_nshared_keys, dcgan_task_nkeys};
   char task[64] = "";
   for (int pass = 0; pass < 2; pass++) {

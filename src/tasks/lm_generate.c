@@ -16,6 +16,7 @@
 #include "core/rng.h"
 #include "data/utf8.h"
 #include "core/util.h"
+#include "tasks/registry.h"
 
 static int fail2(const char *fmt, const char *a, const char *b) {
   fprintf(stderr, "genet: ");
@@ -57,7 +58,7 @@ static int load_checkpoint(const char *path, Vocab *vocab, LmModel *m) {
   int64_t step;
   int ws, version, rc = 2, built = 0;
   Config cfg;
-  const CfgSpec *const tables[] = {train_shared_keys, lm_task_keys};
+  const CfgSpec *const tables[] = {task_shared_keys(), lm_task_keys};
   const int sizes[] = {train_nshared_keys, lm_task_nkeys};
   config_init(&cfg, tables, sizes, 2);
   cfg.ignore_unknown = 1;  // another task's keys: the task line below says what it is

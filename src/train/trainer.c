@@ -20,7 +20,8 @@
 #include "train/ckpt.h"
 
 const CfgSpec train_shared_keys[] = {
-    {"task", CFG_CHOICE, NULL, 0, -1, "lm|dcgan|style", "the workload", CFG_RESUME_FIXED},
+    // task's choices are the registry's names, set by tasks/registry.c (task_shared_keys): one list.
+    {"task", CFG_CHOICE, NULL, 0, -1, NULL, "the workload", CFG_RESUME_FIXED},
     {"seed", CFG_INT, "1", 0, 4294967295.0, NULL, "seed of every random stream", CFG_RESUME_FIXED},
     {"device", CFG_CHOICE, "auto", 0, -1, "auto|cpu|cuda", "where to run (auto: a GPU if the task has CUDA kernels and one is visible)", CFG_RESUME_APPLIES},
     {"precision", CFG_CHOICE, "tf32", 0, -1, "tf32|fp32", "on a GPU, as PyTorch's defaults: tf32 lets cuDNN convolutions use TF32 tensor cores, GEMMs (cuBLAS) stay FP32; fp32: no TF32 anywhere", CFG_RESUME_APPLIES},

@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""pytorch/examples fast_neural_style on random tensors, the PyTorch side of
+scripts/bench/fast_style.sh: one training step (TransformerNet, VGG16 to relu4_3 with random
+weights, content at relu2_2, Grams at four taps, Adam) at --size with --batch images, and the
+stylize forward pass (torch.no_grad) of one --stylize-size image. Prints
+`torch train_ms MEAN` and `torch stylize_ms MEAN`: means over --steps after 2 warm-up calls.
+"""
+import argparse
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from fx_transformer import TransformerNet  # noqa: E402  (pytorch/examples' network)
+
+CFG_D = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]  # VGG16 to relu4_3
+TAPS = (3, 8, 15, 22)
+
+
+def vgg16():
+    layers, cin = [], 3
+    for v in CFG_D:
+        if v == "M":
+            layers.append(torch.nn.MaxPool2d(2, 2))
+        else:
+            layers += [torch.nn.Conv2d(cin, v, 3, padding=1), torch.nn.ReLU(inplace=True)]
+            cin = v
+    net = torch.nn.Sequential(*layers)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def taps(vgg, x):
+    out = []
+    for i, m in enumerate(vgg):
+        x = m(x)
+        if i in TAPS:
+            out.append(x)
+    return out
+
+
+def gram(y):
+    b, ch, h, w = y.size()
+    f = y.view(b, ch, w * h)
+    return f.bmm(f.transpose(1, 2)) / (ch * h * w)
+
+
+def norm(b):
+    mean = b.new_tensor([0.485, 0.456, 0.406]).view(-1, 1, 1)
+    std = b.new_tensor([0.229, 0.224, 0.225]).view(-1, 1, 1)
+    return (b / 255.0 - mean) / std
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--stylize-size", type=int, default=512)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    net, vgg = TransformerNet(32), vgg16()
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    style = torch.rand(1, 3, a.size, a.size) * 255
+    gs = [gram(f) for f in taps(vgg, norm(style.repeat(a.batch, 1, 1, 1)))]
+    x = torch.rand(a.batch, 3, a.size, a.size) * 255
+
+    def step():
+        opt.zero_grad()
+        y = net(x)
+        fy, fx = taps(vgg, norm(y)), taps(vgg, norm(x))
+        loss = 1e5 * torch.nn.functional.mse_loss(fy[1], fx[1])
+        for f, g in zip(fy, gs):
+            loss = loss + 1e10 * torch.nn.functional.mse_loss(gram(f), g)
+        loss.backward()
+        opt.step()
+
+    img = torch.rand(1, 3, a.stylize_size, a.stylize_size) * 255
+
+    def stylize():
+        with torch.no_grad():
+            net(img).clamp(0, 255)
+
+    for name, fn in (("train", step), ("stylize", stylize)):
+        for _ in range(2):
+            fn()
+        t = []
+        for _ in range(a.steps):
+            t0 = time.perf_counter()
+            fn()
+            t.append(1e3 * (time.perf_counter() - t0))
+        print(f"torch {name}_ms {sum(t) / len(t):.1f} (fastest {min(t):.1f}; torch {torch.__version__})")
+
+
+if __name__ == "__main__":
+    main()
