@@ -27,22 +27,22 @@ cluster_load() {
   . "$1/cluster.env"
 }
 
-# cluster_ns_pids NS: the PIDs of the processes whose network namespace is NS.
+# cluster_ns_pids NS...: the PIDs of the processes whose network namespace is one of NS (one
+# stat over /proc: cheap enough to call in a loop).
 cluster_ns_pids() {
-  local ino p
-  ino=$(stat -L -c %i "/run/netns/$1" 2> /dev/null) || return 0
-  for p in /proc/[0-9]*; do
-    [ "$(stat -L -c %i "$p/ns/net" 2> /dev/null)" = "$ino" ] && echo "${p#/proc/}"
+  local ns inos=()
+  for ns in "$@"; do
+    [ -e "/run/netns/$ns" ] && inos+=("$(stat -L -c %i "/run/netns/$ns")")
   done
+  [ ${#inos[@]} -gt 0 ] || return 0
+  stat -L -c '%i %n' /proc/[0-9]*/ns/net 2> /dev/null |
+    awk -v want=" ${inos[*]} " 'index(want, " " $1 " ") { split($2, p, "/"); print p[3] }'
   return 0
 }
 
 # cluster_tagged DIR: the PIDs of the processes carrying GENET_CLUSTER=DIR.
 cluster_tagged() {
-  local p
-  for p in /proc/[0-9]*; do
-    grep -qzx "GENET_CLUSTER=$1" "$p/environ" 2> /dev/null && echo "${p#/proc/}"
-  done
+  grep -lzx "GENET_CLUSTER=$1" /proc/[0-9]*/environ 2> /dev/null | cut -d/ -f3
   return 0
 }
 

@@ -13,10 +13,9 @@ export SLURM_CONF
 if [ -e "/run/netns/$SW" ] && timeout 5 nsenter --net="/run/netns/$SW" scontrol ping > /dev/null 2>&1; then
   timeout 5 nsenter --net="/run/netns/$SW" scancel --full --partition=test > /dev/null 2>&1 || true
 fi
-pids() {
-  local ns
-  for ns in "${HOSTS[@]}" "$SW"; do cluster_ns_pids "$ns"; done
-  cluster_tagged "$DIR"
+pids() {  # not this script (it may carry the tag itself) nor the shell that ran it
+  { cluster_ns_pids "${HOSTS[@]}" "$SW"; cluster_tagged "$DIR"; } |
+    grep -vxE "$$|$PPID" || true
 }
 for sig in TERM TERM KILL KILL KILL; do
   p=$(pids | sort -u)
