@@ -164,3 +164,48 @@ tcp_between "$alog" || { grep 'bml\|vader' "$alog"; fail "sbatch -N 2: ranks not
 # shellcheck disable=SC2086
 "$h5cmp" "R1/$final" "runs/two/checkpoints/$final" 1e-5 $lmnames > a.cmp || { cat a.cmp; fail "sbatch -N 2: LM differs from 1 rank"; }
 line "sbatch -N 2 --ntasks-per-node=1 train_cpu.sbatch: srun ranks on $h1 and $h2 over TCP; worst err $(worst a.cmp) vs 1 rank (bound 1e-5) ($((SECONDS - t)) s)"
+
+# ---- a host's link cut mid-run, under mpirun
+# Open MPI's mpirun waits for the daemon on the unreachable host until TCP gives up on their
+# connection: Linux's net.ipv4.tcp_retries2 (15 by default: about 15 minutes). Set to 5 (about
+# 13 s, per network namespace) on the hosts as docs/CLUSTER.md tells users to on theirs.
+t=$SECONDS
+for h in "${HOSTS[@]}"; do nsenter --net="/run/netns/$h" sysctl -qw net.ipv4.tcp_retries2=5; done
+wait_file() {  # FILE SECONDS
+  local end=$((SECONDS + $2))
+  until [ -e "$1" ]; do [ $SECONDS -lt $end ] || fail "no $1 after $2 s"; sleep 0.05; done
+}
+ncomm() {  # HOST NAME: how many processes called NAME run on HOST
+  local p n=0
+  for p in $(cluster_ns_pids "$1"); do [ "$(cat "/proc/$p/comm" 2> /dev/null)" = "$2" ] && n=$((n + 1)); done
+  echo $n
+}
+. "$cl/cluster.sh"
+mpirun_on "$h1" --output-filename "$w/cut.out" "$genet" train "$w/lm.job" checkpoint_dir="$w/K" \
+  epochs=1000000 max_steps=0 checkpoint_every=40 collective_timeout=3 > k.log 2>&1 &
+kpid=$!
+wait_file K/ckpt_0000000040.h5 30
+"$cl/link.sh" "$C" "$h2" cut
+t0=$SECONDS
+gone1= gone2=
+while kill -0 $kpid 2> /dev/null && [ $((SECONDS - t0)) -lt 50 ]; do
+  [ -n "$gone1" ] || [ "$(ncomm "$h1" genet)" != 0 ] || gone1=$((SECONDS - t0))
+  [ -n "$gone2" ] || [ "$(ncomm "$h2" genet)" != 0 ] || gone2=$((SECONDS - t0))
+  sleep 0.2
+done
+kst=0
+wait $kpid || kst=$?
+took=$((SECONDS - t0))
+[ "$kst" != 0 ] || fail "link cut: mpirun exited 0"
+[ "$kst" != 124 ] || { tail -n 20 k.log; fail "link cut: mpirun still running after 60 s (hung)"; }
+msg="the other ranks did not all arrive within collective_timeout = 3 s"
+# Each rank names the collective it waited in (the gradients' all-reduce, or another).
+k0=$(grep -m1 -o "^genet: rank 0: [a-z -]*: $msg" k.log) || { tail -n 20 k.log; fail "link cut: no timeout line from rank 0"; }
+k1=$(grep -m1 -o "^genet: rank 1: [a-z -]*: $msg" cut.out/1/rank.1/stderr 2> /dev/null) ||
+  { cat cut.out/1/rank.1/stderr; fail "link cut: no timeout line from rank 1 (on $h2)"; }
+[ -n "$gone1" ] && [ -n "$gone2" ] && [ "$gone1" -le 6 ] && [ "$gone2" -le 6 ] ||
+  fail "link cut: ranks ended ${gone1:-never} s ($h1) and ${gone2:-never} s ($h2) after the cut (timeout 3 s)"
+for _ in $(seq 1 100); do [ "$(ncomm "$h2" orted)" = 0 ] && break; sleep 0.2; done
+[ "$(ncomm "$h2" orted)" = 0 ] || fail "link cut: Open MPI's daemon on $h2 still there 20 s after mpirun ended"
+"$cl/link.sh" "$C" "$h2" restore
+line "link cut: '${k0#genet: }' (${gone1} s after the cut), '${k1#genet: }' on $h2 (${gone2} s; its --output-filename file), mpirun exited $kst after ${took} s (tcp_retries2 = 5), no daemon left ($((SECONDS - t)) s)"
