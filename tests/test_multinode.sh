@@ -40,6 +40,8 @@ cleanup() {
   local st=$?
   trap - EXIT
   "$cl/down.sh" "$C" > down.out 2>&1 || { cat down.out; st=1; }
+  # MULTINODE_KEEP=DIR: a failed run's scratch directory (logs, Slurm's and genet's) kept there.
+  if [ "$st" != 0 ] && [ -n "${MULTINODE_KEEP:-}" ]; then cp -r "$w" "$MULTINODE_KEEP" && echo "kept in $MULTINODE_KEEP"; fi
   cd / && rm -rf "$w"
   exit "$st"
 }
@@ -208,4 +210,69 @@ k1=$(grep -m1 -o "^genet: rank 1: [a-z -]*: $msg" cut.out/1/rank.1/stderr 2> /de
 for _ in $(seq 1 100); do [ "$(ncomm "$h2" orted)" = 0 ] && break; sleep 0.2; done
 [ "$(ncomm "$h2" orted)" = 0 ] || fail "link cut: Open MPI's daemon on $h2 still there 20 s after mpirun ended"
 "$cl/link.sh" "$C" "$h2" restore
+for _ in $(seq 1 50); do
+  nsenter --net="/run/netns/$h1" timeout 1 bash -c 'exec 3<> /dev/tcp/10.213.0.2/6818' 2> /dev/null &&
+    nsenter --net="/run/netns/$h2" timeout 1 bash -c 'exec 3<> /dev/tcp/10.213.0.1/6818' 2> /dev/null && break
+  sleep 0.2
+done
+# Slurm marked the host down while it was cut off (SlurmdTimeout): it returns when it answers.
+for _ in $(seq 1 150); do [ "$(sl sinfo -h -n "$h2" -o %T)" = idle ] && break; sleep 0.2; done
+[ "$(sl sinfo -h -n "$h2" -o %T)" = idle ] || die "$h2 not idle again after the link came back"
 line "link cut: '${k0#genet: }' (${gone1} s after the cut), '${k1#genet: }' on $h2 (${gone2} s; its --output-filename file), mpirun exited $kst after ${took} s (tcp_retries2 = 5), no daemon left ($((SECONDS - t)) s)"
+
+# ---- a host lost under Slurm: requeued, shrunk to the host left, resumed on 1 rank
+t=$SECONDS
+# The uninterrupted 2-host run (mpirun: the same sums as srun's 2 ranks).
+lostjob=(max_steps=40 checkpoint_every=10 collective_timeout=60)
+mpirun_on "$h1" "$genet" train "$w/lm.job" "${lostjob[@]}" checkpoint_dir="$w/U" > u.log 2>&1 ||
+  { grep -v '^[|#]' u.log | head -n 40; fail "node lost: the uninterrupted run failed"; }
+# Slow links (1 Mbit/s: about a third of a second a step) so that the host can be lost mid-run.
+for h in "${HOSTS[@]}"; do "$cl/link.sh" "$C" "$h" shape 1mbit; done
+b=$(submit -J lost -N 2 --ntasks-per-node=1 "$src/scripts/slurm/train_cpu.sbatch" lm.job "${lostjob[@]}")
+ck=runs/lost/checkpoints
+wait_file $ck/ckpt_0000000030.h5 60
+# A power loss of the host of rank 1: the link goes dead and everything on it stops at once.
+mapfile -t on < <(sl scontrol show hostnames "$(jobfield "$b" NodeList)")
+[ ${#on[@]} = 2 ] || fail "node lost: the job runs on ${on[*]}"
+lost=${on[1]}
+"$cl/link.sh" "$C" "$lost" cut
+cluster_kill_host "$lost"
+t0=$SECONDS
+last=$(cd $ck && ls ckpt_*.h5 | tail -n 1)
+[ "$last" != "$final" ] || fail "node lost: the job had finished already"
+step=$((10#$(echo "$last" | sed 's/^ckpt_\([0-9]*\)\.h5$/\1/')))
+# slurmctld marks the host down after SlurmdTimeout (6 s here), cancels the job and requeues it.
+wait_state "$b" 60 PENDING
+[ "$(jobfield "$b" Restarts)" = 1 ] || die "node lost: Restarts=$(jobfield "$b" Restarts)"
+down=$(sl sinfo -h -n "$lost" -o %T)
+case $down in down*) ;; *) die "node lost: $lost is '$down', not down" ;; esac
+requeued=$((SECONDS - t0))
+# What the user does: the job as it is would wait for 2 nodes forever; 1 will do. Slurm holds
+# a requeued job back for about two minutes; starttime=now starts it at once (not within the
+# second of its requeue: slurmd refuses a credential from the second the old one was revoked).
+sl scontrol update jobid="$b" NumNodes=1 NumTasks=1
+s0=$(date +%s)
+while [ "$(date +%s)" -le "$((s0 + 1))" ]; do sleep 0.1; done
+sl scontrol update jobid="$b" starttime=now
+wait_state "$b" 120 COMPLETED FAILED CANCELLED
+blog=runs/lost/logs/$b.1.log
+[ "$(jobfield "$b" JobState) $(jobfield "$b" ExitCode)" = "COMPLETED 0:0" ] ||
+  { tail -n 30 "$blog"; die "node lost: the requeued job $(jobfield "$b" JobState) $(jobfield "$b" ExitCode)"; }
+node=$(jobfield "$b" NodeList)
+[ "$node" != "$lost" ] || fail "node lost: restarted on the lost host"
+grep -q '^# genet train .*task lm, 1 rank,' "$blog" || { head -n 3 "$blog"; fail "node lost: the restart is not 1 rank"; }
+grep -q "^| resumed from $w/$ck/$last: step $step, written by 2 ranks" "$blog" ||
+  { grep resumed "$blog"; fail "node lost: did not resume from $last"; }
+# shellcheck disable=SC2086
+"$h5cmp" "U/ckpt_0000000040.h5" "$ck/ckpt_0000000040.h5" 1e-5 $lmnames > b.cmp ||
+  { cat b.cmp; fail "node lost: the resumed run differs from the uninterrupted one"; }
+line "node lost: $lost (of ${on[*]}) down and the job requeued ${requeued} s after the loss; restarted on $node alone, 1 rank resumed at step $step of 40, finished, worst err $(worst b.cmp) vs the uninterrupted 2-host run (bound 1e-5) ($((SECONDS - t)) s)"
+
+# Stopped here rather than on exit, to check that nothing is left.
+trap - EXIT
+"$cl/down.sh" "$C" > down.out 2>&1 || { cat down.out; fail "teardown failed"; }
+left=$(cluster_ns_pids "${HOSTS[@]}" "$SW"; cluster_tagged "$C")
+[ -z "$left" ] || fail "processes left running: $left"
+! ip netns list | grep -q "^$PREFIX-" || fail "namespaces left: $(ip netns list | grep "^$PREFIX-")"
+cd / && rm -rf "$w"
+echo "multinode: all passed ($((SECONDS - t_start)) s; nothing left running, no namespace left)"
