@@ -11,7 +11,10 @@
 # and prints beside each what scripts/scaling.py predicts with the same formula and these
 # inputs: bus bandwidth = the link's rate, one rank per node, the 1-host step time measured here.
 #   scripts/bench/cluster.sh [RATE...]       default: 100mbit 1gbit 10gbit (tc's units)
-# Environment: STEPS (timed steps, default 3), REPS (all-reduce repetitions, default 3).
+# Environment: STEPS (timed steps, default 3), REPS (all-reduce repetitions, default 3),
+# RING=1: also the all-reduce with Open MPI's libnbc told to use its ring (by default it picks
+# a binomial tree below 4 ranks and for every in-place all-reduce, which GradSync's are),
+# ALLREDUCE_ONLY=1: no training steps.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
@@ -27,7 +30,7 @@ C=$w/cluster
 trap '"$src/tests/cluster/down.sh" "$C" > /dev/null 2>&1; rm -rf "$w"' EXIT
 trap 'exit 143' TERM INT HUP
 export OMP_NUM_THREADS=1 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores shared by" \
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc --all) cores shared by" \
   "every emulated host; $(mpirun --version | head -1); 1 thread a rank; load $(cut -d' ' -f1-3 /proc/loadavg)"
 tests/cluster/up.sh "$C" 3
 . "$C/cluster.env"
@@ -66,8 +69,10 @@ train() {  # N WORKLOAD: genet train's ms/step on N hosts
   fi || { tail -n 20 "$w/train.log" >&2; return 1; }
   sed -n 's/^| timing: .* \([0-9.]*\) ms\/step after.*/\1/p' "$w/train.log"
 }
-allreduce() {  # N BUCKETS: the buckets' total ms
-  mpi "$1" "$src/build/bench_allreduce" --buckets "$2" --nonblocking --reps "$reps" > "$w/ar.log" 2>&1 ||
+allreduce() {  # N BUCKETS [MPIRUN ARGS...]: the buckets' total ms
+  local n=$1 b=$2
+  shift 2
+  mpi "$n" "$@" "$src/build/bench_allreduce" --buckets "$b" --nonblocking --reps "$reps" > "$w/ar.log" 2>&1 ||
     { cat "$w/ar.log" >&2; return 1; }
   sed -n 's/^total: \([0-9.]*\) ms/\1/p' "$w/ar.log"
 }
@@ -86,11 +91,15 @@ PY
 gbits() { numfmt --from=si "$(echo "$1" | sed 's/bit$//i; s/k$/K/; s/m$/M/; s/g$/G/')" | awk '{ print $1 / 1e9 }'; }
 
 declare -A t1
-for wl in lm dcgan; do t1[$wl]=$(train 1 $wl); done
-echo "1 host: LM ${t1[lm]} ms/step, DCGAN ${t1[dcgan]} ms/step (genet train, 1 rank, 1 thread)"
+if [ -z "${ALLREDUCE_ONLY:-}" ]; then
+  for wl in lm dcgan; do t1[$wl]=$(train 1 $wl); done
+  echo "1 host: LM ${t1[lm]} ms/step, DCGAN ${t1[dcgan]} ms/step (genet train, 1 rank, 1 thread)"
+else
+  t1=([lm]=0 [dcgan]=0)
+fi
 echo
-echo "| link | hosts | workload | all-reduce measured (ms) | predicted (ms) | step measured (ms) | predicted (ms) |"
-echo "|---|---:|---|---:|---:|---:|---:|"
+echo "| link | hosts | workload | all-reduce measured (ms) | ring measured (ms) | predicted (ms) | step measured (ms) | predicted (ms) |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|"
 for rate in "$@"; do
   for h in "${HOSTS[@]}"; do tests/cluster/link.sh "$C" "$h" shape "$rate"; done
   g=$(gbits "$rate")
@@ -100,10 +109,14 @@ for rate in "$@"; do
         lm) b=6553600,778480 ;;
         dcgan) b=2765568,3576704 ;;
       esac
-      ar=$(allreduce "$n" $b)
-      st=$(train "$n" $wl)
+      ar=$(allreduce "$n" "$b")
+      ring=-
+      [ -z "${RING:-}" ] || ring=$(allreduce "$n" "$b" --mca coll_libnbc_iallreduce_algorithm 1)
+      st=-
+      [ -n "${ALLREDUCE_ONLY:-}" ] || st=$(train "$n" $wl)
       read -r par pst < <(predict $wl "$n" "$g" "${t1[$wl]}")
-      echo "| $rate | $n | $wl | $ar | $par | $st | $pst |"
+      [ -z "${ALLREDUCE_ONLY:-}" ] || pst=-
+      echo "| $rate | $n | $wl | $ar | $ring | $par | $st | $pst |"
     done
   done
 done
