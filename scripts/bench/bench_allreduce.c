@@ -4,6 +4,11 @@
 //                                       (default 256), CPU buffers over MPI
 //   bench_allreduce --nonblocking ...   the same through comm_iallreduce + comm_wait (GradSync's
 //                                       path: Open MPI's libnbc, not its tuned blocking one)
+//   bench_allreduce --buckets N,N,... [--reps R] [--nonblocking]
+//                                       one step's gradient buckets (N floats each) reduced
+//                                       one after another, as GradSync does at the end of a
+//                                       backward: each bucket's time and the sum (the slowest
+//                                       rank's; median of R repetitions, default 5)
 //   bench_allreduce --nccl [--max-mb M] the same on GPU buffers over NCCL, one GPU per rank
 //                                       (built with CUDA only)
 //   bench_allreduce --overlap [--layers L --floats F --gemm G --polls K --bucket-mb B --reps R]
@@ -82,6 +87,50 @@ static void bus_bandwidth(float *buf, size_t max_bytes, const char *what, int no
     double bus = alg * 2.0 * (comm.size - 1) / comm.size;
     if (comm.rank == 0) printf("%12zu %8d %12.1f %12.3f %12.3f\n", bytes, reps, t * 1e6, alg, bus);
   }
+}
+
+// The buckets of one step, reduced in turn; median over reps of the slowest rank's times.
+
+static void buckets(const char *list, int reps, int nonblocking) {
+  size_t sizes[16], nb = 0, most = 0;
+  for (const char *p = list; *p && nb < 16;) {
+    char *end;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (end == p || v == 0) comm_abort(&comm, "bench_allreduce: --buckets '%s': expected N,N,...", list);
+    sizes[nb++] = (size_t)v;
+    if ((size_t)v > most) most = (size_t)v;
+    p = *end == ',' ? end + 1 : end;
+    if (*end && *end != ',') comm_abort(&comm, "bench_allreduce: --buckets '%s': expected N,N,...", list);
+  }
+  float *buf = xmalloc_floats(most);
+  memset(buf, 0, most * sizeof(float));
+  double *t = calloc((size_t)reps * (nb + 1), sizeof(double));
+  if (!t) comm_abort(&comm, "out of memory");
+  for (size_t b = 0; b < nb; b++) allreduce(buf, sizes[b], nonblocking);  // warm-up
+  for (int r = 0; r < reps; r++) {
+    double sum = 0;
+    for (size_t b = 0; b < nb; b++) {
+      comm_barrier(&comm);
+      double t0 = now_s();
+      allreduce(buf, sizes[b], nonblocking);
+      double dt = max_over_ranks(now_s() - t0);
+      t[b * reps + r] = dt;
+      sum += dt;
+    }
+    t[nb * reps + r] = sum;
+  }
+  if (comm.rank == 0) {
+    printf("# %s all-reduce of %zu bucket(s) on %d ranks: median of %d, slowest rank\n",
+           nonblocking ? "non-blocking (GradSync's)" : "blocking", nb, comm.size, reps);
+    for (size_t b = 0; b <= nb; b++) {
+      qsort(t + b * reps, (size_t)reps, sizeof(double), cmp_double);
+      double med = t[b * reps + reps / 2];
+      if (b < nb) printf("bucket %zu: %zu floats (%.1f MB): %.1f ms\n", b, sizes[b], sizes[b] * 4e-6, med * 1e3);
+      else printf("total: %.1f ms\n", med * 1e3);
+    }
+  }
+  free(t);
+  free(buf);
 }
 
 typedef struct {
@@ -172,6 +221,7 @@ int main(int argc, char **argv) {
   comm_init(&comm, &argc, &argv);
   size_t max_mb = 256;
   int nccl = 0, do_overlap = 0, nonblocking = 0;
+  const char *bucket_list = NULL;
   // Default step: 16.8 MB of gradients in 8 buckets, a backward of about the time the blocking
   // all-reduce takes on this 2-core machine (so overlap could matter).
   OverlapCfg o = {.layers = 16, .g = 384, .polls = 1, .reps = 9, .floats = 1 << 18,
@@ -182,6 +232,7 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--nccl")) nccl = 1;
     else if (!strcmp(a, "--overlap")) do_overlap = 1;
     else if (!strcmp(a, "--nonblocking")) nonblocking = 1;
+    else if (v && !strcmp(a, "--buckets")) bucket_list = v, i++;
     else if (v && !strcmp(a, "--max-mb")) max_mb = (size_t)atol(v), i++;
     else if (v && !strcmp(a, "--layers")) o.layers = atoi(v), i++;
     else if (v && !strcmp(a, "--floats")) o.floats = (size_t)atol(v), i++;
@@ -195,7 +246,9 @@ int main(int argc, char **argv) {
       max_mb < 1)
     comm_abort(&comm, "bench_allreduce: bad sizes");
   size_t max_bytes = max_mb << 20;
-  if (do_overlap) {
+  if (bucket_list) {
+    buckets(bucket_list, o.reps, nonblocking);
+  } else if (do_overlap) {
     overlap(&o);
   } else if (nccl) {
 #ifdef GENET_HAVE_CUDA

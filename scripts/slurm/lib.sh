@@ -50,6 +50,17 @@ if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then
   export SRUN_CPUS_PER_TASK=$SLURM_CPUS_PER_TASK
 fi
 
+# A job requeued onto fewer nodes than it was submitted with (a node lost, then `scontrol
+# update jobid=J NumNodes=1 NumTasks=1`: docs/CLUSTER.md) still finds the old task count in
+# SLURM_NTASKS, and srun would crowd that many ranks onto the nodes left, ignoring
+# --ntasks-per-node. When the count cannot fit, the ranks are --ntasks-per-node per node of
+# this allocation.
+if [ -n "${SLURM_NTASKS:-}" ] && [ -n "${SLURM_NTASKS_PER_NODE:-}" ] && [ -n "${SLURM_JOB_NUM_NODES:-}" ] &&
+  [ "$SLURM_NTASKS" -gt $((SLURM_JOB_NUM_NODES * SLURM_NTASKS_PER_NODE)) ] 2> /dev/null; then
+  export SLURM_NTASKS=$((SLURM_JOB_NUM_NODES * SLURM_NTASKS_PER_NODE))
+  export SLURM_NPROCS=$SLURM_NTASKS
+fi
+
 # genet_run_name FILE: the run's name: the job name given with sbatch -J, else FILE's name
 # without its extension (sbatch's default job name is the batch file's own name). The name
 # does not change when the job is requeued, so neither does the run's directory.
