@@ -8,7 +8,7 @@
 #              libmpi's libevent needs it), nvidia-smi, and genet itself seeing the GPU
 #              (`genet info` names it);
 #              every bin/test_gpu_*: exit 77 (skipped) is a FAIL here, on a GPU machine;
-#              20 steps of each workload (LM, DCGAN, style's loss evaluations) on cuda against
+#              20 steps of each workload (LM, DCGAN, style's loss evaluations, fast style) on cuda against
 #              cpu: the final checkpoints compared by h5cmp at 1e-2, cuda in precision = fp32
 #              (the cpu runs go in the background while the GPU tests run).
 #   --full   (at most GPU_CHECK_SECONDS = 300 s): what needs a working path:
@@ -247,7 +247,8 @@ prepare_data() {
   mkdir -p "$work/data"
   limited 30 "$pack/bin/genet" prepare synthetic-text "$work/data/synthetic-text" &&
     limited 30 "$pack/bin/genet" prepare text "$work/data/synthetic-text" "$work/data/synthetic-text.h5" &&
-    limited 30 "$pack/bin/genet" prepare synthetic-glyphs "$work/data/synthetic-glyphs.h5" n=640
+    limited 30 "$pack/bin/genet" prepare synthetic-glyphs "$work/data/synthetic-glyphs.h5" n=640 &&
+    limited 30 "$pack/bin/genet" prepare images "$root/assets/demo" "$work/data/fast-style.h5" size=32
 }
 
 # The workloads, one a line: NAME;JOB;H5GROUPS;LOSS_REGEX;ARGS (20 steps each; style: 20 loss
@@ -257,6 +258,7 @@ workloads() {
   echo "lm;jobs/lm_demo.job;params;^\| epoch .*loss;data=$work/data/synthetic-text.h5 max_steps=20 log_interval=5 checkpoint_every=0"
   echo "dcgan;jobs/dcgan_demo.job;params buffers;Loss_D;data=$work/data/synthetic-glyphs.h5 max_steps=20 log_interval=5 sample_every=0 checkpoint_every=0"
   echo "style;jobs/style_gatys.job;state;^Iteration;content=$fx/image_rgb.jpg style=$fx/image_prog444.jpg vgg=$fx/vgg_tiny_weights.h5 size=40 max_evals=20 max_iter=5 show_every=5"
+  echo "fast_style;jobs/fast_style_demo.job;params;^Epoch .*total;data=$work/data/fast-style.h5 style=$root/assets/demo/strokes.png style_size=32 image_size=32 width=4 vgg=random/16 max_steps=20 log_interval=5 checkpoint_every=0"
 }
 
 # train_run NAME DEV CKDIR SECONDS ARGS...: one genet train; its output in $logs/NAME.DEV.log.

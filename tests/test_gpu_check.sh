@@ -167,11 +167,11 @@ pass "a gpu test that exits 77 on a GPU machine is a FAIL"
 FAKE_CUDA=die run die --quick "$w/pack"
 [ $rc -eq 1 ] || fail "a CUDA failure: exit $rc, want 1"
 grep -qE '^REFUSED' die.txt && fail "a CUDA failure labelled REFUSED: $(grep -E '^REFUSED' die.txt)"
-[ "$(items die | grep -cE '^FAIL +(lm|dcgan|style): device=cuda.*CUDA call failed')" -eq 3 ] ||
+[ "$(items die | grep -cE '^FAIL +(lm|dcgan|style|fast_style): device=cuda.*CUDA call failed')" -eq 4 ] ||
   fail "a CUDA failure is not a FAIL for each workload: $(grep -E 'device=cuda' die.txt)"
 FAKE_CUDA=refuse run refuse --quick "$w/pack"
 [ $rc -eq 1 ] || fail "a refusal: exit $rc, want 1"
-[ "$(items refuse | grep -cE '^REFUSED +(lm|dcgan|style): device=cuda')" -eq 3 ] ||
+[ "$(items refuse | grep -cE '^REFUSED +(lm|dcgan|style|fast_style): device=cuda')" -eq 4 ] ||
   fail "genet's refusal is not REFUSED: $(grep -E 'device=cuda' refuse.txt)"
 summary_ok die
 summary_ok refuse
@@ -183,13 +183,13 @@ for i in 1 2 3 4 5 6; do
   run ok$i --quick "$w/pack"
   [ $rc -eq 0 ] || fail "all well (run $i): exit $rc: $(grep -E '^(FAIL|REFUSED)' "ok$i.txt")"
   tail -1 "ok$i.txt" | grep -qE '^gpu-check: [0-9]+ passed, 0 failed, 0 skipped$' || fail "all well (run $i): $(tail -1 "ok$i.txt")"
-  [ "$(grep -c 'device=cuda' "ok$i.trains")" -eq 3 ] || fail "all well (run $i): not 3 cuda runs"
+  [ "$(grep -c 'device=cuda' "ok$i.trains")" -eq 4 ] || fail "all well (run $i): not 4 cuda runs"
   grep 'device=cuda' "ok$i.trains" | grep -v 'precision=fp32' && fail "run $i: a cuda run without precision=fp32"
-  [ "$(grep -c 'device=cpu' "ok$i.trains")" -eq 3 ] || fail "all well (run $i): not 3 cpu runs"
+  [ "$(grep -c 'device=cpu' "ok$i.trains")" -eq 4 ] || fail "all well (run $i): not 4 cpu runs"
 done
 [ -s out.ok1/gpu-check-quick.log ] && [ -e out.ok1/gpu-check-quick/test_gpu_basic.log ] &&
   [ -s out.ok1/gpu-check-quick/lm.cuda.log ] || fail "the logs are not under \$OUT: $(ls -R out.ok1 | head)"
-pass "all well: exit 0 and precision=fp32 on every cuda run, 6 runs of 3; logs under \$OUT ($(tail -1 ok1.txt))"
+pass "all well: exit 0 and precision=fp32 on every cuda run, 6 runs of 4; logs under \$OUT ($(tail -1 ok1.txt))"
 
 # ---- --full: resume halves, NCCL, memcheck refused (one SKIP line), benchmarks without PyTorch.
 PYTHON=/nonexistent run full --full "$w/pack"
