@@ -231,6 +231,10 @@ void vgg_forward(Ctx *ctx, const VggNet *v, VggActs *a, const float *img) {
         act_forward(ctx, ACT_RELU, 0.f, a->out[i], x, (size_t)L->Cout * h * w);
         break;
       case VGG_POOL:
+        if (v->avg_pool) {
+          avgpool2d_forward(ctx, a->out[i], x, 1, L->Cin, h, w, 2, 2);
+          break;
+        }
         // The workspace is sized on first use: it depends on the device (oneDNN's choice on
         // the CPU, one int32 argmax per output on CUDA), hence on ctx.
         if (!a->ws[i])
@@ -271,7 +275,10 @@ void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, flo
         act_backward(ctx, ACT_RELU, 0.f, dx, g, a->out[i], nout);
         break;
       case VGG_POOL:
-        maxpool2d_backward(ctx, dx, g, a->ws[i], 1, L->Cin, h, w, 2, 2);
+        if (v->avg_pool)
+          avgpool2d_backward(ctx, dx, g, 1, L->Cin, h, w, 2, 2);
+        else
+          maxpool2d_backward(ctx, dx, g, a->ws[i], 1, L->Cin, h, w, 2, 2);
         break;
     }
     float *t = g;

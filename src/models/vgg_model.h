@@ -29,6 +29,8 @@ typedef struct VggNet {
   int div;                          // channel divisor: 1 is VGG19
   VggLayer layer[VGG19_LAYERS];
   Params params;                    // features.<i>.weight/.bias of the 16 convs (grad unused)
+  int avg_pool;                     // 1: the five pools average (AvgPool2d(2, 2), `pooling = avg`)
+                                    // instead of taking the maximum; 0 after build/load
 } VggNet;
 
 // div = 1 is VGG19; div > 1 divides every conv's channel count (64/div, 128/div, ...) for tests

@@ -19,6 +19,8 @@
 #include "data/image.h"
 #include "optim/lbfgs.h"
 #include "ops/loss.h"
+#include "ops/scale.h"
+#include "ops/tv.h"
 #include "core/dir.h"
 #include "core/rng.h"
 #include "core/util.h"
@@ -27,7 +29,9 @@
 
 const CfgSpec style_task_keys[] = {
     {"content", CFG_STRING, NULL, 0, -1, NULL, "content image (PNG or JPEG)", CFG_RESUME_FIXED},
-    {"style", CFG_STRING, NULL, 0, -1, NULL, "style image(s), comma-separated (their Grams are averaged)", CFG_RESUME_FIXED},
+    {"style", CFG_STRING, NULL, 0, -1, NULL, "style image(s), comma-separated (their Grams are averaged, or blended by style_blend)", CFG_RESUME_FIXED},
+    {"style_blend", CFG_STRING, "", 0, -1, NULL, "w1,w2,...: one weight per style image; the target Grams are sum_i w_i G_i / sum_i w_i (empty: the mean, as neural-style's -style_blend_weights)", CFG_RESUME_FIXED},
+    {"style_scale", CFG_FLOAT, "1", 0.01, 100, NULL, "the style images' short side is round(size x style_scale) (neural-style's -style_scale)", CFG_RESUME_FIXED},
     {"vgg", CFG_STRING, "data/vgg19.h5", 0, -1, NULL, "VGG19 weights (scripts/get-data.sh vgg19), or `random` (`random/N`: width 1/N): seeded random weights, nothing to download (textures transfer, less well)", CFG_RESUME_APPLIES},
     {"size", CFG_INT, "512", 16, 8192, NULL, "short side of every image after Resize, as the seed's imsize", CFG_RESUME_FIXED},
     {"layers", CFG_CHOICE, "gatys", 0, -1, "gatys|seed", "layer preset: Gatys' relu1_1..relu5_1 + relu4_2, or the seed's relu1_1..relu4_1, relu4_4 + relu4_2", CFG_RESUME_FIXED},
@@ -40,7 +44,10 @@ const CfgSpec style_task_keys[] = {
     {"lr", CFG_FLOAT, "1", 1e-9, 1e9, NULL, "L-BFGS step", CFG_RESUME_APPLIES},
     {"max_iter", CFG_INT, "20", 1, 1e6, NULL, "L-BFGS iterations per optimizer step", CFG_RESUME_APPLIES},
     {"history", CFG_INT, "100", 1, 1e5, NULL, "L-BFGS history size", CFG_RESUME_FIXED},
-    {"init", CFG_CHOICE, "content", 0, -1, "content|noise", "starting image: the content image (as the seed) or noise", CFG_RESUME_FIXED},
+    {"init", CFG_STRING, "content", 0, -1, NULL, "starting image: content (the content image, as the seed), noise (N(0, 50^2) from the seed), or image:PATH (an image resized to the content's size)", CFG_RESUME_FIXED},
+    {"tv_weight", CFG_FLOAT, "0", 0, 1e30, NULL, "total-variation weight: adds tv_weight/2 x the sum of squared neighbour differences of the image, whose gradient is neural-style's TVLoss (its default 1e-3; 0, the seed's, turns it off)", CFG_RESUME_APPLIES},
+    {"pooling", CFG_CHOICE, "max", 0, -1, "max|avg", "VGG19's five pools: max (torchvision, the seed) or avg (AvgPool2d, as Gatys et al. and neural-style's -pooling avg; CPU only)", CFG_RESUME_FIXED},
+    {"original_colors", CFG_BOOL, "false", 0, -1, NULL, "true: the written image keeps the content's colours: its luminance Y with the content's U and V (YUV, as neural-style's -original_colors 1)", CFG_RESUME_APPLIES},
 };
 const int style_task_nkeys = sizeof style_task_keys / sizeof *style_task_keys;
 
@@ -77,6 +84,8 @@ typedef struct {
   int64_t evals;           // closure evaluations, the seed's n_iter
   int64_t show;
   double last_loss;
+  float tv_weight;         // tv_weight: the image's TV term weighs tv_weight / 2
+  float *init_img;         // host (1, 3, H, W): init = image:PATH, preprocessed; else NULL
 } Style;
 
 // ---- images: Caffe preprocessing and its inverse
@@ -119,14 +128,28 @@ static void save_image(Style *s, const char *name) {
   size_t hw = (size_t)s->H * s->W;
   float *img = xmalloc_floats(3 * hw);
   ctx_download(s->dev, img, s->img, sizeof(float) * 3 * hw);
-  Image out = {.h = s->H, .w = s->W, .px = xmalloc(hw * 3)};
+  // Back to RGB on [0, 1], planar: rgb[k] is channel BGR[2 - k].
+  float *rgb = xmalloc_floats(3 * hw);
   for (int c = 0; c < 3; c++)
+    for (size_t i = 0; i < hw; i++) rgb[(2 - c) * hw + i] = img[c * hw + i] / 255.0f + CAFFE_MEAN_BGR[c];
+  if (config_bool(&t->cfg, "original_colors")) {  // the result's Y, the content's U and V
+    float *con = xmalloc_floats(3 * hw), *crgb = xmalloc_floats(3 * hw);
+    ctx_download(s->dev, con, s->content, sizeof(float) * 3 * hw);
+    for (int c = 0; c < 3; c++)
+      for (size_t i = 0; i < hw; i++) crgb[(2 - c) * hw + i] = con[c * hw + i] / 255.0f + CAFFE_MEAN_BGR[c];
+    image_keep_colors(rgb, rgb, crgb, hw);
+    free(con);
+    free(crgb);
+  }
+  Image out = {.h = s->H, .w = s->W, .px = xmalloc(hw * 3)};
+  for (int k = 0; k < 3; k++)
     for (size_t i = 0; i < hw; i++) {
-      float v = img[c * hw + i] / 255.0f + CAFFE_MEAN_BGR[c];
+      float v = rgb[k * hw + i];
       v = v > 1.0f ? 1.0f : v < 0.0f ? 0.0f : v;
-      out.px[i * 3 + (2 - c)] = (uint8_t)(v * 255.0f);
+      out.px[i * 3 + k] = (uint8_t)(v * 255.0f);
     }
   free(img);
+  free(rgb);
   if (image_write_png(path, &out, err, sizeof err)) trainer_fail(t, "%s", err);
   image_free(&out);
 }
@@ -178,9 +201,11 @@ static void setup_taps(Style *s) {
   }
 }
 
-// Targets: content features of the content image; Grams of each style image, averaged.
+// Targets: content features of the content image; Grams of each style image, averaged (blend
+// NULL: each added as G / nstyle, the seed's arithmetic) or blended (G x blend[i], the weights
+// already summing to 1; so `1,0` is the first image's Gram exactly and `1,1` the mean's bits).
 static void make_targets(Style *s, const float *content, int ch, int cw, char **styles, int nstyle,
-                         int size) {
+                         int size, const float *blend) {
   Ctx *ctx = &s->t->ctx;
   VggActs a;
   vgg_acts_alloc(&a, &s->vgg, ch, cw, s->last);
@@ -200,6 +225,8 @@ static void make_targets(Style *s, const float *content, int ch, int cw, char **
   for (int i = 0; i < nstyle; i++) {
     int h, w;
     float *img = load_image(s, styles[i], size, &h, &w);
+    trainer_log(s->t, "|   style %s: %d x %d, weight %g\n", styles[i], w, h,
+                blend ? blend[i] : 1.0 / nstyle);
     vgg_acts_alloc(&a, &s->vgg, h, w, s->last);
     vgg_forward(ctx, &s->vgg, &a, img);
     for (int k = 0; k < s->ntap; k++) {
@@ -208,7 +235,12 @@ static void make_targets(Style *s, const float *content, int ch, int cw, char **
       int C, H, W;
       vgg_out_shape(&a, p->layer, &C, &H, &W);
       gram_forward(ctx, p->G, vgg_out(&a, p->layer), 1, C, H * W);
-      add_inplace(ctx, p->target, p->G, (size_t)C * C, (float)nstyle);
+      if (blend) {
+        scale_inplace(ctx, p->G, (size_t)C * C, blend[i]);
+        add_inplace(ctx, p->target, p->G, (size_t)C * C, 1.0f);
+      } else {
+        add_inplace(ctx, p->target, p->G, (size_t)C * C, (float)nstyle);
+      }
     }
     vgg_acts_free(&a);
     ctx_release(s->dev, img);
@@ -246,6 +278,13 @@ static float closure(void *arg) {
     add_inplace(ctx, dF, tmp, n, 1.0f);
   }
   vgg_backward(ctx, &s->vgg, &s->acts, s->dtap, s->grad);
+  double tv = 0;
+  if (s->tv_weight > 0) {  // tv_weight / 2 x tv(img): gradient tv_weight x the differences
+    float half = 0.5f * s->tv_weight;
+    tv = half * tv_loss_forward(ctx, s->img, 1, 3, s->H, s->W);
+    tv_loss_backward(ctx, s->grad, s->img, 1, 3, s->H, s->W, half);
+    loss += tv;
+  }
   s->evals++;
   s->t->work_done = s->evals;
   s->last_loss = loss;
@@ -254,6 +293,7 @@ static float closure(void *arg) {
     runlog_metric(s->t, "train/loss", loss);
     runlog_metric(s->t, "train/style_loss", part[1]);
     runlog_metric(s->t, "train/content_loss", part[0]);
+    if (s->tv_weight > 0) runlog_metric(s->t, "train/tv_loss", tv);
   }
   return (float)loss;
 }
@@ -310,6 +350,47 @@ static int random_vgg_width(Trainer *t, const char *vgg) {
   return (int)n;
 }
 
+// style_blend = w1,w2,...: one weight >= 0 per style image, normalized to sum 1 into out;
+// returns 0 when the key is empty (the mean).
+static int parse_blend(Trainer *t, const char *text, int nstyle, float *out) {
+  if (!text[0]) return 0;
+  char *copy = xstrdup(text), *save = NULL;
+  double w[MAX_STYLES + 1], sum = 0;
+  int n = 0;
+  for (char *p = strtok_r(copy, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
+    char *end;
+    double v = strtod(p, &end);
+    if (*end || end == p || !(v >= 0) || !isfinite(v))
+      trainer_fail(t, "style_blend = %s: '%s' is not a weight >= 0", text, p);
+    if (n <= MAX_STYLES) w[n] = v;
+    n++;
+    sum += v;
+  }
+  free(copy);
+  if (n != nstyle)
+    trainer_fail(t, "style_blend = %s: %d weight%s for %d style image%s (one per image of `style`)",
+                 text, n, n == 1 ? "" : "s", nstyle, nstyle == 1 ? "" : "s");
+  if (!(sum > 0)) trainer_fail(t, "style_blend = %s: the weights sum to 0", text);
+  for (int i = 0; i < n; i++) out[i] = (float)(w[i] / sum);
+  return 1;
+}
+
+// init = image:PATH: the image read and resized to the content's H x W, preprocessed (host).
+static float *load_init_image(Trainer *t, const char *path, int H, int W) {
+  Image src, rs;
+  char err[GENET_ERR_MAX];
+  if (image_read(&src, path, err, sizeof err)) trainer_fail(t, "init = image:%s: %s", path, err);
+  image_resize(&rs, &src, H, W);
+  image_free(&src);
+  size_t hw = (size_t)H * W;
+  float *x = xmalloc_floats(3 * hw);
+  for (int c = 0; c < 3; c++)
+    for (size_t i = 0; i < hw; i++)
+      x[c * hw + i] = (rs.px[i * 3 + (2 - c)] / 255.0f - CAFFE_MEAN_BGR[c]) * 255.0f;
+  image_free(&rs);
+  return x;
+}
+
 static void style_setup(Trainer *t, void *task) {
   Style *s = task;
   s->t = t;
@@ -325,6 +406,15 @@ static void style_setup(Trainer *t, void *task) {
   else if (vgg19_load(&s->vgg, &t->ctx, vgg, err, sizeof err))
     trainer_fail(t, "vgg = %s: %s", vgg, err);
   s->dev = s->vgg.params.ctx;
+  s->vgg.avg_pool = !strcmp(config_str(cfg, "pooling"), "avg");
+  s->tv_weight = (float)config_float(cfg, "tv_weight");
+  if (t->ctx.dev != DEV_CPU && (s->vgg.avg_pool || s->tv_weight > 0))
+    trainer_fail(t, "%s runs on the CPU only for now (device = cpu)",
+                 s->vgg.avg_pool ? "pooling = avg" : "tv_weight > 0");
+  const char *init = config_str(cfg, "init");
+  if (strcmp(init, "content") && strcmp(init, "noise") &&
+      (strncmp(init, "image:", 6) || !init[6]))
+    trainer_fail(t, "init = %s: expected content, noise or image:PATH", init);
   char *styles[MAX_STYLES], *save = NULL;
   s->style_list = xstrdup(config_str(cfg, "style"));
   int nstyle = 0;
@@ -334,10 +424,17 @@ static void style_setup(Trainer *t, void *task) {
     styles[nstyle++] = p;
   }
   if (!nstyle) trainer_fail(t, "style: no image given");
+  float blend[MAX_STYLES];
+  int blended = parse_blend(t, config_str(cfg, "style_blend"), nstyle, blend);
   int size = (int)config_int(cfg, "size");
+  double scaled = floor(size * config_float(cfg, "style_scale") + 0.5);
+  if (scaled < 16 || scaled > 8192)
+    trainer_fail(t, "style_scale = %g: the style images' short side would be %.0f (size %d), "
+                 "outside 16..8192", config_float(cfg, "style_scale"), scaled, size);
   s->content = load_image(s, config_str(cfg, "content"), size, &s->H, &s->W);
+  if (!strncmp(init, "image:", 6)) s->init_img = load_init_image(t, init + 6, s->H, s->W);
   setup_taps(s);
-  make_targets(s, s->content, s->H, s->W, styles, nstyle, size);
+  make_targets(s, s->content, s->H, s->W, styles, nstyle, (int)scaled, blended ? blend : NULL);
   for (int k = 0; k < s->ntap; k++) {
     int L = s->tap[k].layer;
     size_t nk = (size_t)s->tap[k].C * s->tap[k].HW;
@@ -374,12 +471,14 @@ static void style_setup(Trainer *t, void *task) {
                 s->tap[k].style ? "style" : "content", s->tap[k].weight);
 }
 
-// The starting image: the content image (as the seed) or noise.
+// The starting image: the content image (as the seed), init = image:PATH's, or noise.
 static void style_init(Trainer *t, void *task) {
   Style *s = task;
   size_t n = (size_t)3 * s->H * s->W;
   if (!strcmp(config_str(&t->cfg, "init"), "content")) {
     ctx_copy(&t->ctx, s->img, s->content, sizeof(float) * n);
+  } else if (s->init_img) {
+    ctx_upload(s->dev, s->img, s->init_img, sizeof(float) * n);
   } else {  // drawn on the host, as on the CPU, then uploaded
     Rng r;
     float *x = xmalloc_floats(n);
@@ -428,6 +527,7 @@ static void style_free(Trainer *t, void *task) {
   ctx_release(s->dev, s->content);
   vgg_net_free(&s->vgg);
   free(s->style_list);
+  free(s->init_img);
 }
 
 const TaskOps style_task_ops = {
