@@ -5,7 +5,10 @@
 // style layers. Images get the seed's Caffe preprocessing: Resize(size) (short side), BGR,
 // minus the ImageNet mean, times 255. The loss is evaluated `max_evals` times (the seed's
 // "Iteration: 500" counts closure evaluations); a checkpoint holds the image and the L-BFGS
-// state, so a stopped run resumes exactly.
+// state, so a stopped run resumes exactly. neural-style's controls on top: style_blend (the
+// Grams' weights), style_scale, tv_weight (total variation on the image), init = image:PATH,
+// pooling = avg (VGG19's pools averaging) and original_colors (the written image's chroma the
+// content's).
 #include "tasks/style_task.h"
 
 #include <math.h>
