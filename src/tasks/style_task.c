@@ -37,6 +37,7 @@ const CfgSpec style_task_keys[] = {
     {"style_scale", CFG_FLOAT, "1", 0.01, 100, NULL, "the style images' short side is round(size x style_scale) (neural-style's -style_scale)", CFG_RESUME_FIXED},
     {"vgg", CFG_STRING, "data/vgg19.h5", 0, -1, NULL, "VGG19 weights (scripts/get-data.sh vgg19), or `random` (`random/N`: width 1/N): seeded random weights, nothing to download (textures transfer, less well)", CFG_RESUME_APPLIES},
     {"size", CFG_INT, "512", 16, 8192, NULL, "short side of every image after Resize, as the seed's imsize", CFG_RESUME_FIXED},
+    {"sizes", CFG_STRING, "", 0, -1, NULL, "s1,s2,...: coarse to fine, in place of size: max_evals evaluations at each short side in turn, each stage starting from the previous result (as written, 8-bit) resized up; result_<s>.png after each stage", CFG_RESUME_FIXED},
     {"layers", CFG_CHOICE, "gatys", 0, -1, "gatys|seed", "layer preset: Gatys' relu1_1..relu5_1 + relu4_2, or the seed's relu1_1..relu4_1, relu4_4 + relu4_2", CFG_RESUME_FIXED},
     {"style_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's style layers (comma-separated names, e.g. relu1_1,relu2_1)", CFG_RESUME_FIXED},
     {"content_layers", CFG_STRING, "", 0, -1, NULL, "override the preset's content layers", CFG_RESUME_FIXED},
@@ -57,6 +58,7 @@ const int style_task_nkeys = sizeof style_task_keys / sizeof *style_task_keys;
 #define MAX_TAPS 16
 #define STYLE_VGG_STREAM 1  // vgg = random: the weights' Philox stream
 #define MAX_STYLES 8
+#define MAX_STAGES 8
 static const float CAFFE_MEAN_BGR[3] = {0.40760392f, 0.45795686f, 0.48501961f};
 
 typedef struct {
@@ -89,6 +91,10 @@ typedef struct {
   double last_loss;
   float tv_weight;         // tv_weight: the image's TV term weighs tv_weight / 2
   float *init_img;         // host (1, 3, H, W): init = image:PATH, preprocessed; else NULL
+  char *styles[MAX_STYLES];  // into style_list
+  int nstyle, blended;
+  float blend[MAX_STYLES];   // style_blend's weights summing to 1 (blended)
+  int sizes[MAX_STAGES], nstage, stage;  // `sizes` (or `size` alone) and the one running
 } Style;
 
 // ---- images: Caffe preprocessing and its inverse
@@ -121,13 +127,9 @@ static float *load_image(Style *s, const char *path, int size, int *h, int *w) {
   return d;
 }
 
-// The seed's postp: /255, + mean, back to RGB, clipped to [0, 1], ToPILImage (x 255, truncated).
-static void save_image(Style *s, const char *name) {
-  Trainer *t = s->t;
-  if (t->comm.rank != 0) return;
-  char path[GENET_PATH_MAX + 64], err[700];
-  if (dir_make(t->out_dir, err, sizeof err)) trainer_fail(t, "out_dir = %s: %s", t->out_dir, err);
-  snprintf(path, sizeof path, "%s/%s", t->out_dir, name);
+// The seed's postp: /255, + mean, back to RGB, clipped to [0, 1], ToPILImage (x 255, truncated);
+// with colors and original_colors, the content's chroma (image_keep_colors) before the clip.
+static void result_image(Style *s, Image *out, int colors) {
   size_t hw = (size_t)s->H * s->W;
   float *img = xmalloc_floats(3 * hw);
   ctx_download(s->dev, img, s->img, sizeof(float) * 3 * hw);
@@ -135,7 +137,7 @@ static void save_image(Style *s, const char *name) {
   float *rgb = xmalloc_floats(3 * hw);
   for (int c = 0; c < 3; c++)
     for (size_t i = 0; i < hw; i++) rgb[(2 - c) * hw + i] = img[c * hw + i] / 255.0f + CAFFE_MEAN_BGR[c];
-  if (config_bool(&t->cfg, "original_colors")) {  // the result's Y, the content's U and V
+  if (colors && config_bool(&s->t->cfg, "original_colors")) {
     float *con = xmalloc_floats(3 * hw), *crgb = xmalloc_floats(3 * hw);
     ctx_download(s->dev, con, s->content, sizeof(float) * 3 * hw);
     for (int c = 0; c < 3; c++)
@@ -144,15 +146,26 @@ static void save_image(Style *s, const char *name) {
     free(con);
     free(crgb);
   }
-  Image out = {.h = s->H, .w = s->W, .px = xmalloc(hw * 3)};
+  *out = (Image){.h = s->H, .w = s->W, .px = xmalloc(hw * 3)};
   for (int k = 0; k < 3; k++)
     for (size_t i = 0; i < hw; i++) {
       float v = rgb[k * hw + i];
       v = v > 1.0f ? 1.0f : v < 0.0f ? 0.0f : v;
-      out.px[i * 3 + k] = (uint8_t)(v * 255.0f);
+      out->px[i * 3 + k] = (uint8_t)(v * 255.0f);
     }
   free(img);
   free(rgb);
+}
+
+// out_dir/name on rank 0.
+static void save_image(Style *s, const char *name) {
+  Trainer *t = s->t;
+  if (t->comm.rank != 0) return;
+  char path[GENET_PATH_MAX + 64], err[700];
+  if (dir_make(t->out_dir, err, sizeof err)) trainer_fail(t, "out_dir = %s: %s", t->out_dir, err);
+  snprintf(path, sizeof path, "%s/%s", t->out_dir, name);
+  Image out;
+  result_image(s, &out, 1);
   if (image_write_png(path, &out, err, sizeof err)) trainer_fail(t, "%s", err);
   image_free(&out);
 }
@@ -289,7 +302,7 @@ static float closure(void *arg) {
     loss += tv;
   }
   s->evals++;
-  s->t->work_done = s->evals;
+  s->t->work_done = s->stage * config_int(&s->t->cfg, "max_evals") + s->evals;
   s->last_loss = loss;
   if (s->evals % s->show == s->show - 1) {  // the seed's test, and its label n + 1
     trainer_log(s->t, "Iteration: %lld, loss: %f\n", (long long)s->evals + 1, loss);
@@ -303,6 +316,9 @@ static float closure(void *arg) {
 
 // ---- checkpoint contents
 
+static void build_stage(Style *s, int stage);
+static void free_stage(Style *s);
+
 static int style_save(Trainer *t, void *task, H5File *f) {
   Style *s = task;
   int64_t dims[4] = {1, 3, s->H, s->W};
@@ -313,11 +329,25 @@ static int style_save(Trainer *t, void *task, H5File *f) {
   free(img);
   rc |= lbfgs_save(f, &s->opt, "optim/lbfgs");
   rc |= h5_write_scalar_i64(f, "train/evals", s->evals);
+  if (s->nstage > 1) rc |= h5_write_scalar_i64(f, "train/stage", s->stage);
   return rc ? -1 : 0;
 }
 
 static int style_load(Trainer *t, void *task, H5File *f, int version, char *err, size_t errlen) {
   Style *s = task;
+  int64_t stage = 0;  // sizes: the stage the checkpoint is in (absent: the first)
+  if (h5_exists(f, "train/stage") &&
+      h5_read_scalar_i64_min(f, "train/stage", &stage, 0, err, errlen))
+    return -1;
+  if (stage >= s->nstage) {
+    snprintf(err, errlen, "%s: train/stage is %lld, this job has %d stage%s (sizes)", f->path,
+             (long long)stage, s->nstage, s->nstage == 1 ? "" : "s");
+    return -2;
+  }
+  if (stage != s->stage) {
+    free_stage(s);
+    build_stage(s, (int)stage);
+  }
   int64_t dims[4] = {1, 3, s->H, s->W}, have[4] = {0};
   if (h5_shape(f, "state/image", have, 4, err, errlen) == 4 &&
       (have[2] != dims[2] || have[3] != dims[3])) {
@@ -334,7 +364,7 @@ static int style_load(Trainer *t, void *task, H5File *f, int version, char *err,
   int rc = lbfgs_load(f, &s->opt, "optim/lbfgs", err, errlen);
   if (rc) return rc;
   if (h5_read_scalar_i64_min(f, "train/evals", &s->evals, 0, err, errlen)) return -1;
-  t->work_done = s->evals;
+  t->work_done = s->stage * config_int(&t->cfg, "max_evals") + s->evals;
   return 0;
 }
 
@@ -394,6 +424,91 @@ static float *load_init_image(Trainer *t, const char *path, int H, int W) {
   return x;
 }
 
+// sizes = s1,s2,...: the stages' short sides (each 16..8192); empty: `size` alone.
+static void parse_sizes(Trainer *t, Style *s) {
+  const char *text = config_str(&t->cfg, "sizes");
+  s->nstage = 0;
+  if (!text[0]) {
+    s->sizes[s->nstage++] = (int)config_int(&t->cfg, "size");
+    return;
+  }
+  char *copy = xstrdup(text), *save = NULL;
+  for (char *p = strtok_r(copy, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
+    char *end;
+    long v = strtol(p, &end, 10);
+    if (*end || end == p || v < 16 || v > 8192)
+      trainer_fail(t, "sizes = %s: '%s' is not a short side in 16..8192", text, p);
+    if (s->nstage == MAX_STAGES) trainer_fail(t, "sizes = %s: more than %d stages", text, MAX_STAGES);
+    s->sizes[s->nstage++] = (int)v;
+  }
+  free(copy);
+  if (!s->nstage) trainer_fail(t, "sizes = %s: no size", text);
+}
+
+// The short side of the style images at content size `size` (style_scale).
+static int style_size(Trainer *t, int size) {
+  double scaled = floor(size * config_float(&t->cfg, "style_scale") + 0.5);
+  if (scaled < 16 || scaled > 8192)
+    trainer_fail(t, "style_scale = %g: the style images' short side would be %.0f (size %d), "
+                 "outside 16..8192", config_float(&t->cfg, "style_scale"), scaled, size);
+  return (int)scaled;
+}
+
+// Everything that depends on the stage's size: the content image, the taps and their targets,
+// the image and its gradient, a fresh L-BFGS.
+static void build_stage(Style *s, int stage) {
+  Trainer *t = s->t;
+  const Config *cfg = &t->cfg;
+  int size = s->sizes[stage];
+  s->stage = stage;
+  s->evals = 0;
+  s->ntap = 0;
+  s->content = load_image(s, config_str(cfg, "content"), size, &s->H, &s->W);
+  if (s->nstage > 1)
+    trainer_log(t, "| stage %d/%d: short side %d (%d x %d) from step %lld\n", stage + 1, s->nstage,
+                size, s->W, s->H, (long long)t->step);
+  setup_taps(s);
+  make_targets(s, s->content, s->H, s->W, s->styles, s->nstyle, style_size(t, size),
+               s->blended ? s->blend : NULL);
+  for (int k = 0; k < s->ntap; k++) {
+    int L = s->tap[k].layer;
+    size_t nk = (size_t)s->tap[k].C * s->tap[k].HW;
+    if (!s->dtap[L]) s->dtap[L] = ctx_alloc(s->dev, sizeof(float) * nk);
+    s->tap[k].d = ctx_alloc(s->dev, sizeof(float) * nk);
+  }
+  size_t n = (size_t)3 * s->H * s->W;
+  s->img = ctx_alloc(s->dev, sizeof(float) * n);
+  s->grad = ctx_alloc(s->dev, sizeof(float) * n);
+  LbfgsConfig lc;
+  lbfgs_config_default(&lc);
+  lc.lr = config_float(cfg, "lr");
+  lc.history_size = (int)config_int(cfg, "history");
+  lbfgs_config_set_max_iter(&lc, (int)config_int(cfg, "max_iter"));
+  lbfgs_init_for(&t->ctx, &s->opt, &lc, n);  // its vectors beside the image
+  t->work_done = stage * config_int(cfg, "max_evals");
+}
+
+static void free_stage(Style *s) {
+  for (int k = 0; k < s->ntap; k++) {
+    ctx_release(s->dev, s->tap[k].target);
+    ctx_release(s->dev, s->tap[k].G);
+    ctx_release(s->dev, s->tap[k].dG);
+    ctx_release(s->dev, s->tap[k].d);
+    memset(&s->tap[k], 0, sizeof s->tap[k]);
+  }
+  s->ntap = 0;
+  for (int i = 0; i < VGG19_LAYERS; i++) {
+    ctx_release(s->dev, s->dtap[i]);
+    s->dtap[i] = NULL;
+  }
+  lbfgs_free(&s->opt);
+  vgg_acts_free(&s->acts);
+  ctx_release(s->dev, s->img);
+  ctx_release(s->dev, s->grad);
+  ctx_release(s->dev, s->content);
+  s->img = s->grad = s->content = NULL;
+}
+
 static void style_setup(Trainer *t, void *task) {
   Style *s = task;
   s->t = t;
@@ -418,44 +533,22 @@ static void style_setup(Trainer *t, void *task) {
   if (strcmp(init, "content") && strcmp(init, "noise") &&
       (strncmp(init, "image:", 6) || !init[6]))
     trainer_fail(t, "init = %s: expected content, noise or image:PATH", init);
-  char *styles[MAX_STYLES], *save = NULL;
+  char *save = NULL;
   s->style_list = xstrdup(config_str(cfg, "style"));
-  int nstyle = 0;
   for (char *p = strtok_r(s->style_list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
     while (*p == ' ') p++;
-    if (nstyle == MAX_STYLES) trainer_fail(t, "style: more than %d images", MAX_STYLES);
-    styles[nstyle++] = p;
+    if (s->nstyle == MAX_STYLES) trainer_fail(t, "style: more than %d images", MAX_STYLES);
+    s->styles[s->nstyle++] = p;
   }
-  if (!nstyle) trainer_fail(t, "style: no image given");
-  float blend[MAX_STYLES];
-  int blended = parse_blend(t, config_str(cfg, "style_blend"), nstyle, blend);
-  int size = (int)config_int(cfg, "size");
-  double scaled = floor(size * config_float(cfg, "style_scale") + 0.5);
-  if (scaled < 16 || scaled > 8192)
-    trainer_fail(t, "style_scale = %g: the style images' short side would be %.0f (size %d), "
-                 "outside 16..8192", config_float(cfg, "style_scale"), scaled, size);
-  s->content = load_image(s, config_str(cfg, "content"), size, &s->H, &s->W);
+  if (!s->nstyle) trainer_fail(t, "style: no image given");
+  s->blended = parse_blend(t, config_str(cfg, "style_blend"), s->nstyle, s->blend);
+  parse_sizes(t, s);
+  for (int k = 0; k < s->nstage; k++) style_size(t, s->sizes[k]);  // every stage's, before work
+  build_stage(s, 0);
   if (!strncmp(init, "image:", 6)) s->init_img = load_init_image(t, init + 6, s->H, s->W);
-  setup_taps(s);
-  make_targets(s, s->content, s->H, s->W, styles, nstyle, (int)scaled, blended ? blend : NULL);
-  for (int k = 0; k < s->ntap; k++) {
-    int L = s->tap[k].layer;
-    size_t nk = (size_t)s->tap[k].C * s->tap[k].HW;
-    if (!s->dtap[L]) s->dtap[L] = ctx_alloc(s->dev, sizeof(float) * nk);
-    s->tap[k].d = ctx_alloc(s->dev, sizeof(float) * nk);
-  }
-  size_t n = (size_t)3 * s->H * s->W;
-  s->img = ctx_alloc(s->dev, sizeof(float) * n);
-  s->grad = ctx_alloc(s->dev, sizeof(float) * n);
-  LbfgsConfig lc;
-  lbfgs_config_default(&lc);
-  lc.lr = config_float(cfg, "lr");
-  lc.history_size = (int)config_int(cfg, "history");
-  lbfgs_config_set_max_iter(&lc, (int)config_int(cfg, "max_iter"));
-  lbfgs_init_for(&t->ctx, &s->opt, &lc, n);  // its vectors beside the image
   s->show = config_int(cfg, "show_every");
-  t->work_unit = "eval";  // the progress line counts evaluations of max_evals
-  t->work_total = config_int(cfg, "max_evals");
+  t->work_unit = "eval";  // the progress line counts evaluations of max_evals, over the stages
+  t->work_total = config_int(cfg, "max_evals") * s->nstage;
   char from[GENET_PATH_MAX + 64];
   if (random_div)
     snprintf(from, sizeof from, "random weights (seed %llu, width 1/%d)",
@@ -463,8 +556,8 @@ static void style_setup(Trainer *t, void *task) {
   else
     snprintf(from, sizeof from, "%s (width 1/%d)", vgg, s->vgg.div);
   trainer_log(t, "| content %s (%d x %d), %d style image%s, VGG19 from %s, %d taps, "
-              "features up to %s\n", config_str(cfg, "content"), s->W, s->H, nstyle,
-              nstyle == 1 ? "" : "s", from, s->ntap, vgg_layer_name(s->last));
+              "features up to %s\n", config_str(cfg, "content"), s->W, s->H, s->nstyle,
+              s->nstyle == 1 ? "" : "s", from, s->ntap, vgg_layer_name(s->last));
   if (random_div)
     trainer_log(t, "| NOTE: VGG19 has RANDOM weights (vgg = random): the result carries the style's "
                 "colours and textures, not a trained network's; for real style transfer: "
@@ -477,6 +570,10 @@ static void style_setup(Trainer *t, void *task) {
 // The starting image: the content image (as the seed), init = image:PATH's, or noise.
 static void style_init(Trainer *t, void *task) {
   Style *s = task;
+  if (s->stage != 0) {  // a resume that fell back to a fresh start after loading a later stage
+    free_stage(s);
+    build_stage(s, 0);
+  }
   size_t n = (size_t)3 * s->H * s->W;
   if (!strcmp(config_str(&t->cfg, "init"), "content")) {
     ctx_copy(&t->ctx, s->img, s->content, sizeof(float) * n);
@@ -492,9 +589,35 @@ static void style_init(Trainer *t, void *task) {
   }
 }
 
-// One optimizer.step(closure): up to max_iter L-BFGS iterations.
+// The end of a stage: its result written (result_<size>.png), the next stage built, and its
+// image the result as written (8 bits, RGB, without original_colors' chroma) resized to the
+// new content size: a function of the previous stage's image alone, so a resume anywhere
+// repeats it exactly.
+static void next_stage(Style *s) {
+  char name[64];
+  snprintf(name, sizeof name, "result_%d.png", s->sizes[s->stage]);
+  save_image(s, name);
+  Image prev, up;
+  result_image(s, &prev, 0);
+  free_stage(s);
+  build_stage(s, s->stage + 1);
+  image_resize(&up, &prev, s->H, s->W);
+  image_free(&prev);
+  size_t hw = (size_t)s->H * s->W;
+  float *x = xmalloc_floats(3 * hw);
+  for (int c = 0; c < 3; c++)
+    for (size_t i = 0; i < hw; i++)
+      x[c * hw + i] = (up.px[i * 3 + (2 - c)] / 255.0f - CAFFE_MEAN_BGR[c]) * 255.0f;
+  image_free(&up);
+  ctx_upload(s->dev, s->img, x, sizeof(float) * 3 * hw);
+  free(x);
+}
+
+// One optimizer.step(closure): up to max_iter L-BFGS iterations, in the next stage when this
+// one has done its evaluations.
 static void style_step(Trainer *t, void *task) {
   Style *s = task;
+  if (s->evals > config_int(&t->cfg, "max_evals") && s->stage + 1 < s->nstage) next_stage(s);
   lbfgs_step(&t->ctx, &s->opt, s->img, s->grad, closure, s);
   trainer_loss(t, s->last_loss);
 }
@@ -502,7 +625,7 @@ static void style_step(Trainer *t, void *task) {
 // The seed's `while n_iter[0] <= max_iter`.
 static const char *style_finished(Trainer *t, void *task) {
   Style *s = task;
-  return s->evals > config_int(&t->cfg, "max_evals")
+  return s->stage + 1 == s->nstage && s->evals > config_int(&t->cfg, "max_evals")
              ? "all max_evals evaluations are done; raise max_evals to go on" : NULL;
 }
 
@@ -516,18 +639,7 @@ static void style_end(Trainer *t, void *task) {
 
 static void style_free(Trainer *t, void *task) {
   Style *s = task;
-  for (int k = 0; k < s->ntap; k++) {
-    ctx_release(s->dev, s->tap[k].target);
-    ctx_release(s->dev, s->tap[k].G);
-    ctx_release(s->dev, s->tap[k].dG);
-    ctx_release(s->dev, s->tap[k].d);
-  }
-  for (int i = 0; i < VGG19_LAYERS; i++) ctx_release(s->dev, s->dtap[i]);
-  lbfgs_free(&s->opt);
-  vgg_acts_free(&s->acts);
-  ctx_release(s->dev, s->img);
-  ctx_release(s->dev, s->grad);
-  ctx_release(s->dev, s->content);
+  free_stage(s);
   vgg_net_free(&s->vgg);
   free(s->style_list);
   free(s->init_img);
