@@ -24,6 +24,7 @@
 #include "ops/loss.h"
 #include "ops/scale.h"
 #include "ops/tv.h"
+#include "tasks/style_image.h"
 #include "core/dir.h"
 #include "core/rng.h"
 #include "core/util.h"
@@ -59,7 +60,6 @@ const int style_task_nkeys = sizeof style_task_keys / sizeof *style_task_keys;
 #define STYLE_VGG_STREAM 1  // vgg = random: the weights' Philox stream
 #define MAX_STYLES 8
 #define MAX_STAGES 8
-static const float CAFFE_MEAN_BGR[3] = {0.40760392f, 0.45795686f, 0.48501961f};
 
 typedef struct {
   int layer;               // features index
@@ -97,29 +97,13 @@ typedef struct {
   int sizes[MAX_STAGES], nstage, stage;  // `sizes` (or `size` alone) and the one running
 } Style;
 
-// ---- images: Caffe preprocessing and its inverse
+// ---- images (style_image.c has the conversions)
 
-// Reads and resizes an image into (1, 3, h, w) preprocessed floats (malloc'd, host).
-static float *load_image_host(Trainer *t, const char *path, int size, int *h, int *w) {
-  Image src, rs;
-  char err[GENET_ERR_MAX];
-  if (image_read(&src, path, err, sizeof err)) trainer_fail(t, "%s", err);
-  if (image_resize_short(&rs, &src, size, path, err, sizeof err)) trainer_fail(t, "%s", err);
-  image_free(&src);
-  *h = rs.h;
-  *w = rs.w;
-  size_t hw = (size_t)rs.h * rs.w;
-  float *x = xmalloc_floats(3 * hw);
-  for (int c = 0; c < 3; c++)  // channel c of the result is BGR[c] = RGB[2 - c]
-    for (size_t i = 0; i < hw; i++)
-      x[c * hw + i] = (rs.px[i * 3 + (2 - c)] / 255.0f - CAFFE_MEAN_BGR[c]) * 255.0f;
-  image_free(&rs);
-  return x;
-}
-
-// The same on s's device (ctx_alloc'd).
+// Reads and resizes an image (short side `size`) onto s's device (ctx_alloc'd), preprocessed.
 static float *load_image(Style *s, const char *path, int size, int *h, int *w) {
-  float *x = load_image_host(s->t, path, size, h, w);
+  char err[GENET_ERR_MAX];
+  float *x = style_image_load(path, size, h, w, err, sizeof err);
+  if (!x) trainer_fail(s->t, "%s", err);
   size_t bytes = sizeof(float) * 3 * (size_t)*h * *w;
   float *d = ctx_alloc(s->dev, bytes);
   ctx_upload(s->dev, d, x, bytes);
@@ -127,34 +111,18 @@ static float *load_image(Style *s, const char *path, int size, int *h, int *w) {
   return d;
 }
 
-// The seed's postp: /255, + mean, back to RGB, clipped to [0, 1], ToPILImage (x 255, truncated);
-// with colors and original_colors, the content's chroma (image_keep_colors) before the clip.
+// The image as written: with colors and original_colors, the content's chroma.
 static void result_image(Style *s, Image *out, int colors) {
-  size_t hw = (size_t)s->H * s->W;
-  float *img = xmalloc_floats(3 * hw);
-  ctx_download(s->dev, img, s->img, sizeof(float) * 3 * hw);
-  // Back to RGB on [0, 1], planar: rgb[k] is channel BGR[2 - k].
-  float *rgb = xmalloc_floats(3 * hw);
-  for (int c = 0; c < 3; c++)
-    for (size_t i = 0; i < hw; i++) rgb[(2 - c) * hw + i] = img[c * hw + i] / 255.0f + CAFFE_MEAN_BGR[c];
+  size_t n = (size_t)3 * s->H * s->W;
+  float *img = xmalloc_floats(n), *con = NULL;
+  ctx_download(s->dev, img, s->img, sizeof(float) * n);
   if (colors && config_bool(&s->t->cfg, "original_colors")) {
-    float *con = xmalloc_floats(3 * hw), *crgb = xmalloc_floats(3 * hw);
-    ctx_download(s->dev, con, s->content, sizeof(float) * 3 * hw);
-    for (int c = 0; c < 3; c++)
-      for (size_t i = 0; i < hw; i++) crgb[(2 - c) * hw + i] = con[c * hw + i] / 255.0f + CAFFE_MEAN_BGR[c];
-    image_keep_colors(rgb, rgb, crgb, hw);
-    free(con);
-    free(crgb);
+    con = xmalloc_floats(n);
+    ctx_download(s->dev, con, s->content, sizeof(float) * n);
   }
-  *out = (Image){.h = s->H, .w = s->W, .px = xmalloc(hw * 3)};
-  for (int k = 0; k < 3; k++)
-    for (size_t i = 0; i < hw; i++) {
-      float v = rgb[k * hw + i];
-      v = v > 1.0f ? 1.0f : v < 0.0f ? 0.0f : v;
-      out->px[i * 3 + k] = (uint8_t)(v * 255.0f);
-    }
+  style_image_result(out, img, con, s->H, s->W);
   free(img);
-  free(rgb);
+  free(con);
 }
 
 // out_dir/name on rank 0.
@@ -408,22 +376,6 @@ static int parse_blend(Trainer *t, const char *text, int nstyle, float *out) {
   return 1;
 }
 
-// init = image:PATH: the image read and resized to the content's H x W, preprocessed (host).
-static float *load_init_image(Trainer *t, const char *path, int H, int W) {
-  Image src, rs;
-  char err[GENET_ERR_MAX];
-  if (image_read(&src, path, err, sizeof err)) trainer_fail(t, "init = image:%s: %s", path, err);
-  image_resize(&rs, &src, H, W);
-  image_free(&src);
-  size_t hw = (size_t)H * W;
-  float *x = xmalloc_floats(3 * hw);
-  for (int c = 0; c < 3; c++)
-    for (size_t i = 0; i < hw; i++)
-      x[c * hw + i] = (rs.px[i * 3 + (2 - c)] / 255.0f - CAFFE_MEAN_BGR[c]) * 255.0f;
-  image_free(&rs);
-  return x;
-}
-
 // sizes = s1,s2,...: the stages' short sides (each 16..8192); empty: `size` alone.
 static void parse_sizes(Trainer *t, Style *s) {
   const char *text = config_str(&t->cfg, "sizes");
@@ -545,7 +497,11 @@ static void style_setup(Trainer *t, void *task) {
   parse_sizes(t, s);
   for (int k = 0; k < s->nstage; k++) style_size(t, s->sizes[k]);  // every stage's, before work
   build_stage(s, 0);
-  if (!strncmp(init, "image:", 6)) s->init_img = load_init_image(t, init + 6, s->H, s->W);
+  if (!strncmp(init, "image:", 6)) {  // resized to the content's H x W
+    int h = s->H, w = s->W;
+    if (!(s->init_img = style_image_load(init + 6, 0, &h, &w, err, sizeof err)))
+      trainer_fail(t, "init = %s: %s", init, err);
+  }
   s->show = config_int(cfg, "show_every");
   t->work_unit = "eval";  // the progress line counts evaluations of max_evals, over the stages
   t->work_total = config_int(cfg, "max_evals") * s->nstage;
@@ -605,9 +561,7 @@ static void next_stage(Style *s) {
   image_free(&prev);
   size_t hw = (size_t)s->H * s->W;
   float *x = xmalloc_floats(3 * hw);
-  for (int c = 0; c < 3; c++)
-    for (size_t i = 0; i < hw; i++)
-      x[c * hw + i] = (up.px[i * 3 + (2 - c)] / 255.0f - CAFFE_MEAN_BGR[c]) * 255.0f;
+  style_image_preprocess(x, &up);
   image_free(&up);
   ctx_upload(s->dev, s->img, x, sizeof(float) * 3 * hw);
   free(x);
