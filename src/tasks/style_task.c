@@ -32,8 +32,9 @@
 #include "train/runlog.h"
 
 const CfgSpec style_task_keys[] = {
-    {"content", CFG_STRING, NULL, 0, -1, NULL, "content image (PNG or JPEG)", CFG_RESUME_FIXED},
-    {"style", CFG_STRING, NULL, 0, -1, NULL, "style image(s), comma-separated (their Grams are averaged, or blended by style_blend)", CFG_RESUME_FIXED},
+    {"content", CFG_STRING, "", 0, -1, NULL, "content image (PNG or JPEG); required unless pairs is given", CFG_RESUME_FIXED},
+    {"pairs", CFG_STRING, "", 0, -1, NULL, "FILE of `CONTENT STYLE[,STYLE...] [OUTPUT]` lines in place of content and style: each its own job (checkpoint_dir/pair_<k>, out_dir/pair_<k>), the pairs shared over the ranks (mpirun, srun), finished pairs skipped on resume, out_dir/index.html at the end (docs/STYLE_PAIRS.md)", CFG_RESUME_FIXED},
+    {"style", CFG_STRING, "", 0, -1, NULL, "style image(s), comma-separated (their Grams are averaged, or blended by style_blend)", CFG_RESUME_FIXED},
     {"style_blend", CFG_STRING, "", 0, -1, NULL, "w1,w2,...: one weight per style image; the target Grams are sum_i w_i G_i / sum_i w_i (empty: the mean, as neural-style's -style_blend_weights)", CFG_RESUME_FIXED},
     {"style_scale", CFG_FLOAT, "1", 0.01, 100, NULL, "the style images' short side is round(size x style_scale) (neural-style's -style_scale)", CFG_RESUME_FIXED},
     {"vgg", CFG_STRING, "data/vgg19.h5", 0, -1, NULL, "VGG19 weights (scripts/get-data.sh vgg19), or `random` (`random/N`: width 1/N): seeded random weights, nothing to download (textures transfer, less well)", CFG_RESUME_APPLIES},
@@ -466,8 +467,13 @@ static void style_setup(Trainer *t, void *task) {
   s->t = t;
   if (t->comm.size > 1)
     trainer_fail(t, "task = style optimizes one image in one process: start it without mpirun "
-                    "(got %d ranks)", t->comm.size);
+                    "(got %d ranks), or give pairs = FILE to share many pairs over the ranks",
+                 t->comm.size);
   const Config *cfg = &t->cfg;
+  if (!config_str(cfg, "content")[0])
+    trainer_fail(t, "missing required key 'content' (the content image; or pairs = FILE)");
+  if (!config_str(cfg, "style")[0])
+    trainer_fail(t, "missing required key 'style' (the style image(s); or pairs = FILE)");
   char err[GENET_ERR_MAX];
   const char *vgg = config_str(cfg, "vgg");
   int random_div = random_vgg_width(t, vgg);
