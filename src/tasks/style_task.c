@@ -189,11 +189,13 @@ static void setup_taps(Style *s) {
 // Targets: content features of the content image; Grams of each style image, averaged (blend
 // NULL: each added as G / nstyle, the seed's arithmetic) or blended (G x blend[i], the weights
 // already summing to 1; so `1,0` is the first image's Gram exactly and `1,1` the mean's bits).
-static void make_targets(Style *s, const float *content, int ch, int cw, char **styles, int nstyle,
-                         int size, const float *blend) {
+static void make_targets(Style *s, const float *content, char **styles, int nstyle, int size,
+                         const float *blend) {
   Ctx *ctx = &s->t->ctx;
-  VggActs a;
-  vgg_acts_alloc(&a, &s->vgg, ch, cw, s->last);
+  // The content's forward runs in s->acts (its size); the style images' in acts of their own
+  // made while s->acts is freed, so that at most one set of activations is alive (two doubled
+  // the peak memory: ctx_alloc touches every page).
+  VggActs a = s->acts;
   vgg_forward(ctx, &s->vgg, &a, content);
   for (int k = 0; k < s->ntap; k++) {
     Tap *p = &s->tap[k];
@@ -206,7 +208,7 @@ static void make_targets(Style *s, const float *content, int ch, int cw, char **
       ctx_copy(ctx, p->target, vgg_out(&a, p->layer), sizeof(float) * (size_t)p->C * p->HW);
     }
   }
-  vgg_acts_free(&a);
+  vgg_acts_free(&s->acts);
   for (int i = 0; i < nstyle; i++) {
     int h, w;
     float *img = load_image(s, styles[i], size, &h, &w);
@@ -230,6 +232,7 @@ static void make_targets(Style *s, const float *content, int ch, int cw, char **
     vgg_acts_free(&a);
     ctx_release(s->dev, img);
   }
+  vgg_acts_alloc(&s->acts, &s->vgg, s->H, s->W, s->last);
 }
 
 // ---- the closure L-BFGS calls: loss and dloss/dimg at the current image
@@ -239,18 +242,16 @@ static float closure(void *arg) {
   Ctx *ctx = &s->t->ctx;
   vgg_forward(ctx, &s->vgg, &s->acts, s->img);
   double loss = 0, part[2] = {0, 0};  // the content and the style taps' parts
-  for (int i = 0; i < VGG19_LAYERS; i++)
-    if (s->dtap[i]) {
-      int C, H, W;
-      vgg_out_shape(&s->acts, i, &C, &H, &W);
-      ctx_zero(ctx, s->dtap[i], sizeof(float) * (size_t)C * H * W);
-    }
+  for (int k = 0; k < s->ntap; k++)  // layers of two taps sum them: from zero
+    if (s->tap[k].d) ctx_zero(ctx, s->dtap[s->tap[k].layer], sizeof(float) * (size_t)s->tap[k].C * s->tap[k].HW);
   for (int k = 0; k < s->ntap; k++) {
     Tap *p = &s->tap[k];
     const float *F = vgg_out(&s->acts, p->layer);
     float *dF = s->dtap[p->layer];
     size_t n = (size_t)p->C * p->HW;
-    float *tmp = p->d;  // this tap's gradient, added to the layer's (a layer may hold two taps)
+    // This tap's gradient: straight into its layer's when it is the layer's only tap, else
+    // into its own buffer, then added (a layer may hold two taps).
+    float *tmp = p->d ? p->d : dF;
     double before = loss;
     if (p->style) {
       loss += p->weight * (double)style_loss_forward(ctx, p->G, F, p->target, 1, p->C, p->HW);
@@ -260,7 +261,7 @@ static float closure(void *arg) {
       mse_loss_backward(ctx, tmp, F, p->target, n, p->weight);
     }
     part[p->style != 0] += loss - before;
-    add_inplace(ctx, dF, tmp, n, 1.0f);
+    if (p->d) add_inplace(ctx, dF, tmp, n, 1.0f);
   }
   vgg_backward(ctx, &s->vgg, &s->acts, s->dtap, s->grad);
   double tv = 0;
@@ -421,13 +422,16 @@ static void build_stage(Style *s, int stage) {
     trainer_log(t, "| stage %d/%d: short side %d (%d x %d) from step %lld\n", stage + 1, s->nstage,
                 size, s->W, s->H, (long long)t->step);
   setup_taps(s);
-  make_targets(s, s->content, s->H, s->W, s->styles, s->nstyle, style_size(t, size),
+  make_targets(s, s->content, s->styles, s->nstyle, style_size(t, size),
                s->blended ? s->blend : NULL);
   for (int k = 0; k < s->ntap; k++) {
-    int L = s->tap[k].layer;
+    int L = s->tap[k].layer, shared = 0;
     size_t nk = (size_t)s->tap[k].C * s->tap[k].HW;
+    for (int j = 0; j < s->ntap; j++) shared |= j != k && s->tap[j].layer == L;
     if (!s->dtap[L]) s->dtap[L] = ctx_alloc(s->dev, sizeof(float) * nk);
-    s->tap[k].d = ctx_alloc(s->dev, sizeof(float) * nk);
+    // A layer's only tap writes its gradient straight into dtap[L] (d NULL): one buffer
+    // of the layer's size less for each such tap.
+    if (shared) s->tap[k].d = ctx_alloc(s->dev, sizeof(float) * nk);
   }
   size_t n = (size_t)3 * s->H * s->W;
   s->img = ctx_alloc(s->dev, sizeof(float) * n);
