@@ -133,6 +133,30 @@ static void parity(const VggNet *v) {
   for (int k = 0; k < 3 * H * W; k++) zero &= dimg[k] == 0.f;
   test_check(zero, "no taps: zero image gradient");
 
+  // vgg_acts_alloc_keep: only the tapped conv outputs (conv4_2 here) kept apart, the other
+  // convs writing into their ReLUs' buffers: the same outputs and gradient bit for bit.
+  uint8_t keep[VGG19_LAYERS] = {0};
+  for (int t = 0; t < NT; t++) keep[vgg_layer_index(taps[t])] = 1;
+  VggActs a3;
+  vgg_acts_alloc_keep(&a3, v, H, W, VGG19_LAYERS - 1, keep);
+  vgg_forward(&ctx, v, &a3, img);
+  int same = 1, shared = 0;
+  for (int t = 0; t < NT; t++) {
+    int i = vgg_layer_index(taps[t]), C, h, w;
+    vgg_out_shape(&a, i, &C, &h, &w);
+    vgg_forward(&ctx, v, &a, img);
+    same &= !memcmp(vgg_out(&a, i), vgg_out(&a3, i), sizeof(float) * (size_t)C * h * w);
+  }
+  for (int i = 0; i + 1 < VGG19_LAYERS; i++) shared += a3.out[i] == a3.out[i + 1];
+  float *dimg3 = xmalloc_floats((size_t)3 * H * W);
+  vgg_backward(&ctx, v, &a, dtap, dimg);
+  vgg_backward(&ctx, v, &a3, dtap, dimg3);
+  same &= !memcmp(dimg, dimg3, sizeof(float) * 3 * H * W);
+  test_check(same && shared == 15, "acts_alloc_keep (15 of 16 convs share their ReLU's buffer): "
+             "taps and image gradient bit for bit as with every output kept (%d shared)", shared);
+  free(dimg3);
+  vgg_acts_free(&a3);
+
   for (int t = 0; t < NT; t++) free(r[t]);
   free(img); free(dimg_want); free(one_want); free(dimg);
   vgg_acts_free(&a);

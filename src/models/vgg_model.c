@@ -158,6 +158,15 @@ void vgg19_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t st
 }
 
 void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {
+  vgg_acts_alloc_keep(a, v, H, W, last, NULL);
+}
+
+// A conv output sharing its ReLU's buffer: out[i] == out[i + 1].
+static int vgg_shared(const VggActs *a, int i) {
+  return i < a->last && a->out[i] && a->out[i] == a->out[i + 1];
+}
+
+void vgg_acts_alloc_keep(VggActs *a, const VggNet *v, int H, int W, int last, const uint8_t *keep) {
   GENET_ASSERT(last >= 0 && last < VGG19_LAYERS && H >= 1 && W >= 1);
   memset(a, 0, sizeof *a);
   a->H = H;
@@ -179,6 +188,10 @@ void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {
     a->Ho[i] = h;
     a->Wo[i] = w;
     size_t n = (size_t)L->Cout * h * w;
+    if (L->kind == VGG_RELU && i > 0 && keep && !keep[i - 1]) {
+      a->out[i] = a->out[i - 1];  // conv i - 1 writes here and its ReLU runs in place
+      continue;
+    }
     a->out[i] = ctx_alloc(a->ctx, sizeof(float) * n);
     if (n > biggest) biggest = n;
   }
@@ -189,7 +202,7 @@ void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {
 void vgg_acts_free(VggActs *a) {
   ctx_release(a->ctx, a->in);
   for (int i = 0; i < VGG19_LAYERS; i++) {
-    ctx_release(a->ctx, a->out[i]);
+    if (!vgg_shared(a, i)) ctx_release(a->ctx, a->out[i]);
     ctx_release(a->ctx, a->ws[i]);
   }
   ctx_release(a->ctx, a->g0);
@@ -198,7 +211,7 @@ void vgg_acts_free(VggActs *a) {
 }
 
 const float *vgg_out(const VggActs *a, int i) {
-  GENET_ASSERT(i >= 0 && i <= a->last);
+  GENET_ASSERT(i >= 0 && i <= a->last && !vgg_shared(a, i));
   return a->out[i];
 }
 

@@ -69,11 +69,17 @@ typedef struct VggActs {
   int C[VGG19_LAYERS], Ho[VGG19_LAYERS], Wo[VGG19_LAYERS];  // output shape of features[i]
   float *in;                        // (1, 3, H, W) copy of the input (conv 0's backward needs it)
   float *out[VGG19_LAYERS];         // (1, C[i], Ho[i], Wo[i]) output of features[i], i <= last
+                                    // (a conv's may be its ReLU's buffer: vgg_acts_alloc_keep)
   void *ws[VGG19_LAYERS];           // pools only: the pool's workspace for backward (device's)
   float *g0, *g1;                   // (largest output) gradient scratch for backward
 } VggActs;
 
 void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last);
+// The same with less memory: a conv's output that keep[i] (VGG19_LAYERS flags) does not ask for
+// shares its ReLU's buffer (the ReLU runs in place, as PyTorch's inplace=True), so
+// vgg_out(a, i) of such a conv is not available (asserted); backward needs only the ReLU's
+// output. keep NULL keeps every output (vgg_acts_alloc).
+void vgg_acts_alloc_keep(VggActs *a, const VggNet *v, int H, int W, int last, const uint8_t *keep);
 void vgg_acts_free(VggActs *a);
 
 // img (1, 3, H, W) (already preprocessed by the caller) through features[0..last]; every

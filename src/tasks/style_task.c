@@ -83,6 +83,7 @@ typedef struct {
   VggActs acts;            // for the optimized image
   Tap tap[MAX_TAPS];
   int ntap, last;
+  uint8_t keep[VGG19_LAYERS];  // the taps' layers: outputs kept apart (vgg_acts_alloc_keep)
   int H, W;
   float *img, *grad;       // (1, 3, H, W) the optimized image (preprocessed) and dloss/dimg
   float *dtap[VGG19_LAYERS];
@@ -172,8 +173,11 @@ static void setup_taps(Style *s) {
     p->layer = p->style ? si[k] : ci[k - ns];
     s->last = p->layer > s->last ? p->layer : s->last;
   }
-  // The optimized image's activations, as far up as the highest tap, give the taps' shapes.
-  vgg_acts_alloc(&s->acts, &s->vgg, s->H, s->W, s->last);
+  // The optimized image's activations, as far up as the highest tap, give the taps' shapes;
+  // only the tapped conv outputs are kept apart from their ReLUs'.
+  memset(s->keep, 0, sizeof s->keep);
+  for (int k = 0; k < s->ntap; k++) s->keep[s->tap[k].layer] = 1;
+  vgg_acts_alloc_keep(&s->acts, &s->vgg, s->H, s->W, s->last, s->keep);
   for (int k = 0; k < s->ntap; k++) {
     Tap *p = &s->tap[k];
     int C, H, W;
@@ -214,7 +218,7 @@ static void make_targets(Style *s, const float *content, char **styles, int nsty
     float *img = load_image(s, styles[i], size, &h, &w);
     trainer_log(s->t, "|   style %s: %d x %d, weight %g\n", styles[i], w, h,
                 blend ? blend[i] : 1.0 / nstyle);
-    vgg_acts_alloc(&a, &s->vgg, h, w, s->last);
+    vgg_acts_alloc_keep(&a, &s->vgg, h, w, s->last, s->keep);
     vgg_forward(ctx, &s->vgg, &a, img);
     for (int k = 0; k < s->ntap; k++) {
       Tap *p = &s->tap[k];
@@ -232,7 +236,7 @@ static void make_targets(Style *s, const float *content, char **styles, int nsty
     vgg_acts_free(&a);
     ctx_release(s->dev, img);
   }
-  vgg_acts_alloc(&s->acts, &s->vgg, s->H, s->W, s->last);
+  vgg_acts_alloc_keep(&s->acts, &s->vgg, s->H, s->W, s->last, s->keep);
 }
 
 // ---- the closure L-BFGS calls: loss and dloss/dimg at the current image
