@@ -259,22 +259,48 @@ void vgg_forward(Ctx *ctx, const VggNet *v, VggActs *a, const float *img) {
   }
 }
 
+// vgg_backward's taps as a VggTapGrad: a copy of dtap[layer].
+typedef struct {
+  float *const *dtap;
+  const VggActs *a;
+  Ctx *ctx;
+} DtapCopy;
+
+static void dtap_copy(void *arg, int layer, float *dout) {
+  DtapCopy *d = arg;
+  const VggActs *a = d->a;
+  ctx_copy(d->ctx, dout, d->dtap[layer],
+           sizeof(float) * (size_t)a->C[layer] * a->Ho[layer] * a->Wo[layer]);
+}
+
 void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, float *dimg) {
+  uint8_t tapped[VGG19_LAYERS] = {0};
+  for (int i = 0; i <= a->last; i++) tapped[i] = dtap[i] != NULL;
+  DtapCopy d = {dtap, a, ctx};
+  vgg_backward_fn(ctx, v, a, tapped, dtap_copy, &d, dimg);
+}
+
+void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tapped,
+                     VggTapGrad tap_grad, void *arg, float *dimg) {
   int top = -1;
   for (int i = a->last; i >= 0 && top < 0; i--)
-    if (dtap[i]) top = i;
+    if (tapped[i]) top = i;
   if (top < 0) {
     ctx_zero(ctx, dimg, sizeof(float) * 3 * (size_t)a->H * a->W);
     return;
   }
   // g holds the gradient w.r.t. the output of features[i]; each layer writes its input
-  // gradient into the other scratch buffer (or dimg for features[0]) and the two swap.
+  // gradient into the other scratch buffer (or dimg for features[0]) and the two swap. A tap
+  // below the top writes its gradient into the free one, then it joins g.
   float *g = a->g0, *other = a->g1;
-  ctx_copy(ctx, g, dtap[top], sizeof(float) * (size_t)a->C[top] * a->Ho[top] * a->Wo[top]);
+  tap_grad(arg, top, g);
   for (int i = top; i >= 0; i--) {
     const VggLayer *L = &v->layer[i];
     size_t nout = (size_t)a->C[i] * a->Ho[i] * a->Wo[i];
-    if (i != top && dtap[i]) add_inplace(ctx, g, dtap[i], nout, 1.0f);
+    if (i != top && tapped[i]) {
+      tap_grad(arg, i, other);
+      add_inplace(ctx, g, other, nout, 1.0f);
+    }
     int h, w;
     vgg_in_shape(a, i, &h, &w);
     const float *x = i ? a->out[i - 1] : a->in;

@@ -95,3 +95,10 @@ void vgg_out_shape(const VggActs *a, int i, int *C, int *H, int *W);
 // written. Layers above the highest non-NULL tap are skipped. No parameter gradients (conv
 // backward with dw = NULL). All dtap NULL writes zeros.
 void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, float *dimg);
+// The same with the taps' gradients made when the pass reaches them, so that no buffer per
+// tapped layer lives through the pass: for each layer i with tapped[i] (last + 1 flags),
+// tap_grad(arg, i, dout) WRITES the loss gradient w.r.t. the output of features[i] into dout
+// (one of a's scratch buffers, the layer's output size). It may read vgg_out(a, j) for any j.
+typedef void (*VggTapGrad)(void *arg, int layer, float *dout);
+void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tapped,
+                     VggTapGrad tap_grad, void *arg, float *dimg);

@@ -69,7 +69,7 @@ typedef struct {
   int C, HW;               // of the optimized image's features there
   float *target;           // style: (C, C) Gram; content: (C, HW) features
   float *G, *dG;           // style scratch: (C, C)
-  float *d;                // (C, HW) this tap's gradient before it joins its layer's
+  float *d;                // (C, HW) a second tap of a layer: its gradient before it joins (else NULL)
 } Tap;
 
 // Every buffer below lives on the device of the VGG's parameters (dev: NULL on the CPU); the host
@@ -86,7 +86,6 @@ typedef struct {
   uint8_t keep[VGG19_LAYERS];  // the taps' layers: outputs kept apart (vgg_acts_alloc_keep)
   int H, W;
   float *img, *grad;       // (1, 3, H, W) the optimized image (preprocessed) and dloss/dimg
-  float *dtap[VGG19_LAYERS];
   Lbfgs opt;
   int64_t evals;           // closure evaluations, the seed's n_iter
   int64_t show;
@@ -241,33 +240,43 @@ static void make_targets(Style *s, const float *content, char **styles, int nsty
 
 // ---- the closure L-BFGS calls: loss and dloss/dimg at the current image
 
+// The taps' gradients at `layer`, made as VGG's backward pass reaches it (vgg_backward_fn):
+// the first tap of the layer writes into dout, a second into its own buffer, then added.
+static void tap_grads(void *arg, int layer, float *dout) {
+  Style *s = arg;
+  Ctx *ctx = &s->t->ctx;
+  int first = 1;
+  for (int k = 0; k < s->ntap; k++) {
+    Tap *p = &s->tap[k];
+    if (p->layer != layer) continue;
+    const float *F = vgg_out(&s->acts, p->layer);
+    size_t n = (size_t)p->C * p->HW;
+    float *dst = first ? dout : p->d;
+    if (p->style)
+      style_loss_backward(ctx, dst, p->dG, p->G, p->target, F, 1, p->C, p->HW, p->weight);
+    else
+      mse_loss_backward(ctx, dst, F, p->target, n, p->weight);
+    if (!first) add_inplace(ctx, dout, dst, n, 1.0f);
+    first = 0;
+  }
+}
+
 static float closure(void *arg) {
   Style *s = arg;
   Ctx *ctx = &s->t->ctx;
   vgg_forward(ctx, &s->vgg, &s->acts, s->img);
   double loss = 0, part[2] = {0, 0};  // the content and the style taps' parts
-  for (int k = 0; k < s->ntap; k++)  // layers of two taps sum them: from zero
-    if (s->tap[k].d) ctx_zero(ctx, s->dtap[s->tap[k].layer], sizeof(float) * (size_t)s->tap[k].C * s->tap[k].HW);
   for (int k = 0; k < s->ntap; k++) {
     Tap *p = &s->tap[k];
     const float *F = vgg_out(&s->acts, p->layer);
-    float *dF = s->dtap[p->layer];
-    size_t n = (size_t)p->C * p->HW;
-    // This tap's gradient: straight into its layer's when it is the layer's only tap, else
-    // into its own buffer, then added (a layer may hold two taps).
-    float *tmp = p->d ? p->d : dF;
     double before = loss;
-    if (p->style) {
+    if (p->style)
       loss += p->weight * (double)style_loss_forward(ctx, p->G, F, p->target, 1, p->C, p->HW);
-      style_loss_backward(ctx, tmp, p->dG, p->G, p->target, F, 1, p->C, p->HW, p->weight);
-    } else {
-      loss += p->weight * (double)mse_loss_forward(ctx, F, p->target, n);
-      mse_loss_backward(ctx, tmp, F, p->target, n, p->weight);
-    }
+    else
+      loss += p->weight * (double)mse_loss_forward(ctx, F, p->target, (size_t)p->C * p->HW);
     part[p->style != 0] += loss - before;
-    if (p->d) add_inplace(ctx, dF, tmp, n, 1.0f);
   }
-  vgg_backward(ctx, &s->vgg, &s->acts, s->dtap, s->grad);
+  vgg_backward_fn(ctx, &s->vgg, &s->acts, s->keep, tap_grads, s, s->grad);
   double tv = 0;
   if (s->tv_weight > 0) {  // tv_weight / 2 x tv(img): gradient tv_weight x the differences
     float half = 0.5f * s->tv_weight;
@@ -428,14 +437,12 @@ static void build_stage(Style *s, int stage) {
   setup_taps(s);
   make_targets(s, s->content, s->styles, s->nstyle, style_size(t, size),
                s->blended ? s->blend : NULL);
+  // The taps' gradients go into VGG's backward scratch (tap_grads); only a second tap on one
+  // layer needs a buffer of its own.
   for (int k = 0; k < s->ntap; k++) {
-    int L = s->tap[k].layer, shared = 0;
-    size_t nk = (size_t)s->tap[k].C * s->tap[k].HW;
-    for (int j = 0; j < s->ntap; j++) shared |= j != k && s->tap[j].layer == L;
-    if (!s->dtap[L]) s->dtap[L] = ctx_alloc(s->dev, sizeof(float) * nk);
-    // A layer's only tap writes its gradient straight into dtap[L] (d NULL): one buffer
-    // of the layer's size less for each such tap.
-    if (shared) s->tap[k].d = ctx_alloc(s->dev, sizeof(float) * nk);
+    int before = 0;
+    for (int j = 0; j < k; j++) before |= s->tap[j].layer == s->tap[k].layer;
+    if (before) s->tap[k].d = ctx_alloc(s->dev, sizeof(float) * (size_t)s->tap[k].C * s->tap[k].HW);
   }
   size_t n = (size_t)3 * s->H * s->W;
   s->img = ctx_alloc(s->dev, sizeof(float) * n);
@@ -458,10 +465,6 @@ static void free_stage(Style *s) {
     memset(&s->tap[k], 0, sizeof s->tap[k]);
   }
   s->ntap = 0;
-  for (int i = 0; i < VGG19_LAYERS; i++) {
-    ctx_release(s->dev, s->dtap[i]);
-    s->dtap[i] = NULL;
-  }
   lbfgs_free(&s->opt);
   vgg_acts_free(&s->acts);
   ctx_release(s->dev, s->img);
