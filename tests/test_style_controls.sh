@@ -11,6 +11,7 @@
 #   init: image:PATH of the content image gives init = content's result bit for bit, noise
 #     another; pooling = avg: runs, the loss halves, another result (its forward and backward
 #     against PyTorch: test_vgg);
+#   two taps on one layer run and learn;
 #   exact resume with all of them on (max_steps stop, then resume: the same checkpoint bit for
 #     bit, the same image), a changed pooling refused on resume; bad values one line each.
 # Usage: test_style_controls.sh GENET H5CMP IMGSTAT FIXTURES
@@ -87,6 +88,13 @@ last=$(grep '^Iteration' avg.log | tail -1 | sed 's/.*loss: //')
 awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < 0.5 * a) }' || fail "pooling = avg: loss $first -> $last"
 ! same avg mean || fail "pooling = avg gave max's result"
 pass "init = image:PATH = content bit for bit, noise another; pooling = avg: loss $first -> $last, another result"
+
+# ---- two taps on one layer (a style and the content tap on relu4_1): their gradients join
+run two style_layers=relu1_1,relu4_1 content_layers=relu4_1
+first=$(grep -m1 '^Iteration' two.log | sed 's/.*loss: //')
+last=$(grep '^Iteration' two.log | tail -1 | sed 's/.*loss: //')
+awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < 0.5 * a) }' || fail "two taps on relu4_1: loss $first -> $last"
+pass "two taps on one layer: loss $first -> $last"
 
 # ---- exact resume with every control on; a fixed key refused on resume
 all=(style_blend=2,1 tv_weight=1e-3 original_colors=true style_scale=0.75 pooling=avg init=noise)

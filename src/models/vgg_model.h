@@ -28,7 +28,7 @@ typedef struct {
 typedef struct VggNet {
   int div;                          // channel divisor: 1 is VGG19
   VggLayer layer[VGG19_LAYERS];
-  Params params;                    // features.<i>.weight/.bias of the 16 convs (grad unused)
+  Params params;                    // features.<i>.weight/.bias of the 16 convs (grad NULL)
   int avg_pool;                     // 1: the five pools average (AvgPool2d(2, 2), `pooling = avg`)
                                     // instead of taking the maximum; 0 after build/load
 } VggNet;
