@@ -198,8 +198,7 @@ static void make_targets(Style *s, const float *content, char **styles, int nsty
   // The content's forward runs in s->acts (its size); the style images' in acts of their own
   // made while s->acts is freed, so that at most one set of activations is alive (two doubled
   // the peak memory: ctx_alloc touches every page).
-  VggActs a = s->acts;
-  vgg_forward(ctx, &s->vgg, &a, content);
+  vgg_forward(ctx, &s->vgg, &s->acts, content);
   for (int k = 0; k < s->ntap; k++) {
     Tap *p = &s->tap[k];
     if (p->style) {
@@ -208,10 +207,11 @@ static void make_targets(Style *s, const float *content, char **styles, int nsty
       p->dG = ctx_alloc(s->dev, sizeof(float) * p->C * p->C);
     } else {
       p->target = ctx_alloc(s->dev, sizeof(float) * p->C * p->HW);
-      ctx_copy(ctx, p->target, vgg_out(&a, p->layer), sizeof(float) * (size_t)p->C * p->HW);
+      ctx_copy(ctx, p->target, vgg_out(&s->acts, p->layer), sizeof(float) * (size_t)p->C * p->HW);
     }
   }
   vgg_acts_free(&s->acts);
+  VggActs a;
   for (int i = 0; i < nstyle; i++) {
     int h, w;
     float *img = load_image(s, styles[i], size, &h, &w);
