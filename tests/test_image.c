@@ -402,6 +402,45 @@ static void synthetic(void) {
   test_check(stats && flat == 0 && rough < 20, "image statistics sane");
 }
 
+// Luminance-only transfer (style's original_colors): on random planar RGB images the result
+// has result's Y and content's U and V (computed in double from the float output; K = 3, the
+// three products of each row, at RTOL_F32), and the output differs from result (the colours
+// moved). In place (out = result) gives the same bytes.
+static void keep_colors(void) {
+  enum { HW = 257 };
+  float *res = uniform_floats(3 * HW, 0.f, 1.f, 71), *con = uniform_floats(3 * HW, 0.f, 1.f, 72);
+  float *out = xmalloc_floats(3 * HW);
+  image_keep_colors(out, res, con, HW);
+  float *got[3], *want[3];
+  for (int k = 0; k < 3; k++) {
+    got[k] = xmalloc_floats(HW);
+    want[k] = xmalloc_floats(HW);
+  }
+  for (int i = 0; i < HW; i++) {
+    double o[3] = {out[i], out[HW + i], out[2 * HW + i]}, r[3] = {res[i], res[HW + i], res[2 * HW + i]};
+    double c[3] = {con[i], con[HW + i], con[2 * HW + i]}, yo[3], yr[3], yc[3];
+    image_rgb_to_yuv(yo, o);
+    image_rgb_to_yuv(yr, r);
+    image_rgb_to_yuv(yc, c);
+    for (int k = 0; k < 3; k++) {
+      got[k][i] = (float)yo[k];
+      want[k][i] = (float)(k ? yc[k] : yr[k]);
+    }
+  }
+  check_close("keep_colors: Y of the output is the result's", got[0], want[0], HW, 3, RTOL_F32);
+  check_close("keep_colors: U of the output is the content's", got[1], want[1], HW, 3, RTOL_F32);
+  check_close("keep_colors: V of the output is the content's", got[2], want[2], HW, 3, RTOL_F32);
+  test_check(close_err(out, res, 3 * HW, 1, NULL) > 1e-2, "keep_colors changes the colours");
+  float *inplace = copy_floats(res, 3 * HW);
+  image_keep_colors(inplace, inplace, con, HW);
+  test_check(memcmp(inplace, out, sizeof(float) * 3 * HW) == 0, "keep_colors in place: same bytes");
+  for (int k = 0; k < 3; k++) {
+    free(got[k]);
+    free(want[k]);
+  }
+  free(res); free(con); free(out); free(inplace);
+}
+
 int main(void) {
   if (!mkdtemp(dir)) return 1;
   char err[600], path[600];
@@ -417,6 +456,7 @@ int main(void) {
   bad_inputs();
   prepare_images_round_trip();
   synthetic();
+  keep_colors();
   h5_close(&fx, err, sizeof err);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -2,7 +2,7 @@
 // weights in vgg_tiny_weights.h5, written by scripts/fixtures/fx_vgg.py): every tapped output,
 // the image gradient from several taps at once and from one tap; finite differences of the
 // image gradient on a smaller image (and a planted wrong gradient they must catch); layer
-// names both ways; vgg19_load's one-line errors on bad files.
+// names both ways; `pooling = avg` (AvgPool2d) against PyTorch (vgg_avg.h5); vgg19_load's one-line errors on bad files.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,10 +133,97 @@ static void parity(const VggNet *v) {
   for (int k = 0; k < 3 * H * W; k++) zero &= dimg[k] == 0.f;
   test_check(zero, "no taps: zero image gradient");
 
+  // vgg_acts_alloc_keep: only the tapped conv outputs (conv4_2 here) kept apart, the other
+  // convs writing into their ReLUs' buffers: the same outputs and gradient bit for bit.
+  uint8_t keep[VGG19_LAYERS] = {0};
+  for (int t = 0; t < NT; t++) keep[vgg_layer_index(taps[t])] = 1;
+  VggActs a3;
+  vgg_acts_alloc_keep(&a3, v, H, W, VGG19_LAYERS - 1, keep);
+  vgg_forward(&ctx, v, &a3, img);
+  int same = 1, shared = 0;
+  for (int t = 0; t < NT; t++) {
+    int i = vgg_layer_index(taps[t]), C, h, w;
+    vgg_out_shape(&a, i, &C, &h, &w);
+    vgg_forward(&ctx, v, &a, img);
+    same &= !memcmp(vgg_out(&a, i), vgg_out(&a3, i), sizeof(float) * (size_t)C * h * w);
+  }
+  for (int i = 0; i + 1 < VGG19_LAYERS; i++) shared += a3.out[i] == a3.out[i + 1];
+  float *dimg3 = xmalloc_floats((size_t)3 * H * W);
+  vgg_backward(&ctx, v, &a, dtap, dimg);
+  vgg_backward(&ctx, v, &a3, dtap, dimg3);
+  same &= !memcmp(dimg, dimg3, sizeof(float) * 3 * H * W);
+  test_check(same && shared == 15, "acts_alloc_keep (15 of 16 convs share their ReLU's buffer): "
+             "taps and image gradient bit for bit as with every output kept (%d shared)", shared);
+  free(dimg3);
+  vgg_acts_free(&a3);
+
   for (int t = 0; t < NT; t++) free(r[t]);
   free(img); free(dimg_want); free(one_want); free(dimg);
   vgg_acts_free(&a);
   vgg_acts_free(&a2);
+  fx_close(&fx);
+}
+
+// pooling = avg: the five max-pools replaced by AvgPool2d(2, 2), against PyTorch's VGG19 so
+// changed on the same seeded random weights (tests/fixtures/vgg_avg.h5, fx_vgg_avg.py): the
+// outputs of nine layers (pools among them) and the image gradient from all nine at once. Then
+// the max-pool net again, to show the flag changes the outputs (pool1 differs).
+static void parity_avg(VggNet *v) {
+  Fixture fx;
+  fx_open(&fx, "vgg_avg.h5");
+  int H = (int)fx_attr_int(&fx, "avg", "H"), W = (int)fx_attr_int(&fx, "avg", "W");
+  static const char *taps[] = {"pool1", "relu2_1", "pool2", "relu3_1", "pool3",
+                               "relu4_2", "pool4", "relu5_1", "pool5"};
+  enum { NT = sizeof taps / sizeof taps[0] };
+  float *img = fx_read(&fx, "avg/img", NULL, NULL, NULL);
+  float *dimg_want = fx_read(&fx, "avg/dimg", NULL, NULL, NULL);
+  float *dimg = xmalloc_floats((size_t)3 * H * W);
+  v->avg_pool = 1;
+  VggActs a;
+  vgg_acts_alloc(&a, v, H, W, VGG19_LAYERS - 1);
+  vgg_forward(&ctx, v, &a, img);
+  // K as parity(): the convs below each layer (an average adds 4 terms, inside the bound).
+  double Kf[VGG19_LAYERS], K = 0, Kb = 0;
+  for (int i = 0; i < VGG19_LAYERS; i++) {
+    if (v->layer[i].kind == VGG_CONV) {
+      K += 9.0 * v->layer[i].Cin + 1;
+      Kb += 9.0 * (v->layer[i].Cin + v->layer[i].Cout) + 1;
+    } else if (v->layer[i].kind == VGG_POOL) {
+      K += 4;
+      Kb += 4;
+    }
+    Kf[i] = K;
+  }
+  float *dtap[VGG19_LAYERS] = {0};
+  float *pool1_avg = NULL;
+  for (int t = 0; t < NT; t++) {
+    char k[64], what[96];
+    int i = vgg_layer_index(taps[t]), shape[8], nd, C, h, w;
+    size_t n;
+    snprintf(k, sizeof k, "avg/out_%s", taps[t]);
+    float *want = fx_read(&fx, k, &nd, shape, &n);
+    vgg_out_shape(&a, i, &C, &h, &w);
+    test_check(nd == 4 && shape[1] == C && shape[2] == h && shape[3] == w,
+               "avg %s shape (1, %d, %d, %d) as PyTorch's", taps[t], C, h, w);
+    snprintf(what, sizeof what, "pooling = avg: forward %s (features[%d])", taps[t], i);
+    check_close(what, vgg_out(&a, i), want, n, Kf[i], RTOL_F32);
+    if (t == 0) pool1_avg = copy_floats(vgg_out(&a, i), n);
+    free(want);
+    snprintf(k, sizeof k, "avg/r_%s", taps[t]);
+    dtap[i] = fx_read(&fx, k, NULL, NULL, NULL);
+  }
+  vgg_backward(&ctx, v, &a, dtap, dimg);
+  check_close("pooling = avg: image gradient, 9 taps at once (pool1 .. pool5)", dimg, dimg_want,
+              (size_t)3 * H * W, Kb, RTOL_F32);
+  v->avg_pool = 0;
+  vgg_forward(&ctx, v, &a, img);
+  int C, h, w;
+  vgg_out_shape(&a, 4, &C, &h, &w);
+  double e = close_err(vgg_out(&a, 4), pool1_avg, (size_t)C * h * w, Kf[4], NULL);
+  test_check(e > 1e-2, "pooling = max on the same image: pool1 differs from avg's (err %.2e)", e);
+  for (int i = 0; i < VGG19_LAYERS; i++) free(dtap[i]);
+  free(img); free(dimg_want); free(dimg); free(pool1_avg);
+  vgg_acts_free(&a);
   fx_close(&fx);
 }
 
@@ -324,6 +411,7 @@ int main(void) {
   VggNet v;
   load_tiny(&v);
   parity(&v);
+  parity_avg(&v);
   finite_differences(&v);
   load_errors(&v);
   random_weights();

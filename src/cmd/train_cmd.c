@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/style_pairs.h"
 #include "core/util.h"
 #include "tasks/registry.h"
 #include "train/trainer.h"
@@ -78,6 +79,12 @@ int train_main(int argc, char **argv) {
     config_free(&t.cfg);
     comm_finalize(&t.comm);
     return 2;
+  }
+  if (ops == &style_task_ops && config_str(&t.cfg, "pairs")[0]) {  // many pairs over the ranks
+    int rc = style_pairs_main(&t.comm, &t.cfg, argv[1], argc - 2, argv + 2, resolve);
+    config_free(&t.cfg);
+    comm_finalize(&t.comm);
+    return rc;
   }
   trainer_open(&t, argv[1], ops);
   int rc = trainer_run(&t, ops);

@@ -19,8 +19,8 @@ void primcache_free(PrimCache *c) {
   if (!c) return;
   for (int i = 0; i < c->n; i++) {
     if (c->e[i]->aux_free) c->e[i]->aux_free(c->e[i]->aux);
-    dnnl_primitive_destroy(c->e[i]->prim);
-    dnnl_primitive_desc_destroy(c->e[i]->pd);
+    if (c->e[i]->prim) dnnl_primitive_destroy(c->e[i]->prim);
+    if (c->e[i]->pd) dnnl_primitive_desc_destroy(c->e[i]->pd);
     free(c->e[i]);
   }
   free(c->e);
@@ -41,7 +41,7 @@ PrimEntry *primcache_find(PrimCache *c, const int *key, int nkey) {
   return NULL;
 }
 
-PrimEntry *primcache_add(PrimCache *c, const int *key, int nkey, dnnl_primitive_desc_t pd) {
+PrimEntry *primcache_add_aux(PrimCache *c, const int *key, int nkey) {
   if (c->n == c->cap) {
     c->cap = c->cap ? 2 * c->cap : 16;
     c->e = xrealloc(c->e, sizeof(PrimEntry *) * (size_t)c->cap);
@@ -49,6 +49,11 @@ PrimEntry *primcache_add(PrimCache *c, const int *key, int nkey, dnnl_primitive_
   PrimEntry *e = xcalloc(1, sizeof(PrimEntry));
   c->e[c->n++] = e;
   make_key(e->key, key, nkey);
+  return e;
+}
+
+PrimEntry *primcache_add(PrimCache *c, const int *key, int nkey, dnnl_primitive_desc_t pd) {
+  PrimEntry *e = primcache_add_aux(c, key, nkey);
   e->pd = pd;
   DNNL_CHECK(dnnl_primitive_create(&e->prim, pd));
   return e;

@@ -22,3 +22,6 @@ void primcache_free(PrimCache *c);
 PrimEntry *primcache_find(PrimCache *c, const int *key, int nkey);
 // Stores pd (ownership passes to the cache), creates its primitive, and returns the entry.
 PrimEntry *primcache_add(PrimCache *c, const int *key, int nkey, dnnl_primitive_desc_t pd);
+// An entry without a primitive (pd and prim NULL) for state an op shares across its shapes
+// (convplan's scratch buffers): the caller sets aux and aux_free.
+PrimEntry *primcache_add_aux(PrimCache *c, const int *key, int nkey);

@@ -407,3 +407,43 @@ int image_grid_png(const char *path, const float *batch, int n, int c, int h, in
   image_free(&g);
   return rc;
 }
+
+// ---- luminance-only transfer (neural-style's -original_colors)
+
+static const double YUV_M[3][3] = {{0.299, 0.587, 0.114},
+                                   {-0.14713, -0.28886, 0.436},
+                                   {0.615, -0.51499, -0.10001}};
+
+void image_rgb_to_yuv(double yuv[3], const double rgb[3]) {
+  for (int r = 0; r < 3; r++)
+    yuv[r] = YUV_M[r][0] * rgb[0] + YUV_M[r][1] * rgb[1] + YUV_M[r][2] * rgb[2];
+}
+
+// The inverse of YUV_M by cofactors (torch's yuv2rgb rounds its coefficients to 5 digits, so
+// a round trip through it moves the chroma by ~1e-5; this one does not).
+static void yuv_inverse(double inv[3][3]) {
+  const double(*m)[3] = YUV_M;
+  double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+               m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+               m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < 3; c++) {
+      int r1 = (c + 1) % 3, r2 = (c + 2) % 3, c1 = (r + 1) % 3, c2 = (r + 2) % 3;
+      inv[r][c] = (m[r1][c1] * m[r2][c2] - m[r1][c2] * m[r2][c1]) / det;
+    }
+}
+
+void image_keep_colors(float *out, const float *result, const float *content, size_t hw) {
+  double inv[3][3];
+  yuv_inverse(inv);
+  for (size_t i = 0; i < hw; i++) {
+    double a[3] = {result[i], result[hw + i], result[2 * hw + i]};
+    double b[3] = {content[i], content[hw + i], content[2 * hw + i]};
+    double ya[3], yb[3];
+    image_rgb_to_yuv(ya, a);
+    image_rgb_to_yuv(yb, b);
+    double yuv[3] = {ya[0], yb[1], yb[2]};
+    for (int c = 0; c < 3; c++)
+      out[c * hw + i] = (float)(inv[c][0] * yuv[0] + inv[c][1] * yuv[1] + inv[c][2] * yuv[2]);
+  }
+}

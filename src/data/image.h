@@ -56,3 +56,12 @@ void image_to_chw(uint8_t *chw, const Image *img);
 // torchvision does. Pixels are uint8(clamp(v * 255 + 0.5, 0, 255)).
 int image_grid_png(const char *path, const float *batch, int n, int c, int h, int w, int nrow,
                    int padding, int normalize, char *err, size_t errlen);
+
+// YUV as neural-style's -original_colors (torch image.rgb2yuv): Y = 0.299 R + 0.587 G +
+// 0.114 B, U = -0.14713 R - 0.28886 G + 0.436 B, V = 0.615 R - 0.51499 G - 0.10001 B.
+void image_rgb_to_yuv(double yuv[3], const double rgb[3]);
+// Luminance-only transfer (the style task's `original_colors = true`): out gets result's Y with
+// content's U and V, mapped back to RGB by the exact inverse of image_rgb_to_yuv. All three
+// are planar (3, hw) RGB floats on the [0, 1] scale, unclipped (the caller clips). out may be
+// result.
+void image_keep_colors(float *out, const float *result, const float *content, size_t hw);

@@ -82,6 +82,10 @@ static void vgg_build_arch(VggNet *v, const VggArch *arch, int div, const Ctx *c
   }
   GENET_ASSERT(i == arch->nlayers);
   params_alloc_on(&v->params, ctx);
+  // The weights never train: their gradient buffer (as large as the weights, 80 MB at full
+  // width, every page touched) is given back.
+  ctx_release(v->params.ctx, v->params.grad);
+  v->params.grad = NULL;
 }
 
 void vgg19_build(VggNet *v, int div, const Ctx *ctx) { vgg_build_arch(v, &vgg19_arch, div, ctx); }
@@ -195,6 +199,15 @@ void vgg16_random(VggNet *v, const Ctx *ctx, int div, uint64_t seed, uint64_t st
 }
 
 void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {
+  vgg_acts_alloc_keep(a, v, H, W, last, NULL);
+}
+
+// A conv output sharing its ReLU's buffer: out[i] == out[i + 1].
+static int vgg_shared(const VggActs *a, int i) {
+  return i < a->last && a->out[i] && a->out[i] == a->out[i + 1];
+}
+
+void vgg_acts_alloc_keep(VggActs *a, const VggNet *v, int H, int W, int last, const uint8_t *keep) {
   GENET_ASSERT(last >= 0 && last < VGG19_LAYERS && H >= 1 && W >= 1);
   memset(a, 0, sizeof *a);
   a->H = H;
@@ -216,6 +229,10 @@ void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {
     a->Ho[i] = h;
     a->Wo[i] = w;
     size_t n = (size_t)L->Cout * h * w;
+    if (L->kind == VGG_RELU && i > 0 && keep && !keep[i - 1]) {
+      a->out[i] = a->out[i - 1];  // conv i - 1 writes here and its ReLU runs in place
+      continue;
+    }
     a->out[i] = ctx_alloc(a->ctx, sizeof(float) * n);
     if (n > biggest) biggest = n;
   }
@@ -226,7 +243,7 @@ void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last) {
 void vgg_acts_free(VggActs *a) {
   ctx_release(a->ctx, a->in);
   for (int i = 0; i < VGG19_LAYERS; i++) {
-    ctx_release(a->ctx, a->out[i]);
+    if (!vgg_shared(a, i)) ctx_release(a->ctx, a->out[i]);
     ctx_release(a->ctx, a->ws[i]);
   }
   ctx_release(a->ctx, a->g0);
@@ -235,7 +252,7 @@ void vgg_acts_free(VggActs *a) {
 }
 
 const float *vgg_out(const VggActs *a, int i) {
-  GENET_ASSERT(i >= 0 && i <= a->last);
+  GENET_ASSERT(i >= 0 && i <= a->last && !vgg_shared(a, i));
   return a->out[i];
 }
 
@@ -268,6 +285,10 @@ void vgg_forward(Ctx *ctx, const VggNet *v, VggActs *a, const float *img) {
         act_forward(ctx, ACT_RELU, 0.f, a->out[i], x, (size_t)L->Cout * h * w);
         break;
       case VGG_POOL:
+        if (v->avg_pool) {
+          avgpool2d_forward(ctx, a->out[i], x, 1, L->Cin, h, w, 2, 2);
+          break;
+        }
         // The workspace is sized on first use: it depends on the device (oneDNN's choice on
         // the CPU, one int32 argmax per output on CUDA), hence on ctx.
         if (!a->ws[i])
@@ -279,22 +300,48 @@ void vgg_forward(Ctx *ctx, const VggNet *v, VggActs *a, const float *img) {
   }
 }
 
+// vgg_backward's taps as a VggTapGrad: a copy of dtap[layer].
+typedef struct {
+  float *const *dtap;
+  const VggActs *a;
+  Ctx *ctx;
+} DtapCopy;
+
+static void dtap_copy(void *arg, int layer, float *dout) {
+  DtapCopy *d = arg;
+  const VggActs *a = d->a;
+  ctx_copy(d->ctx, dout, d->dtap[layer],
+           sizeof(float) * (size_t)a->C[layer] * a->Ho[layer] * a->Wo[layer]);
+}
+
 void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, float *dimg) {
+  uint8_t tapped[VGG19_LAYERS] = {0};
+  for (int i = 0; i <= a->last; i++) tapped[i] = dtap[i] != NULL;
+  DtapCopy d = {dtap, a, ctx};
+  vgg_backward_fn(ctx, v, a, tapped, dtap_copy, &d, dimg);
+}
+
+void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tapped,
+                     VggTapGrad tap_grad, void *arg, float *dimg) {
   int top = -1;
   for (int i = a->last; i >= 0 && top < 0; i--)
-    if (dtap[i]) top = i;
+    if (tapped[i]) top = i;
   if (top < 0) {
     ctx_zero(ctx, dimg, sizeof(float) * 3 * (size_t)a->H * a->W);
     return;
   }
   // g holds the gradient w.r.t. the output of features[i]; each layer writes its input
-  // gradient into the other scratch buffer (or dimg for features[0]) and the two swap.
+  // gradient into the other scratch buffer (or dimg for features[0]) and the two swap. A tap
+  // below the top writes its gradient into the free one, then it joins g.
   float *g = a->g0, *other = a->g1;
-  ctx_copy(ctx, g, dtap[top], sizeof(float) * (size_t)a->C[top] * a->Ho[top] * a->Wo[top]);
+  tap_grad(arg, top, g);
   for (int i = top; i >= 0; i--) {
     const VggLayer *L = &v->layer[i];
     size_t nout = (size_t)a->C[i] * a->Ho[i] * a->Wo[i];
-    if (i != top && dtap[i]) add_inplace(ctx, g, dtap[i], nout, 1.0f);
+    if (i != top && tapped[i]) {
+      tap_grad(arg, i, other);
+      add_inplace(ctx, g, other, nout, 1.0f);
+    }
     int h, w;
     vgg_in_shape(a, i, &h, &w);
     const float *x = i ? a->out[i - 1] : a->in;
@@ -308,7 +355,10 @@ void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, flo
         act_backward(ctx, ACT_RELU, 0.f, dx, g, a->out[i], nout);
         break;
       case VGG_POOL:
-        maxpool2d_backward(ctx, dx, g, a->ws[i], 1, L->Cin, h, w, 2, 2);
+        if (v->avg_pool)
+          avgpool2d_backward(ctx, dx, g, 1, L->Cin, h, w, 2, 2);
+        else
+          maxpool2d_backward(ctx, dx, g, a->ws[i], 1, L->Cin, h, w, 2, 2);
         break;
     }
     float *t = g;

@@ -36,7 +36,9 @@ typedef struct {
 typedef struct VggNet {
   int div;                          // channel divisor: 1 is VGG19
   VggLayer layer[VGG19_LAYERS];
-  Params params;                    // features.<i>.weight/.bias of the 16 convs (grad unused)
+  Params params;                    // features.<i>.weight/.bias of the 16 convs (grad NULL)
+  int avg_pool;                     // 1: the five pools average (AvgPool2d(2, 2), `pooling = avg`)
+                                    // instead of taking the maximum; 0 after build/load
 } VggNet;
 
 // div = 1 is VGG19; div > 1 divides every conv's channel count (64/div, 128/div, ...) for tests
@@ -81,11 +83,17 @@ typedef struct VggActs {
   int C[VGG19_LAYERS], Ho[VGG19_LAYERS], Wo[VGG19_LAYERS];  // output shape of features[i]
   float *in;                        // (1, 3, H, W) copy of the input (conv 0's backward needs it)
   float *out[VGG19_LAYERS];         // (1, C[i], Ho[i], Wo[i]) output of features[i], i <= last
+                                    // (a conv's may be its ReLU's buffer: vgg_acts_alloc_keep)
   void *ws[VGG19_LAYERS];           // pools only: the pool's workspace for backward (device's)
   float *g0, *g1;                   // (largest output) gradient scratch for backward
 } VggActs;
 
 void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last);
+// The same with less memory: a conv's output that keep[i] (VGG19_LAYERS flags) does not ask for
+// shares its ReLU's buffer (the ReLU runs in place, as PyTorch's inplace=True), so
+// vgg_out(a, i) of such a conv is not available (asserted); backward needs only the ReLU's
+// output. keep NULL keeps every output (vgg_acts_alloc).
+void vgg_acts_alloc_keep(VggActs *a, const VggNet *v, int H, int W, int last, const uint8_t *keep);
 void vgg_acts_free(VggActs *a);
 
 // img (1, 3, H, W) (already preprocessed by the caller) through features[0..last]; every
@@ -101,3 +109,10 @@ void vgg_out_shape(const VggActs *a, int i, int *C, int *H, int *W);
 // written. Layers above the highest non-NULL tap are skipped. No parameter gradients (conv
 // backward with dw = NULL). All dtap NULL writes zeros.
 void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, float *dimg);
+// The same with the taps' gradients made when the pass reaches them, so that no buffer per
+// tapped layer lives through the pass: for each layer i with tapped[i] (last + 1 flags),
+// tap_grad(arg, i, dout) WRITES the loss gradient w.r.t. the output of features[i] into dout
+// (one of a's scratch buffers, the layer's output size). It may read vgg_out(a, j) for any j.
+typedef void (*VggTapGrad)(void *arg, int layer, float *dout);
+void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tapped,
+                     VggTapGrad tap_grad, void *arg, float *dimg);

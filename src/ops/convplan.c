@@ -31,13 +31,21 @@ typedef struct {
   dnnl_primitive_t fwd[2], bwd_w[2], bwd_d;
   dnnl_primitive_desc_t dw_acc_pd[2];         // reorder diff weights -> dw with dw += ...
   dnnl_primitive_t dw_acc[2];
+  struct ConvScratch *sc;  // the context's, shared with its other plans
+} ConvPlan;
+
+// The scratch buffers of one call: every call fills what it reads, so one set per context
+// serves all its plans (ops on a context run one at a time), sized by the largest shape. Kept
+// per plan, they summed to about a second copy of a network's activations (VGG19 at 512 px:
+// some 400 MB).
+typedef struct ConvScratch {
   Scratch xs;   // src (forward, backward weights) or diff_src (backward data)
   Scratch ys;   // dst (forward) or diff_dst (backward)
   Scratch ys2;  // diff_dst again when backward data wants another layout than backward weights
   Scratch ws;   // weights in the forward or backward-data layout
   Scratch dws;  // diff weights in the backward-weights layout
   Scratch dbs;  // (Cout) diff bias
-} ConvPlan;
+} ConvScratch;
 
 static void scratch_fit(Scratch *s, size_t bytes) {
   if (s->bytes >= bytes) return;
@@ -56,9 +64,24 @@ static void plan_free(void *aux) {
     if (prims[i]) dnnl_primitive_destroy(prims[i]);
     if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
   }
-  Scratch *all[] = {&p->xs, &p->ys, &p->ys2, &p->ws, &p->dws, &p->dbs};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->p);
   free(p);
+}
+
+static void scratch_free(void *aux) {
+  ConvScratch *sc = aux;
+  Scratch *all[] = {&sc->xs, &sc->ys, &sc->ys2, &sc->ws, &sc->dws, &sc->dbs};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->p);
+  free(sc);
+}
+
+static ConvScratch *scratch_get(Ctx *ctx) {
+  int key[1] = {0xC0AF};
+  PrimEntry *e = primcache_find(ctx->prims, key, 1);
+  if (e) return e->aux;
+  e = primcache_add_aux(ctx->prims, key, 1);
+  e->aux = xcalloc(1, sizeof(ConvScratch));
+  e->aux_free = scratch_free;
+  return e->aux;
 }
 
 static dnnl_memory_desc_t any_md(int ndims, const dnnl_dim_t *dims) {
@@ -114,6 +137,7 @@ static ConvPlan *plan_get(Ctx *ctx, const ConvShape *s) {
   e = primcache_add(ctx->prims, key, 10, make_fwd_pd(ctx, s, 0));
   ConvPlan *p = xcalloc(1, sizeof(ConvPlan));
   p->s = *s;
+  p->sc = scratch_get(ctx);
   p->x_md = dn_md(4, (dnnl_dim_t[]){s->N, s->Cin, s->H, s->W}, dnnl_nchw);
   // PyTorch's conv weight (Cout, Cin, K, K) is oihw; its transposed-conv weight
   // (Cin, Cout, K, K) is, in oneDNN's (out, in) naming, iohw.
@@ -216,9 +240,9 @@ static void convplan_forward_cpu(Ctx *ctx, const ConvShape *s, float *y, const f
   int bias = b != NULL;
   if (!p->fwd[bias]) plan_make_fwd_bias(ctx, p);
   dnnl_primitive_desc_t pd = p->fwd_pd[bias];
-  dnnl_memory_t xm = arg_in(ctx, &p->xs, &p->x_md, dn_pd_md(pd, dnnl_query_src_md), x);
-  dnnl_memory_t wm = arg_in(ctx, &p->ws, &p->w_md, dn_pd_md(pd, dnnl_query_weights_md), w);
-  dnnl_memory_t ym = arg_out(ctx, &p->ys, &p->y_md, dn_pd_md(pd, dnnl_query_dst_md), y);
+  dnnl_memory_t xm = arg_in(ctx, &p->sc->xs, &p->x_md, dn_pd_md(pd, dnnl_query_src_md), x);
+  dnnl_memory_t wm = arg_in(ctx, &p->sc->ws, &p->w_md, dn_pd_md(pd, dnnl_query_weights_md), w);
+  dnnl_memory_t ym = arg_out(ctx, &p->sc->ys, &p->y_md, dn_pd_md(pd, dnnl_query_dst_md), y);
   dnnl_memory_t bm = b ? dn_mem(ctx, &p->b_md, (void *)b) : NULL;
   dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym},
                              {DNNL_ARG_BIAS, bm}};
@@ -240,13 +264,13 @@ static void convplan_backward_cpu(Ctx *ctx, const ConvShape *s, float *dx, float
     if (!p->bwd_w[bias]) plan_make_bwd_weights(ctx, p, bias);
     dnnl_primitive_desc_t pd = p->bwd_w_pd[bias];
     dy_w = dn_pd_md(pd, dnnl_query_diff_dst_md);
-    dym = arg_in(ctx, &p->ys, &p->y_md, dy_w, dy);
-    dnnl_memory_t xm = arg_in(ctx, &p->xs, &p->x_md, dn_pd_md(pd, dnnl_query_src_md), x);
+    dym = arg_in(ctx, &p->sc->ys, &p->y_md, dy_w, dy);
+    dnnl_memory_t xm = arg_in(ctx, &p->sc->xs, &p->x_md, dn_pd_md(pd, dnnl_query_src_md), x);
     const dnnl_memory_desc_t *dw_md = dn_pd_md(pd, dnnl_query_diff_weights_md);
-    scratch_fit(&p->dws, dnnl_memory_desc_get_size(dw_md));
-    scratch_fit(&p->dbs, sizeof(float) * (size_t)s->Cout);
-    dnnl_memory_t dwm = dn_mem(ctx, dw_md, p->dws.p);
-    dnnl_memory_t dbm = db ? dn_mem(ctx, &p->b_md, p->dbs.p) : NULL;
+    scratch_fit(&p->sc->dws, dnnl_memory_desc_get_size(dw_md));
+    scratch_fit(&p->sc->dbs, sizeof(float) * (size_t)s->Cout);
+    dnnl_memory_t dwm = dn_mem(ctx, dw_md, p->sc->dws.p);
+    dnnl_memory_t dbm = db ? dn_mem(ctx, &p->b_md, p->sc->dbs.p) : NULL;
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym},
                                {DNNL_ARG_DIFF_WEIGHTS, dwm}, {DNNL_ARG_DIFF_BIAS, dbm}};
     dn_run(ctx, p->bwd_w[bias], db ? 4 : 3, args);
@@ -256,7 +280,7 @@ static void convplan_backward_cpu(Ctx *ctx, const ConvShape *s, float *dx, float
     dn_run(ctx, p->dw_acc[bias], 2, acc);
     dnnl_memory_destroy(um);
     if (db)
-      for (int c = 0; c < s->Cout; c++) db[c] += p->dbs.p[c];
+      for (int c = 0; c < s->Cout; c++) db[c] += p->sc->dbs.p[c];
     dnnl_memory_destroy(xm);
     dnnl_memory_destroy(dwm);
     if (dbm) dnnl_memory_destroy(dbm);
@@ -266,13 +290,13 @@ static void convplan_backward_cpu(Ctx *ctx, const ConvShape *s, float *dx, float
     const dnnl_memory_desc_t *dy_d = dn_pd_md(p->bwd_d_pd, dnnl_query_diff_dst_md);
     // Reuse dy's reordered copy when backward data wants the same layout.
     if (!dym) {
-      dym = arg_in(ctx, &p->ys, &p->y_md, dy_d, dy);
+      dym = arg_in(ctx, &p->sc->ys, &p->y_md, dy_d, dy);
     } else if (!dnnl_memory_desc_equal(dy_w, dy_d)) {
       dnnl_memory_destroy(dym);
-      dym = arg_in(ctx, &p->ys2, &p->y_md, dy_d, dy);  // ys still holds dy for bwd weights
+      dym = arg_in(ctx, &p->sc->ys2, &p->y_md, dy_d, dy);  // ys still holds dy for bwd weights
     }
-    dnnl_memory_t wm = arg_in(ctx, &p->ws, &p->w_md, dn_pd_md(p->bwd_d_pd, dnnl_query_weights_md), w);
-    dnnl_memory_t dxm = arg_out(ctx, &p->xs, &p->x_md, dn_pd_md(p->bwd_d_pd, dnnl_query_diff_src_md), dx);
+    dnnl_memory_t wm = arg_in(ctx, &p->sc->ws, &p->w_md, dn_pd_md(p->bwd_d_pd, dnnl_query_weights_md), w);
+    dnnl_memory_t dxm = arg_out(ctx, &p->sc->xs, &p->x_md, dn_pd_md(p->bwd_d_pd, dnnl_query_diff_src_md), dx);
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm},
                                {DNNL_ARG_DIFF_SRC, dxm}};
     dn_run(ctx, p->bwd_d, 3, args);

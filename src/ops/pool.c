@@ -141,3 +141,55 @@ void maxpool2d_backward(Ctx *ctx, float *dx, const float *dy, const void *ws, in
   DISPATCH(ctx, maxpool2d_backward_cpu(ctx, dx, dy, ws, N, C, H, W, K, stride),
            maxpool2d_backward_cuda(ctx->cuda, dx, dy, ws, N, C, H, W, K, stride));
 }
+
+// ---- average pooling: plain loops, one (n, c) plane per iteration
+
+static void avgpool2d_forward_cpu(Ctx *ctx, float *y, const float *x, int N, int C, int H, int W,
+                                  int K, int stride) {
+  (void)ctx;
+  int Ho = maxpool2d_out_size(H, K, stride), Wo = maxpool2d_out_size(W, K, stride);
+  long long planes = (long long)N * C;
+  float inv = 1.0f / (float)(K * K);
+#pragma omp parallel for schedule(static) if (planes * H * W > 65536)
+  for (long long p = 0; p < planes; p++) {
+    const float *xp = x + p * H * W;
+    float *yp = y + p * Ho * Wo;
+    for (int i = 0; i < Ho; i++)
+      for (int j = 0; j < Wo; j++) {
+        float s = 0.0f;
+        for (int a = 0; a < K; a++)
+          for (int b = 0; b < K; b++) s += xp[(i * stride + a) * W + j * stride + b];
+        yp[i * Wo + j] = s * inv;
+      }
+  }
+}
+
+static void avgpool2d_backward_cpu(Ctx *ctx, float *dx, const float *dy, int N, int C, int H,
+                                   int W, int K, int stride) {
+  (void)ctx;
+  int Ho = maxpool2d_out_size(H, K, stride), Wo = maxpool2d_out_size(W, K, stride);
+  long long planes = (long long)N * C;
+  float inv = 1.0f / (float)(K * K);
+#pragma omp parallel for schedule(static) if (planes * H * W > 65536)
+  for (long long p = 0; p < planes; p++) {
+    float *dxp = dx + p * H * W;
+    const float *dyp = dy + p * Ho * Wo;
+    for (long long k = 0; k < (long long)H * W; k++) dxp[k] = 0.0f;
+    for (int i = 0; i < Ho; i++)
+      for (int j = 0; j < Wo; j++) {
+        float g = dyp[i * Wo + j] * inv;
+        for (int a = 0; a < K; a++)
+          for (int b = 0; b < K; b++) dxp[(i * stride + a) * W + j * stride + b] += g;
+      }
+  }
+}
+
+void avgpool2d_forward(Ctx *ctx, float *y, const float *x, int N, int C, int H, int W, int K,
+                       int stride) {
+  DISPATCH_CPU(ctx, avgpool2d_forward_cpu(ctx, y, x, N, C, H, W, K, stride));
+}
+
+void avgpool2d_backward(Ctx *ctx, float *dx, const float *dy, int N, int C, int H, int W, int K,
+                        int stride) {
+  DISPATCH_CPU(ctx, avgpool2d_backward_cpu(ctx, dx, dy, N, C, H, W, K, stride));
+}

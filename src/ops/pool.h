@@ -20,3 +20,13 @@ void maxpool2d_forward(Ctx *ctx, float *y, void *ws, const float *x, int N, int 
 // dx: (N, C, H, W) written   dy: (N, C, Ho, Wo)   ws: as written by the training forward
 void maxpool2d_backward(Ctx *ctx, float *dx, const float *dy, const void *ws, int N, int C, int H,
                         int W, int K, int stride);
+
+// AvgPool2d as torch.nn.AvgPool2d(K, stride) with padding 0 and floor mode (each window's mean
+// over its K*K inputs; VGG19 with `pooling = avg`, as Gatys et al. and neural-style's -pooling
+// avg). Plain loops on the CPU, one plane per thread; no CUDA version yet (DISPATCH_CPU).
+// y: (N, C, Ho, Wo) written   x: (N, C, H, W)
+void avgpool2d_forward(Ctx *ctx, float *y, const float *x, int N, int C, int H, int W, int K,
+                       int stride);
+// dx: (N, C, H, W) written (windows that overlap, stride < K, add their shares)   dy: (N, C, Ho, Wo)
+void avgpool2d_backward(Ctx *ctx, float *dx, const float *dy, int N, int C, int H, int W, int K,
+                        int stride);
