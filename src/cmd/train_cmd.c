@@ -9,6 +9,7 @@
 #include "cmd/style_pairs.h"
 #include "core/util.h"
 #include "tasks/registry.h"
+#include "tasks/style_task.h"  // pairs = FILE runs style_pairs instead of one Trainer
 #include "train/trainer.h"
 
 static int usage(void) {
