@@ -5,7 +5,7 @@
 #pragma once
 #include <math.h>
 
-#include "base/elementwise.h"  // GENET_HD
+#include "base/hd.h"  // GENET_HD
 
 // One element of SGD (sgd.h): d = g + wd * p; with momentum (use_mom) the buffer *buf becomes
 // d on the first step and momentum * buf + omd * d after (omd = 1 - dampening), and d becomes
