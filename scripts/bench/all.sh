@@ -4,25 +4,31 @@
 # side by side: RUNS runs, interleaved (run 1 of every side, then run 2, ...), each side in
 # processes of its own, through the per-workload scripts (lm.sh, dcgan.sh, gpu_bench.py's style
 # evaluation, fast_style.sh) and their *_torch.py references; then the DCGAN demo job whole
-# against scripts/bench/dcgan_demo_torch.py, once a side. Prints, per benchmark, each side's
-# median over the runs with the spread (min-max), the ratios genet/PyTorch (against the faster
+# against scripts/bench/dcgan_demo_torch.py, once a side, for --demo-epochs epochs (default 3:
+# the job's whole run, start-up, data, SWD at each epoch end and checkpoints included, cut short;
+# the shipped 25 epochs take PyTorch 1.13 alone over 5 minutes here: --demo-epochs=25).
+# Prints, per benchmark, each side's median over the runs with the spread (min-max), the ratios genet/PyTorch (against the faster
 # PyTorch 2.x variant first), the threads and peak RSS of each side and the ISA oneDNN picked
 # on each side; one Markdown table at the end (all_report.py), with the machine, the date, the
 # load average at the start and the end and the command.
-#   scripts/bench/all.sh [--quick] [--only=lm,dcgan,style,fast_style,demo] [THREADS] [RUNS]
+#   scripts/bench/all.sh [--quick] [--only=lm,dcgan,style,fast_style,demo] [--demo-epochs=3]
+#                        [THREADS] [RUNS]
 #     defaults: 2 threads, 3 runs, everything. --quick: one timed step each, small fast-style
 #     and style sizes, one demo epoch: a try of the harness, not figures.
 # Keep the venv out of `make test` and CI: only this script creates it.
 set -euo pipefail
+self=$(readlink -f "$0")
 cd "$(dirname "$0")/../.."
 quick=0
+demo_epochs=
 only=lm,dcgan,style,fast_style,demo
 pos=()
 for a in "$@"; do
   case $a in
     --quick) quick=1 ;;
     --only=*) only=${a#--only=} ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --demo-epochs=*) demo_epochs=${a#--demo-epochs=} ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; exit 0 ;;
     -*) echo "all.sh: unknown option $a" >&2; exit 2 ;;
     *) pos+=("$a") ;;
   esac
@@ -83,9 +89,9 @@ echo
 
 # ---- sizes
 if [ "$quick" = 1 ]; then
-  lm_steps=2; dc_steps=1; st_args=(--tiny --steps 1 --warmup 1); fs_steps=1; fs_size=64; fs_ssize=128; demo_epochs=1
+  lm_steps=2; dc_steps=1; st_args=(--tiny --steps 1 --warmup 1); fs_steps=1; fs_size=64; fs_ssize=128; demo_epochs=${demo_epochs:-1}
 else
-  lm_steps=5; dc_steps=2; st_args=(--steps 2 --warmup 1); fs_steps=1; fs_size=256; fs_ssize=512; demo_epochs=25
+  lm_steps=5; dc_steps=2; st_args=(--steps 2 --warmup 1); fs_steps=1; fs_size=256; fs_ssize=512; demo_epochs=${demo_epochs:-3}
 fi
 sides=(genet torch1.13 torch2 torch2-compile)
 

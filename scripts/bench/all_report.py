@@ -18,7 +18,7 @@ BENCH = [("lm_step", "LM step, vocab 33,278, batch 20, BPTT 35", "ms"),
          ("style_eval", "style evaluation, 512 px, VGG19 full widths", "ms"),
          ("fast_style_train", "fast style training step, 256 px, batch 4", "ms"),
          ("fast_style_stylize", "fast style stylize, 512 x 512", "ms"),
-         ("dcgan_demo", "DCGAN demo job whole (dcgan_demo.job), 1 run", "s")]
+         ("dcgan_demo", "DCGAN demo job run whole (dcgan_demo.job, --demo-epochs), 1 run", "s")]
 QUICK = {"style_eval": "style evaluation, --tiny: 64 px, VGG19 widths / 16",
          "fast_style_train": "fast style training step, 64 px, batch 4",
          "fast_style_stylize": "fast style stylize, 128 x 128",
