@@ -160,7 +160,6 @@ demo() {
 }
 
 # ---- the runs, interleaved
-IFS=, read -r -a want <<< "$only"
 for r in $(seq 1 "$runs"); do
   for b in lm dcgan style fast_style; do
     [[ ",$only," == *",$b,"* ]] || continue
