@@ -41,6 +41,11 @@ def parse(path):
     return res
 
 
+def fr(r):
+    """A ratio: 2 decimals, 2 significant digits below 0.1 (0.0048, not 0.00)."""
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+
+
 def fmt(v, unit):
     if unit == "s":
         v /= 1000.0
@@ -87,11 +92,11 @@ def main():
             if key == "ms":
                 r = med["genet"] / med[other]
                 per = [ok["genet"][k]["ms"] / ok[other][k]["ms"] for k in ok["genet"] if k in ok[other]]
-                spread = f" ({min(per):.2f}-{max(per):.2f})" if len(per) > 1 else ""
-                return f"{r:.2f}{spread}"
+                spread = f" ({fr(min(per))}-{fr(max(per))})" if len(per) > 1 else ""
+                return f"{fr(r)}{spread}"
             g = max(v["rss_mb"] for v in ok["genet"].values())
             t = max(v["rss_mb"] for v in ok[other].values())
-            return f"{g / t:.2f}"
+            return fr(g / t)
         rss = [f"{max(v['rss_mb'] for v in ok[s].values()):,.0f}" if ok[s] else "-" for s in SIDES]
         thr = ["/".join(sorted({f"{v.get('threads', 0):.0f}" for v in ok[s].values()})) if ok[s] else "-"
                for s in SIDES]
