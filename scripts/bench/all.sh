@@ -89,9 +89,9 @@ echo
 
 # ---- sizes
 if [ "$quick" = 1 ]; then
-  lm_steps=2; dc_steps=1; st_args=(--tiny --steps 1 --warmup 1); fs_steps=1; fs_size=64; fs_ssize=128; demo_epochs=${demo_epochs:-1}
+  lm_steps=2; dc_steps=1; st_args=(--tiny --steps 1 --warmup 2); fs_steps=1; fs_size=64; fs_ssize=128; demo_epochs=${demo_epochs:-1}
 else
-  lm_steps=5; dc_steps=2; st_args=(--steps 2 --warmup 1); fs_steps=1; fs_size=256; fs_ssize=512; demo_epochs=${demo_epochs:-3}
+  lm_steps=5; dc_steps=2; st_args=(--steps 2 --warmup 2); fs_steps=1; fs_size=256; fs_ssize=512; demo_epochs=${demo_epochs:-3}
 fi
 sides=(genet torch1.13 torch2 torch2-compile)
 
