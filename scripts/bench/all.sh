@@ -35,6 +35,10 @@ for a in "$@"; do
 done
 threads=${pos[0]:-2}
 runs=${pos[1]:-3}
+for b in ${only//,/ }; do
+  case $b in lm|dcgan|style|fast_style|demo) ;; *) echo "all.sh: --only: unknown benchmark '$b' (lm, dcgan, style, fast_style, demo)" >&2; exit 2 ;; esac
+done
+[[ $threads =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ ]] || { echo "all.sh: THREADS and RUNS are positive integers" >&2; exit 2; }
 command="scripts/bench/all.sh $*"
 t_start=$SECONDS
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
