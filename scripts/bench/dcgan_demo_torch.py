@@ -11,7 +11,9 @@ random draws: the same method, not the same samples). Writes the grids real_samp
 fake_samples_epoch_NNN.png (G in training mode on fixed noise, as the reference) to --out.
 Usage: /usr/bin/python3 scripts/bench/dcgan_demo_torch.py data/synthetic-glyphs.h5
            [--image-size 32] [--nz 32] [--ngf 16] [--ndf 16] [--batch 64] [--epochs 25]
-           [--threads 2] [--seed 1] [--swd-images 256] [--out out/dcgan_demo_torch]
+           [--threads 2] [--seed 1] [--swd-images 256] [--out out/dcgan_demo_torch] [--compile]
+Runs under Debian's PyTorch 1.13 (/usr/bin/python3) or 2.x (build/bench-venv/bin/python, which
+scripts/bench/all.sh times it with; --compile: torch.compile of G and D in the training loop).
 """
 import argparse
 import os
@@ -26,6 +28,8 @@ from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 import fx_swd  # noqa: E402  (scripts/fixtures: the SWD the C test is checked against)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torchside  # noqa: E402
 
 
 def nets(nz, ngf, ndf, size):
@@ -96,7 +100,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--swd-images", type=int, default=256, help="the demo job's swd_images")
     ap.add_argument("--out", default="out/dcgan_demo_torch")
+    torchside.add_args(ap)
     a = ap.parse_args()
+    a.result_names = ["dcgan_demo"]
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.RandomState(a.seed)
@@ -110,6 +116,7 @@ def main():
     G, D = nets(nz, a.ngf, a.ndf, a.image_size)
     G.apply(weights_init)
     D.apply(weights_init)
+    tG, tD = torchside.maybe_compile(a, G), torchside.maybe_compile(a, D)  # the training loop's
     crit = nn.BCELoss()
     oD = torch.optim.Adam(D.parameters(), a.lr, betas=(a.beta1, 0.999))
     oG = torch.optim.Adam(G.parameters(), a.lr, betas=(a.beta1, 0.999))
@@ -139,24 +146,34 @@ def main():
 
     report("untrained")
     steps = len(data) // B
-    train_s = 0.0  # the SWD and the grids are not training time
+    # the SWD and the grids are not training time
+    try:
+        train(a, data, tG, tD, G, D, oD, oG, crit, ones, zeros, steps, report)
+    except Exception as e:  # noqa: BLE001  (torch.compile's failures come as many types)
+        if not a.compile:
+            raise
+        torchside.compile_failed(a, e)
+
+
+def train(a, data, tG, tD, G, D, oD, oG, crit, ones, zeros, steps, report):
+    B, nz, train_s = a.batch, a.nz, 0.0
     for epoch in range(a.epochs):
         t0 = time.perf_counter()
         perm = torch.randperm(len(data))
         for i in range(steps):
             real = data[perm[i * B:(i + 1) * B]]
             D.zero_grad()
-            out = D(real).view(-1)
+            out = tD(real).view(-1)
             err_real = crit(out, ones)
             err_real.backward()
             d_x = out.mean().item()
-            fake = G(torch.randn(B, nz, 1, 1))
-            out = D(fake.detach()).view(-1)
+            fake = tG(torch.randn(B, nz, 1, 1))
+            out = tD(fake.detach()).view(-1)
             err_fake = crit(out, zeros)
             err_fake.backward()
             oD.step()
             G.zero_grad()
-            out = D(fake).view(-1)
+            out = tD(fake).view(-1)
             err_g = crit(out, ones)
             err_g.backward()
             oG.step()

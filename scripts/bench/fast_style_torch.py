@@ -3,17 +3,21 @@
 scripts/bench/fast_style.sh: one training step (TransformerNet, VGG16 to relu4_3 with random
 weights, content at relu2_2, Grams at four taps, Adam) at --size with --batch images, and the
 stylize forward pass (torch.no_grad) of one --stylize-size image. Prints
-`torch train_ms MEAN` and `torch stylize_ms MEAN`: means over --steps after 2 warm-up calls.
+`torch train_ms MEAN` and `torch stylize_ms MEAN`: means over --steps after --warmup (2)
+warm-up calls, and torchside.py's `result fast_style_train ...` / `result fast_style_stylize
+...` lines for scripts/bench/all.sh (--what one of them in a process of its own: its peak RSS).
+Under /usr/bin/python3 (Debian's PyTorch 1.13) or build/bench-venv/bin/python (PyTorch 2.x;
+--compile: torch.compile of TransformerNet and of the VGG16 taps).
 """
 import argparse
 import os
 import sys
-import time
-
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fx_transformer import TransformerNet  # noqa: E402  (pytorch/examples' network)
+import torchside  # noqa: E402
 
 CFG_D = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]  # VGG16 to relu4_3
 TAPS = (3, 8, 15, 22)
@@ -61,19 +65,27 @@ def main():
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--stylize-size", type=int, default=512)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--what", default="train,stylize")
+    torchside.add_args(ap)
     a = ap.parse_args()
+    what = a.what.split(",")
+    a.result_names = [f"fast_style_{w}" for w in what]
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     net, vgg = TransformerNet(32), vgg16()
+    print(torchside.config_line())
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     style = torch.rand(1, 3, a.size, a.size) * 255
     gs = [gram(f) for f in taps(vgg, norm(style.repeat(a.batch, 1, 1, 1)))]
     x = torch.rand(a.batch, 3, a.size, a.size) * 255
+    cnet = torchside.maybe_compile(a, net)
+    ctaps = torchside.maybe_compile(a, lambda b: taps(vgg, norm(b)))
 
     def step():
         opt.zero_grad()
-        y = net(x)
-        fy, fx = taps(vgg, norm(y)), taps(vgg, norm(x))
+        y = cnet(x)
+        fy, fx = ctaps(y), ctaps(x)
         loss = 1e5 * torch.nn.functional.mse_loss(fy[1], fx[1])
         for f, g in zip(fy, gs):
             loss = loss + 1e10 * torch.nn.functional.mse_loss(gram(f), g)
@@ -84,17 +96,15 @@ def main():
 
     def stylize():
         with torch.no_grad():
-            net(img).clamp(0, 255)
+            cnet(img).clamp(0, 255)
 
     for name, fn in (("train", step), ("stylize", stylize)):
-        for _ in range(2):
-            fn()
-        t = []
-        for _ in range(a.steps):
-            t0 = time.perf_counter()
-            fn()
-            t.append(1e3 * (time.perf_counter() - t0))
+        if name not in what:
+            continue
+        torchside.warm_up(a, fn, a.warmup)
+        t = torchside.timed(fn, a.steps)
         print(f"torch {name}_ms {sum(t) / len(t):.1f} (fastest {min(t):.1f}; torch {torch.__version__})")
+        torchside.result(f"fast_style_{name}", t)
 
 
 if __name__ == "__main__":

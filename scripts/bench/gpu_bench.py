@@ -18,6 +18,8 @@ is in the table); 1: anything else failed.
 Usage (gpu-check.sh step 5 sets GENET and GENET_LD_LIBRARY_PATH, the library path genet needs):
   GENET=build/genet python3 scripts/bench/gpu_bench.py [--out FILE] [--only dcgan,lm,style]
   python3 scripts/bench/gpu_bench.py --device cpu --tiny      # dry run of the mechanics
+On the CPU, scripts/bench/all.sh runs one side a process (--sides genet|torch, --compile for
+torch.compile, --steps N) and reads the `result NAME ms ... rss_mb ...` lines (torchside.py).
 """
 import argparse
 import datetime
@@ -40,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from dcgan_torch import nets as dcgan_nets  # noqa: E402  (the seed's G and D, shared with dcgan.sh)
+import torchside  # noqa: E402
 
 TARGETS = {"dcgan": 0.67, "lm": 0.67, "style": 0.9}
 # Dense TF32 tensor-core peaks (TFLOP/s, datasheets; the "with sparsity" figures are twice these).
@@ -49,6 +52,10 @@ VGG19_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512,
              512, 512, 512, 512, "M"]
 GATYS_STYLE = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 GATYS_CONTENT = ["relu4_2"]
+
+
+LAST_TIMES = []   # ms of each timed call of the last time_steps on the CPU
+GENET_RSS_MB = {}  # peak RSS of the last genet command of each log, from /usr/bin/time
 
 
 def sync(dev):
@@ -61,6 +68,9 @@ def time_steps(step, dev, warmup, steps):
     for _ in range(warmup):
         step()
     sync(dev)
+    if dev.type == "cpu":  # each call's time, for the result line all.sh reads
+        LAST_TIMES[:] = torchside.timed(step, steps)
+        return sum(LAST_TIMES) / steps
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
@@ -215,6 +225,10 @@ def torch_style(dev, s):
         loss = loss + sum(nn.functional.mse_loss(f[n], cs[n]) for n in GATYS_CONTENT)
         loss.backward()
         return loss
+    a = s.get("args")
+    if a is not None and a.compile:
+        features = torchside.maybe_compile(a, features)  # the closure reads it at call time
+        torchside.warm_up(a, closure, 1)
     return time_steps(closure, dev, s["warmup"], s["steps"])
 
 
@@ -276,6 +290,9 @@ def run_genet(args, cmd, log):
     if os.environ.get("GENET_LD_LIBRARY_PATH"):
         env["LD_LIBRARY_PATH"] = os.environ["GENET_LD_LIBRARY_PATH"]
     shown = " ".join(shlex.quote(c) for c in cmd)
+    rss = log + ".rss"
+    if os.path.exists("/usr/bin/time"):  # peak RSS of genet itself, not of this Python
+        cmd = ["/usr/bin/time", "-f", "%M", "-o", rss] + cmd
     try:
         p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=args.timeout)
@@ -284,6 +301,10 @@ def run_genet(args, cmd, log):
         out, rc = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or ""), 124
     with open(log, "w") as f:
         f.write(out)
+    try:
+        GENET_RSS_MB[log] = int(open(rss).read().split()[-1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
     if rc == 0:
         m = TIMING.search(out)
         if m:
@@ -377,7 +398,12 @@ def main():
     ap.add_argument("--tf32-peak", type=float, help="the GPU's dense TF32 peak in TFLOP/s (default: from its name)")
     ap.add_argument("--timeout", type=float, default=100, help="seconds for each genet command")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads of both sides (--device cpu)")
+    ap.add_argument("--sides", default="genet,torch", help="genet, torch or both (all.sh: one a process)")
+    ap.add_argument("--steps", type=int, help="timed steps of each side (genet runs 2 more: its warm-up)")
+    ap.add_argument("--warmup", type=int, help="PyTorch's warm-up calls")
+    torchside.add_args(ap)
     args = ap.parse_args()
+    sides = args.sides.split(",")
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("gpu_bench: PyTorch sees no CUDA device (use --device cpu --tiny for a dry run)")
     dev = torch.device(args.device)
@@ -389,6 +415,14 @@ def main():
         torch.set_num_threads(args.threads)
     what = [w for w in args.only.split(",") if w]
     cfg = settings(args, args.threads)
+    for w in cfg.values():
+        w["args"] = args
+        if args.steps:
+            w["steps"], w["gsteps"] = args.steps, args.steps + 2
+        if args.warmup is not None:
+            w["warmup"] = args.warmup
+    if "torch" in sides:
+        print(torchside.config_line(), flush=True)
     where, name = machine(dev)
     peak = args.tf32_peak or next((v for k, v in TF32_PEAK if k in name), None) if args.device == "cuda" else None
     gv = subprocess.run([args.genet, "version"], capture_output=True, text=True,
@@ -403,17 +437,28 @@ def main():
     try:
         for w in what:
             s = cfg[w]
-            print(f"-- {w}: PyTorch", flush=True)
-            try:
-                tms = tsides[w](dev, s)
-            except Exception as e:  # noqa: BLE001  (recorded in the table, the others still run)
-                tms, status = None, 1
-                print(f"PyTorch {w} failed: {e!r}", flush=True)
-            print(f"-- {w}: genet", flush=True)
-            prep, (gms, note, cmd) = gsides[w](args, work, s)
-            commands += [" ".join(shlex.quote(c) for c in p) for p in prep] + [cmd]
-            if gms is None:
-                status = max(status, 3) if note.startswith("refused") else 1
+            args.result_names = [f"{w}_eval" if w == "style" else w]
+            tms = gms = None
+            if "torch" in sides:
+                print(f"-- {w}: PyTorch", flush=True)
+                try:
+                    tms = tsides[w](dev, s)
+                    if args.device == "cpu":
+                        torchside.result(args.result_names[0], LAST_TIMES)
+                except Exception as e:  # noqa: BLE001  (recorded in the table, the others still run)
+                    tms, status = None, 1
+                    print(f"PyTorch {w} failed: {e!r}", flush=True)
+                    print(f"result {args.result_names[0]} failed {type(e).__name__}", flush=True)
+            if "genet" in sides:
+                print(f"-- {w}: genet", flush=True)
+                prep, (gms, note, cmd) = gsides[w](args, work, s)
+                commands += [" ".join(shlex.quote(c) for c in p) for p in prep] + [cmd]
+                rss = GENET_RSS_MB.get(os.path.join(work, f"genet_{w}.log"))
+                print(f"result {args.result_names[0]} ms {gms:.3f} n {s['gsteps'] - 2} rss_mb "
+                      f"{rss if rss is not None else float('nan'):.0f} threads {args.threads}" if gms
+                      else f"result {args.result_names[0]} failed genet", flush=True)
+                if gms is None:
+                    status = max(status, 3) if note.startswith("refused") else 1
             ratio = gms / tms if gms and tms else None
             tfl = ["", "", ""]
             if w == "style":

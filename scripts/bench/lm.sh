@@ -4,12 +4,14 @@
 # `genet train` against the same recipe in PyTorch (lm_torch.py), same machine, same threads,
 # on random tokens. Prints ms per step, tokens/s and the ratio genet / PyTorch.
 #   scripts/bench/lm.sh [THREADS] [STEPS]     defaults: all cores, 20 timed steps
+#   SIDE=genet|torch PYTHON=... TORCH_ARGS=--compile: one side (common.sh; all.sh uses it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=${1:-$(nproc)}
 steps=${2:-20}
 . scripts/bench/common.sh
 
+if genet_side; then
 # A corpus whose training split holds 33,276 distinct words (+ <eos> and <unk> = 33,278).
 mkdir "$w/txt"
 awk -v n=33276 -v total=80000 'BEGIN { srand(1)
@@ -21,11 +23,17 @@ build/genet prepare text "$w/txt" "$w/data.h5" | head -1
 # genet: progress every 5 steps; the first interval (warm-up: primitives are created) is
 # dropped, and at least one more is always run (a STEPS below 5 printed no usable line).
 log=5
-build/genet train jobs/lm_wikitext2.job data="$w/data.h5" checkpoint_dir="$w/ck" out_dir="$w/out" \
+peak_rss "$w/genet.rss" build/genet train jobs/lm_wikitext2.job data="$w/data.h5" checkpoint_dir="$w/ck" out_dir="$w/out" \
   resume=never log_interval=$log max_steps=$((log * (steps / log + 2) + 1)) threads="$threads" > "$w/genet.log"
 genet_ms=$(sed -n 's/.*ms\/batch *\([0-9.]*\).*/\1/p' "$w/genet.log" | tail -n +2 | awk '{ s += $1; n++ } END { printf "%.2f", s / n }')
-/usr/bin/python3 scripts/bench/lm_torch.py --threads "$threads" --steps "$steps" > "$w/torch.log"
+n=$(sed -n 's/.*ms\/batch *\([0-9.]*\).*/\1/p' "$w/genet.log" | tail -n +2 | wc -l)
+[ "$SIDE" = both ] || echo "result lm_step ms $genet_ms n $n rss_mb $(cat "$w/genet.rss") threads $threads"
+fi
+torch_side || exit 0
+# shellcheck disable=SC2086  # TORCH_ARGS: words
+"$PYTHON" scripts/bench/lm_torch.py --threads "$threads" --steps "$steps" $TORCH_ARGS > "$w/torch.log"
 grep -v '^torch ' "$w/torch.log"
+[ "$SIDE" = both ] || exit 0
 torch_ms=$(sed -n 's/^torch ms_per_step \([0-9.]*\).*/\1/p' "$w/torch.log")
 awk -v g="$genet_ms" -v t="$torch_ms" 'BEGIN {
   tok = 20 * 35

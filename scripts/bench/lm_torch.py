@@ -7,9 +7,12 @@ Times --steps training steps after 3 warm-up steps and prints
     torch ms_per_step X
     torch tokens_per_s Y        (tokens = batch * bptt per step)
     torch ms_per_step_median M min N
+    result lm_step ms ... rss_mb ... threads ...     (torchside.py; scripts/bench/all.sh reads it)
 
-Usage: /usr/bin/python3 scripts/bench/lm_torch.py [--threads N] [--steps N] [--ntokens V]
-Set OPENBLAS_CORETYPE=Haswell on CPUs that Debian's OpenBLAS misdetects (as layers.sh does).
+Usage: PYTHON scripts/bench/lm_torch.py [--threads N] [--steps N] [--ntokens V] [--compile]
+PYTHON: /usr/bin/python3 (Debian's PyTorch 1.13) or build/bench-venv/bin/python (PyTorch 2.x;
+--compile: torch.compile of the model). Set OPENBLAS_CORETYPE=Haswell on CPUs that Debian's
+OpenBLAS misdetects (as layers.sh does).
 """
 import argparse
 import os
@@ -20,7 +23,9 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fx_lm import RNNModel  # noqa: E402  (the reference model, shared with the parity fixture)
+import torchside  # noqa: E402
 
 
 def blas_report():
@@ -28,10 +33,8 @@ def blas_report():
     a @ a  # make sure the BLAS is loaded
     libs = sorted({l.split()[-1] for l in open("/proc/self/maps")
                    if "blas" in l.lower() and ".so" in l})
-    print(f"PyTorch {torch.__version__}: BLAS libraries mapped: {', '.join(libs) or 'none'}; "
-          f"mkldnn (oneDNN) {torch.backends.mkldnn.is_available()}; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
-    if not any("openblas" in l for l in libs):
+    print(torchside.config_line())
+    if torch.__version__ < "2" and not any("openblas" in l for l in libs):
         print("WARNING: PyTorch is not using OpenBLAS (install libopenblas0-pthread); "
               "its GEMMs run the reference BLAS")
 
@@ -51,7 +54,9 @@ def main():
     ap.add_argument("--lr", type=float, default=20.0)
     ap.add_argument("--clip", type=float, default=0.25)
     ap.add_argument("--seed", type=int, default=0)
+    torchside.add_args(ap)
     a = ap.parse_args()
+    a.result_names = ["lm_step"]
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -68,6 +73,7 @@ def main():
     # Batchified random stream: one window of bptt rows (+1 for the targets) per step.
     source = torch.randint(0, a.ntokens, (n * a.bptt + 1, a.batch))
     hidden = model.init_hidden(a.batch)
+    fwd = torchside.maybe_compile(a, model)
 
     def step(i):
         nonlocal hidden
@@ -75,7 +81,7 @@ def main():
         targets = source[i * a.bptt + 1:(i + 1) * a.bptt + 1].reshape(-1)
         hidden = tuple(h.detach() for h in hidden)
         model.zero_grad()
-        output, hidden = model(data, hidden)
+        output, hidden = fwd(data, hidden)
         loss = criterion(output, targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
@@ -84,8 +90,8 @@ def main():
                 p.add_(p.grad, alpha=-a.lr)
         return loss.item()
 
-    for i in range(a.warmup):
-        step(i)
+    it = iter(range(a.warmup))
+    torchside.warm_up(a, lambda: step(next(it)), a.warmup)
     times = []
     t0 = time.perf_counter()
     for i in range(a.warmup, n):
@@ -100,6 +106,7 @@ def main():
     print(f"torch tokens_per_s {a.batch * a.bptt / dt:.1f}")
     # Less sensitive to other processes than the mean (which the two lines above report).
     print(f"torch ms_per_step_median {med * 1e3:.3f} min {min(times) * 1e3:.3f}")
+    torchside.result("lm_step", [1e3 * t for t in times])
 
 
 if __name__ == "__main__":
