@@ -17,19 +17,6 @@ static Ctx ctx;
 
 // ---- fixture helpers
 
-// Copies every tensor of p from fixture group `grp` (state_dict names).
-static void load_params(Fixture *fx, const char *grp, Params *p) {
-  for (int i = 0; i < p->n; i++) {
-    char k[160];
-    size_t n;
-    snprintf(k, sizeof k, "%s/%s", grp, p->info[i].name);
-    float *x = fx_read(fx, k, NULL, NULL, &n);
-    GENET_ASSERT(n == p->info[i].numel);
-    memcpy(p->data + p->info[i].offset, x, n * sizeof(float));
-    free(x);
-  }
-}
-
 // The reduction length of a chain through net (testlib.c): each layer's forward (Cin 16
 // products), backward to its input (Cout 16) and the sums over the batch and the positions
 // (weight gradient, BatchNorm statistics).
@@ -90,10 +77,10 @@ static void train_iteration(Fixture *fx) {
   DcganNet G, D;
   dcgan_build_g(&G, &c, NULL);
   dcgan_build_d(&D, &c, NULL);
-  load_params(fx, "train/G/init", &G.params);
-  load_params(fx, "train/G/init", &G.buffers);
-  load_params(fx, "train/D/init", &D.params);
-  load_params(fx, "train/D/init", &D.buffers);
+  fx_read_params(fx, "train/G/init", &G.params);
+  fx_read_params(fx, "train/G/init", &G.buffers);
+  fx_read_params(fx, "train/D/init", &D.params);
+  fx_read_params(fx, "train/D/init", &D.buffers);
   DcganActs aG, aD;
   dcgan_acts_alloc(&aG, &G, N);
   dcgan_acts_alloc(&aD, &D, N);
@@ -163,10 +150,10 @@ static void train_iteration(Fixture *fx) {
          "D %.2e\n", w_dgrad, w_dafter, w_ggrad, w_gafter, w_gbuf, w_dbuf);
 
   // Eval-mode case: init weights, random running statistics.
-  load_params(fx, "train/G/init", &G.params);
-  load_params(fx, "train/D/init", &D.params);
-  load_params(fx, "eval/G/buffers", &G.buffers);
-  load_params(fx, "eval/D/buffers", &D.buffers);
+  fx_read_params(fx, "train/G/init", &G.params);
+  fx_read_params(fx, "train/D/init", &D.params);
+  fx_read_params(fx, "eval/G/buffers", &G.buffers);
+  fx_read_params(fx, "eval/D/buffers", &D.buffers);
   int64_t nbt_before = G.layer[0].num_batches_tracked;
   float *enoise = fx_read(fx, "eval/noise", NULL, NULL, &n);
   int Ne = (int)(n / (size_t)c.nz);

@@ -17,18 +17,6 @@
 
 static Ctx ctx;
 
-static void load(Fixture *fx, const char *grp, Params *p) {
-  for (int i = 0; i < p->n; i++) {
-    char k[160];
-    size_t n;
-    snprintf(k, sizeof k, "%s/%s", grp, p->info[i].name);
-    float *x = fx_read(fx, k, NULL, NULL, &n);
-    GENET_ASSERT(n == p->info[i].numel);
-    memcpy(p->data + p->info[i].offset, x, n * sizeof(float));
-    free(x);
-  }
-}
-
 static double maxabs(const float *x, size_t n) {
   double m = 0;
   for (size_t i = 0; i < n; i++) m = fabs(x[i]) > m ? fabs(x[i]) : m;
@@ -73,7 +61,7 @@ int main(void) {
   int S = (int)fx_attr_int(&fx, "step", "S"), div = (int)fx_attr_int(&fx, "step", "div");
   TransformerNet net;
   transformer_build(&net, width, NULL);
-  load(&fx, "step/net", &net.params);
+  fx_read_params(&fx, "step/net", &net.params);
   VggNet vgg;
   vgg16_build(&vgg, div, NULL);
   // The fixture holds features[0..21] (to relu4_3); the rest of VGG16 stays zero and unused.

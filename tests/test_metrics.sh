@@ -32,8 +32,7 @@ summary() {  # LOG OUT_DIR STATUS
 }
 
 # ---- LM
-"$genet" prepare synthetic-text txt tokens=4000 seed=3 > /dev/null
-"$genet" prepare text txt data.h5 > /dev/null
+tiny_text_data
 cat > lm.job <<'JOB'
 task = lm
 data = data.h5

@@ -170,8 +170,7 @@ sb=$src/scripts/slurm
 diff <(sed '1,/^GENET_HOME=/d' "$sb/train.sbatch") <(sed '1,/^GENET_HOME=/d' "$sb/train_cpu.sbatch") ||
   fail "train.sbatch and train_cpu.sbatch differ below their headers"
 
-"$genet" prepare synthetic-text txt tokens=4000 seed=3 > /dev/null
-"$genet" prepare text txt data.h5 > /dev/null
+tiny_text_data
 cat > lm.job << 'JOB'
 task = lm
 data = data.h5

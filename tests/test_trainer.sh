@@ -20,8 +20,7 @@ fx=$4
 scalar() { "$genet" inspect "$1" | sed -n "s|^$2 .*= \(.*\)$|\1|p"; }
 position() { echo "$(scalar "$1" train/epoch) $(scalar "$1" train/batch)"; }
 
-"$genet" prepare synthetic-text txt tokens=4000 seed=3 >/dev/null
-"$genet" prepare text txt data.h5 >/dev/null
+tiny_text_data
 cat > lm.job <<'JOB'
 task = lm
 data = data.h5

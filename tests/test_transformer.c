@@ -33,17 +33,7 @@ int main(void) {
   int H = (int)fx_attr_int(&fx, "net", "H"), W = (int)fx_attr_int(&fx, "net", "W");
   TransformerNet net;
   transformer_build(&net, width, NULL);
-  int nt = 0;
-  for (int i = 0; i < net.params.n; i++) {
-    char k[160];
-    size_t n;
-    snprintf(k, sizeof k, "net/init/%s", net.params.info[i].name);
-    float *x = fx_read(&fx, k, NULL, NULL, &n);
-    GENET_ASSERT(n == net.params.info[i].numel);
-    memcpy(net.params.data + net.params.info[i].offset, x, n * sizeof(float));
-    free(x);
-    nt++;
-  }
+  int nt = fx_read_params(&fx, "net/init", &net.params);
   test_check(nt == 16 * 4 - 2, "%d tensors under the reference's state_dict names", nt);
   TransformerActs a;
   transformer_acts_alloc(&a, &net, N, H, W);

@@ -66,8 +66,7 @@ asan=0
 ldd "$genet" 2>/dev/null | grep -q libasan && asan=1
 
 # ---- a language model trained in a few steps: 40 steps an epoch, best.h5 at the epoch's end
-"$genet" prepare synthetic-text txt tokens=4000 seed=3 >/dev/null
-"$genet" prepare text txt data.h5 >/dev/null
+tiny_text_data
 printf 'task = lm\ndata = data.h5\nemsize = 8\nnhid = 8\nnlayers = 1\nbatch = 10\nbptt = 10\nepochs = 1\nthreads = 1\n' > job
 "$genet" train job checkpoint_dir=G out_dir=oG max_steps=20 checkpoint_every=10 > g.log || fail "training the good run"
 "$genet" train job checkpoint_dir=B out_dir=oB > b.log || fail "training the run with best.h5"

@@ -13,8 +13,7 @@ set -euo pipefail
 genet=$(realpath "$1")
 . "$(dirname "$0")/testlib.sh"
 
-"$genet" prepare synthetic-text txt tokens=4000 seed=3 >/dev/null
-"$genet" prepare text txt data.h5 >/dev/null
+tiny_text_data
 cat > job <<'JOB'
 task = lm
 data = data.h5

@@ -67,8 +67,7 @@ rm -rf voc
 pass "prepare text: a vocabulary larger than train reads is refused when written"
 
 # ---- a tiny LM run, cut mid-line and resumed
-"$genet" prepare synthetic-text txt tokens=4000 seed=3 > /dev/null
-"$genet" prepare text txt data.h5 > /dev/null
+tiny_text_data
 cat > job <<'JOB'
 task = lm
 data = data.h5

@@ -71,6 +71,19 @@ static hid_t open_attr(Fixture *fx, const char *obj, const char *attr) {
   return a;
 }
 
+int fx_read_params(Fixture *fx, const char *grp, Params *p) {
+  for (int i = 0; i < p->n; i++) {
+    char k[160];
+    size_t n;
+    snprintf(k, sizeof k, "%s/%s", grp, p->info[i].name);
+    float *x = fx_read(fx, k, NULL, NULL, &n);
+    if (n != p->info[i].numel) genet_die("%s: %s holds %zu floats, the tensor %zu", fx->path, k, n, p->info[i].numel);
+    memcpy(p->data + p->info[i].offset, x, n * sizeof(float));
+    free(x);
+  }
+  return p->n;
+}
+
 long long fx_attr_int(Fixture *fx, const char *obj, const char *attr) {
   hid_t a = open_attr(fx, obj, attr);
   long long v = 0;

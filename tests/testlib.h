@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "core/ctx.h"
+#include "core/params.h"
 
 // ---- reporting: every check prints one line; tests end with test_finish() as exit code.
 extern int test_failures;
@@ -21,6 +22,9 @@ void fx_close(Fixture *fx);
 int fx_exists(Fixture *fx, const char *name);
 // Reads a float32 dataset; returns malloc'd data; shape/ndim out (shape may be NULL).
 float *fx_read(Fixture *fx, const char *name, int *ndim, int shape[8], size_t *numel);
+// Copies every tensor of p from fixture group `grp` (datasets named GRP/<state_dict name>, each
+// of the tensor's size); returns how many tensors were read.
+int fx_read_params(Fixture *fx, const char *grp, Params *p);
 long long fx_attr_int(Fixture *fx, const char *obj, const char *attr);
 double fx_attr_double(Fixture *fx, const char *obj, const char *attr);
 
