@@ -3,25 +3,27 @@
 # and PyTorch 2.x with torch.compile (from PyPI, in build/bench-venv, created here on first use),
 # side by side: RUNS runs, interleaved (run 1 of every side, then run 2, ...), each side in
 # processes of its own, through the per-workload scripts (lm.sh, dcgan.sh, gpu_bench.py's style
-# evaluation, fast_style.sh) and their *_torch.py references; then the DCGAN demo job whole
-# against scripts/bench/dcgan_demo_torch.py, once a side, for --demo-epochs epochs (default 3:
-# the job's whole run, start-up, data, SWD at each epoch end and checkpoints included, cut short;
-# the shipped 25 epochs take PyTorch 1.13 alone over 5 minutes here: --demo-epochs=25).
-# Prints, per benchmark, each side's median over the runs with the spread (min-max), the ratios genet/PyTorch (against the faster
-# PyTorch 2.x variant first), the threads and peak RSS of each side and the ISA oneDNN picked
-# on each side; one Markdown table at the end (all_report.py), with the machine, the date, the
-# load average at the start and the end and the command.
-#   scripts/bench/all.sh [--quick] [--only=lm,dcgan,style,fast_style,demo] [--demo-epochs=3]
-#                        [THREADS] [RUNS]
+# evaluation, fast_style.sh) and their *_torch.py references. Then the three demo jobs run whole,
+# once a side, against their reference scripts on the same data (lm_demo_torch.py,
+# style_demo_torch.py as shipped; dcgan_demo_torch.py for --demo-epochs epochs, default 3: the
+# shipped 25 take PyTorch 1.13 alone over 5 minutes here, --demo-epochs=25), and `make demo`'s
+# workloads whole (scripts/demo.sh, genet alone) against the time README states.
+# Prints, per benchmark, each side's median over the runs with the spread (min-max), the ratios
+# genet/PyTorch (against the faster PyTorch 2.x variant first), the threads and peak RSS of each
+# side and the ISA oneDNN picked on each side; one Markdown table at the end (all_report.py), with
+# the machine, the date, the load average at the start and the end and the command.
+#   scripts/bench/all.sh [--quick] [--only=lm,dcgan,style,fast_style,demo,make_demo]
+#                        [--demo-epochs=3] [THREADS] [RUNS]
 #     defaults: 2 threads, 3 runs, everything. --quick: one timed step each, small fast-style
-#     and style sizes, one demo epoch: a try of the harness, not figures.
+#     and style sizes, the demo jobs cut short (LM 1 epoch, style 20 evaluations, DCGAN 1 epoch,
+#     DEMO_QUICK=1): a try of the harness, not figures.
 # Keep the venv out of `make test` and CI: only this script creates it.
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$0")/../.."
 quick=0
 demo_epochs=
-only=lm,dcgan,style,fast_style,demo
+only=lm,dcgan,style,fast_style,demo,make_demo
 pos=()
 for a in "$@"; do
   case $a in
@@ -36,7 +38,7 @@ done
 threads=${pos[0]:-2}
 runs=${pos[1]:-3}
 for b in ${only//,/ }; do
-  case $b in lm|dcgan|style|fast_style|demo) ;; *) echo "all.sh: --only: unknown benchmark '$b' (lm, dcgan, style, fast_style, demo)" >&2; exit 2 ;; esac
+  case $b in lm|dcgan|style|fast_style|demo|make_demo) ;; *) echo "all.sh: --only: unknown benchmark '$b' (lm, dcgan, style, fast_style, demo, make_demo)" >&2; exit 2 ;; esac
 done
 [[ $threads =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ ]] || { echo "all.sh: THREADS and RUNS are positive integers" >&2; exit 2; }
 command="scripts/bench/all.sh $*"
@@ -94,8 +96,10 @@ echo
 # ---- sizes
 if [ "$quick" = 1 ]; then
   lm_steps=2; dc_steps=1; st_args=(--tiny --steps 1 --warmup 2); fs_steps=1; fs_size=64; fs_ssize=128; demo_epochs=${demo_epochs:-1}
+  lm_demo_epochs=1; style_demo_evals=20
 else
   lm_steps=5; dc_steps=2; st_args=(--steps 2 --warmup 2); fs_steps=1; fs_size=256; fs_ssize=512; demo_epochs=${demo_epochs:-3}
+  lm_demo_epochs=6; style_demo_evals=200  # the jobs as shipped
 fi
 sides=(genet torch1.13 torch2 torch2-compile)
 
@@ -124,7 +128,8 @@ one() {
       [ "$side" = genet ] && s=genet
       "$(side_py "$side")" scripts/bench/gpu_bench.py --device cpu --only style --threads "$threads" \
         --sides "$s" --timeout 600 "${st_args[@]}" "${extra[@]}" > "$log" 2>&1 || rc=$? ;;
-    demo) demo "$side" > "$log" 2>&1 || rc=$? ;;
+    lm_demo|style_demo|dcgan_demo) demo "$bench" "$side" > "$log" 2>&1 || rc=$? ;;
+    make_demo) make_demo > "$log" 2>&1 || rc=$? ;;
   esac
   grep '^torch.compile failed' "$log" | sed "s/^/  $side: /" || true
   if grep -q '^result ' "$log"; then
@@ -139,28 +144,54 @@ one() {
     $((SECONDS - t0))
 }
 
-# The DCGAN demo job whole (jobs/dcgan_demo.job, demo_epochs epochs) against
-# dcgan_demo_torch.py on the same HDF5 glyphs: wall time and peak RSS of the process.
-demo() {
-  local side=$1 d="$out/demo.$1" r rc=0
+# The demo jobs run whole, once a side: the wall time and peak RSS of the process (GNU time's %e
+# and %M), genet's `train` against the reference script of the same job on the same data.
+demo() {  # BENCH SIDE
+  local bench=$1 side=$2 d="$out/$1.$2" r rc=0 extra=() gargs=() targs=()
   mkdir -p "$d"
-  [ -f "$out/glyphs.h5" ] || build/genet prepare synthetic-glyphs "$out/glyphs.h5" n=6400 size=32 > /dev/null
+  [ "$side" = torch2-compile ] && extra=(--compile)
+  case $bench in
+    lm_demo)
+      [ -f "$out/text.h5" ] || { build/genet prepare synthetic-text "$out/text" > /dev/null &&
+        build/genet prepare text "$out/text" "$out/text.h5" > /dev/null; }
+      gargs=(jobs/lm_demo.job data="$out/text.h5" epochs="$lm_demo_epochs")
+      targs=(scripts/bench/lm_demo_torch.py "$out/text.h5" --epochs "$lm_demo_epochs") ;;
+    style_demo)
+      gargs=(jobs/style_demo.job max_evals="$style_demo_evals")
+      targs=(scripts/bench/style_demo_torch.py assets/demo/cat.jpg assets/demo/strokes.png --max-evals "$style_demo_evals"
+             --out "$d/result.png") ;;
+    dcgan_demo)
+      [ -f "$out/glyphs.h5" ] || build/genet prepare synthetic-glyphs "$out/glyphs.h5" n=6400 size=32 > /dev/null
+      gargs=(jobs/dcgan_demo.job data="$out/glyphs.h5" epochs="$demo_epochs")
+      targs=(scripts/bench/dcgan_demo_torch.py "$out/glyphs.h5" --epochs "$demo_epochs" --out "$d") ;;
+  esac
   if [ "$side" = genet ]; then
-    /usr/bin/time -f '%e %M' -o "$d/time" build/genet train jobs/dcgan_demo.job data="$out/glyphs.h5" \
-      checkpoint_dir="$d/ck" out_dir="$d" resume=never epochs="$demo_epochs" threads="$threads" \
-      device=cpu > "$d/run.log" 2>&1 || rc=$?
+    /usr/bin/time -f '%e %M' -o "$d/time" build/genet train "${gargs[@]}" checkpoint_dir="$d/ck" \
+      out_dir="$d" resume=never threads="$threads" device=cpu > "$d/run.log" 2>&1 || rc=$?
   else
-    local extra=()
-    [ "$side" = torch2-compile ] && extra=(--compile)
-    /usr/bin/time -f '%e %M' -o "$d/time" "$(side_py "$side")" scripts/bench/dcgan_demo_torch.py \
-      "$out/glyphs.h5" --epochs "$demo_epochs" --threads "$threads" --out "$d" "${extra[@]}" > "$d/run.log" 2>&1 || rc=$?
+    /usr/bin/time -f '%e %M' -o "$d/time" "$(side_py "$side")" "${targs[@]}" --threads "$threads" \
+      "${extra[@]}" > "$d/run.log" 2>&1 || rc=$?
   fi
   cat "$d/run.log"
   [ "$rc" = 0 ] || return "$rc"
-  grep -q '^result dcgan_demo failed' "$d/run.log" && return 0
+  grep -q "^result $bench failed" "$d/run.log" && return 0
+  read -r r < "$d/time"
+  awk -v b="$bench" -v e="${r% *}" -v m="${r#* }" -v t="$threads" 'BEGIN {
+    printf "result %s ms %.0f n 1 rss_mb %.0f threads %d\n", b, e * 1000, m / 1024, t }'
+}
+
+# `make demo`'s workloads whole (scripts/demo.sh on the CPU, genet alone: PyTorch has no such
+# script), into a scratch directory: the wall time to set against the time README states.
+make_demo() {
+  local d="$out/make_demo" r rc=0
+  mkdir -p "$d"
+  DEMO_DEVICE=cpu DEMO_DATA="$d/data" DEMO_QUICK=$quick OMP_NUM_THREADS=$threads /usr/bin/time -f '%e %M' -o "$d/time" \
+    bash scripts/demo.sh build/genet "$d/runs" > "$d/run.log" 2>&1 || rc=$?
+  grep -E '^(language model|DCGAN|style transfer|demo:|  )' "$d/run.log" | head -n 20
+  [ "$rc" = 0 ] || { tail -n 20 "$d/run.log"; return "$rc"; }
   read -r r < "$d/time"
   awk -v e="${r% *}" -v m="${r#* }" -v t="$threads" 'BEGIN {
-    printf "result dcgan_demo ms %.0f n 1 rss_mb %.0f threads %d\n", e * 1000, m / 1024, t }'
+    printf "result make_demo ms %.0f n 1 rss_mb %.0f threads %d\n", e * 1000, m / 1024, t }'
 }
 
 # ---- the runs, interleaved
@@ -172,8 +203,14 @@ for r in $(seq 1 "$runs"); do
   done
 done
 if [[ ",$only," == *",demo,"* ]]; then
-  echo "-- the DCGAN demo job whole, $demo_epochs epochs, once a side ($((SECONDS - t_start)) s so far)"
-  for s in "${sides[@]}"; do one demo "$s" 1; done
+  for b in lm_demo style_demo dcgan_demo; do
+    echo "-- $b: jobs/$b.job whole$([ $b = dcgan_demo ] && echo ", $demo_epochs epochs"), once a side ($((SECONDS - t_start)) s so far)"
+    for s in "${sides[@]}"; do one "$b" "$s" 1; done
+  done
+fi
+if [[ ",$only," == *",make_demo,"* ]]; then
+  echo "-- make demo's workloads whole (scripts/demo.sh, DEMO_DEVICE=cpu), genet alone ($((SECONDS - t_start)) s so far)"
+  one make_demo genet 1
 fi
 
 # ---- the table
