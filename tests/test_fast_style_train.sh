@@ -4,11 +4,18 @@
 # at 1/16 with seeded random weights):
 #   exact resume: stopped by max_steps in mid-epoch and resumed, the final checkpoint equals the
 #     uninterrupted run's bit for bit (weights, Adam state, loop position);
-#   2 ranks equal 1 rank: within 1e-5 after one step and 5e-5 after three (h5cmp's rule, the
-#     bounds test_dcgan_train states for Adam after a sum in another order), except the weights
-#     whose gradient is exactly zero (conv biases before an InstanceNorm, residual blocks' last
-#     norm biases: Adam turns their rounding noise into +-lr steps, as PyTorch's float32 does;
-#     the network's output does not depend on them), whose names are listed here;
+#   2 ranks equal 1 rank, judged on what Adam does not amplify: Adam moves a weight by about
+#     lr sign(g), so a gradient near zero whose sign is rounding noise (another summation
+#     order, another ISA's kernels) moves it by +-lr either way, and after three steps the
+#     weights and moments differ by up to 1e-2 relative (measured under
+#     DNNL_MAX_CPU_ISA=SSE41) with nothing wrong. So: after one step the averaged gradient
+#     (the checkpoint's exp_avg, (1 - beta1) g rounded once) within 1e-5 (h5cmp's rule),
+#     except the weights whose gradient is exactly zero (conv biases before an
+#     InstanceNorm, residual blocks' last norm biases: their gradient is rounding noise; the
+#     network's output does not depend on them), whose names are listed here; and the
+#     losses of three steps (each the mean over ranks, as the progress lines print them)
+#     within 1e-5 relative: a loss is flat in the weights whose gradient is near zero, so
+#     their +-lr steps move it to second order only;
 #   genet stylize on the trained checkpoint: the output has the input's size (37 x 29 and
 #     23 x 17: neither a multiple of 4), the same input gives the same bytes twice, a
 #     directory and a list give one file each, equal to the single runs' files, size = N
@@ -71,15 +78,24 @@ zero_grad() {  # the params/ datasets whose gradient is zero by construction
 compared=$("$genet" inspect A/$final | awk '$2 == "float32" {print $1}' | grep '^params/' | grep -vxF -f <(zero_grad))
 [ "$(zero_grad | wc -l)" -eq 20 ] && [ "$(echo "$compared" | wc -l)" -eq 42 ] ||
   fail "expected 20 zero-gradient and 42 other tensors"
-for st in 1 3; do
-  tol=$([ $st -eq 1 ] && echo 1e-5 || echo 5e-5)
-  f=$(printf 'ckpt_%010d.h5' $st)
-  $mpirun -np 2 "$genet" train job max_steps=$st checkpoint_dir=R$st out_dir=outR > r$st.log
-  grep -q "task fast_style, 2 ranks" r$st.log || { cat r$st.log; fail "mpirun -np 2 did not run 2 ranks"; }
-  # shellcheck disable=SC2086
-  "$h5cmp" A/$f R$st/$f $tol $compared > r$st.cmp || { cat r$st.cmp; fail "2 ranks differ from 1 after $st steps"; }
-done
-pass "2 ranks equal 1 rank (1e-5 after 1 step, 5e-5 after 3; the 20 zero-gradient biases aside)"
+$mpirun -np 2 "$genet" train job max_steps=1 checkpoint_dir=R1 out_dir=outR1 > r1.log
+grep -q "task fast_style, 2 ranks" r1.log || { cat r1.log; fail "mpirun -np 2 did not run 2 ranks"; }
+# shellcheck disable=SC2086
+"$h5cmp" A/ckpt_0000000001.h5 R1/ckpt_0000000001.h5 1e-5 ${compared//params\//optim/transformer/exp_avg/} > r1.cmp ||
+  { cat r1.cmp; fail "2 ranks: the averaged gradient after 1 step differs from 1 rank's"; }
+$mpirun -np 2 "$genet" train job max_steps=3 checkpoint_dir=R3 out_dir=outR3 > r3.log
+# Epoch lines: content, style and total of steps 1, 1-2 (the epoch's mean so far) and 3.
+paste <(grep '^Epoch' a.log | head -3) <(grep '^Epoch' r3.log) | awk -F'\t' -v tol=1e-5 '
+  { if ($1 != $6 || $2 != $7) { print "FAIL line " NR ": " $1 $2 " against " $6 $7; bad = 1 }
+    for (k = 3; k <= 5; k++) {
+      split($k, a, ": "); split($(k + 5), b, ": "); e = a[2] - b[2]; e = e < 0 ? -e : e
+      r = e / (a[2] < 0 ? -a[2] : a[2]); worst = r > worst ? r : worst
+      if (!(r <= tol)) { printf "FAIL line %d %s: 1 rank %s, 2 ranks %s, rel err %.3g\n", NR, a[1], a[2], b[2], r; bad = 1 } }
+    n++ }
+  END { printf "losses of %d progress lines: worst rel err %.3g (bound %g)\n", n, worst, tol; exit bad || n != 3 }' > r3.cmp ||
+  { cat r3.cmp; fail "2 ranks: the losses of 3 steps differ from 1 rank's"; }
+gw=$(awk '$3 == "worst" {print $5}' r1.cmp | sort -g | tail -1)
+pass "2 ranks equal 1 rank: the averaged gradient after 1 step (worst err $gw, bound 1e-5; the 20 zero-gradient biases aside), $(cat r3.cmp)"
 
 size() {  # FILE W H: the PNG header's width and height
   read -r -a b <<< "$(od -An -tu1 -j16 -N8 "$1")"

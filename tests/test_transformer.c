@@ -1,7 +1,8 @@
 // test_transformer.c: fast neural style's TransformerNet (src/models/transformer_model.h) against
 // PyTorch (tests/fixtures/transformer.h5, scripts/fixtures/fx_transformer.py): forward, the input
 // gradient and every parameter gradient of sum(y * r), at width 2, batch 2, an 18 x 20 input
-// (output 20 x 20), by testlib's rule with the chain's reduction length.
+// (output 20 x 20), by testlib's rule with the chain's reduction length; the forward-only buffer
+// layout (genet stylize's) gives the same bytes.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,14 @@ int main(void) {
   float *y1 = copy_floats(y, ny);
   y = transformer_forward(&ctx, &net, &a, x);
   test_check(!memcmp(y, y1, ny * sizeof(float)), "second forward identical");
+  // genet stylize's layout (buffers shared by the units, outputs in three rotating ones): the
+  // same bytes as the training layout's forward.
+  TransformerActs af;
+  transformer_acts_alloc_forward(&af, &net, N, H, W);
+  const float *yf = transformer_forward(&ctx, &net, &af, x);
+  test_check(af.ho[15] == ho && af.wo[15] == wo && !memcmp(yf, y1, ny * sizeof(float)),
+             "forward-only buffers: forward identical");
+  transformer_acts_free(&af);
   free(y1);
   free(x), free(want_y), free(r), free(want_dx), free(dx);
   transformer_acts_free(&a);

@@ -33,8 +33,10 @@ for i in range(1 + int(os.environ.get("STEPS", "3"))):
 PY
 build/genet prepare images "$w/img" "$w/img.h5" size="$size" > /dev/null
 echo "task = fast_style" > "$w/job"
+# image_size: the task's default is 256 (the reference's); without it genet resized SIZE px
+# content to 256 px whatever SIZE was, while PyTorch trained at SIZE.
 peak_rss "$w/train.rss" build/genet train "$w/job" data="$w/img.h5" style="$w/img/0.png" vgg=random checkpoint_dir="$w/ck" \
-  out_dir="$w/out" max_steps=$((steps + 2)) log_interval=1000 threads="$threads" epochs=100 > "$w/train.log"
+  image_size="$size" out_dir="$w/out" max_steps=$((steps + 2)) log_interval=1000 threads="$threads" epochs=100 > "$w/train.log"
 genet_train=$(sed -n 's/^| timing: .* \([0-9.]*\) ms\/step after.*/\1/p' "$w/train.log")
 peak_rss "$w/styl.rss" build/genet stylize "$w/ck" "$w/big" "$w/styl" threads="$threads" > "$w/styl.log"
 genet_styl=$(grep -- ' -> ' "$w/styl.log" | tail -n +2 | sed 's/.*: \([0-9.]*\) ms$/\1/' | awk '{s += $1; n++} END {print s / n}')

@@ -82,7 +82,8 @@ void transformer_init_weights(TransformerNet *n, Rng *rng) {
 
 static size_t plane(int N, int C, int h, int w) { return (size_t)N * C * h * w; }
 
-void transformer_acts_alloc(TransformerActs *a, const TransformerNet *n, int N, int H, int W) {
+// The sizes of every unit's buffers for a batch N of H x W (a->h/w/ho/wo, N, H, W, ctx set).
+static void acts_shapes(TransformerActs *a, const TransformerNet *n, int N, int H, int W) {
   GENET_ASSERT(N >= 1 && H >= TRANSFORMER_MIN_SIDE && W >= TRANSFORMER_MIN_SIDE);
   memset(a, 0, sizeof *a);
   a->ctx = n->params.ctx;
@@ -90,15 +91,25 @@ void transformer_acts_alloc(TransformerActs *a, const TransformerNet *n, int N, 
   a->H = H;
   a->W = W;
   int h = H, w = W;
-  size_t big = 0;
   for (int i = 0; i < TRANSFORMER_UNITS; i++) {
     const TransformerUnit *u = &n->unit[i];
     a->h[i] = h;
     a->w[i] = w;
-    int hu = h * u->up, wu = w * u->up, p = u->K / 2;
+    int p = u->K / 2;
+    a->ho[i] = conv2d_out_size(h * u->up + 2 * p, u->K, u->stride, 0);
+    a->wo[i] = conv2d_out_size(w * u->up + 2 * p, u->K, u->stride, 0);
+    h = a->ho[i];
+    w = a->wo[i];
+  }
+}
+
+void transformer_acts_alloc(TransformerActs *a, const TransformerNet *n, int N, int H, int W) {
+  acts_shapes(a, n, N, H, W);
+  size_t big = 0;
+  for (int i = 0; i < TRANSFORMER_UNITS; i++) {
+    const TransformerUnit *u = &n->unit[i];
+    int hu = a->h[i] * u->up, wu = a->w[i] * u->up, p = u->K / 2;
     int hp = hu + 2 * p, wp = wu + 2 * p;
-    a->ho[i] = conv2d_out_size(hp, u->K, u->stride, 0);
-    a->wo[i] = conv2d_out_size(wp, u->K, u->stride, 0);
     size_t nout = plane(N, u->Cout, a->ho[i], a->wo[i]);
     if (u->up > 1) a->up[i] = ctx_alloc(a->ctx, sizeof(float) * plane(N, u->Cin, hu, wu));
     a->pad[i] = ctx_alloc(a->ctx, sizeof(float) * plane(N, u->Cin, hp, wp));
@@ -113,14 +124,54 @@ void transformer_acts_alloc(TransformerActs *a, const TransformerNet *n, int N, 
     a->g[i] = ctx_alloc(a->ctx, sizeof(float) * nout);
     size_t m[] = {nout, plane(N, u->Cin, hp, wp), plane(N, u->Cin, hu, wu)};
     for (int k = 0; k < 3; k++) big = m[k] > big ? m[k] : big;
-    h = a->ho[i];
-    w = a->wo[i];
   }
   a->s0 = ctx_alloc(a->ctx, sizeof(float) * big);
   a->s1 = ctx_alloc(a->ctx, sizeof(float) * big);
 }
 
+// Forward only: a unit's upsampled, padded and conv buffers are dead once its output exists,
+// so every unit shares one of each; outputs rotate through three buffers (a unit reads the
+// previous output and, in a residual block's second unit, the one before it). The same ops in
+// the same order as with transformer_acts_alloc: the same output, bit for bit.
+void transformer_acts_alloc_forward(TransformerActs *a, const TransformerNet *n, int N, int H, int W) {
+  acts_shapes(a, n, N, H, W);
+  size_t mup = 0, mpad = 0, mout = 0, mstat = 0;
+  for (int i = 0; i < TRANSFORMER_UNITS; i++) {
+    const TransformerUnit *u = &n->unit[i];
+    int hu = a->h[i] * u->up, wu = a->w[i] * u->up, p = u->K / 2;
+    size_t up = u->up > 1 ? plane(N, u->Cin, hu, wu) : 0, pad = plane(N, u->Cin, hu + 2 * p, wu + 2 * p);
+    size_t out = plane(N, u->Cout, a->ho[i], a->wo[i]), stat = (size_t)N * u->Cout;
+    mup = up > mup ? up : mup;
+    mpad = pad > mpad ? pad : mpad;
+    mout = out > mout ? out : mout;
+    mstat = stat > mstat ? stat : mstat;
+  }
+  a->forward_only = 1;
+  a->fup = mup ? ctx_alloc(a->ctx, sizeof(float) * mup) : NULL;
+  a->fpad = ctx_alloc(a->ctx, sizeof(float) * mpad);
+  a->fconv = ctx_alloc(a->ctx, sizeof(float) * mout);
+  a->fmean = ctx_alloc(a->ctx, sizeof(float) * mstat);
+  a->fvar = ctx_alloc(a->ctx, sizeof(float) * mstat);
+  for (int k = 0; k < 3; k++) a->fy[k] = ctx_alloc(a->ctx, sizeof(float) * mout);
+  for (int i = 0; i < TRANSFORMER_UNITS; i++) {
+    const TransformerUnit *u = &n->unit[i];
+    GENET_ASSERT(u->skip < 0 || u->skip >= i - 1);  // the skip's input is one of the 3 kept
+    a->up[i] = u->up > 1 ? a->fup : NULL;
+    a->pad[i] = a->fpad;
+    a->conv[i] = a->fconv;
+    a->mean[i] = u->norm ? a->fmean : NULL;
+    a->var[i] = u->norm ? a->fvar : NULL;
+    a->y[i] = u->norm ? a->fy[i % 3] : a->conv[i];
+  }
+}
+
 void transformer_acts_free(TransformerActs *a) {
+  if (a->forward_only) {
+    float *bufs[] = {a->fup, a->fpad, a->fconv, a->fmean, a->fvar, a->fy[0], a->fy[1], a->fy[2]};
+    for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++) ctx_release(a->ctx, bufs[k]);
+    memset(a, 0, sizeof *a);
+    return;
+  }
   for (int i = 0; i < TRANSFORMER_UNITS; i++) {
     if (a->y[i] != a->conv[i]) ctx_release(a->ctx, a->y[i]);
     float *bufs[] = {a->up[i], a->pad[i], a->conv[i], a->mean[i], a->var[i], a->g[i]};
@@ -172,6 +223,7 @@ void transformer_backward(Ctx *ctx, const TransformerNet *n, TransformerActs *a,
   const float *P = n->params.data;
   float *G = n->params.grad;
   int N = a->N, last = TRANSFORMER_UNITS - 1;
+  GENET_ASSERT(!a->forward_only);  // transformer_acts_alloc_forward keeps nothing for backward
   ctx_copy(ctx, a->g[last], dy, sizeof(float) * plane(N, 3, a->ho[last], a->wo[last]));
   for (int i = last; i >= 0; i--) {
     const TransformerUnit *u = &n->unit[i];

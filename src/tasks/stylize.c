@@ -172,7 +172,7 @@ static int stylize_one(Ctx *ctx, const TransformerNet *net, const char *in, cons
   for (int c = 0; c < 3; c++)
     for (size_t i = 0; i < hw; i++) x[c * hw + i] = img.px[i * 3 + c];
   TransformerActs a;
-  transformer_acts_alloc(&a, net, 1, h, w);
+  transformer_acts_alloc_forward(&a, net, 1, h, w);
   double t0 = now_s();
   const float *y = transformer_forward(ctx, net, &a, x);
   *ms = 1e3 * (now_s() - t0);
