@@ -6,10 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd/style_pairs.h"
 #include "core/util.h"
 #include "tasks/registry.h"
-#include "tasks/style_task.h"  // pairs = FILE runs style_pairs instead of one Trainer
 #include "train/trainer.h"
 
 static int usage(void) {
@@ -81,15 +79,12 @@ int train_main(int argc, char **argv) {
     comm_finalize(&t.comm);
     return 2;
   }
-  if (ops == &style_task_ops && config_str(&t.cfg, "pairs")[0]) {  // many pairs over the ranks
-    int rc = style_pairs_main(&t.comm, &t.cfg, argv[1], argc - 2, argv + 2, resolve);
-    config_free(&t.cfg);
-    comm_finalize(&t.comm);
-    return rc;
+  int rc = ops->run_instead ? ops->run_instead(&t.comm, &t.cfg, argv[1], argc - 2, argv + 2, resolve) : -1;
+  if (rc < 0) {  // one Trainer
+    trainer_open(&t, argv[1], ops);
+    rc = trainer_run(&t, ops);
+    trainer_close(&t);
   }
-  trainer_open(&t, argv[1], ops);
-  int rc = trainer_run(&t, ops);
-  trainer_close(&t);
   config_free(&t.cfg);
   comm_finalize(&t.comm);
   return rc;

@@ -25,6 +25,7 @@
 #include "ops/scale.h"
 #include "ops/tv.h"
 #include "tasks/style_image.h"
+#include "tasks/style_pairs.h"
 #include "core/dir.h"
 #include "core/rng.h"
 #include "core/util.h"
@@ -616,6 +617,13 @@ static void style_free(Trainer *t, void *task) {
   free(s->init_img);
 }
 
+// pairs = FILE: the pairs over the ranks (style_pairs.c), each its own Trainer; else -1.
+static int style_run_instead(Comm *comm, const Config *cfg, const char *job, int nover, char **over,
+                             TaskResolve resolve) {
+  if (!config_str(cfg, "pairs")[0]) return -1;
+  return style_pairs_main(comm, cfg, job, nover, over, resolve);
+}
+
 const TaskOps style_task_ops = {
     .name = "style",
     .best = "train/loss",
@@ -634,4 +642,5 @@ const TaskOps style_task_ops = {
     .on_checkpoint = style_on_checkpoint,
     .end = style_end,
     .free = style_free,
+    .run_instead = style_run_instead,
 };

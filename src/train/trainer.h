@@ -64,6 +64,12 @@ typedef struct Trainer {
 //   until finished: epoch_begin when an epoch starts in this process, step, checkpoint when
 //   due or stopping, epoch_end after the epoch's last step;
 //   when not stopped: the final checkpoint and end.
+// How `genet train` resolves a job (train_cmd.c): cfg zeroed and initialized with the shared
+// keys and the task's; returns the task, or NULL with err. A task's run_instead resolves the
+// jobs it derives from the job (style's pairs) with it.
+typedef const struct TaskOps *(*TaskResolve)(Config *cfg, const char *job, int nover, char **over,
+                                             char *err, size_t errlen);
+
 typedef struct TaskOps {
   const char *name;
   const CfgSpec *keys;
@@ -93,6 +99,11 @@ typedef struct TaskOps {
   void (*on_checkpoint)(Trainer *t, void *task); // may be NULL: after each checkpoint (style: the image)
   void (*end)(Trainer *t, void *task);           // may be NULL: after the final checkpoint
   void (*free)(Trainer *t, void *task);
+  // May be NULL. Called on the resolved job before any Trainer exists: runs the job some other way
+  // than one Trainer when the job asks for it and returns the process's exit status (style: pairs =
+  // FILE, one Trainer per pair over the ranks), or -1: one Trainer runs the job, as usual.
+  int (*run_instead)(Comm *comm, const Config *cfg, const char *job, int nover, char **over,
+                     TaskResolve resolve);
 } TaskOps;
 
 // Runs the task; returns the process's exit status (0, or GENET_EXIT_STOPPED after a signal).

@@ -1,5 +1,5 @@
 // style_pairs.h: `task = style` with `pairs = FILE`: many (content, style) pairs over the ranks
-// of one job (mpirun, srun), src/cmd/style_pairs.c. Each line of FILE is one pair,
+// of one job (mpirun, srun), src/tasks/style_pairs.c. Each line of FILE is one pair,
 //     CONTENT STYLE[,STYLE...] [OUTPUT]
 // fields separated by blanks ('#' starts a comment line; an empty line is an error). Pair k (the
 // k-th pair line, from 1) runs as its own single-process style job with content, style,
@@ -17,13 +17,9 @@
 #include "train/config.h"
 #include "train/trainer.h"
 
-// What train_cmd.c resolves a job with (its first argument is zeroed and initialized here).
-typedef const TaskOps *(*PairsResolve)(Config *cfg, const char *job, int nover, char **over,
-                                       char *err, size_t errlen);
-
 // Runs the pairs of the resolved job cfg (pairs = FILE set) on this rank. Every rank checks the
 // whole file first: a bad line (missing image, empty line, duplicate output, a style count that
 // style_blend does not match) is one line "FILE:LINE: ..." from rank 0, exit 2, before any work.
 // Returns the process's exit status: 0, GENET_EXIT_STOPPED (a signal stopped a pair), 2.
 int style_pairs_main(Comm *comm, const Config *cfg, const char *job, int nover, char **over,
-                     PairsResolve resolve);
+                     TaskResolve resolve);

@@ -1,5 +1,5 @@
 // style_pairs.c: many style pairs over the ranks of one job (style_pairs.h).
-#include "cmd/style_pairs.h"
+#include "tasks/style_pairs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,7 +191,7 @@ static int write_index(const Pairs *ps, const char *file, const char *out_dir, c
 // Runs pair k (0-based) as a single-process style job; 0 finished, 1 stopped (signal or
 // max_steps), exits on an error.
 static int run_pair(Comm *world, const Pairs *ps, int k, const char *job, int nover, char **over,
-                    PairsResolve resolve, const char *ckpt_dir, const char *out_dir) {
+                    TaskResolve resolve, const char *ckpt_dir, const char *out_dir) {
   const Pair *p = &ps->p[k];
   char kv[5][GENET_PATH_MAX + 64];
   snprintf(kv[0], sizeof kv[0], "content=%s", p->content);
@@ -249,7 +249,7 @@ static int run_pair(Comm *world, const Pairs *ps, int k, const char *job, int no
 }
 
 int style_pairs_main(Comm *comm, const Config *cfg, const char *job, int nover, char **over,
-                     PairsResolve resolve) {
+                     TaskResolve resolve) {
   const char *file = config_str(cfg, "pairs");
   const char *blend = config_str(cfg, "style_blend");
   char err[GENET_ERR_MAX];
