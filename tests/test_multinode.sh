@@ -287,7 +287,7 @@ lost_case() {
   # shellcheck disable=SC2086
   "$h5cmp" "U/ckpt_0000000040.h5" "$ck/ckpt_0000000040.h5" 1e-5 $lmnames > "$name.cmp" ||
     { cat "$name.cmp"; fail "node lost: the resumed run differs from the uninterrupted one"; }
-  line "node lost ($what): job --nodes=1-2 ran on ${on[*]} (2 ranks); $lost down and the job requeued ${requeued} s after the loss; Slurm restarted it on $node alone ${restarted} s after, 1 rank resumed at step $step of 40, finished, worst err $(worst "$name.cmp") vs the uninterrupted 2-host run (bound 1e-5) ($((SECONDS - t)) s)"
+  line "node lost ($what): job --nodes=1-2 ran on ${on[*]} (2 ranks); $lost down and the job requeued ${requeued} s after the loss; Slurm restarted it on $node alone ${restarted} s after the loss, 1 rank resumed at step $step of 40, finished, worst err $(worst "$name.cmp") vs the uninterrupted 2-host run (bound 1e-5) ($((SECONDS - t)) s)"
 }
 # Two hosts for each case (one drained, then the lost one down): once one is lost, one is left.
 h3=${HOSTS[2]}
