@@ -10,10 +10,13 @@
 #     per host over TCP, within 1e-5 of 1 rank;
 #   a host's link cut mid-run (mpirun): both ranks end with the line naming the all-reduce
 #     after collective_timeout, and mpirun ends with an error instead of hanging;
-#   a host lost (link cut, all its processes killed: a power loss) under Slurm: the node is
-#     marked down, the job requeued, shrunk to the host left (scontrol update NumNodes=1), and
-#     resumed on 1 rank from the last checkpoint the 2 ranks wrote; it finishes within 1e-5 of
-#     the uninterrupted 2-host run.
+#   a host lost (link cut, all its processes killed: a power loss) under Slurm, twice: the
+#     job submitted with --nodes=1-2 (train_cpu.sbatch's cores per node, one rank per node)
+#     on two hosts (the others drained or down) runs on both; then rank 1's host is lost, or
+#     the host running the batch script and rank 0: the node is marked down, and Slurm
+#     requeues the job and starts it again on the host left, with nothing done by hand; 1 rank
+#     resumes from the last checkpoint the 2 ranks wrote and finishes within 1e-5 of the
+#     uninterrupted 2-host run.
 # Everything is torn down by tests/cluster/down.sh on exit, pass or fail, and the test checks
 # that no process and no namespace is left. Without root, namespaces, Slurm or munge it prints
 # one SKIP line and exits 77 (ctest: skipped).
@@ -221,7 +224,7 @@ for _ in $(seq 1 150); do [ "$(sl sinfo -h -n "$h2" -o %T)" = idle ] && break; s
 [ "$(sl sinfo -h -n "$h2" -o %T)" = idle ] || die "$h2 not idle again after the link came back"
 line "link cut: '${k0#genet: }' (${gone1} s after the cut), '${k1#genet: }' on $h2 (${gone2} s; its --output-filename file), mpirun exited $kst after ${took} s (tcp_retries2 = 5), no daemon left ($((SECONDS - t)) s)"
 
-# ---- a host lost under Slurm: requeued, shrunk to the host left, resumed on 1 rank
+# ---- a host lost under Slurm: requeued by Slurm, started again on the host left with 1 rank
 t=$SECONDS
 # The uninterrupted 2-host run (mpirun: the same sums as srun's 2 ranks).
 lostjob=(max_steps=40 checkpoint_every=10 collective_timeout=60)
@@ -229,45 +232,74 @@ mpirun_on "$h1" "$genet" train "$w/lm.job" "${lostjob[@]}" checkpoint_dir="$w/U"
   { grep -v '^[|#]' u.log | head -n 40; fail "node lost: the uninterrupted run failed"; }
 # Slow links (1 Mbit/s: about a third of a second a step) so that the host can be lost mid-run.
 for h in "${HOSTS[@]}"; do "$cl/link.sh" "$C" "$h" shape 1mbit; done
-b=$(submit -J lost -N 2 --ntasks-per-node=1 "$src/scripts/slurm/train_cpu.sbatch" lm.job "${lostjob[@]}")
-ck=runs/lost/checkpoints
-wait_file $ck/ckpt_0000000030.h5 60
-# A power loss of the host of rank 1: the link goes dead and everything on it stops at once.
-mapfile -t on < <(sl scontrol show hostnames "$(jobfield "$b" NodeList)")
-[ ${#on[@]} = 2 ] || fail "node lost: the job runs on ${on[*]}"
-lost=${on[1]}
-"$cl/link.sh" "$C" "$lost" cut
-cluster_kill_host "$lost"
-t0=$SECONDS
-last=$(cd $ck && ls ckpt_*.h5 | tail -n 1)
-[ "$last" != "$final" ] || fail "node lost: the job had finished already"
-step=$((10#$(echo "$last" | sed 's/^ckpt_\([0-9]*\)\.h5$/\1/')))
-# slurmctld marks the host down after SlurmdTimeout (6 s here), cancels the job and requeues it.
-wait_state "$b" 60 PENDING
-[ "$(jobfield "$b" Restarts)" = 1 ] || die "node lost: Restarts=$(jobfield "$b" Restarts)"
-down=$(sl sinfo -h -n "$lost" -o %T)
-case $down in down*) ;; *) die "node lost: $lost is '$down', not down" ;; esac
-requeued=$((SECONDS - t0))
-# What the user does: the job as it is would wait for 2 nodes forever; 1 will do. Slurm holds
-# a requeued job back for about two minutes; starttime=now starts it at once (not within the
-# second of its requeue: slurmd refuses a credential from the second the old one was revoked).
-sl scontrol update jobid="$b" NumNodes=1 NumTasks=1
-s0=$(date +%s)
-while [ "$(date +%s)" -le "$((s0 + 1))" ]; do sleep 0.1; done
-sl scontrol update jobid="$b" starttime=now
-wait_state "$b" 120 COMPLETED FAILED CANCELLED
-blog=runs/lost/logs/$b.1.log
-[ "$(jobfield "$b" JobState) $(jobfield "$b" ExitCode)" = "COMPLETED 0:0" ] ||
-  { tail -n 30 "$blog"; die "node lost: the requeued job $(jobfield "$b" JobState) $(jobfield "$b" ExitCode)"; }
-node=$(jobfield "$b" NodeList)
-[ "$node" != "$lost" ] || fail "node lost: restarted on the lost host"
-grep -q '^# genet train .*task lm, 1 rank,' "$blog" || { head -n 3 "$blog"; fail "node lost: the restart is not 1 rank"; }
-grep -q "^| resumed from $w/$ck/$last: step $step, written by 2 ranks" "$blog" ||
-  { grep resumed "$blog"; fail "node lost: did not resume from $last"; }
-# shellcheck disable=SC2086
-"$h5cmp" "U/ckpt_0000000040.h5" "$ck/ckpt_0000000040.h5" 1e-5 $lmnames > b.cmp ||
-  { cat b.cmp; fail "node lost: the resumed run differs from the uninterrupted one"; }
-line "node lost: $lost (of ${on[*]}) down and the job requeued ${requeued} s after the loss; restarted on $node alone, 1 rank resumed at step $step of 40, finished, worst err $(worst b.cmp) vs the uninterrupted 2-host run (bound 1e-5) ($((SECONDS - t)) s)"
+# lost_case NAME WHICH: the job (-J NAME) submitted --nodes=1-2, one rank per node
+# (train_cpu.sbatch asks for each node's cores, here 1, not for --ntasks-per-node), gets the
+# two hosts that are up; once it has written its step-30 checkpoint, one of them is lost: WHICH
+# is "batch" (the host running the batch script and rank 0) or "other" (rank 1's). Nothing is
+# done by hand after that: Slurm marks the host down, requeues the job and starts it again on
+# the host left, where 1 rank resumes from the last checkpoint the 2 ranks wrote and finishes.
+# up.sh's cred_expire=10 holds a requeued job back 10 s, not 120; Slurm's scheduler passes
+# (backfill every 30 s) add up to about 30 s more.
+lost_case() {
+  local name=$1 which=$2 b ck last step down requeued restarted node blog bh lost left t0 what
+  local -a on
+  t=$SECONDS
+  b=$(GENET_RANKS_PER_NODE=1 submit -J "$name" --nodes=1-2 "$src/scripts/slurm/train_cpu.sbatch" lm.job "${lostjob[@]}")
+  ck=runs/$name/checkpoints
+  wait_file "$ck/ckpt_0000000030.h5" 60
+  mapfile -t on < <(sl scontrol show hostnames "$(jobfield "$b" NodeList)")
+  [ ${#on[@]} = 2 ] || fail "node lost: the job runs on ${on[*]}, not on 2 hosts"
+  grep -q '^# genet train .*task lm, 2 ranks,' "runs/$name/logs/$b.0.log" ||
+    { head -n 3 "runs/$name/logs/$b.0.log"; fail "node lost: not 2 ranks before the loss"; }
+  bh=$(jobfield "$b" BatchHost)
+  if [ "$which" = batch ]; then
+    lost=$bh what="the batch script's host"
+  else
+    lost=${on[0]} what="rank 1's host, not the batch script's"
+    [ "$lost" != "$bh" ] || lost=${on[1]}
+  fi
+  left=${on[0]}
+  [ "$left" != "$lost" ] || left=${on[1]}
+  # A power loss: the link goes dead and everything on the host stops at once.
+  "$cl/link.sh" "$C" "$lost" cut
+  cluster_kill_host "$lost"
+  t0=$SECONDS
+  last=$(cd "$ck" && ls ckpt_*.h5 | tail -n 1)
+  [ "$last" != "$final" ] || fail "node lost: the job had finished already"
+  step=$((10#$(echo "$last" | sed 's/^ckpt_\([0-9]*\)\.h5$/\1/')))
+  # slurmctld marks the host down after SlurmdTimeout (6 s here), cancels the job and requeues it.
+  wait_state "$b" 90 PENDING
+  [ "$(jobfield "$b" Restarts)" = 1 ] || die "node lost: Restarts=$(jobfield "$b" Restarts)"
+  down=$(sl sinfo -h -n "$lost" -o %T)
+  case $down in down*) ;; *) die "node lost: $lost is '$down', not down" ;; esac
+  requeued=$((SECONDS - t0))
+  wait_state "$b" 90 RUNNING COMPLETED FAILED CANCELLED
+  restarted=$((SECONDS - t0))
+  wait_state "$b" 120 COMPLETED FAILED CANCELLED
+  blog=runs/$name/logs/$b.1.log
+  [ "$(jobfield "$b" JobState) $(jobfield "$b" ExitCode)" = "COMPLETED 0:0" ] ||
+    { tail -n 30 "$blog"; die "node lost: the requeued job $(jobfield "$b" JobState) $(jobfield "$b" ExitCode)"; }
+  node=$(jobfield "$b" NodeList)
+  [ "$node" = "$left" ] || fail "node lost: restarted on $node, not on $left alone"
+  grep -q '^# genet train .*task lm, 1 rank,' "$blog" || { head -n 3 "$blog"; fail "node lost: the restart is not 1 rank"; }
+  grep -q "^| resumed from $w/$ck/$last: step $step, written by 2 ranks" "$blog" ||
+    { grep resumed "$blog"; fail "node lost: did not resume from $last"; }
+  # shellcheck disable=SC2086
+  "$h5cmp" "U/ckpt_0000000040.h5" "$ck/ckpt_0000000040.h5" 1e-5 $lmnames > "$name.cmp" ||
+    { cat "$name.cmp"; fail "node lost: the resumed run differs from the uninterrupted one"; }
+  line "node lost ($what): job --nodes=1-2 ran on ${on[*]} (2 ranks); $lost down and the job requeued ${requeued} s after the loss; Slurm restarted it on $node alone ${restarted} s after the loss, 1 rank resumed at step $step of 40, finished, worst err $(worst "$name.cmp") vs the uninterrupted 2-host run (bound 1e-5) ($((SECONDS - t)) s)"
+}
+# Two hosts for each case (one drained, then the lost one down): once one is lost, one is left.
+h3=${HOSTS[2]}
+sl scontrol update nodename="$h3" state=drain reason="two hosts for the node-lost case"
+lost_case lost1 other
+# The second case on the first host and the third (the second is down).
+sl scontrol update nodename="$h3" state=resume
+# Resumed, it is "idle*" (not responding) until slurmctld next hears from it; a job submitted
+# then takes the first host alone (a range takes the nodes that are free at the time).
+for _ in $(seq 1 150); do [ "$(sl sinfo -h -n "$h3" -o %T)" = idle ] && break; sleep 0.2; done
+[ "$(sl sinfo -h -n "$h3" -o %T)" = idle ] || die "$h3 not idle 30 s after its resume"
+lost_case lost2 batch
 
 # Stopped here rather than on exit, to check that nothing is left.
 trap - EXIT

@@ -2,13 +2,15 @@
 # genet under a real Slurm (scripts/slurm/, docs/CLUSTER.md): munged, slurmctld and slurmd are
 # started here as root with a one-node slurm.conf, a fresh munge key and socket, ports, spool
 # and state all in the scratch directory (no system Slurm or munge is touched), then:
-#   train_cpu.sbatch, 2 ranks under srun --mpi=pmix, a small language model: log and checkpoint;
-#   the same job warned mid-run (scancel --signal=USR1 --batch, what --signal=B:USR1@N sends):
+#   train_cpu.sbatch, 2 ranks under srun --mpi=pmix, a small language model: log and checkpoint
+#     (the file's own layout: one Slurm task holding the node's cores, 2 ranks started on it);
+#   the same job warned mid-run (scancel --signal=USR1 --batch, what --signal=B:USR1@N sends),
+#     submitted with --ntasks-per-node=2 (the ranks as Slurm tasks):
 #     it checkpoints, requeues itself, resumes from that checkpoint (SLURM_RESTART_COUNT=1) and
 #     ends bit-identical to the uninterrupted run;
 #   stylize_array.sbatch over a 3-entry list: three images; the task warned mid-run is requeued
 #     alone and resumes, the other two run once;
-#   a rank killed with SIGKILL (train.sbatch, the GPU file, with --gpus-per-task=0): the job
+#   a rank killed with SIGKILL (train.sbatch, the GPU file, with --gpus-per-node=0): the job
 #     fails within seconds, not requeued; submitted again it resumes from the newest checkpoint;
 #     cancelled with scancel, it checkpoints and is not requeued (a requeue would undo scancel).
 # The daemons are stopped by their PIDs, and anything the jobs left is found by an environment
@@ -189,17 +191,19 @@ state="params state train/epoch train/batch train/best_val_loss train/log_loss_s
 
 # ---- a plain run: train_cpu.sbatch, 2 ranks
 t=$SECONDS
-a=$(submit -J plain --ntasks-per-node=2 "$sb/train_cpu.sbatch" lm.job)
+a=$(submit -J plain --cpus-per-task=2 "$sb/train_cpu.sbatch" lm.job)
 wait_state "$a" 120 COMPLETED FAILED CANCELLED
 alog=runs/plain/logs/$a.0.log
 [ "$(jobfield "$a" JobState) $(jobfield "$a" ExitCode) $(jobfield "$a" Restarts)" = "COMPLETED 0:0 0" ] ||
   { cat "slurm-plain-$a.out" "$alog"; die "plain job: $(jobfield "$a" JobState), exit $(jobfield "$a" ExitCode)"; }
 grep -q '^# genet train lm.job: task lm, 2 ranks' "$alog" || { cat "$alog"; fail "plain job: not 2 ranks"; }
+grep -q "^genet-slurm: job $a: 1 node(s) ($node) x 2 rank(s) x 1 core(s)$" "$alog" ||
+  { head -n 3 "$alog"; fail "plain job: not the file's layout (1 node x 2 ranks x 1 core)"; }
 grep -q "^# slurm: SLURM_JOB_ID=$a (not requeued)" "$alog" || fail "plain job: no SLURM_JOB_ID line"
 grep -q 'End of training' "$alog" || fail "plain job: did not finish"
 [ -f "runs/plain/checkpoints/$final" ] || fail "plain job: no $final"
 grep -q 'finished$' "slurm-plain-$a.out" || fail "plain job: the batch script did not say finished"
-pass "train_cpu.sbatch: 2 ranks under srun --mpi=pmix, log runs/plain/logs/$a.0.log, $final ($((SECONDS - t)) s)"
+pass "train_cpu.sbatch: 2 ranks under srun --mpi=pmix (its layout: 1 node x 2 ranks x 1 core), log runs/plain/logs/$a.0.log, $final ($((SECONDS - t)) s)"
 
 # ---- warned mid-run: checkpoint, requeue, resume, bit-identical end
 t=$SECONDS
@@ -290,7 +294,7 @@ pass "stylize_array.sbatch: 3 images; task 2 warned, requeued alone and resumed;
 
 # ---- a rank killed: the job fails at once and is not requeued; again, it resumes
 t=$SECONDS
-d=$(submit -J killed --ntasks-per-node=2 --gpus-per-task=0 "$sb/train.sbatch" lm.job epochs=1000000 checkpoint_every=20)
+d=$(submit -J killed --ntasks-per-node=2 --gpus-per-node=0 "$sb/train.sbatch" lm.job epochs=1000000 checkpoint_every=20)
 d0=runs/killed/logs/$d.0.log
 wait_grep '^| checkpoint .*ckpt_0000000040.h5' "$d0" 60
 victim=
@@ -312,7 +316,7 @@ grep -q 'failed (status 137): not requeued' "$d0" || { cat "$d0"; fail "killed r
 newest=$(cd runs/killed/checkpoints && ls ckpt_*.h5 | tail -n 1)
 pass "rank 1 killed with SIGKILL: job FAILED in ${took} s (status 137), not requeued"
 
-e=$(submit -J killed --ntasks-per-node=2 --gpus-per-task=0 "$sb/train.sbatch" lm.job epochs=1000000 checkpoint_every=20)
+e=$(submit -J killed --ntasks-per-node=2 --gpus-per-node=0 "$sb/train.sbatch" lm.job epochs=1000000 checkpoint_every=20)
 e0=runs/killed/logs/$e.0.log
 wait_grep "^| resumed from $w/runs/killed/checkpoints/$newest" "$e0" 60
 wait_grep '^| epoch' "$e0" 60

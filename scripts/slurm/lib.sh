@@ -45,21 +45,57 @@ trap 'genet_on_signal TERM' TERM
 
 # Each rank's OpenMP threads: the cores Slurm gave each task. srun has not taken
 # --cpus-per-task from the job since Slurm 22.05; SRUN_CPUS_PER_TASK hands it over.
+GENET_OMP_GIVEN=${OMP_NUM_THREADS:-}
 if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then
   export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$SLURM_CPUS_PER_TASK}
   export SRUN_CPUS_PER_TASK=$SLURM_CPUS_PER_TASK
 fi
 
-# A job requeued onto fewer nodes than it was submitted with (a node lost, then `scontrol
-# update jobid=J NumNodes=1 NumTasks=1`: docs/CLUSTER.md) still finds the old task count in
-# SLURM_NTASKS, and srun would crowd that many ranks onto the nodes left, ignoring
-# --ntasks-per-node. When the count cannot fit, the ranks are --ntasks-per-node per node of
-# this allocation.
-if [ -n "${SLURM_NTASKS:-}" ] && [ -n "${SLURM_NTASKS_PER_NODE:-}" ] && [ -n "${SLURM_JOB_NUM_NODES:-}" ] &&
-  [ "$SLURM_NTASKS" -gt $((SLURM_JOB_NUM_NODES * SLURM_NTASKS_PER_NODE)) ] 2> /dev/null; then
-  export SLURM_NTASKS=$((SLURM_JOB_NUM_NODES * SLURM_NTASKS_PER_NODE))
-  export SLURM_NPROCS=$SLURM_NTASKS
-fi
+# genet_layout: sets GENET_LAYOUT, srun's options that place the ranks, GENET_RANKS_PER_NODE
+# (as resolved) and OMP_NUM_THREADS.
+# The train files ask Slurm for nodes and for what each node holds (--cpus-per-task cores,
+# --gpus-per-node GPUs: one Slurm task per node), not for a task count; srun splits each node
+# into GENET_RANKS_PER_NODE ranks (default: its GPUs, else 1), the cores shared among them.
+# That is what lets --nodes be a range MIN-MAX: Slurm gives a range as many free nodes as it
+# can, up to MAX, and a job requeued after a node failure starts again on as few as MIN, with
+# fewer ranks. --ntasks-per-node fixes the task count at MIN x its value, and Slurm 22.05 then
+# gives a range MIN nodes, even with MAX idle (measured; --spread-job does not change it).
+# Given on the command line, --ntasks-per-node (or --ntasks) is taken as it always was (that
+# many ranks per node, --cpus-per-task cores each, the nodes a fixed count): srun's own layout.
+genet_layout() {
+  GENET_LAYOUT=()
+  local nodes=${SLURM_JOB_NUM_NODES:-1} rpn cpn cpr gpn
+  if [ -n "${SLURM_NTASKS_PER_NODE:-}${SLURM_NTASKS:-}" ]; then
+    # A job shrunk by hand to fewer nodes (scontrol update jobid=J NumNodes=1 NumTasks=1:
+    # docs/CLUSTER.md) still finds the old task count in SLURM_NTASKS, and srun would crowd
+    # that many ranks onto the nodes left: then the ranks are --ntasks-per-node per node.
+    if [ -n "${SLURM_NTASKS:-}" ] && [ "$SLURM_NTASKS" -gt $((nodes * SLURM_NTASKS_PER_NODE)) ] 2> /dev/null; then
+      export SLURM_NTASKS=$((nodes * SLURM_NTASKS_PER_NODE))
+      export SLURM_NPROCS=$SLURM_NTASKS
+    fi
+    GENET_RANKS_PER_NODE=$SLURM_NTASKS_PER_NODE
+    return 0
+  fi
+  gpn=${SLURM_GPUS_PER_NODE:-0}
+  gpn=${gpn##*:}  # --gpus-per-node=a100:4
+  rpn=${GENET_RANKS_PER_NODE:-}
+  if [ -z "$rpn" ]; then
+    if [ "$gpn" -gt 0 ] 2> /dev/null; then rpn=$gpn; else rpn=1; fi
+  fi
+  # The cores of the smallest node: SLURM_JOB_CPUS_PER_NODE reads like 16(x2),8.
+  cpn=$(echo "${SLURM_JOB_CPUS_PER_NODE:-1}" | tr ',' '\n' | sed 's/(x[0-9]*)//' | sort -n | head -n 1)
+  if ! [ "$rpn" -ge 1 ] 2> /dev/null || ! [ "$cpn" -ge "$rpn" ] 2> /dev/null; then
+    genet_msg "GENET_RANKS_PER_NODE=$rpn ranks cannot share $cpn cores per node (--cpus-per-task is the cores of a node here)"
+    exit 2
+  fi
+  cpr=$((cpn / rpn))
+  GENET_RANKS_PER_NODE=$rpn
+  GENET_LAYOUT=(--nodes="$nodes" --ntasks="$((nodes * rpn))" --ntasks-per-node="$rpn" --cpus-per-task="$cpr")
+  if [ "$gpn" -gt 0 ] 2> /dev/null; then GENET_LAYOUT+=(--gpus-per-task=1); fi
+  export SRUN_CPUS_PER_TASK=$cpr
+  if [ -z "${GENET_OMP_GIVEN:-}" ]; then export OMP_NUM_THREADS=$cpr; fi
+  genet_msg "$nodes node(s) (${SLURM_JOB_NODELIST:-?}) x $rpn rank(s) x $cpr core(s)"
+}
 
 # genet_run_name FILE: the run's name: the job name given with sbatch -J, else FILE's name
 # without its extension (sbatch's default job name is the batch file's own name). The name

@@ -59,7 +59,9 @@ ClusterName=genetcluster
 SlurmctldHost=$SW($CLUSTER_SW_ADDR)
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$DIR/munge.sock
+# cred_expire: also how long a requeued job is held back before it may start again (120 s by
+# default): 10 s here, so that a job requeued after a node failure starts again soon.
+AuthInfo=socket=$DIR/munge.sock,cred_expire=10
 SlurmUser=root
 SlurmdUser=root
 StateSaveLocation=$DIR/state
