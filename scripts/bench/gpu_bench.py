@@ -10,7 +10,9 @@ ratio = genet ms / PyTorch ms (below 1: genet faster). PyTorch runs with its own
 genet's default precision = tf32 matches: TF32 for cuDNN convolutions, full FP32 for matmuls. Timed with torch.cuda.synchronize after warm-up steps. genet runs
 `$GENET train JOB device=... max_steps=N` on synthetic inputs made here and is read from its
 `| timing:` line (ops->step only, device-synchronized, mean after 2 warm-up steps); its style
-step is one L-BFGS iteration (max_iter = 1: one evaluation plus the L-BFGS update).
+step is one L-BFGS iteration (max_iter = 1: one evaluation plus the L-BFGS update), and so is
+PyTorch's (torch.optim.LBFGS(history_size=100, max_iter=1).step(closure) on the preprocessed
+image): both sides time the same work and hold the same growing history.
 
 Prints one markdown block (GPU, driver, torch, date, the table, the exact commands) and appends
 it to --out. Exit 0: every cell measured; 3: some genet side refused the device (its message

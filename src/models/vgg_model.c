@@ -316,6 +316,10 @@ void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, flo
   vgg_backward_fn(ctx, v, a, tapped, dtap_copy, &d, dimg);
 }
 
+static size_t vgg_nout(const VggActs *a, int i) {
+  return (size_t)a->C[i] * a->Ho[i] * a->Wo[i];
+}
+
 // The buffers a backward pass may write: dead activation buffers and a's spare ones.
 typedef struct {
   float *p[VGG19_LAYERS + VGG_SPARE];
@@ -323,22 +327,34 @@ typedef struct {
   int len;
 } VggFree;
 
-static void vgg_give(VggFree *f, float *p, size_t n) {
+// p (a spare buffer or an output's) is free again, with its whole size.
+static void vgg_give(const VggActs *a, VggFree *f, float *p) {
   GENET_ASSERT(f->len < VGG19_LAYERS + VGG_SPARE);
+  size_t n = 0;
+  for (int k = 0; k < a->nspare && !n; k++)
+    if (a->spare[k] == p) n = a->spare_n[k];
+  for (int i = 0; i <= a->last && !n; i++)
+    if (a->out[i] == p) n = vgg_nout(a, i);
+  GENET_ASSERT(n > 0);
+  for (int k = 0; k < f->len; k++) GENET_ASSERT(f->p[k] != p);  // given twice: taken twice
   f->p[f->len] = p;
   f->n[f->len++] = n;
 }
 
 // The smallest free buffer of at least n floats (the first of equals), else a new spare one
-// kept in a for the next passes (the first pass sizes them; later passes take the same ones).
+// kept in a for the next passes. A spare is as large as the largest output, so that later
+// needs fit it once it is free again (sized to each need, VGG19 took one per block: as much as
+// two of the largest).
 static float *vgg_take(VggActs *a, VggFree *f, size_t n) {
   int best = -1;
   for (int k = 0; k < f->len; k++)
     if (f->n[k] >= n && (best < 0 || f->n[k] < f->n[best])) best = k;
   if (best < 0) {
     GENET_ASSERT(a->nspare < VGG_SPARE);
-    a->spare[a->nspare] = ctx_alloc(a->ctx, sizeof(float) * n);
-    a->spare_n[a->nspare] = n;
+    size_t big = n;
+    for (int i = 0; i <= a->last; i++) big = vgg_nout(a, i) > big ? vgg_nout(a, i) : big;
+    a->spare[a->nspare] = ctx_alloc(a->ctx, sizeof(float) * big);
+    a->spare_n[a->nspare] = big;
     return a->spare[a->nspare++];
   }
   float *p = f->p[best];
@@ -348,10 +364,6 @@ static float *vgg_take(VggActs *a, VggFree *f, size_t n) {
     f->n[k] = f->n[k + 1];
   }
   return p;
-}
-
-static size_t vgg_nout(const VggActs *a, int i) {
-  return (size_t)a->C[i] * a->Ho[i] * a->Wo[i];
 }
 
 void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tapped,
@@ -371,14 +383,14 @@ void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tappe
   // read) or a spare one. Alive until their layer's turn: the ReLUs' outputs (their masks),
   // the tapped outputs, and a fused pool's output.
   VggFree fr = {.len = 0};
-  for (int k = 0; k < a->nspare; k++) vgg_give(&fr, a->spare[k], a->spare_n[k]);
+  for (int k = 0; k < a->nspare; k++) vgg_give(a, &fr, a->spare[k]);
   uint8_t live[VGG19_LAYERS] = {0};  // the buffer of out[i] (owned by i) is still to be read
   for (int i = 0; i <= a->last; i++) {
     if (vgg_shared(a, i)) continue;  // conv i's output is ReLU i + 1's buffer
     int fused_pool = v->layer[i].kind == VGG_POOL && !v->avg_pool && i > 0 &&
                      v->layer[i - 1].kind == VGG_RELU && !tapped[i - 1];
     live[i] = i <= top && (tapped[i] || v->layer[i].kind == VGG_RELU || fused_pool);
-    if (!live[i]) vgg_give(&fr, a->out[i], vgg_nout(a, i));
+    if (!live[i]) vgg_give(a, &fr, a->out[i]);
   }
   float *g = vgg_take(a, &fr, vgg_nout(a, top));  // dloss/d out[i], i from top down
   tap_grad(arg, top, g);
@@ -390,7 +402,7 @@ void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tappe
       float *t = vgg_take(a, &fr, nout);
       tap_grad(arg, i, t);
       add_inplace(ctx, g, t, nout, 1.0f);
-      vgg_give(&fr, t, nout);
+      vgg_give(a, &fr, t);
     }
     int h, w;
     vgg_in_shape(a, i, &h, &w);
@@ -407,7 +419,7 @@ void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tappe
         dx = i ? vgg_take(a, &fr, nin) : dimg;
         conv2d_backward(ctx, dx, NULL, NULL, g, x, v->params.data + L->w, 1, L->Cin, h, w,
                         L->Cout, 3, 1, 1);
-        if (!vgg_shared(a, i) && live[i]) vgg_give(&fr, a->out[i], nout);  // a tapped conv's own
+        if (!vgg_shared(a, i) && live[i]) vgg_give(a, &fr, a->out[i]);  // a tapped conv's own
         break;
       case VGG_POOL:
         if (v->avg_pool) {
@@ -422,13 +434,13 @@ void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tappe
           dx = vgg_take(a, &fr, nin);
           maxpool2d_backward(ctx, dx, g, a->ws[i], 1, L->Cin, h, w, 2, 2);
         }
-        if (live[i]) vgg_give(&fr, a->out[i], nout);
+        if (live[i]) vgg_give(a, &fr, a->out[i]);
         break;
       default:
         GENET_ASSERT(0);
     }
     // g's buffer is dead now, unless it is the ReLU's own output that dx overwrote
-    if (g != dx) vgg_give(&fr, g, nout);
+    if (g != dx) vgg_give(a, &fr, g);
     g = dx;
   }
 }
