@@ -10,7 +10,9 @@ ratio = genet ms / PyTorch ms (below 1: genet faster). PyTorch runs with its own
 genet's default precision = tf32 matches: TF32 for cuDNN convolutions, full FP32 for matmuls. Timed with torch.cuda.synchronize after warm-up steps. genet runs
 `$GENET train JOB device=... max_steps=N` on synthetic inputs made here and is read from its
 `| timing:` line (ops->step only, device-synchronized, mean after 2 warm-up steps); its style
-step is one L-BFGS iteration (max_iter = 1: one evaluation plus the L-BFGS update).
+step is one L-BFGS iteration (max_iter = 1: one evaluation plus the L-BFGS update), and so is
+PyTorch's (torch.optim.LBFGS(history_size=100, max_iter=1).step(closure) on the preprocessed
+image): both sides time the same work and hold the same growing history.
 
 Prints one markdown block (GPU, driver, torch, date, the table, the exact commands) and appends
 it to --out. Exit 0: every cell measured; 3: some genet side refused the device (its message
@@ -215,12 +217,17 @@ def torch_style(dev, s):
         fs, fc = features((style - mean) * 255), features((content - mean) * 255)
         gs = {n: gram(fs[n]) for n in GATYS_STYLE}
         cs = {n: fc[n] for n in GATYS_CONTENT}
-    img = content.clone().requires_grad_(True)
+        del fs, fc
+    # The same work as genet's timed step (jobs/style_gatys.job with max_iter=1): one
+    # torch.optim.LBFGS step (history 100, no line search) on the preprocessed image, i.e. one
+    # evaluation of the seed's closure plus the two-loop recursion over the history, which
+    # grows by one (y, s) pair a step on both sides.
+    img = ((content - mean) * 255).clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([img], lr=1, max_iter=1, history_size=100)
 
     def closure():  # the seed's closure: features of the image, style and content losses, backward
-        if img.grad is not None:
-            img.grad.zero_()
-        f = features((img - mean) * 255)
+        opt.zero_grad()
+        f = features(img)
         loss = sum(1e3 / f[n].shape[1] ** 2 * nn.functional.mse_loss(gram(f[n]), gs[n]) for n in GATYS_STYLE)
         loss = loss + sum(nn.functional.mse_loss(f[n], cs[n]) for n in GATYS_CONTENT)
         loss.backward()
@@ -229,7 +236,7 @@ def torch_style(dev, s):
     if a is not None and a.compile:
         features = torchside.maybe_compile(a, features)  # the closure reads it at call time
         torchside.warm_up(a, closure, 1)
-    return time_steps(closure, dev, s["warmup"], s["steps"])
+    return time_steps(lambda: opt.step(closure), dev, s["warmup"], s["steps"])
 
 
 # ---------------------------------------------------------------- genet sides

@@ -215,7 +215,6 @@ void vgg_acts_alloc_keep(VggActs *a, const VggNet *v, int H, int W, int last, co
   a->last = last;
   a->ctx = v->params.ctx;
   a->in = ctx_alloc(a->ctx, sizeof(float) * 3 * (size_t)H * W);
-  size_t biggest = (size_t)3 * H * W;
   int h = H, w = W;
   for (int i = 0; i <= last; i++) {
     const VggLayer *L = &v->layer[i];
@@ -234,10 +233,7 @@ void vgg_acts_alloc_keep(VggActs *a, const VggNet *v, int H, int W, int last, co
       continue;
     }
     a->out[i] = ctx_alloc(a->ctx, sizeof(float) * n);
-    if (n > biggest) biggest = n;
   }
-  a->g0 = ctx_alloc(a->ctx, sizeof(float) * biggest);
-  a->g1 = ctx_alloc(a->ctx, sizeof(float) * biggest);
 }
 
 void vgg_acts_free(VggActs *a) {
@@ -246,8 +242,7 @@ void vgg_acts_free(VggActs *a) {
     if (!vgg_shared(a, i)) ctx_release(a->ctx, a->out[i]);
     ctx_release(a->ctx, a->ws[i]);
   }
-  ctx_release(a->ctx, a->g0);
-  ctx_release(a->ctx, a->g1);
+  for (int k = 0; k < a->nspare; k++) ctx_release(a->ctx, a->spare[k]);
   memset(a, 0, sizeof *a);
 }
 
@@ -321,6 +316,56 @@ void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, flo
   vgg_backward_fn(ctx, v, a, tapped, dtap_copy, &d, dimg);
 }
 
+static size_t vgg_nout(const VggActs *a, int i) {
+  return (size_t)a->C[i] * a->Ho[i] * a->Wo[i];
+}
+
+// The buffers a backward pass may write: dead activation buffers and a's spare ones.
+typedef struct {
+  float *p[VGG19_LAYERS + VGG_SPARE];
+  size_t n[VGG19_LAYERS + VGG_SPARE];  // floats
+  int len;
+} VggFree;
+
+// p (a spare buffer or an output's) is free again, with its whole size.
+static void vgg_give(const VggActs *a, VggFree *f, float *p) {
+  GENET_ASSERT(f->len < VGG19_LAYERS + VGG_SPARE);
+  size_t n = 0;
+  for (int k = 0; k < a->nspare && !n; k++)
+    if (a->spare[k] == p) n = a->spare_n[k];
+  for (int i = 0; i <= a->last && !n; i++)
+    if (a->out[i] == p) n = vgg_nout(a, i);
+  GENET_ASSERT(n > 0);
+  for (int k = 0; k < f->len; k++) GENET_ASSERT(f->p[k] != p);  // given twice: taken twice
+  f->p[f->len] = p;
+  f->n[f->len++] = n;
+}
+
+// The smallest free buffer of at least n floats (the first of equals), else a new spare one
+// kept in a for the next passes. A spare is as large as the largest output, so that later
+// needs fit it once it is free again (sized to each need, VGG19 took one per block: as much as
+// two of the largest).
+static float *vgg_take(VggActs *a, VggFree *f, size_t n) {
+  int best = -1;
+  for (int k = 0; k < f->len; k++)
+    if (f->n[k] >= n && (best < 0 || f->n[k] < f->n[best])) best = k;
+  if (best < 0) {
+    GENET_ASSERT(a->nspare < VGG_SPARE);
+    size_t big = n;
+    for (int i = 0; i <= a->last; i++) big = vgg_nout(a, i) > big ? vgg_nout(a, i) : big;
+    a->spare[a->nspare] = ctx_alloc(a->ctx, sizeof(float) * big);
+    a->spare_n[a->nspare] = big;
+    return a->spare[a->nspare++];
+  }
+  float *p = f->p[best];
+  f->len--;
+  for (int k = best; k < f->len; k++) {  // keep the order: the choice is the same every pass
+    f->p[k] = f->p[k + 1];
+    f->n[k] = f->n[k + 1];
+  }
+  return p;
+}
+
 void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tapped,
                      VggTapGrad tap_grad, void *arg, float *dimg) {
   int top = -1;
@@ -330,39 +375,72 @@ void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tappe
     ctx_zero(ctx, dimg, sizeof(float) * 3 * (size_t)a->H * a->W);
     return;
   }
-  // g holds the gradient w.r.t. the output of features[i]; each layer writes its input
-  // gradient into the other scratch buffer (or dimg for features[0]) and the two swap. A tap
-  // below the top writes its gradient into the free one, then it joins g.
-  float *g = a->g0, *other = a->g1;
+  // No second copy of the activations: a ReLU's input gradient is written over its own output
+  // (read by nothing below it: a conv's input gradient needs no activation), a max pool after
+  // an untapped ReLU writes over that ReLU's output with the ReLU's mask applied first (the
+  // pool's output is the ReLU's output at the maximum, so masking by it is the same mask), and
+  // every other gradient goes into a dead buffer (the layers above, the pools' outputs once
+  // read) or a spare one. Alive until their layer's turn: the ReLUs' outputs (their masks),
+  // the tapped outputs, and a fused pool's output.
+  VggFree fr = {.len = 0};
+  for (int k = 0; k < a->nspare; k++) vgg_give(a, &fr, a->spare[k]);
+  uint8_t live[VGG19_LAYERS] = {0};  // the buffer of out[i] (owned by i) is still to be read
+  for (int i = 0; i <= a->last; i++) {
+    if (vgg_shared(a, i)) continue;  // conv i's output is ReLU i + 1's buffer
+    int fused_pool = v->layer[i].kind == VGG_POOL && !v->avg_pool && i > 0 &&
+                     v->layer[i - 1].kind == VGG_RELU && !tapped[i - 1];
+    live[i] = i <= top && (tapped[i] || v->layer[i].kind == VGG_RELU || fused_pool);
+    if (!live[i]) vgg_give(a, &fr, a->out[i]);
+  }
+  float *g = vgg_take(a, &fr, vgg_nout(a, top));  // dloss/d out[i], i from top down
   tap_grad(arg, top, g);
+  int masked = 0;  // g is already ReLU i's input gradient (a fused pool above wrote it)
   for (int i = top; i >= 0; i--) {
     const VggLayer *L = &v->layer[i];
-    size_t nout = (size_t)a->C[i] * a->Ho[i] * a->Wo[i];
+    size_t nout = vgg_nout(a, i);
     if (i != top && tapped[i]) {
-      tap_grad(arg, i, other);
-      add_inplace(ctx, g, other, nout, 1.0f);
+      float *t = vgg_take(a, &fr, nout);
+      tap_grad(arg, i, t);
+      add_inplace(ctx, g, t, nout, 1.0f);
+      vgg_give(a, &fr, t);
     }
     int h, w;
     vgg_in_shape(a, i, &h, &w);
+    size_t nin = i ? vgg_nout(a, i - 1) : (size_t)3 * h * w;
     const float *x = i ? a->out[i - 1] : a->in;
-    float *dx = i ? other : dimg;
+    float *dx;
     switch (L->kind) {
+      case VGG_RELU:  // over its own output, which only it reads
+        dx = a->out[i];
+        if (!masked) act_backward(ctx, ACT_RELU, 0.f, dx, g, a->out[i], nout);
+        masked = 0;
+        break;
       case VGG_CONV:
+        dx = i ? vgg_take(a, &fr, nin) : dimg;
         conv2d_backward(ctx, dx, NULL, NULL, g, x, v->params.data + L->w, 1, L->Cin, h, w,
                         L->Cout, 3, 1, 1);
-        break;
-      case VGG_RELU:
-        act_backward(ctx, ACT_RELU, 0.f, dx, g, a->out[i], nout);
+        if (!vgg_shared(a, i) && live[i]) vgg_give(a, &fr, a->out[i]);  // a tapped conv's own
         break;
       case VGG_POOL:
-        if (v->avg_pool)
+        if (v->avg_pool) {
+          dx = vgg_take(a, &fr, nin);
           avgpool2d_backward(ctx, dx, g, 1, L->Cin, h, w, 2, 2);
-        else
+        } else if (i > 0 && v->layer[i - 1].kind == VGG_RELU && !tapped[i - 1]) {
+          act_backward(ctx, ACT_RELU, 0.f, g, g, a->out[i], nout);  // ReLU i - 1's mask
+          dx = a->out[i - 1];
           maxpool2d_backward(ctx, dx, g, a->ws[i], 1, L->Cin, h, w, 2, 2);
+          masked = 1;
+        } else {
+          dx = vgg_take(a, &fr, nin);
+          maxpool2d_backward(ctx, dx, g, a->ws[i], 1, L->Cin, h, w, 2, 2);
+        }
+        if (live[i]) vgg_give(a, &fr, a->out[i]);
         break;
+      default:
+        GENET_ASSERT(0);
     }
-    float *t = g;
-    g = other;
-    other = t;
+    // g's buffer is dead now, unless it is the ReLU's own output that dx overwrote
+    if (g != dx) vgg_give(a, &fr, g);
+    g = dx;
   }
 }

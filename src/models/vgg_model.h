@@ -73,8 +73,10 @@ int vgg_layer_index(const char *name);
 // The reverse (a static string); NULL outside 0..36.
 const char *vgg_layer_name(int index);
 
+#define VGG_SPARE 8
+
 // Buffers for one image (batch 1) of H x W through features[0..last]: every layer's output,
-// the pools' workspaces, a copy of the input, and two gradient scratch buffers, all on the
+// the pools' workspaces, a copy of the input, and gradient buffers backward makes, all on the
 // device of v's parameters (v->params.ctx). Pointers given to and returned by the functions below
 // are memory of that device, and the Ctx given to them must run there.
 typedef struct VggActs {
@@ -85,7 +87,9 @@ typedef struct VggActs {
   float *out[VGG19_LAYERS];         // (1, C[i], Ho[i], Wo[i]) output of features[i], i <= last
                                     // (a conv's may be its ReLU's buffer: vgg_acts_alloc_keep)
   void *ws[VGG19_LAYERS];           // pools only: the pool's workspace for backward (device's)
-  float *g0, *g1;                   // (largest output) gradient scratch for backward
+  float *spare[VGG_SPARE];          // gradient buffers backward found no dead buffer for, made
+  size_t spare_n[VGG_SPARE];        // by the first pass (floats each) and reused
+  int nspare;
 } VggActs;
 
 void vgg_acts_alloc(VggActs *a, const VggNet *v, int H, int W, int last);
@@ -103,7 +107,10 @@ void vgg_forward(Ctx *ctx, const VggNet *v, VggActs *a, const float *img);
 const float *vgg_out(const VggActs *a, int i);
 void vgg_out_shape(const VggActs *a, int i, int *C, int *H, int *W);
 
-// Backward through features[last..0] after vgg_forward on a: dtap[i] (NULL for most i; dtap has
+// Backward through features[last..0] after vgg_forward on a. It OVERWRITES a's outputs (a
+// ReLU's with its input gradient, the others as scratch), so run vgg_forward again before
+// another backward or vgg_out; the gradient buffers it needs beyond the dead activations are
+// made by the first pass and kept in a. dtap[i] (NULL for most i; dtap has
 // last + 1 entries) is the loss gradient w.r.t. the output of features[i], (1, C, H, W) as
 // vgg_out_shape, ADDED to whatever flows down from above at that layer; dimg (1, 3, H, W) is
 // written. Layers above the highest non-NULL tap are skipped. No parameter gradients (conv
@@ -112,7 +119,8 @@ void vgg_backward(Ctx *ctx, const VggNet *v, VggActs *a, float *const *dtap, flo
 // The same with the taps' gradients made when the pass reaches them, so that no buffer per
 // tapped layer lives through the pass: for each layer i with tapped[i] (last + 1 flags),
 // tap_grad(arg, i, dout) WRITES the loss gradient w.r.t. the output of features[i] into dout
-// (one of a's scratch buffers, the layer's output size). It may read vgg_out(a, j) for any j.
+// (a free buffer of a's, the layer's output size). It may read vgg_out(a, j) of the tapped
+// layers j <= i (the others may be overwritten by then).
 typedef void (*VggTapGrad)(void *arg, int layer, float *dout);
 void vgg_backward_fn(Ctx *ctx, const VggNet *v, VggActs *a, const uint8_t *tapped,
                      VggTapGrad tap_grad, void *arg, float *dimg);
