@@ -10,11 +10,8 @@ int conv2d_out_size(int H, int K, int stride, int pad) {
   return (H + 2 * pad - K) / stride + 1;
 }
 
-static ConvShape conv2d_shape(int N, int Cin, int H, int W, int Cout, int K,
-                              int stride, int pad) {
-  ConvShape s = {CONVPLAN_CONV, N, Cin, H, W, Cout, conv2d_out_size(H, K, stride, pad),
-                 conv2d_out_size(W, K, stride, pad), K, stride, pad};
-  return s;
+static ConvShape conv2d_shape(int N, int Cin, int H, int W, int Cout, int K, int stride, int pad) {
+  return convplan_shape(CONVPLAN_CONV, N, Cin, H, W, Cout, K, stride, pad);
 }
 
 static void conv2d_forward_cpu(Ctx *ctx, float *y, const float *x, const float *w, const float *b,

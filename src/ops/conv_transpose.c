@@ -12,11 +12,8 @@ int conv_transpose2d_out_size(int H, int K, int stride, int pad) {
   return o;
 }
 
-static ConvShape deconv_shape(int N, int Cin, int H, int W, int Cout, int K,
-                              int stride, int pad) {
-  ConvShape s = {CONVPLAN_DECONV, N, Cin, H, W, Cout, conv_transpose2d_out_size(H, K, stride, pad),
-                 conv_transpose2d_out_size(W, K, stride, pad), K, stride, pad};
-  return s;
+static ConvShape deconv_shape(int N, int Cin, int H, int W, int Cout, int K, int stride, int pad) {
+  return convplan_shape(CONVPLAN_DECONV, N, Cin, H, W, Cout, K, stride, pad);
 }
 
 static void conv_transpose2d_forward_cpu(Ctx *ctx, float *y, const float *x, const float *w,
