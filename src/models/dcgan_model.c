@@ -262,8 +262,9 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
   ctx_copy(ctx, out, a->y[n->nl - 1], sizeof(float) * (size_t)N * dcgan_out_size(n));
 }
 
-void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
-                    const GradReady *ready) {
+// dcgan_backward, and with grads = 0 dcgan_backward_input (no parameter gradient touched).
+static void dcgan_backward_any(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out,
+                               float *d_in, int N, const GradReady *ready, int grads) {
   GENET_ASSERT(N == a->N);
   float *p = n->params.data, *gp = n->params.grad;
   int blk = dcgan_block(ctx, n);
@@ -279,16 +280,19 @@ void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, flo
     float *dc = dy;  // gradient w.r.t. the conv output
     if (bn) {
       if (yb)
-        batchnorm_backward_blk(ctx, other, gp + L->bn_w, gp + L->bn_b, dy,
+        batchnorm_backward_blk(ctx, other, grads ? gp + L->bn_w : NULL,
+                               grads ? gp + L->bn_b : NULL, dy,
                                slope < 0 ? NULL : a->y[l], a->pre[l], a->mean[l], a->var[l],
                                p + L->bn_w, N, L->Cout, L->Hout, L->Hout, yb, a->train,
                                DCGAN_BN_EPS, slope < 0 ? 1.0f : slope);
       else if (n->sync_bn)
-        batchnorm_backward_sync(ctx, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l],
+        batchnorm_backward_sync(ctx, other, grads ? gp + L->bn_w : NULL,
+                                grads ? gp + L->bn_b : NULL, dy, a->pre[l],
                                 a->mean[l], a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout,
                                 a->train, DCGAN_BN_EPS);
       else
-        batchnorm_backward(ctx, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l], a->mean[l],
+        batchnorm_backward(ctx, other, grads ? gp + L->bn_w : NULL,
+                           grads ? gp + L->bn_b : NULL, dy, a->pre[l], a->mean[l],
                            a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout, a->train,
                            DCGAN_BN_EPS);
       grad_ready(ready, L->bn_w, (size_t)L->Cout);
@@ -298,11 +302,22 @@ void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, flo
     }
     const float *x = l ? a->y[l - 1] : a->in;
     float *dx = l ? other : d_in;
-    layer_conv_backward(ctx, n, L, dx, gp + L->w, dc, x, p + L->w, N, blk);
+    layer_conv_backward(ctx, n, L, dx, grads ? gp + L->w : NULL, dc, x, p + L->w, N, blk);
     // This layer's gradients are final: its bucket may start while the layers below run.
     grad_ready(ready, L->w, (size_t)L->Cin * L->Cout * DCGAN_K * DCGAN_K);
     // The input gradient becomes the next (lower) layer's dy.
     other = dc;
     dy = dx;
   }
+}
+
+void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
+                    const GradReady *ready) {
+  dcgan_backward_any(ctx, n, a, d_out, d_in, N, ready, 1);
+}
+
+void dcgan_backward_input(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in,
+                          int N) {
+  GENET_ASSERT(d_in != NULL);
+  dcgan_backward_any(ctx, n, a, d_out, d_in, N, NULL, 0);
 }

@@ -111,3 +111,8 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
 // before the optimizer step only (gradients of earlier passes are not final).
 void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
                     const GradReady *ready);
+// The same for d_in (not NULL) alone: no parameter gradient is computed or touched. G's step
+// needs D's input gradient only; PyTorch's autograd also forms D's weight gradients there (then
+// zeroed unused by the next D step), a third of D's backward-weights work.
+void dcgan_backward_input(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in,
+                          int N);
