@@ -181,8 +181,8 @@ static int dcgan_block(Ctx *ctx, const DcganNet *n) {
 // The block of a map of C channels: blk where C is a multiple of it, else 0 (NCHW).
 static int map_block(int blk, int C) { return blk && C % blk == 0 ? blk : 0; }
 
-// The leaky ReLU slope that stands for layer L's activation when fused into its BatchNorm
-// (ReLU 0, LeakyReLU its slope), or -1: not fusable.
+// The leaky ReLU slope that stands for layer L's activation when fused into its BatchNorm, or
+// into its convolution when it has none (ReLU 0, LeakyReLU its slope), or -1: not fusable.
 static float fused_slope(const DcganLayer *L) {
   return L->act == ACT_RELU ? 0.0f : L->act == ACT_LEAKY_RELU ? L->slope : -1.0f;
 }
@@ -192,6 +192,11 @@ static ConvShape layer_shape(const DcganNet *n, const DcganLayer *L, int N, int 
                                L->Hin, L->Cout, DCGAN_K, L->stride, L->pad);
   s.xblk = map_block(blk, L->Cin);
   s.yblk = map_block(blk, L->Cout);
+  // Without a BatchNorm the activation runs inside the convolution (D's first layer).
+  if (blk && L->bn_idx < 0 && fused_slope(L) >= 0) {
+    s.relu = 1;
+    s.slope = fused_slope(L);
+  }
   return s;
 }
 
@@ -254,7 +259,8 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
         batchnorm_forward(ctx, a->y[l], a->mean[l], a->var[l], b + L->rmean, b + L->rvar, c,
                           p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout, L->Hout, a->train,
                           DCGAN_BN_MOMENTUM, DCGAN_BN_EPS);
-      act_forward(ctx, L->act, L->slope, a->y[l], a->y[l], sz);
+      if (!(blk && !bn && fused_slope(L) >= 0))  // else fused into the convolution
+        act_forward(ctx, L->act, L->slope, a->y[l], a->y[l], sz);
     }
     if (bn && a->train) L->num_batches_tracked++;
     x = a->y[l];

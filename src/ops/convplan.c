@@ -118,6 +118,23 @@ static dnnl_primitive_desc_t make_pd(Ctx *ctx, const dnnl_convolution_desc_t *d,
   return pd;
 }
 
+// The forward's primitive: with the shape's (leaky) ReLU as an eltwise post-op when it has one.
+static dnnl_primitive_desc_t make_fwd_pd_attr(Ctx *ctx, const dnnl_convolution_desc_t *d,
+                                              const ConvShape *s) {
+  if (!s->relu) return make_pd(ctx, d, NULL);
+  dnnl_primitive_attr_t attr;
+  dnnl_post_ops_t po;
+  DNNL_CHECK(dnnl_primitive_attr_create(&attr));
+  DNNL_CHECK(dnnl_post_ops_create(&po));
+  DNNL_CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, s->slope, 0.0f));
+  DNNL_CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
+  dnnl_primitive_desc_t pd;
+  DNNL_CHECK(dnnl_primitive_desc_create(&pd, d, attr, ctx->engine, NULL));
+  dnnl_post_ops_destroy(po);
+  dnnl_primitive_attr_destroy(attr);
+  return pd;
+}
+
 static dnnl_primitive_desc_t make_fwd_pd(Ctx *ctx, const ConvShape *s, int bias) {
   OpDescs o = op_descs(s);
   dnnl_convolution_desc_t d;
@@ -129,7 +146,7 @@ static dnnl_primitive_desc_t make_fwd_pd(Ctx *ctx, const ConvShape *s, int bias)
     DNNL_CHECK(dnnl_deconvolution_forward_desc_init(&d, dnnl_forward_training, o.alg, &o.x,
                                                     &o.w, bias ? &o.b : NULL, &o.y, o.strides,
                                                     o.pad_l, o.pad_r));
-  return make_pd(ctx, &d, NULL);
+  return make_fwd_pd_attr(ctx, &d, s);
 }
 
 ConvShape convplan_shape(ConvPlanKind kind, int N, int Cin, int H, int W, int Cout, int K,
@@ -138,7 +155,7 @@ ConvShape convplan_shape(ConvPlanKind kind, int N, int Cin, int H, int W, int Co
                                  : conv_transpose2d_out_size(H, K, stride, pad);
   int Wo = kind == CONVPLAN_CONV ? conv2d_out_size(W, K, stride, pad)
                                  : conv_transpose2d_out_size(W, K, stride, pad);
-  ConvShape s = {kind, N, Cin, H, W, Cout, Ho, Wo, K, stride, pad, 0, 0};
+  ConvShape s = {kind, N, Cin, H, W, Cout, Ho, Wo, K, stride, pad, 0, 0, 0, 0.0f};
   return s;
 }
 
@@ -154,7 +171,7 @@ static int convplan_block_cpu(Ctx *ctx) {
   if (e) return (int)(intptr_t)e->aux;
   // A mid-network shape (64 -> 64 channels, 3x3 on 16x16): the layout oneDNN picks there is
   // the one it picks for every layer whose channels are a multiple of the block.
-  ConvShape s = {CONVPLAN_CONV, 8, 64, 16, 16, 64, 16, 16, 3, 1, 1, 0, 0};
+  ConvShape s = {CONVPLAN_CONV, 8, 64, 16, 16, 64, 16, 16, 3, 1, 1, 0, 0, 0, 0.0f};
   dnnl_primitive_desc_t pd = make_fwd_pd(ctx, &s, 0);
   const dnnl_memory_desc_t *dst = dn_pd_md(pd, dnnl_query_dst_md);
   int blk = 0;
@@ -169,11 +186,13 @@ static int convplan_block_cpu(Ctx *ctx) {
 }
 
 static ConvPlan *plan_get(Ctx *ctx, const ConvShape *s) {
-  int key[11] = {0xC0A0 + s->kind, s->N, s->Cin, s->H, s->W, s->Cout, s->Ho, s->K, s->stride,
-                 s->pad, s->xblk * 256 + s->yblk};
-  PrimEntry *e = primcache_find(ctx->prims, key, 11);
+  int slope_bits;
+  memcpy(&slope_bits, &s->slope, sizeof slope_bits);
+  int key[12] = {0xC0A0 + s->kind, s->N, s->Cin, s->H, s->W, s->Cout, s->Ho, s->K, s->stride,
+                 s->pad, (s->xblk * 256 + s->yblk) * 2 + (s->relu != 0), s->relu ? slope_bits : 0};
+  PrimEntry *e = primcache_find(ctx->prims, key, 12);
   if (e) return e->aux;
-  e = primcache_add(ctx->prims, key, 11, make_fwd_pd(ctx, s, 0));
+  e = primcache_add(ctx->prims, key, 12, make_fwd_pd(ctx, s, 0));
   ConvPlan *p = xcalloc(1, sizeof(ConvPlan));
   p->s = *s;
   p->sc = scratch_get(ctx);

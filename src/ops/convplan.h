@@ -20,6 +20,10 @@ typedef struct {
   // (((n * C/b + c/b) * H + h) * W + w) * b + c % b. A network that keeps its activations in
   // the layout the primitives pick (convplan_block) saves two reorders per call and layer.
   int xblk, yblk;
+  // Forward only: relu != 0 applies y = leaky_relu(y, slope) (slope 0: ReLU) inside the
+  // convolution (a oneDNN post-op: the same values as act_forward after it, one pass fewer).
+  int relu;
+  float slope;
 } ConvShape;
 
 // The shape of Conv2d (CONVPLAN_CONV) or ConvTranspose2d (CONVPLAN_DECONV) on x (N, Cin, H, W)
