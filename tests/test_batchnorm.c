@@ -7,6 +7,7 @@
 
 #include "ops/activations.h"
 #include "ops/batchnorm.h"
+#include "ops/batchnorm_blk.h"
 #include "testlib.h"
 
 static Ctx ctx;

@@ -177,7 +177,8 @@ static void relayout(float *dst, const float *src, int N, int C, size_t hw, int 
 // transposed conv, 16 -> 32 channels and 3 -> 16 (the image side stays NCHW).
 static void blocked_case(ConvPlanKind kind, int Cin, int Cout, int relu) {
   int blk = convplan_block(&ctx), N = 2, H = 6, K = 4, stride = 2, pad = 1;
-  ConvShape s = convplan_shape(kind, N, Cin, H, H, Cout, K, stride, pad);
+  ConvShape s = kind == CONVPLAN_CONV ? conv2d_plan_shape(N, Cin, H, H, Cout, K, stride, pad)
+                                      : conv_transpose2d_plan_shape(N, Cin, H, H, Cout, K, stride, pad);
   s.xblk = blk && Cin % blk == 0 ? blk : 0;
   s.yblk = blk && Cout % blk == 0 ? blk : 0;
   s.relu = relu;

@@ -9,6 +9,7 @@
 
 #include "ops/activations.h"
 #include "ops/batchnorm.h"
+#include "ops/batchnorm_blk.h"
 #include "ops/conv.h"
 #include "ops/conv_transpose.h"
 #include "ops/convplan.h"
@@ -188,8 +189,10 @@ static float fused_slope(const DcganLayer *L) {
 }
 
 static ConvShape layer_shape(const DcganNet *n, const DcganLayer *L, int N, int blk) {
-  ConvShape s = convplan_shape(n->is_g ? CONVPLAN_DECONV : CONVPLAN_CONV, N, L->Cin, L->Hin,
-                               L->Hin, L->Cout, DCGAN_K, L->stride, L->pad);
+  ConvShape s = n->is_g ? conv_transpose2d_plan_shape(N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K,
+                                                      L->stride, L->pad)
+                        : conv2d_plan_shape(N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K, L->stride,
+                                            L->pad);
   s.xblk = map_block(blk, L->Cin);
   s.yblk = map_block(blk, L->Cout);
   // Without a BatchNorm the activation runs inside the convolution (D's first layer).

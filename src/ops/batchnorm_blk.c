@@ -13,7 +13,7 @@
 
 #include "core/dispatch.h"
 #include "core/util.h"
-#include "ops/batchnorm.h"
+#include "ops/batchnorm_blk.h"
 
 // Eight channels at a time in GCC's vector extension (one AVX register; SSE pairs elsewhere):
 // a block of b channels is b / 8 such groups, each a stream of 8-float vectors with stride b.

@@ -13,8 +13,6 @@
 #include <string.h>
 
 #include "core/dispatch.h"
-#include "ops/conv.h"
-#include "ops/conv_transpose.h"
 #include "core/dnnl_util.h"
 #include "core/primcache.h"
 #include "core/util.h"
@@ -147,16 +145,6 @@ static dnnl_primitive_desc_t make_fwd_pd(Ctx *ctx, const ConvShape *s, int bias)
                                                     &o.w, bias ? &o.b : NULL, &o.y, o.strides,
                                                     o.pad_l, o.pad_r));
   return make_fwd_pd_attr(ctx, &d, s);
-}
-
-ConvShape convplan_shape(ConvPlanKind kind, int N, int Cin, int H, int W, int Cout, int K,
-                         int stride, int pad) {
-  int Ho = kind == CONVPLAN_CONV ? conv2d_out_size(H, K, stride, pad)
-                                 : conv_transpose2d_out_size(H, K, stride, pad);
-  int Wo = kind == CONVPLAN_CONV ? conv2d_out_size(W, K, stride, pad)
-                                 : conv_transpose2d_out_size(W, K, stride, pad);
-  ConvShape s = {kind, N, Cin, H, W, Cout, Ho, Wo, K, stride, pad, 0, 0, 0, 0.0f};
-  return s;
 }
 
 // The caller's activation layout: blk 0 NCHW, else nChw{blk}c.

@@ -1,7 +1,8 @@
 // convplan.h: the oneDNN machinery Conv2d and ConvTranspose2d share. A plan is one shape's
 // forward, backward-data and backward-weights primitives plus the scratch buffers that hold
 // activations and weights in the layouts those primitives chose; it lives in ctx->prims.
-// conv.c and conv_transpose.c only fill a ConvShape; the caller's buffers are plain NCHW unless
+// conv.c and conv_transpose.c only fill a ConvShape (conv2d_plan_shape,
+// conv_transpose2d_plan_shape); the caller's buffers are plain NCHW unless
 // the shape says its activations are in oneDNN's blocked layout (xblk, yblk below).
 // CPU only: it is what conv2d_* and conv_transpose2d_* run on the CPU (their CUDA versions
 // are cuDNN's, in kernels/conv.cu and kernels/conv_transpose.cu).
@@ -25,11 +26,6 @@ typedef struct {
   int relu;
   float slope;
 } ConvShape;
-
-// The shape of Conv2d (CONVPLAN_CONV) or ConvTranspose2d (CONVPLAN_DECONV) on x (N, Cin, H, W)
-// with a K x K kernel: output sides as PyTorch's; both layouts NCHW (xblk = yblk = 0).
-ConvShape convplan_shape(ConvPlanKind kind, int N, int Cin, int H, int W, int Cout, int K,
-                         int stride, int pad);
 
 // The channel block of the activation layout oneDNN's convolutions pick on this CPU (16 on
 // AVX-512, 8 on AVX2), 0 where they take plain NCHW; asked once per context.
