@@ -87,6 +87,9 @@ typedef struct DcganActs {
   int Nmax, nl;                  // batch capacity, the network's layers
   int N, train;                  // of the last forward
   float *in;                     // (N, in_size) copy of the input
+  // pre, y and the backward scratch hold a map in NCHW, or on the CPU in oneDNN's blocked
+  // layout when its channels are a multiple of the block (dcgan_model.c, "layouts"): read
+  // only what dcgan_forward returns in `out`, which is always NCHW.
   float *pre[DCGAN_LAYERS];      // (N, Cout, Hout, Hout) conv output before BN; NULL without BN
   float *y[DCGAN_LAYERS];        // (N, Cout, Hout, Hout) layer output after BN and activation
   float *mean[DCGAN_LAYERS];     // (Cout) BN statistics saved for backward; NULL without BN
