@@ -210,11 +210,14 @@ static void blocked_case(ConvPlanKind kind, int Cin, int Cout, int relu) {
   char what[96];
   const char *k = kind == CONVPLAN_CONV ? "conv" : "convT";
   double KK = (double)Cin * K * K;
-  snprintf(what, sizeof what, "%s %d->%d nChw%dc/%dc relu %d: y", k, Cin, Cout, s.xblk, s.yblk, relu);
+  char lx[16] = "nchw", ly[16] = "nchw";  // the layouts, for the messages
+  if (s.xblk) snprintf(lx, sizeof lx, "nChw%dc", s.xblk);
+  if (s.yblk) snprintf(ly, sizeof ly, "nChw%dc", s.yblk);
+  snprintf(what, sizeof what, "%s %d->%d %s/%s relu %d: y", k, Cin, Cout, lx, ly, relu);
   check_close(what, yp, y, ny, KK, RTOL_F32);
-  snprintf(what, sizeof what, "%s %d->%d nChw%dc/%dc relu %d: dx", k, Cin, Cout, s.xblk, s.yblk, relu);
+  snprintf(what, sizeof what, "%s %d->%d %s/%s relu %d: dx", k, Cin, Cout, lx, ly, relu);
   check_close(what, dxp, dx, nx, KK, RTOL_F32);
-  snprintf(what, sizeof what, "%s %d->%d nChw%dc/%dc relu %d: dw", k, Cin, Cout, s.xblk, s.yblk, relu);
+  snprintf(what, sizeof what, "%s %d->%d %s/%s relu %d: dw", k, Cin, Cout, lx, ly, relu);
   check_close(what, dwb, dw, nw, (double)N * hwy, RTOL_F32);
   free(x); free(w); free(dy); free(y); free(dx); free(dw); free(xb); free(dyb); free(yb);
   free(dxb); free(dwb); free(yp); free(dxp);
