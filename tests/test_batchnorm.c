@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/activations.h"
 #include "ops/batchnorm.h"
+#include "ops/batchnorm_blk.h"
 #include "testlib.h"
 
 static Ctx ctx;
@@ -160,6 +162,68 @@ static void bn_parallel_shape(void) {
   free(x); free(dy); free(y); free(dx); free(wy); free(wdx);
 }
 
+
+// x (N, C, hw) NCHW into nChw{b}c (to = 1) or back (to = 0).
+static void to_blocked(float *dst, const float *src, int N, int C, size_t hw, int b, int to) {
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++)
+      for (size_t i = 0; i < hw; i++) {
+        size_t plain = ((size_t)n * C + c) * hw + i;
+        size_t blk = (((size_t)n * (C / b) + c / b) * hw + i) * b + c % b;
+        if (to) dst[blk] = src[plain];
+        else dst[plain] = src[blk];
+      }
+}
+
+// batchnorm_{forward,backward}_blk (nChw{b}c, fused leaky ReLU) against batchnorm_forward and
+// act_forward, act_backward and batchnorm_backward on NCHW: training and evaluation, slopes 0
+// (ReLU), 0.2 and 1 (none), blocks 8 and 16, on offset activations.
+static void bn_blocked_case(int b, int training, float slope) {
+  int N = 3, C = 32, H = 5, W = 7;
+  size_t hw = (size_t)H * W, n = (size_t)N * C * hw;
+  float *x = malloc(n * 4), *dy = malloc(n * 4), *y = malloc(n * 4), *dx = malloc(n * 4);
+  float *g = malloc(n * 4), *xb = malloc(n * 4), *dyb = malloc(n * 4), *yb = malloc(n * 4);
+  float *dxb = malloc(n * 4), *yp = malloc(n * 4), *dxp = malloc(n * 4);
+  float w[32], bb[32], mean[32], var[32], rm[32], rv[32], mb[32], vb[32], rmb[32], rvb[32];
+  float dw[32] = {0}, db[32] = {0}, dwb[32] = {0}, dbb[32] = {0};
+  fill_uniform(x, n, 2.0f, 6.0f, 11);
+  fill_uniform(dy, n, -1.0f, 1.0f, 12);
+  fill_uniform(w, 32, 0.5f, 1.5f, 13);
+  fill_uniform(bb, 32, -1.0f, 1.0f, 14);
+  fill_uniform(rm, 32, 3.0f, 5.0f, 15);
+  fill_uniform(rv, 32, 0.5f, 2.0f, 16);
+  memcpy(rmb, rm, sizeof rm);
+  memcpy(rvb, rv, sizeof rv);
+  batchnorm_forward(&ctx, y, mean, var, rm, rv, x, w, bb, N, C, H, W, training, MOM, EPS);
+  act_forward(&ctx, ACT_LEAKY_RELU, slope, y, y, n);
+  act_backward(&ctx, ACT_LEAKY_RELU, slope, g, dy, y, n);
+  batchnorm_backward(&ctx, dx, dw, db, g, x, mean, var, w, N, C, H, W, training, EPS);
+  to_blocked(xb, x, N, C, hw, b, 1);
+  to_blocked(dyb, dy, N, C, hw, b, 1);
+  batchnorm_forward_blk(&ctx, yb, mb, vb, rmb, rvb, xb, w, bb, N, C, H, W, b, training, MOM, EPS,
+                        slope);
+  batchnorm_backward_blk(&ctx, dxb, dwb, dbb, dyb, slope == 1.0f ? NULL : yb, xb, mb, vb, w, N, C,
+                         H, W, b, training, EPS, slope);
+  to_blocked(yp, yb, N, C, hw, b, 0);
+  to_blocked(dxp, dxb, N, C, hw, b, 0);
+  char what[96];
+  const char *mode = training ? "training" : "eval";
+#define BLK_CHECK(name, got, want, cnt)                                                \
+  snprintf(what, sizeof what, "bn nChw%dc %s slope %.1f: %s", b, mode, slope, name); \
+  check_close(what, got, want, cnt, (double)N * hw, RTOL_F32)
+  BLK_CHECK("y", yp, y, n);
+  BLK_CHECK("dx", dxp, dx, n);
+  BLK_CHECK("save_mean", mb, mean, 32);
+  BLK_CHECK("save_var", vb, var, 32);
+  BLK_CHECK("running_mean", rmb, rm, 32);
+  BLK_CHECK("running_var", rvb, rv, 32);
+  BLK_CHECK("dweight", dwb, dw, 32);
+  BLK_CHECK("dbias", dbb, db, 32);
+#undef BLK_CHECK
+  free(x); free(dy); free(y); free(dx); free(g); free(xb); free(dyb); free(yb); free(dxb);
+  free(yp); free(dxp);
+}
+
 int main(void) {
   ctx_init(&ctx, DEV_CPU, 0);
   Fixture fx;
@@ -167,6 +231,10 @@ int main(void) {
   for (int c = 0; c < 4; c++) bn_case(&fx, c);
   fx_close(&fx);
   bn_parallel_shape();
+  const float slopes[3] = {0.0f, 0.2f, 1.0f};
+  for (int b = 8; b <= 16; b *= 2)
+    for (int t = 0; t <= 1; t++)
+      for (int k = 0; k < 3; k++) bn_blocked_case(b, t, slopes[k]);
   ctx_free(&ctx);
   return test_finish("batchnorm");
 }

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/activations.h"
 #include "ops/conv.h"
 #include "ops/conv_transpose.h"
+#include "ops/convplan.h"
+#include "core/util.h"
 #include "testlib.h"
 
 static Ctx ctx;
@@ -156,6 +159,70 @@ static void run_case(Fixture *fx, int tr, int i) {
   free(gy); free(gdx); free(gdw); free(gdb); free(gy2); free(gdx2); free(gdw2); free(gdb2);
 }
 
+
+// (N, C, hw) NCHW into nChw{b}c (to = 1) or back (to = 0); b = 0: a copy.
+static void relayout(float *dst, const float *src, int N, int C, size_t hw, int b, int to) {
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++)
+      for (size_t i = 0; i < hw; i++) {
+        size_t plain = ((size_t)n * C + c) * hw + i;
+        size_t blk = b ? (((size_t)n * (C / b) + c / b) * hw + i) * b + c % b : plain;
+        if (to) dst[blk] = src[plain];
+        else dst[plain] = src[blk];
+      }
+}
+
+// convplan on blocked activations (ConvShape.xblk / yblk) and with the fused (leaky) ReLU
+// against the NCHW entries and act_forward: forward, input and weight gradients, conv and
+// transposed conv, 16 -> 32 channels and 3 -> 16 (the image side stays NCHW).
+static void blocked_case(ConvPlanKind kind, int Cin, int Cout, int relu) {
+  int blk = convplan_block(&ctx), N = 2, H = 6, K = 4, stride = 2, pad = 1;
+  ConvShape s = kind == CONVPLAN_CONV ? conv2d_plan_shape(N, Cin, H, H, Cout, K, stride, pad)
+                                      : conv_transpose2d_plan_shape(N, Cin, H, H, Cout, K, stride, pad);
+  s.xblk = blk && Cin % blk == 0 ? blk : 0;
+  s.yblk = blk && Cout % blk == 0 ? blk : 0;
+  s.relu = relu;
+  s.slope = 0.2f;
+  size_t nx = (size_t)N * Cin * H * H, ny = (size_t)N * Cout * s.Ho * s.Wo;
+  size_t nw = (size_t)Cin * Cout * K * K, hwx = (size_t)H * H, hwy = (size_t)s.Ho * s.Wo;
+  float *x = xmalloc_floats(nx), *w = xmalloc_floats(nw), *dy = xmalloc_floats(ny);
+  float *y = xmalloc_floats(ny), *dx = xmalloc_floats(nx), *dw = xcalloc(nw, sizeof(float));
+  float *xb = xmalloc_floats(nx), *dyb = xmalloc_floats(ny), *yb = xmalloc_floats(ny);
+  float *dxb = xmalloc_floats(nx), *dwb = xcalloc(nw, sizeof(float));
+  float *yp = xmalloc_floats(ny), *dxp = xmalloc_floats(nx);
+  fill_uniform(x, nx, -1.0f, 1.0f, 21);
+  fill_uniform(w, nw, -0.3f, 0.3f, 22);
+  fill_uniform(dy, ny, -1.0f, 1.0f, 23);
+  if (kind == CONVPLAN_CONV) {
+    conv2d_forward(&ctx, y, x, w, NULL, N, Cin, H, H, Cout, K, stride, pad);
+    conv2d_backward(&ctx, dx, dw, NULL, dy, x, w, N, Cin, H, H, Cout, K, stride, pad);
+  } else {
+    conv_transpose2d_forward(&ctx, y, x, w, NULL, N, Cin, H, H, Cout, K, stride, pad);
+    conv_transpose2d_backward(&ctx, dx, dw, NULL, dy, x, w, N, Cin, H, H, Cout, K, stride, pad);
+  }
+  if (relu) act_forward(&ctx, ACT_LEAKY_RELU, 0.2f, y, y, ny);
+  relayout(xb, x, N, Cin, hwx, s.xblk, 1);
+  relayout(dyb, dy, N, Cout, hwy, s.yblk, 1);
+  convplan_forward(&ctx, &s, yb, xb, w, NULL);
+  convplan_backward(&ctx, &s, dxb, dwb, NULL, dyb, xb, w);
+  relayout(yp, yb, N, Cout, hwy, s.yblk, 0);
+  relayout(dxp, dxb, N, Cin, hwx, s.xblk, 0);
+  char what[96];
+  const char *k = kind == CONVPLAN_CONV ? "conv" : "convT";
+  double KK = (double)Cin * K * K;
+  char lx[16] = "nchw", ly[16] = "nchw";  // the layouts, for the messages
+  if (s.xblk) snprintf(lx, sizeof lx, "nChw%dc", s.xblk);
+  if (s.yblk) snprintf(ly, sizeof ly, "nChw%dc", s.yblk);
+  snprintf(what, sizeof what, "%s %d->%d %s/%s relu %d: y", k, Cin, Cout, lx, ly, relu);
+  check_close(what, yp, y, ny, KK, RTOL_F32);
+  snprintf(what, sizeof what, "%s %d->%d %s/%s relu %d: dx", k, Cin, Cout, lx, ly, relu);
+  check_close(what, dxp, dx, nx, KK, RTOL_F32);
+  snprintf(what, sizeof what, "%s %d->%d %s/%s relu %d: dw", k, Cin, Cout, lx, ly, relu);
+  check_close(what, dwb, dw, nw, (double)N * hwy, RTOL_F32);
+  free(x); free(w); free(dy); free(y); free(dx); free(dw); free(xb); free(dyb); free(yb);
+  free(dxb); free(dwb); free(yp); free(dxp);
+}
+
 int main(void) {
   ctx_init(&ctx, DEV_CPU, 0);
   Fixture fx;
@@ -172,6 +239,11 @@ int main(void) {
                  conv_transpose2d_out_size(32, 4, 2, 1) == 64,
              "output sizes as PyTorch (floor for conv, (H-1)s-2p+K for convT)");
   fx_close(&fx);
+  for (int kind = CONVPLAN_CONV; kind <= CONVPLAN_DECONV; kind++)
+    for (int relu = 0; relu <= 1; relu++) {
+      blocked_case((ConvPlanKind)kind, 16, 32, relu);
+      blocked_case((ConvPlanKind)kind, 3, 16, relu);
+    }
   ctx_free(&ctx);
   return test_finish("conv");
 }

@@ -127,7 +127,14 @@ static void train_iteration(Fixture *fx) {
   dcgan_forward(&ctx, &D, &aD, fake, prob, N, 1);
   double errG = bce_loss_forward(&ctx, prob, ones, (size_t)N), D_G_z2 = mean_f(prob, N);
   bce_loss_backward(&ctx, dprob, prob, ones, (size_t)N, 1.0f);
-  dcgan_backward(&ctx, &D, &aD, dprob, dfake, N, NULL);
+  // D's input gradient alone, as the task runs it: G's gradients below check it; D's parameter
+  // gradients must stay as they were.
+  float *dgrad_before = xmalloc_floats(D.params.total);
+  memcpy(dgrad_before, D.params.grad, sizeof(float) * D.params.total);
+  dcgan_backward_input(&ctx, &D, &aD, dprob, dfake, N);
+  test_check(memcmp(dgrad_before, D.params.grad, sizeof(float) * D.params.total) == 0,
+             "dcgan_backward_input leaves D's parameter gradients untouched");
+  free(dgrad_before);
   dcgan_backward(&ctx, &G, &aG, dfake, NULL, N, NULL);
   check_scalar("errG", errG, fx_attr_double(fx, t, "errG"), KG, RTOL_F32);
   check_scalar("D_G_z2", D_G_z2, fx_attr_double(fx, t, "D_G_z2"), KG, RTOL_F32);

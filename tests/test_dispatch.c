@@ -75,7 +75,7 @@ static void call_gram(Ctx *ctx) {
 #endif
 // A real op that is CPU only by design (oneDNN); its arguments are never read.
 static void call_convplan(Ctx *ctx) {
-  ConvShape s = {CONVPLAN_CONV, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
+  ConvShape s = {CONVPLAN_CONV, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0.0f};
   convplan_forward(ctx, &s, NULL, NULL, NULL, NULL);
 }
 

@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/activations.h"
 #include "ops/batchnorm.h"
+#include "ops/batchnorm_blk.h"
 #include "ops/conv.h"
 #include "ops/conv_transpose.h"
+#include "ops/convplan.h"
 #include "core/util.h"
 
 #define DCGAN_K 4
@@ -164,6 +167,71 @@ void dcgan_acts_free(DcganActs *a) {
   memset(a, 0, sizeof *a);
 }
 
+// ---- layouts. On the CPU the activations between two convolutions stay in the layout oneDNN's
+// convolutions pick (nChw16c on AVX-512: convplan_block), where BatchNorm and the activation
+// run fused (batchnorm_forward_blk): no reorder to NCHW and back around every convolution,
+// which took a third of the iteration. Maps whose channels are not a multiple of the block
+// (the images, the noise, D's output) stay NCHW, so the networks' inputs and outputs are NCHW
+// as everywhere else. With sync_bn (and on a GPU) everything is NCHW.
+
+// The channel block of the activations of net n on ctx: 0 (all NCHW) or convplan_block's.
+static int dcgan_block(Ctx *ctx, const DcganNet *n) {
+  return ctx->dev == DEV_CPU && !n->sync_bn ? convplan_block(ctx) : 0;
+}
+
+// The block of a map of C channels: blk where C is a multiple of it, else 0 (NCHW).
+static int map_block(int blk, int C) { return blk && C % blk == 0 ? blk : 0; }
+
+// The leaky ReLU slope that stands for layer L's activation when fused into its BatchNorm, or
+// into its convolution when it has none (ReLU 0, LeakyReLU its slope), or -1: not fusable.
+static float fused_slope(const DcganLayer *L) {
+  return L->act == ACT_RELU ? 0.0f : L->act == ACT_LEAKY_RELU ? L->slope : -1.0f;
+}
+
+static ConvShape layer_shape(const DcganNet *n, const DcganLayer *L, int N, int blk) {
+  ConvShape s = n->is_g ? conv_transpose2d_plan_shape(N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K,
+                                                      L->stride, L->pad)
+                        : conv2d_plan_shape(N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K, L->stride,
+                                            L->pad);
+  s.xblk = map_block(blk, L->Cin);
+  s.yblk = map_block(blk, L->Cout);
+  // Without a BatchNorm the activation runs inside the convolution (D's first layer).
+  if (blk && L->bn_idx < 0 && fused_slope(L) >= 0) {
+    s.relu = 1;
+    s.slope = fused_slope(L);
+  }
+  return s;
+}
+
+static void layer_conv_forward(Ctx *ctx, const DcganNet *n, const DcganLayer *L, float *y,
+                               const float *x, const float *w, int N, int blk) {
+  if (blk) {
+    ConvShape s = layer_shape(n, L, N, blk);
+    convplan_forward(ctx, &s, y, x, w, NULL);
+  } else if (n->is_g) {
+    conv_transpose2d_forward(ctx, y, x, w, NULL, N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K,
+                             L->stride, L->pad);
+  } else {
+    conv2d_forward(ctx, y, x, w, NULL, N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K, L->stride,
+                   L->pad);
+  }
+}
+
+static void layer_conv_backward(Ctx *ctx, const DcganNet *n, const DcganLayer *L, float *dx,
+                                float *dw, const float *dy, const float *x, const float *w,
+                                int N, int blk) {
+  if (blk) {
+    ConvShape s = layer_shape(n, L, N, blk);
+    convplan_backward(ctx, &s, dx, dw, NULL, dy, x, w);
+  } else if (n->is_g) {
+    conv_transpose2d_backward(ctx, dx, dw, NULL, dy, x, w, N, L->Cin, L->Hin, L->Hin, L->Cout,
+                              DCGAN_K, L->stride, L->pad);
+  } else {
+    conv2d_backward(ctx, dx, dw, NULL, dy, x, w, N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K,
+                    L->stride, L->pad);
+  }
+}
+
 void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *out, int N,
                    int train) {
   GENET_ASSERT(N >= 1 && N <= a->Nmax);
@@ -172,53 +240,68 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
   ctx_copy(ctx, a->in, in, sizeof(float) * (size_t)N * dcgan_in_size(n));
   float *p = n->params.data, *b = n->buffers.data;
   const float *x = a->in;
+  int blk = dcgan_block(ctx, n);
   for (int l = 0; l < n->nl; l++) {
     DcganLayer *L = &n->layer[l];
-    int bn = L->bn_idx >= 0;
+    int bn = L->bn_idx >= 0, yb = map_block(blk, L->Cout);
     float *c = bn ? a->pre[l] : a->y[l];
-    if (n->is_g)
-      conv_transpose2d_forward(ctx, c, x, p + L->w, NULL, N, L->Cin, L->Hin, L->Hin, L->Cout,
-                               DCGAN_K, L->stride, L->pad);
-    else
-      conv2d_forward(ctx, c, x, p + L->w, NULL, N, L->Cin, L->Hin, L->Hin, L->Cout, DCGAN_K,
-                     L->stride, L->pad);
-    if (bn) {
-      if (n->sync_bn)
+    layer_conv_forward(ctx, n, L, c, x, p + L->w, N, blk);
+    size_t sz = (size_t)N * dcgan_map_size(L, 1);
+    if (bn && yb) {
+      float slope = fused_slope(L);
+      batchnorm_forward_blk(ctx, a->y[l], a->mean[l], a->var[l], b + L->rmean, b + L->rvar, c,
+                            p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout, L->Hout, yb, a->train,
+                            DCGAN_BN_MOMENTUM, DCGAN_BN_EPS, slope < 0 ? 1.0f : slope);
+      if (slope < 0) act_forward(ctx, L->act, L->slope, a->y[l], a->y[l], sz);
+    } else {
+      if (bn && n->sync_bn)
         batchnorm_forward_sync(ctx, a->y[l], a->mean[l], a->var[l], b + L->rmean,
                                b + L->rvar, c, p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout,
                                L->Hout, a->train, DCGAN_BN_MOMENTUM, DCGAN_BN_EPS);
-      else
+      else if (bn)
         batchnorm_forward(ctx, a->y[l], a->mean[l], a->var[l], b + L->rmean, b + L->rvar, c,
                           p + L->bn_w, p + L->bn_b, N, L->Cout, L->Hout, L->Hout, a->train,
                           DCGAN_BN_MOMENTUM, DCGAN_BN_EPS);
-      if (a->train) L->num_batches_tracked++;
+      if (!(blk && !bn && fused_slope(L) >= 0))  // else fused into the convolution
+        act_forward(ctx, L->act, L->slope, a->y[l], a->y[l], sz);
     }
-    size_t sz = (size_t)N * dcgan_map_size(L, 1);
-    act_forward(ctx, L->act, L->slope, a->y[l], a->y[l], sz);
+    if (bn && a->train) L->num_batches_tracked++;
     x = a->y[l];
   }
   ctx_copy(ctx, out, a->y[n->nl - 1], sizeof(float) * (size_t)N * dcgan_out_size(n));
 }
 
-void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
-                    const GradReady *ready) {
+// dcgan_backward, and with grads = 0 dcgan_backward_input (no parameter gradient touched).
+static void dcgan_backward_any(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out,
+                               float *d_in, int N, const GradReady *ready, int grads) {
   GENET_ASSERT(N == a->N);
   float *p = n->params.data, *gp = n->params.grad;
+  int blk = dcgan_block(ctx, n);
   // dy: gradient w.r.t. the current layer's output; the other scratch buffer takes the next.
   float *dy = a->g0, *other = a->g1;
   ctx_copy(ctx, dy, d_out, sizeof(float) * (size_t)N * dcgan_out_size(n));
   for (int l = n->nl - 1; l >= 0; l--) {
     DcganLayer *L = &n->layer[l];
     size_t sz = (size_t)N * dcgan_map_size(L, 1);
-    act_backward(ctx, L->act, L->slope, dy, dy, a->y[l], sz);
+    int bn = L->bn_idx >= 0, yb = map_block(blk, L->Cout);
+    float slope = bn && yb ? fused_slope(L) : -1.0f;  // >= 0: the activation is in BN's backward
+    if (slope < 0) act_backward(ctx, L->act, L->slope, dy, dy, a->y[l], sz);
     float *dc = dy;  // gradient w.r.t. the conv output
-    if (L->bn_idx >= 0) {
-      if (n->sync_bn)
-        batchnorm_backward_sync(ctx, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l],
+    if (bn) {
+      if (yb)
+        batchnorm_backward_blk(ctx, other, grads ? gp + L->bn_w : NULL,
+                               grads ? gp + L->bn_b : NULL, dy,
+                               slope < 0 ? NULL : a->y[l], a->pre[l], a->mean[l], a->var[l],
+                               p + L->bn_w, N, L->Cout, L->Hout, L->Hout, yb, a->train,
+                               DCGAN_BN_EPS, slope < 0 ? 1.0f : slope);
+      else if (n->sync_bn)
+        batchnorm_backward_sync(ctx, other, grads ? gp + L->bn_w : NULL,
+                                grads ? gp + L->bn_b : NULL, dy, a->pre[l],
                                 a->mean[l], a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout,
                                 a->train, DCGAN_BN_EPS);
       else
-        batchnorm_backward(ctx, other, gp + L->bn_w, gp + L->bn_b, dy, a->pre[l], a->mean[l],
+        batchnorm_backward(ctx, other, grads ? gp + L->bn_w : NULL,
+                           grads ? gp + L->bn_b : NULL, dy, a->pre[l], a->mean[l],
                            a->var[l], p + L->bn_w, N, L->Cout, L->Hout, L->Hout, a->train,
                            DCGAN_BN_EPS);
       grad_ready(ready, L->bn_w, (size_t)L->Cout);
@@ -228,16 +311,22 @@ void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, flo
     }
     const float *x = l ? a->y[l - 1] : a->in;
     float *dx = l ? other : d_in;
-    if (n->is_g)
-      conv_transpose2d_backward(ctx, dx, gp + L->w, NULL, dc, x, p + L->w, N, L->Cin, L->Hin,
-                                L->Hin, L->Cout, DCGAN_K, L->stride, L->pad);
-    else
-      conv2d_backward(ctx, dx, gp + L->w, NULL, dc, x, p + L->w, N, L->Cin, L->Hin, L->Hin,
-                      L->Cout, DCGAN_K, L->stride, L->pad);
+    layer_conv_backward(ctx, n, L, dx, grads ? gp + L->w : NULL, dc, x, p + L->w, N, blk);
     // This layer's gradients are final: its bucket may start while the layers below run.
     grad_ready(ready, L->w, (size_t)L->Cin * L->Cout * DCGAN_K * DCGAN_K);
     // The input gradient becomes the next (lower) layer's dy.
     other = dc;
     dy = dx;
   }
+}
+
+void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
+                    const GradReady *ready) {
+  dcgan_backward_any(ctx, n, a, d_out, d_in, N, ready, 1);
+}
+
+void dcgan_backward_input(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in,
+                          int N) {
+  GENET_ASSERT(d_in != NULL);
+  dcgan_backward_any(ctx, n, a, d_out, d_in, N, NULL, 0);
 }

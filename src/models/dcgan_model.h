@@ -87,6 +87,9 @@ typedef struct DcganActs {
   int Nmax, nl;                  // batch capacity, the network's layers
   int N, train;                  // of the last forward
   float *in;                     // (N, in_size) copy of the input
+  // pre, y and the backward scratch hold a map in NCHW, or on the CPU in oneDNN's blocked
+  // layout when its channels are a multiple of the block (dcgan_model.c, "layouts"): read
+  // only what dcgan_forward returns in `out`, which is always NCHW.
   float *pre[DCGAN_LAYERS];      // (N, Cout, Hout, Hout) conv output before BN; NULL without BN
   float *y[DCGAN_LAYERS];        // (N, Cout, Hout, Hout) layer output after BN and activation
   float *mean[DCGAN_LAYERS];     // (Cout) BN statistics saved for backward; NULL without BN
@@ -111,3 +114,8 @@ void dcgan_forward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *in, float *
 // before the optimizer step only (gradients of earlier passes are not final).
 void dcgan_backward(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in, int N,
                     const GradReady *ready);
+// The same for d_in (not NULL) alone: no parameter gradient is computed or touched. G's step
+// needs D's input gradient only; PyTorch's autograd also forms D's weight gradients there (then
+// zeroed unused by the next D step), a third of D's backward-weights work.
+void dcgan_backward_input(Ctx *ctx, DcganNet *n, DcganActs *a, const float *d_out, float *d_in,
+                          int N);

@@ -44,3 +44,4 @@ void batchnorm_backward_sync(Ctx *ctx, float *dx, float *dweight, float *dbias,
                              const float *dy, const float *x, const float *save_mean,
                              const float *save_var, const float *weight, int N, int C, int H,
                              int W, int training, float eps);
+

@@ -10,23 +10,22 @@ int conv2d_out_size(int H, int K, int stride, int pad) {
   return (H + 2 * pad - K) / stride + 1;
 }
 
-static ConvShape conv2d_shape(int N, int Cin, int H, int W, int Cout, int K,
-                              int stride, int pad) {
-  ConvShape s = {CONVPLAN_CONV, N, Cin, H, W, Cout, conv2d_out_size(H, K, stride, pad),
-                 conv2d_out_size(W, K, stride, pad), K, stride, pad};
+ConvShape conv2d_plan_shape(int N, int Cin, int H, int W, int Cout, int K, int stride, int pad) {
+  ConvShape s = {CONVPLAN_CONV, N, Cin, H, W, Cout, conv2d_out_size(H, K, stride, pad), conv2d_out_size(W, K, stride, pad),
+                 K, stride, pad, 0, 0, 0, 0.0f};
   return s;
 }
 
 static void conv2d_forward_cpu(Ctx *ctx, float *y, const float *x, const float *w, const float *b,
                                int N, int Cin, int H, int W, int Cout, int K, int stride, int pad) {
-  ConvShape s = conv2d_shape(N, Cin, H, W, Cout, K, stride, pad);
+  ConvShape s = conv2d_plan_shape(N, Cin, H, W, Cout, K, stride, pad);
   convplan_forward(ctx, &s, y, x, w, b);
 }
 
 static void conv2d_backward_cpu(Ctx *ctx, float *dx, float *dw, float *db, const float *dy,
                                 const float *x, const float *w, int N, int Cin, int H, int W,
                                 int Cout, int K, int stride, int pad) {
-  ConvShape s = conv2d_shape(N, Cin, H, W, Cout, K, stride, pad);
+  ConvShape s = conv2d_plan_shape(N, Cin, H, W, Cout, K, stride, pad);
   convplan_backward(ctx, &s, dx, dw, db, dy, x, w);
 }
 

@@ -4,6 +4,7 @@
 // gradients are accumulated (+=).
 #pragma once
 #include "core/ctx.h"
+#include "ops/convplan.h"
 
 // Output size along one axis: floor((H + 2 pad - K) / stride) + 1.
 int conv2d_out_size(int H, int K, int stride, int pad);
@@ -17,3 +18,8 @@ void conv2d_forward(Ctx *ctx, float *y, const float *x, const float *w, const fl
 void conv2d_backward(Ctx *ctx, float *dx, float *dw, float *db, const float *dy, const float *x,
                      const float *w, int N, int Cin, int H, int W, int Cout, int K, int stride,
                      int pad);
+
+// The convplan shape (ops/convplan.h) of this op on x (N, Cin, H, W): output sides as the
+// forward's, both layouts NCHW, no post-op; a CPU caller may set the layouts (xblk, yblk) or
+// the ReLU and run convplan_forward / convplan_backward on it.
+ConvShape conv2d_plan_shape(int N, int Cin, int H, int W, int Cout, int K, int stride, int pad);

@@ -12,17 +12,16 @@ int conv_transpose2d_out_size(int H, int K, int stride, int pad) {
   return o;
 }
 
-static ConvShape deconv_shape(int N, int Cin, int H, int W, int Cout, int K,
-                              int stride, int pad) {
-  ConvShape s = {CONVPLAN_DECONV, N, Cin, H, W, Cout, conv_transpose2d_out_size(H, K, stride, pad),
-                 conv_transpose2d_out_size(W, K, stride, pad), K, stride, pad};
+ConvShape conv_transpose2d_plan_shape(int N, int Cin, int H, int W, int Cout, int K, int stride, int pad) {
+  ConvShape s = {CONVPLAN_DECONV, N, Cin, H, W, Cout, conv_transpose2d_out_size(H, K, stride, pad), conv_transpose2d_out_size(W, K, stride, pad),
+                 K, stride, pad, 0, 0, 0, 0.0f};
   return s;
 }
 
 static void conv_transpose2d_forward_cpu(Ctx *ctx, float *y, const float *x, const float *w,
                                          const float *b, int N, int Cin, int H, int W, int Cout,
                                          int K, int stride, int pad) {
-  ConvShape s = deconv_shape(N, Cin, H, W, Cout, K, stride, pad);
+  ConvShape s = conv_transpose2d_plan_shape(N, Cin, H, W, Cout, K, stride, pad);
   convplan_forward(ctx, &s, y, x, w, b);
 }
 
@@ -30,7 +29,7 @@ static void conv_transpose2d_backward_cpu(Ctx *ctx, float *dx, float *dw, float 
                                           const float *dy, const float *x, const float *w, int N,
                                           int Cin, int H, int W, int Cout, int K, int stride,
                                           int pad) {
-  ConvShape s = deconv_shape(N, Cin, H, W, Cout, K, stride, pad);
+  ConvShape s = conv_transpose2d_plan_shape(N, Cin, H, W, Cout, K, stride, pad);
   convplan_backward(ctx, &s, dx, dw, db, dy, x, w);
 }
 

@@ -8,6 +8,7 @@
 // buffer is used directly, with no copy.
 #include "ops/convplan.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,23 @@ static dnnl_primitive_desc_t make_pd(Ctx *ctx, const dnnl_convolution_desc_t *d,
   return pd;
 }
 
+// The forward's primitive: with the shape's (leaky) ReLU as an eltwise post-op when it has one.
+static dnnl_primitive_desc_t make_fwd_pd_attr(Ctx *ctx, const dnnl_convolution_desc_t *d,
+                                              const ConvShape *s) {
+  if (!s->relu) return make_pd(ctx, d, NULL);
+  dnnl_primitive_attr_t attr;
+  dnnl_post_ops_t po;
+  DNNL_CHECK(dnnl_primitive_attr_create(&attr));
+  DNNL_CHECK(dnnl_post_ops_create(&po));
+  DNNL_CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, s->slope, 0.0f));
+  DNNL_CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
+  dnnl_primitive_desc_t pd;
+  DNNL_CHECK(dnnl_primitive_desc_create(&pd, d, attr, ctx->engine, NULL));
+  dnnl_post_ops_destroy(po);
+  dnnl_primitive_attr_destroy(attr);
+  return pd;
+}
+
 static dnnl_primitive_desc_t make_fwd_pd(Ctx *ctx, const ConvShape *s, int bias) {
   OpDescs o = op_descs(s);
   dnnl_convolution_desc_t d;
@@ -126,25 +144,53 @@ static dnnl_primitive_desc_t make_fwd_pd(Ctx *ctx, const ConvShape *s, int bias)
     DNNL_CHECK(dnnl_deconvolution_forward_desc_init(&d, dnnl_forward_training, o.alg, &o.x,
                                                     &o.w, bias ? &o.b : NULL, &o.y, o.strides,
                                                     o.pad_l, o.pad_r));
-  return make_pd(ctx, &d, NULL);
+  return make_fwd_pd_attr(ctx, &d, s);
+}
+
+// The caller's activation layout: blk 0 NCHW, else nChw{blk}c.
+static dnnl_format_tag_t act_tag(int blk, int C) {
+  GENET_ASSERT(blk == 0 || ((blk == 8 || blk == 16) && C % blk == 0));
+  return blk == 16 ? dnnl_aBcd16b : blk == 8 ? dnnl_aBcd8b : dnnl_nchw;
+}
+
+static int convplan_block_cpu(Ctx *ctx) {
+  int key[1] = {0xC0B1};
+  PrimEntry *e = primcache_find(ctx->prims, key, 1);
+  if (e) return (int)(intptr_t)e->aux;
+  // A mid-network shape (64 -> 64 channels, 3x3 on 16x16): the layout oneDNN picks there is
+  // the one it picks for every layer whose channels are a multiple of the block.
+  ConvShape s = {CONVPLAN_CONV, 8, 64, 16, 16, 64, 16, 16, 3, 1, 1, 0, 0, 0, 0.0f};
+  dnnl_primitive_desc_t pd = make_fwd_pd(ctx, &s, 0);
+  const dnnl_memory_desc_t *dst = dn_pd_md(pd, dnnl_query_dst_md);
+  int blk = 0;
+  for (int b = 16; b >= 8; b /= 2) {
+    dnnl_memory_desc_t m = dn_md(4, (dnnl_dim_t[]){8, 64, 16, 16}, act_tag(b, 64));
+    if (dnnl_memory_desc_equal(&m, dst)) blk = b;
+  }
+  dnnl_primitive_desc_destroy(pd);
+  e = primcache_add_aux(ctx->prims, key, 1);
+  e->aux = (void *)(intptr_t)blk;
+  return blk;
 }
 
 static ConvPlan *plan_get(Ctx *ctx, const ConvShape *s) {
-  int key[10] = {0xC0A0 + s->kind, s->N, s->Cin, s->H, s->W, s->Cout, s->Ho, s->K, s->stride,
-                 s->pad};
-  PrimEntry *e = primcache_find(ctx->prims, key, 10);
+  int slope_bits;
+  memcpy(&slope_bits, &s->slope, sizeof slope_bits);
+  int key[12] = {0xC0A0 + s->kind, s->N, s->Cin, s->H, s->W, s->Cout, s->Ho, s->K, s->stride,
+                 s->pad, (s->xblk * 256 + s->yblk) * 2 + (s->relu != 0), s->relu ? slope_bits : 0};
+  PrimEntry *e = primcache_find(ctx->prims, key, 12);
   if (e) return e->aux;
-  e = primcache_add(ctx->prims, key, 10, make_fwd_pd(ctx, s, 0));
+  e = primcache_add(ctx->prims, key, 12, make_fwd_pd(ctx, s, 0));
   ConvPlan *p = xcalloc(1, sizeof(ConvPlan));
   p->s = *s;
   p->sc = scratch_get(ctx);
-  p->x_md = dn_md(4, (dnnl_dim_t[]){s->N, s->Cin, s->H, s->W}, dnnl_nchw);
+  p->x_md = dn_md(4, (dnnl_dim_t[]){s->N, s->Cin, s->H, s->W}, act_tag(s->xblk, s->Cin));
   // PyTorch's conv weight (Cout, Cin, K, K) is oihw; its transposed-conv weight
   // (Cin, Cout, K, K) is, in oneDNN's (out, in) naming, iohw.
   p->w_md = dn_md(4, (dnnl_dim_t[]){s->Cout, s->Cin, s->K, s->K},
                   s->kind == CONVPLAN_CONV ? dnnl_oihw : dnnl_iohw);
   p->b_md = dn_md(1, (dnnl_dim_t[]){s->Cout}, dnnl_x);
-  p->y_md = dn_md(4, (dnnl_dim_t[]){s->N, s->Cout, s->Ho, s->Wo}, dnnl_nchw);
+  p->y_md = dn_md(4, (dnnl_dim_t[]){s->N, s->Cout, s->Ho, s->Wo}, act_tag(s->yblk, s->Cout));
   p->fwd_pd[0] = e->pd;
   p->fwd[0] = e->prim;
   e->aux = p;
@@ -161,7 +207,7 @@ static void plan_make_bwd_data(Ctx *ctx, ConvPlan *p) {
   OpDescs o = op_descs(&p->s);
   // A few input channels (RGB images): oneDNN's choice for diff_src pads them to a 16-wide
   // block, 5x the work for Cin = 3; plain NCHW runs the same gradient 2-3x faster.
-  if (p->s.Cin < 16) o.x = p->x_md;
+  if (p->s.Cin < 16) o.x = dn_md(4, (dnnl_dim_t[]){p->s.N, p->s.Cin, p->s.H, p->s.W}, dnnl_nchw);
   dnnl_convolution_desc_t d;
   if (p->s.kind == CONVPLAN_CONV)
     DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&d, o.alg, &o.x, &o.w, &o.y, o.strides,
@@ -317,4 +363,8 @@ void convplan_forward(Ctx *ctx, const ConvShape *s, float *y, const float *x, co
 void convplan_backward(Ctx *ctx, const ConvShape *s, float *dx, float *dw, float *db,
                        const float *dy, const float *x, const float *w) {
   DISPATCH_CPU(ctx, convplan_backward_cpu(ctx, s, dx, dw, db, dy, x, w));
+}
+
+int convplan_block(Ctx *ctx) {
+  return DISPATCH_CPU(ctx, convplan_block_cpu(ctx));
 }

@@ -350,7 +350,7 @@ static void dcgan_step(Trainer *t, void *task) {
   }
   trainer_grads_reduce(t, s->set_d);
   adam_step(ctx, &s->ad, s->d.params.data, s->d.params.grad, &s->acfg);
-  // (2) G: through the updated D with label 1 (D's gradients from here are not used).
+  // (2) G: through the updated D with label 1 (D's parameter gradients are not formed: unused).
   trainer_grads_zero(t, s->set_g);
   for (int k = 0; k < K; k++) {
     float *fake = s->fake + isz * k * N, *dfake = s->dfake + isz * k * N;
@@ -358,7 +358,7 @@ static void dcgan_step(Trainer *t, void *task) {
     err_g += bce_loss_forward(ctx, s->out, s->ones, (size_t)N);
     d_g_z2 += mean_of(s, s->out, N);
     bce_loss_backward(ctx, s->dout, s->out, s->ones, (size_t)N, 1.0f);
-    dcgan_backward(ctx, &s->d, &s->actd, s->dout, dfake, N, NULL);
+    dcgan_backward_input(ctx, &s->d, &s->actd, s->dout, dfake, N);
     dcgan_backward(ctx, &s->g, &s->actg[k], dfake, NULL, N, trainer_grad_ready(t, s->set_g, k));
   }
   trainer_grads_reduce(t, s->set_g);
