@@ -62,8 +62,9 @@ refused() {
 }
 # Under ASan a virtual-memory limit breaks the sanitizer itself; elsewhere it keeps a
 # regression from taking the machine's memory (the probe's child stops at 256 MB).
+# (Not `ldd | grep -q`: under pipefail, grep's early exit can make ldd's SIGPIPE the status.)
 asan=0
-ldd "$genet" 2>/dev/null | grep -q libasan && asan=1
+case $(ldd "$genet" 2> /dev/null) in *libasan*) asan=1 ;; esac
 
 # ---- a language model trained in a few steps: 40 steps an epoch, best.h5 at the epoch's end
 tiny_text_data
