@@ -187,7 +187,7 @@ make_demo() {
   mkdir -p "$d"
   DEMO_DEVICE=cpu DEMO_DATA="$d/data" DEMO_QUICK=$quick OMP_NUM_THREADS=$threads /usr/bin/time -f '%e %M' -o "$d/time" \
     bash scripts/demo.sh build/genet "$d/runs" > "$d/run.log" 2>&1 || rc=$?
-  grep -E '^(language model|DCGAN|style transfer|demo:|  )' "$d/run.log" | head -n 20
+  grep -E '^(==== done in|language model|DCGAN|style transfer|demo:|  )' "$d/run.log" | head -n 20
   [ "$rc" = 0 ] || { tail -n 20 "$d/run.log"; return "$rc"; }
   read -r r < "$d/time"
   awk -v e="${r% *}" -v m="${r#* }" -v t="$threads" 'BEGIN {
@@ -211,6 +211,7 @@ fi
 if [[ ",$only," == *",make_demo,"* ]]; then
   echo "-- make demo's workloads whole (scripts/demo.sh, DEMO_DEVICE=cpu), genet alone ($((SECONDS - t_start)) s so far)"
   one make_demo genet 1
+  sed -n 's/^==== \(done in .*\)/  make demo: \1/p' "$out/make_demo.genet.1.log"
 fi
 
 # ---- the table
