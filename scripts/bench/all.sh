@@ -13,8 +13,10 @@
 # side and the ISA oneDNN picked on each side; one Markdown table at the end (all_report.py), with
 # the machine, the date, the load average at the start and the end and the command.
 #   scripts/bench/all.sh [--quick] [--only=lm,dcgan,style,fast_style,demo,make_demo]
-#                        [--demo-epochs=3] [THREADS] [RUNS]
-#     defaults: 2 threads, 3 runs, everything. --quick: one timed step each, small fast-style
+#                        [--demo-epochs=3] [--demo-runs=1] [THREADS] [RUNS]
+#     defaults: 2 threads, 3 runs, everything, the demo jobs and make demo once a side (a run of
+#     the defaults takes ~13.5 minutes on 2 cores; --only=demo --demo-runs=3: the demo jobs three
+#     times, interleaved, ~11 minutes). --quick: one timed step each, small fast-style
 #     and style sizes, the demo jobs cut short (LM 1 epoch, style 20 evaluations, DCGAN 1 epoch,
 #     DEMO_QUICK=1): a try of the harness, not figures.
 # Keep the venv out of `make test` and CI: only this script creates it.
@@ -23,6 +25,7 @@ self=$(readlink -f "$0")
 cd "$(dirname "$0")/../.."
 quick=0
 demo_epochs=
+demo_runs=1
 only=lm,dcgan,style,fast_style,demo,make_demo
 pos=()
 for a in "$@"; do
@@ -30,6 +33,7 @@ for a in "$@"; do
     --quick) quick=1 ;;
     --only=*) only=${a#--only=} ;;
     --demo-epochs=*) demo_epochs=${a#--demo-epochs=} ;;
+    --demo-runs=*) demo_runs=${a#--demo-runs=} ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; exit 0 ;;
     -*) echo "all.sh: unknown option $a" >&2; exit 2 ;;
     *) pos+=("$a") ;;
@@ -40,7 +44,8 @@ runs=${pos[1]:-3}
 for b in ${only//,/ }; do
   case $b in lm|dcgan|style|fast_style|demo|make_demo) ;; *) echo "all.sh: --only: unknown benchmark '$b' (lm, dcgan, style, fast_style, demo, make_demo)" >&2; exit 2 ;; esac
 done
-[[ $threads =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ ]] || { echo "all.sh: THREADS and RUNS are positive integers" >&2; exit 2; }
+[[ $threads =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ && $demo_runs =~ ^[1-9][0-9]*$ ]] ||
+  { echo "all.sh: THREADS, RUNS and --demo-runs are positive integers" >&2; exit 2; }
 command="scripts/bench/all.sh $*"
 t_start=$SECONDS
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -128,7 +133,7 @@ one() {
       [ "$side" = genet ] && s=genet
       "$(side_py "$side")" scripts/bench/gpu_bench.py --device cpu --only style --threads "$threads" \
         --sides "$s" --timeout 600 "${st_args[@]}" "${extra[@]}" > "$log" 2>&1 || rc=$? ;;
-    lm_demo|style_demo|dcgan_demo) demo "$bench" "$side" > "$log" 2>&1 || rc=$? ;;
+    lm_demo|style_demo|dcgan_demo) demo "$bench" "$side" "$run" > "$log" 2>&1 || rc=$? ;;
     make_demo) make_demo > "$log" 2>&1 || rc=$? ;;
   esac
   grep '^torch.compile failed' "$log" | sed "s/^/  $side: /" || true
@@ -146,8 +151,8 @@ one() {
 
 # The demo jobs run whole, once a side: the wall time and peak RSS of the process (GNU time's %e
 # and %M), genet's `train` against the reference script of the same job on the same data.
-demo() {  # BENCH SIDE
-  local bench=$1 side=$2 d="$out/$1.$2" r rc=0 extra=() gargs=() targs=()
+demo() {  # BENCH SIDE RUN
+  local bench=$1 side=$2 d="$out/$1.$2.$3" r rc=0 extra=() gargs=() targs=()
   mkdir -p "$d"
   [ "$side" = torch2-compile ] && extra=(--compile)
   case $bench in
@@ -203,9 +208,11 @@ for r in $(seq 1 "$runs"); do
   done
 done
 if [[ ",$only," == *",demo,"* ]]; then
-  for b in lm_demo style_demo dcgan_demo; do
-    echo "-- $b: jobs/$b.job whole$([ $b = dcgan_demo ] && echo ", $demo_epochs epochs"), once a side ($((SECONDS - t_start)) s so far)"
-    for s in "${sides[@]}"; do one "$b" "$s" 1; done
+  for r in $(seq 1 "$demo_runs"); do
+    for b in lm_demo style_demo dcgan_demo; do
+      echo "-- $b: jobs/$b.job whole$([ $b = dcgan_demo ] && echo ", $demo_epochs epochs"), run $r of $demo_runs ($((SECONDS - t_start)) s so far)"
+      for s in "${sides[@]}"; do one "$b" "$s" "$r"; done
+    done
   done
 fi
 if [[ ",$only," == *",make_demo,"* ]]; then

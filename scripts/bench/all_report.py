@@ -18,17 +18,17 @@ BENCH = [("lm_step", "LM step, vocab 33,278, batch 20, BPTT 35", "ms"),
          ("style_eval", "style evaluation, 512 px, VGG19 full widths", "ms"),
          ("fast_style_train", "fast style training step, 256 px, batch 4", "ms"),
          ("fast_style_stylize", "fast style stylize, 512 x 512", "ms"),
-         ("lm_demo", "LM demo job run whole (lm_demo.job, 6 epochs), 1 run", "s"),
-         ("style_demo", "style demo job run whole (style_demo.job, 192 px, 200 evaluations), 1 run", "s"),
-         ("dcgan_demo", "DCGAN demo job run whole (dcgan_demo.job, --demo-epochs), 1 run", "s"),
-         ("make_demo", "make demo's three workloads whole (scripts/demo.sh, genet only), 1 run", "s")]
+         ("lm_demo", "LM demo job run whole (lm_demo.job, 6 epochs)", "s"),
+         ("style_demo", "style demo job run whole (style_demo.job, 192 px, 200 evaluations)", "s"),
+         ("dcgan_demo", "DCGAN demo job run whole (dcgan_demo.job, --demo-epochs)", "s"),
+         ("make_demo", "make demo's three workloads whole (scripts/demo.sh, genet only)", "s")]
 QUICK = {"style_eval": "style evaluation, --tiny: 64 px, VGG19 widths / 16",
          "fast_style_train": "fast style training step, 64 px, batch 4",
          "fast_style_stylize": "fast style stylize, 128 x 128",
-         "lm_demo": "LM demo job, 1 epoch, 1 run",
-         "style_demo": "style demo job, 20 evaluations, 1 run",
-         "dcgan_demo": "DCGAN demo job, 1 epoch, 1 run",
-         "make_demo": "make demo, DEMO_QUICK=1, genet only, 1 run"}
+         "lm_demo": "LM demo job, 1 epoch",
+         "style_demo": "style demo job, 20 evaluations",
+         "dcgan_demo": "DCGAN demo job, 1 epoch",
+         "make_demo": "make demo, DEMO_QUICK=1, genet only"}
 
 
 def parse(path):
@@ -74,6 +74,9 @@ def main():
             continue
         if quick:
             label = QUICK.get(name, label)
+        if unit == "s":  # whole runs: say how many
+            n = max(len(d) for d in runs.values())
+            label += f", {n} run{'s' if n > 1 else ''} a side"
         ok = {s: {r: v for r, v in d.items() if isinstance(v, dict)} for s, d in runs.items()}
         med = {s: statistics.median(v["ms"] for v in d.values()) for s, d in ok.items() if d}
         cells = []
