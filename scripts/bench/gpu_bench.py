@@ -173,6 +173,18 @@ def vgg_layers(div, last):
     return mods, names
 
 
+def vgg_features(mods, names, taps):
+    """The function x -> {tap name: its output} over the layers of vgg_layers."""
+    def features(x):
+        out = {}
+        for m, n in zip(mods, names):
+            x = m(x)
+            if n in taps:
+                out[n] = x
+        return out
+    return features
+
+
 def style_flops(div, size):
     """FLOPs (2 per multiply-add) of one evaluation: every convolution up to relu5_1 forward and
     backward to its input (weights frozen: no weight gradients), the style taps' Grams forward
@@ -200,15 +212,7 @@ def torch_style(dev, s):
     torch.manual_seed(0)
     mods, names = vgg_layers(s["div"], GATYS_STYLE[-1])
     net = [m.to(dev) for m in mods]
-    taps = set(GATYS_STYLE + GATYS_CONTENT)
-
-    def features(x):
-        out = {}
-        for m, n in zip(net, names):
-            x = m(x)
-            if n in taps:
-                out[n] = x
-        return out
+    features = vgg_features(net, names, set(GATYS_STYLE + GATYS_CONTENT))
     size = s["size"]
     mean = torch.tensor([0.40760392, 0.45795686, 0.48501961], device=dev).view(1, 3, 1, 1)
     content = torch.rand(1, 3, size, size, device=dev)
@@ -445,7 +449,7 @@ def main():
         for w in what:
             s = cfg[w]
             args.result_names = [f"{w}_eval" if w == "style" else w]
-            tms = gms = None
+            tms = gms = note = None
             if "torch" in sides:
                 print(f"-- {w}: PyTorch", flush=True)
                 try:

@@ -24,7 +24,7 @@ import torch.nn as nn
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpu_bench import GATYS_CONTENT, GATYS_STYLE, gram, vgg_layers  # noqa: E402
+from gpu_bench import GATYS_CONTENT, GATYS_STYLE, gram, vgg_features, vgg_layers  # noqa: E402
 import torchside  # noqa: E402
 
 MEAN = [0.40760392, 0.45795686, 0.48501961]  # the seed's BGR ImageNet mean
@@ -67,14 +67,7 @@ def main():
     print(torchside.config_line())
     mods, names = vgg_layers(a.div, GATYS_STYLE[-1])
     taps = GATYS_STYLE + GATYS_CONTENT
-
-    def features(x):
-        out = {}
-        for m, n in zip(mods, names):
-            x = m(x)
-            if n in taps:
-                out[n] = x
-        return out
+    features = vgg_features(mods, names, taps)
     fwd = torchside.maybe_compile(a, features)
     content, style = load(a.content, a.size), load(a.style, a.size)
     print(f"content {tuple(content.shape[2:])}, style {tuple(style.shape[2:])}; VGG19 widths / {a.div}, "
