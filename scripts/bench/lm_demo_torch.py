@@ -23,7 +23,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fx_lm import RNNModel, batchify  # noqa: E402  (the reference model, shared with the parity fixture)
+from fx_lm import RNNModel, batchify, get_batch  # noqa: E402  (the reference model, shared with the parity fixture)
 import torchside  # noqa: E402
 
 
@@ -64,8 +64,7 @@ def main():
 
     def windows(src):
         for i in range(0, src.size(0) - 1, a.bptt):
-            n = min(a.bptt, src.size(0) - 1 - i)
-            yield src[i:i + n], src[i + 1:i + 1 + n].reshape(-1)
+            yield get_batch(src, i, a.bptt)
 
     def evaluate(src, bsz):
         model.eval()
