@@ -16,11 +16,11 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fx_fast_style import gram_matrix as gram, taps  # noqa: E402  (the parity fixture's loss pieces)
 from fx_transformer import TransformerNet  # noqa: E402  (pytorch/examples' network)
 import torchside  # noqa: E402
 
 CFG_D = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]  # VGG16 to relu4_3
-TAPS = (3, 8, 15, 22)
 
 
 def vgg16():
@@ -35,21 +35,6 @@ def vgg16():
     for p in net.parameters():
         p.requires_grad_(False)
     return net
-
-
-def taps(vgg, x):
-    out = []
-    for i, m in enumerate(vgg):
-        x = m(x)
-        if i in TAPS:
-            out.append(x)
-    return out
-
-
-def gram(y):
-    b, ch, h, w = y.size()
-    f = y.view(b, ch, w * h)
-    return f.bmm(f.transpose(1, 2)) / (ch * h * w)
 
 
 def norm(b):
